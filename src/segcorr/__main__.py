@@ -1,0 +1,3 @@
+from segcorr.cli import main
+
+main()
