@@ -1,1 +1,6 @@
+"""The one trainer: ``train(config_path, overrides) -> run dir`` and ``export_weights(run_dir, out_path)``."""
 
+from segcorr.train.export import export_weights
+from segcorr.train.trainer import run_training, train
+
+__all__ = ["train", "run_training", "export_weights"]

@@ -1,0 +1,94 @@
+"""Latency and peak memory of AniFlowFormer-T at 512x384 on CPU, next to DIS medium on the same pair.
+
+    python benchmarks/flow_model_latency.py [--model AniFlowFormerTV3] [--threads 2] [--runs 5] [--size 384x512]
+                                            [--iters N] [--json OUT.json]
+
+Eval mode under ``torch.inference_mode``, untrained weights (latency does not depend on them), one synthetic
+cel pair with its ground-truth label maps. Peak memory: the growth of the process peak RSS
+(``resource.ru_maxrss``) during the timed forward passes, plus tracemalloc's peak of Python-side allocations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+import tracemalloc
+
+
+def _peak_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    return kb / 1024.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="AniFlowFormerTV3")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--size", default="384x512", help="HxW")
+    ap.add_argument("--iters", type=int, default=None, help="refinement iterations (default: the config's)")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+
+    import cv2
+    import numpy as np
+    import torch
+
+    from segcorr.data.synth import make_cel_pair
+    from segcorr.flow import build
+    from segcorr.flow.classical import estimate_flow
+
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    h, w = (int(v) for v in args.size.lower().split("x"))
+    pair = make_cel_pair(7, h, w)
+    img0 = torch.from_numpy(pair.img0).permute(2, 0, 1)[None].float() / 255
+    img1 = torch.from_numpy(pair.img1).permute(2, 0, 1)[None].float() / 255
+    seg0 = torch.from_numpy(pair.seg0.astype(np.int64))[None]
+    seg1 = torch.from_numpy(pair.seg1.astype(np.int64))[None]
+    model = build(args.model).eval()
+    params = sum(p.numel() for p in model.parameters())
+
+    def run() -> None:
+        with torch.inference_mode():
+            model(img0, img1, seg0, seg1, iters=args.iters)
+
+    run()  # warm-up: allocator and kernel selection
+    rss0 = _peak_rss_mb()
+    tracemalloc.start()
+    times = []
+    for _ in range(args.runs):
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+    _, py_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss1 = _peak_rss_mb()
+    dis = []
+    for _ in range(args.runs + 1):
+        t = time.perf_counter()
+        estimate_flow(pair.img0, pair.img1, "dis-medium")
+        dis.append(time.perf_counter() - t)
+    dis = dis[1:]
+    res = {
+        "model": args.model, "size": f"{h}x{w}", "threads": args.threads, "iters": args.iters or model.config.iters,
+        "params": params, "weights_mb_fp32": round(params * 4 / 2**20, 2),
+        "ms_median": round(1000 * float(np.median(times)), 1), "ms_min": round(1000 * min(times), 1),
+        "dis_medium_ms_median": round(1000 * float(np.median(dis)), 1),
+        "peak_rss_mb": round(rss1, 1), "peak_rss_growth_mb": round(rss1 - rss0, 1),
+        "python_alloc_peak_mb": round(py_peak / 2**20, 2),
+    }
+    res["ratio_to_dis_medium"] = round(res["ms_median"] / max(res["dis_medium_ms_median"], 1e-6), 2)
+    print(json.dumps(res, indent=2))
+    if args.json:
+        from segcorr.io.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(res, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

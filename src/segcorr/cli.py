@@ -1,0 +1,317 @@
+"""The `segcorr` command line: one typer app; each command is a thin call into the package.
+
+Bad input never shows a traceback: it becomes one line on stderr and exit code 2 (see `main`).
+Heavy imports happen inside the commands so `segcorr --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from segcorr.errors import InputError
+
+app = typer.Typer(
+    name="segcorr",
+    help="Segment-aware vision for anime, manga and photos.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Evaluate a method on a data folder; prints a table, --json writes the metrics.",
+                       no_args_is_help=True)
+synth_app = typer.Typer(help="Generate synthetic data with exact ground truth.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(synth_app, name="synth")
+
+
+class IsolateMasks(str, Enum):
+    amodal = "amodal"
+    flat = "flat"
+
+
+def _need_file(path: Path, what: str = "file") -> Path:
+    if not path.exists():
+        raise InputError(f"{what} not found", path)
+    if not path.is_file():
+        raise InputError(f"expected a {what}, found a directory", path)
+    return path
+
+
+def _need_dir(path: Path) -> Path:
+    if not path.exists():
+        raise InputError("directory not found", path)
+    if not path.is_dir():
+        raise InputError("expected a directory, found a file", path)
+    return path
+
+
+def _parse_floats(text: str, n: int, what: str) -> list[float]:
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != n:
+        raise InputError(f"{what} must be {n} comma-separated numbers, got {text!r}")
+    return values
+
+
+def _print_metrics(result: dict, json_out: Optional[Path]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result.get('method')} on {result.get('data')} ({result.get('count')} items)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if key in ("method", "data"):
+            continue
+        table.add_row(key, "—" if value is None else (f"{value:.4f}" if isinstance(value, float) else str(value)))
+    Console().print(table)
+    if json_out is not None:
+        from segcorr.io.atomic import atomic_write_text
+
+        atomic_write_text(json_out, json.dumps(result, indent=2) + "\n")
+
+
+# ----------------------------------------------------------------------------------------------- demo
+@app.command()
+def demo(out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder for report.html and pictures."),
+         quick: bool = typer.Option(False, help="Fewer samples (used by the tests).")) -> None:
+    """Run every capability on built-in samples and write OUT/report.html."""
+    from segcorr.demo import run_demo
+
+    path = run_demo(out, quick=quick)
+    typer.echo(f"report: {path}")
+
+
+# ---------------------------------------------------------------------------------------------- synth
+@synth_app.command("cels")
+def synth_cels(out: Path = typer.Option(..., "--out"), count: int = typer.Option(8, min=1),
+               seed: int = typer.Option(0, min=0), height: int = typer.Option(384, min=64),
+               width: int = typer.Option(512, min=64),
+               style: str = typer.Option("cel", help="cel | textured | mixed")) -> None:
+    """Cel-animation pairs with exact flow, occlusion, segments (pairs layout)."""
+    from segcorr.data.synth import write_cels
+
+    typer.echo(f"wrote {write_cels(out, count, seed=seed, height=height, width=width, style=style)}")
+
+
+@synth_app.command("clips")
+def synth_clips(out: Path = typer.Option(..., "--out"), count: int = typer.Option(2, min=1),
+                seed: int = typer.Option(0, min=0), frames: int = typer.Option(8, min=2),
+                height: int = typer.Option(256, min=64), width: int = typer.Option(384, min=64)) -> None:
+    """Clips of T frames with per-instance masklets."""
+    from segcorr.data.synth import write_clips
+
+    typer.echo(f"wrote {write_clips(out, count, seed=seed, num_frames=frames, height=height, width=width)}")
+
+
+@synth_app.command("manga")
+def synth_manga(out: Path = typer.Option(..., "--out"), count: int = typer.Option(4, min=1),
+                seed: int = typer.Option(0, min=0)) -> None:
+    """Grayscale manga pages with panels, screentones, characters and visible/amodal masks."""
+    from segcorr.data.synth.manga import write_manga
+
+    typer.echo(f"wrote {write_manga(out, count, seed=seed)}")
+
+
+# ----------------------------------------------------------------------------------------------- flow
+@app.command()
+def flow(img0: Path = typer.Argument(..., help="First frame."),
+         img1: Path = typer.Argument(..., help="Second frame."),
+         out: Path = typer.Option(..., "--out", help="Output .flo file."),
+         viz: Optional[Path] = typer.Option(None, "--viz", help="Optional flow colour PNG."),
+         method: str = typer.Option("dis-medium", help="Flow method (see `segcorr eval flow --help`)."),
+         masks: Optional[Path] = typer.Option(None, help="Label maps for learned methods: a 16-bit PNG for IMG0.")) -> None:
+    """Optical flow from IMG0 to IMG1, written as Middlebury .flo."""
+    from segcorr.flow.methods import get_method
+    from segcorr.io.flo import write_flo
+    from segcorr.io.image import read_image, write_image
+
+    a = read_image(_need_file(img0, "image"))
+    b = read_image(_need_file(img1, "image"))
+    if a.shape != b.shape:
+        raise InputError(f"size mismatch: {img0.name} is {a.shape[1]}x{a.shape[0]}, "
+                         f"{img1.name} is {b.shape[1]}x{b.shape[0]}", img1)
+    seg0 = None
+    if masks is not None:
+        from segcorr.io.labelmap import read_labelmap
+
+        seg0 = read_labelmap(_need_file(masks, "label map"))
+        if seg0.shape != a.shape[:2]:
+            raise InputError(f"label map is {seg0.shape[1]}x{seg0.shape[0]}, image is {a.shape[1]}x{a.shape[0]}", masks)
+    fn = get_method(method)
+    f = fn(a, b, {"seg0": seg0})
+    if out.suffix.lower() != ".flo":
+        raise InputError("expected a .flo output path", out)
+    write_flo(out, f)
+    if viz is not None:
+        from segcorr.viz.flow_color import flow_to_color
+
+        write_image(viz, flow_to_color(f))
+    typer.echo(f"wrote {out}" + (f" and {viz}" if viz else ""))
+
+
+# -------------------------------------------------------------------------------------------- isolate
+@app.command()
+def isolate(page: Path = typer.Argument(..., help="Manga page image."),
+            boxes: Path = typer.Option(..., "--boxes", help="JSON with characters (body_box, face_box) and panels."),
+            out: Path = typer.Option(..., "--out", help="Output folder."),
+            segmenter: str = typer.Option("flat", help="flat | sam2 | labelmap"),
+            checkpoint: Optional[Path] = typer.Option(None, help="SAM 2.1 checkpoint (segmenter sam2)."),
+            labels: Optional[Path] = typer.Option(None, help="Label map PNG or folder (segmenter labelmap)."),
+            depth_model: Optional[Path] = typer.Option(None, help="MiDaS-small ONNX file for the depth term."),
+            cache: Optional[Path] = typer.Option(None, help="RLE mask cache JSON.")) -> None:
+    """Per-character masks ordered front-to-back (hierarchical Z-buffer), occluders subtracted."""
+    from segcorr.io.image import read_gray
+    from segcorr.layering import isolate_cli
+
+    img = read_gray(_need_file(page, "image"))
+    try:
+        spec = json.loads(_need_file(boxes, "JSON file").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"not valid JSON ({e})", boxes) from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("characters"), list):
+        raise InputError('expected {"characters": [...], "panels": [...]}', boxes)
+    seg_kw = {}
+    if checkpoint is not None:
+        seg_kw["checkpoint"] = _need_file(checkpoint, "checkpoint")
+    if labels is not None:
+        seg_kw["source"] = labels
+    result = isolate_cli(img, spec, segmenter, seg_kw, out, depth_model=depth_model, cache_path=cache,
+                         boxes_path=boxes)
+    typer.echo(f"wrote {result}")
+
+
+# -------------------------------------------------------------------------------------------- segment
+@app.command()
+def segment(image: Path = typer.Argument(..., help="Image to segment."),
+            out: Path = typer.Option(..., "--out", help="Output folder."),
+            point: List[str] = typer.Option([], "--point", help="x,y (repeatable)."),
+            box: List[str] = typer.Option([], "--box", help="x0,y0,x1,y1 (repeatable)."),
+            text: Optional[str] = typer.Option(None, "--text", help="Concept phrase."),
+            segmenter: str = typer.Option("flat", help="flat | sam2 | labelmap"),
+            checkpoint: Optional[Path] = typer.Option(None, help="SAM 2.1 checkpoint (segmenter sam2).")) -> None:
+    """Masks from points / boxes (or the full label map when no prompt is given)."""
+    import numpy as np
+
+    from segcorr.io.image import read_image, write_image
+    from segcorr.io.labelmap import write_labelmap
+    from segcorr.segment import build
+    from segcorr.segment.base import Prompts
+    from segcorr.viz.overlay import overlay_masks
+
+    img = read_image(_need_file(image, "image"))
+    kw = {"checkpoint": _need_file(checkpoint, "checkpoint")} if checkpoint is not None else {}
+    seg = build(segmenter, **kw)
+    pts = [_parse_floats(p, 2, "--point") for p in point]
+    bxs = [_parse_floats(b, 4, "--box") for b in box]
+    if not pts and not bxs and not text:
+        labels = seg.segment_all(img)
+        write_labelmap(out / "labels.png", labels)
+        write_image(out / "overlay.png", overlay_masks(img, labels))
+        typer.echo(f"wrote {out / 'labels.png'} ({int(labels.max())} segments)")
+        return
+    prompts = Prompts(points=np.array(pts, np.float32) if pts else None,
+                      point_labels=np.ones(len(pts), np.int64) if pts else None,
+                      boxes=np.array(bxs, np.float32) if bxs else None,
+                      text=[text] if text else [])
+    result = seg.segment(img, prompts)
+    for i, m in enumerate(result.masks):
+        write_image(out / f"mask_{i:02d}.png", (m.astype(np.uint8) * 255))
+    write_image(out / "overlay.png", overlay_masks(img, result.masks))
+    scores = [float(s) for s in result.scores]
+    from segcorr.io.atomic import atomic_write_text
+
+    atomic_write_text(out / "masks.json", json.dumps({"scores": scores}, indent=2) + "\n")
+    typer.echo(f"wrote {len(result)} masks to {out}")
+
+
+# ---------------------------------------------------------------------------------- precompute-masks
+@app.command("precompute-masks")
+def precompute_masks(input_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
+                     out: Path = typer.Option(..., "--out", help="Output folder of 16-bit label-map PNGs."),
+                     segmenter: str = typer.Option("flat", help="flat | sam2 | labelmap"),
+                     checkpoint: Optional[Path] = typer.Option(None, help="SAM 2.1 checkpoint.")) -> None:
+    """Label maps for every image; resumes after a kill; splits work across torchrun ranks."""
+    from segcorr.segment.precompute import precompute_masks as run
+
+    kw = {"checkpoint": _need_file(checkpoint, "checkpoint")} if checkpoint is not None else {}
+    n = run(_need_dir(input_dir), out, segmenter, **kw)
+    typer.echo(f"done: {n}")
+
+
+# ----------------------------------------------------------------------------------------------- eval
+@eval_app.command("flow")
+def eval_flow(data: Path = typer.Option(..., "--data", help="Pairs folder or AnimeRun root."),
+              method: str = typer.Option("dis-medium", help="zero | farneback | dis-ultrafast | dis-fast | "
+                                                            "dis-medium | aniflowformer-v3 | aniflowformer"),
+              json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
+              limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pairs.")) -> None:
+    """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates."""
+    from segcorr.data.flowsets import open_flow_dataset
+    from segcorr.flow.evaluate import evaluate_flow
+    from segcorr.flow.methods import get_method
+
+    fn = get_method(method)
+    ds = open_flow_dataset(_need_dir(data))
+    result = evaluate_flow(ds, fn, method_name=method, data_name=str(data), limit=limit)
+    _print_metrics(result, json_out)
+
+
+@eval_app.command("isolate")
+def eval_isolate(data: Path = typer.Option(..., "--data", help="Manga pages folder."),
+                 masks: IsolateMasks = typer.Option(IsolateMasks.amodal, help="amodal (GT masks) or flat (classical)."),
+                 json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
+                 limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pages.")) -> None:
+    """Ordering accuracy (Z-buffer vs baselines), IoU, bleeding, ms per page."""
+    from segcorr.layering.evaluate import evaluate_isolation
+
+    result = evaluate_isolation(_need_dir(data), masks=masks.value, limit=limit)
+    _print_metrics(result, json_out)
+
+
+# ---------------------------------------------------------------------------------------------- train
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(ctx: typer.Context, config: Path = typer.Argument(..., help="Training config YAML.")) -> None:
+    """Train a model: `segcorr train CONFIG.yaml key=value ...` (DDP under torchrun)."""
+    from segcorr.train import train as run
+
+    run_dir = run(_need_file(config, "config"), list(ctx.args))
+    typer.echo(f"run: {run_dir}")
+
+
+# ----------------------------------------------------------------------------------------------- main
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: runs the app and maps errors to exit codes (2 = bad input; usage errors are 2 too)."""
+    debug = os.environ.get("SEGCORR_DEBUG") == "1"
+    try:
+        app(args=argv, prog_name="segcorr")
+    except InputError as e:
+        if debug:
+            raise
+        print(f"segcorr: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        if debug:
+            raise
+        print(f"segcorr: error: {e.filename}: {e.strerror}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:  # a bug, not bad input: still one line; SEGCORR_DEBUG=1 shows the traceback
+        if debug:
+            raise
+        print(f"segcorr: internal error: {type(e).__name__}: {e} (set SEGCORR_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""Torch datasets that feed flow training: synthetic cels on the fly, pairs folders, AnimeRun, raw frames.
+
+Every dataset returns the same dict of tensors, so one collate and one trainer serve all of them:
+    img0, img1: float [3, H, W] in 0..1
+    flow:       float [2, H, W] frame0 -> frame1 (zeros when unknown)
+    valid:      float [H, W], 1 where the ground-truth flow may be used (all 0 without ground truth)
+    occ:        float [H, W], 1 where a pixel of frame0 is occluded in frame1 (0 when unknown)
+    seg0, seg1: long [H, W] label maps (0 = no segment; all 0 when no masks are known)
+
+Randomness: an item index may be an ``int`` or an ``(index, draw)`` pair. ``draw`` seeds the augmentation, so
+the trainer's sampler decides every random choice and a resumed run sees exactly the same batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from segcorr.errors import InputError
+
+TRAIN_SEED_START = 1_000_000
+VAL_SEED_START = 500_000
+VAL_SEED_END = 1_000_000  # exclusive; evaluation and benchmark sets use 0..499_999
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif")
+
+
+def check_seed_range(seed_start: int, length: int, split: str) -> None:
+    """Training seeds live in [1_000_000, inf), validation seeds in [500_000, 1_000_000); never overlapping."""
+    lo, hi = seed_start, seed_start + length
+    if split == "train" and lo < TRAIN_SEED_START:
+        raise ValueError(f"training seeds must be >= {TRAIN_SEED_START}, got start {lo}")
+    if split == "val" and not (VAL_SEED_START <= lo and hi <= VAL_SEED_END):
+        raise ValueError(f"validation seeds must lie in [{VAL_SEED_START}, {VAL_SEED_END}), got [{lo}, {hi})")
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentation applied identically to both frames unless stated.
+
+    crop: (h, w) random crop (None = keep size; images smaller than the crop are an error);
+    hflip / vflip: probabilities (flow u / v change sign); jitter: max relative brightness/contrast/saturation
+    change; jitter_asym: extra per-frame brightness change (photometric robustness).
+    """
+
+    crop: tuple[int, int] | None = None
+    hflip: float = 0.5
+    vflip: float = 0.1
+    jitter: float = 0.2
+    jitter_asym: float = 0.03
+    enabled: bool = True
+
+
+def _split_index(item: Any) -> tuple[int, int]:
+    if isinstance(item, (tuple, list)):
+        return int(item[0]), int(item[1])
+    return int(item), int(item)
+
+
+def _jitter(img: np.ndarray, bright: float, contrast: float, sat: float) -> np.ndarray:
+    """img: float [H, W, 3] in 0..1."""
+    img = img * bright
+    mean = img.mean()
+    img = (img - mean) * contrast + mean
+    grey = img.mean(axis=2, keepdims=True)
+    img = (img - grey) * sat + grey
+    return np.clip(img, 0.0, 1.0).astype(np.float32)
+
+
+def augment(sample: dict[str, np.ndarray], cfg: AugmentConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Crop, flip and colour-jitter a NumPy sample (img0/img1 float [H, W, 3]; flow [2, H, W]; maps [H, W])."""
+    out = dict(sample)
+    if cfg.crop is not None:
+        ch, cw = cfg.crop
+        h, w = out["img0"].shape[:2]
+        if h < ch or w < cw:
+            raise InputError(f"expected frames of at least {ch}x{cw} for the crop, found {h}x{w}")
+        y = int(rng.integers(0, h - ch + 1))
+        x = int(rng.integers(0, w - cw + 1))
+        for k, v in out.items():
+            out[k] = v[..., y:y + ch, x:x + cw] if k == "flow" else v[y:y + ch, x:x + cw]
+    if not cfg.enabled:
+        return out
+    if rng.random() < cfg.hflip:
+        out = {k: (v[:, :, ::-1] if k == "flow" else v[:, ::-1]) for k, v in out.items()}
+        out["flow"] = out["flow"] * np.array([-1.0, 1.0], np.float32)[:, None, None]
+    if rng.random() < cfg.vflip:
+        out = {k: (v[:, ::-1] if k == "flow" else v[::-1]) for k, v in out.items()}
+        out["flow"] = out["flow"] * np.array([1.0, -1.0], np.float32)[:, None, None]
+    if cfg.jitter > 0:
+        j = cfg.jitter
+        b, c, s = (float(x) for x in rng.uniform(1 - j, 1 + j, size=3))
+        for k in ("img0", "img1"):
+            extra = float(rng.uniform(1 - cfg.jitter_asym, 1 + cfg.jitter_asym))
+            out[k] = _jitter(out[k], b * extra, c, s)
+    return out
+
+
+def to_tensors(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray | None = None, valid: np.ndarray | None = None,
+               occ: np.ndarray | None = None, seg0: np.ndarray | None = None, seg1: np.ndarray | None = None,
+               aug: AugmentConfig | None = None, rng: np.random.Generator | None = None) -> dict[str, torch.Tensor]:
+    """NumPy sample (uint8 [H, W, 3] frames, optional maps) -> the training dict documented in the module."""
+    h, w = img0.shape[:2]
+    if img1.shape[:2] != (h, w):
+        raise InputError(f"expected both frames the same size, found {img0.shape[:2]} and {img1.shape[:2]}")
+    zeros = np.zeros((h, w), np.float32)
+    s = {"img0": img0.astype(np.float32) / 255.0, "img1": img1.astype(np.float32) / 255.0,
+         "flow": np.zeros((2, h, w), np.float32) if flow is None else flow.astype(np.float32),
+         "valid": zeros if valid is None else valid.astype(np.float32),
+         "occ": zeros if occ is None else occ.astype(np.float32),
+         "seg0": np.zeros((h, w), np.int64) if seg0 is None else seg0.astype(np.int64),
+         "seg1": np.zeros((h, w), np.int64) if seg1 is None else seg1.astype(np.int64)}
+    if flow is not None and valid is None:
+        s["valid"] = np.isfinite(s["flow"]).all(axis=0).astype(np.float32)
+    s["flow"] = np.nan_to_num(s["flow"], nan=0.0, posinf=0.0, neginf=0.0)
+    if aug is not None:
+        s = augment(s, aug, rng if rng is not None else np.random.default_rng(0))
+    t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in s.items()}
+    t["img0"] = t["img0"].permute(2, 0, 1).contiguous()
+    t["img1"] = t["img1"].permute(2, 0, 1).contiguous()
+    return t
+
+
+class SynthFlowDataset(Dataset):
+    """Synthetic cel/textured pairs generated on the fly from seeds ``seed_start + i`` (exact flow and segments).
+
+    ``split`` "train" requires seeds >= 1_000_000, "val" requires seeds in [500_000, 1_000_000).
+    """
+
+    def __init__(self, seed_start: int, length: int, height: int = 256, width: int = 320, style: str = "mixed",
+                 aug: AugmentConfig | None = None, split: str = "train", mask_occluded: bool = False) -> None:
+        check_seed_range(seed_start, length, split)
+        self.seed_start, self.length, self.height, self.width = seed_start, length, height, width
+        self.style, self.aug, self.split, self.mask_occluded = style, aug, split, mask_occluded
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, item: Any) -> dict[str, torch.Tensor]:
+        from segcorr.data.synth.cels import make_cel_pair
+
+        idx, draw = _split_index(item)
+        if not 0 <= idx < self.length:
+            raise IndexError(idx)
+        seed = self.seed_start + idx
+        p = make_cel_pair(seed, self.height, self.width, style=self.style)
+        valid = ~p.occ0 if self.mask_occluded else None
+        rng = np.random.default_rng([seed, draw])
+        return to_tensors(p.img0, p.img1, p.flow_fw, valid, p.occ0, p.seg0, p.seg1, self.aug, rng)
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    from segcorr.io.image import read_image
+
+    return read_image(path)
+
+
+def _read_labels(path: Path) -> np.ndarray | None:
+    if not path.exists():
+        return None
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False).astype(np.int64)
+    from segcorr.io.labelmap import read_labelmap
+
+    return read_labelmap(path)
+
+
+class PairsFlowDataset(Dataset):
+    """A folder in the pairs layout (``NNNNN_img0.png``, ``_img1.png``, ``_flow.flo``, optional ``_occ.png``,
+    ``_seg0.png``, ``_seg1.png``); supervised. ``labels_dir`` overrides where the seg maps are read from."""
+
+    def __init__(self, root: str | Path, aug: AugmentConfig | None = None, labels_dir: str | Path | None = None,
+                 mask_occluded: bool = False) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise InputError("expected a folder in the pairs layout, found no folder", self.root)
+        self.stems = sorted(p.name[: -len("_img0.png")] for p in self.root.glob("*_img0.png"))
+        if not self.stems:
+            raise InputError("expected NNNNN_img0.png / _img1.png / _flow.flo files, found none", self.root)
+        self.labels = Path(labels_dir) if labels_dir else self.root
+        self.aug, self.mask_occluded = aug, mask_occluded
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def __getitem__(self, item: Any) -> dict[str, torch.Tensor]:
+        from segcorr.io.flo import read_flo
+
+        idx, draw = _split_index(item)
+        stem = self.stems[idx]
+        flow_path = self.root / f"{stem}_flow.flo"
+        if not flow_path.exists():
+            raise InputError("expected a ground-truth flow file beside the frames, found none", flow_path)
+        occ_path = self.root / f"{stem}_occ.png"
+        occ = None
+        if occ_path.exists():
+            from segcorr.io.image import read_gray
+
+            occ = read_gray(occ_path) > 127
+        valid = ~occ if (self.mask_occluded and occ is not None) else None
+        return to_tensors(_read_rgb(self.root / f"{stem}_img0.png"), _read_rgb(self.root / f"{stem}_img1.png"),
+                          read_flo(flow_path), valid, occ, _read_labels(self.labels / f"{stem}_seg0.png"),
+                          _read_labels(self.labels / f"{stem}_seg1.png"), self.aug,
+                          np.random.default_rng([idx, draw]))
+
+
+class AnimeRunFlowDataset(Dataset):
+    """AnimeRun pairs for training, read by ``segcorr.data.animerun`` (the one AnimeRun parser of the package):
+    forward flow, occlusion and its ``Segment/`` maps.
+
+    ``labels_dir``: precomputed label maps ``<labels_dir>/<scene>/<frame stem>.png`` used instead of ``Segment/``.
+    ``supervised``: when False the ground truth is not used (``valid`` is 0) for unsupervised training.
+    """
+
+    def __init__(self, root: str | Path, split: str = "train", aug: AugmentConfig | None = None,
+                 labels_dir: str | Path | None = None, supervised: bool = True) -> None:
+        from segcorr.data.animerun import AnimeRunFlowDataset as Reader
+
+        self.reader = Reader(root, split)
+        self.labels = Path(labels_dir) if labels_dir else None
+        self.aug, self.supervised = aug, supervised
+        self._frames: dict[str, list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def _precomputed(self, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Label maps of both frames of pair ``<scene>/<frame0 stem>`` from ``labels_dir``."""
+        scene, stem = name.rsplit("/", 1)
+        if scene not in self._frames:
+            folder = self.reader.split_dir / "Frame_Anime" / scene / "original"
+            self._frames[scene] = sorted(p.stem for p in folder.glob("*.png"))
+        frames = self._frames[scene]
+        nxt = frames[frames.index(stem) + 1]
+        return (_read_labels(self.labels / scene / f"{stem}.png"), _read_labels(self.labels / scene / f"{nxt}.png"))
+
+    def __getitem__(self, item: Any) -> dict[str, torch.Tensor]:
+        idx, draw = _split_index(item)
+        s = self.reader[idx]
+        seg0, seg1 = self._precomputed(s.name) if self.labels is not None else (s.seg0, s.seg1)
+        rng = np.random.default_rng([idx, draw])
+        if not self.supervised:
+            return to_tensors(s.img0, s.img1, None, None, None, seg0, seg1, self.aug, rng)
+        return to_tensors(s.img0, s.img1, s.flow, s.valid, s.occ, seg0, seg1, self.aug, rng)
+
+
+def _video_frames(path: Path) -> list[np.ndarray]:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    finally:
+        cap.release()
+    if len(frames) < 2:
+        raise InputError(f"expected a video with at least 2 readable frames, found {len(frames)}", path)
+    return frames
+
+
+class FramesDataset(Dataset):
+    """Consecutive frame pairs from folders of frames and/or video files (unsupervised: no ground truth).
+
+    roots: folders (images sorted by name; sub-folders are separate clips) or video files.
+    labels_dir: optional precomputed label maps ``<labels_dir>/<clip>/<frame stem>.png`` (16-bit).
+    Video frames are decoded once and kept in memory: meant for short clips.
+    """
+
+    def __init__(self, roots: str | Path | Sequence[str | Path], aug: AugmentConfig | None = None,
+                 labels_dir: str | Path | None = None) -> None:
+        roots = [roots] if isinstance(roots, (str, Path)) else list(roots)
+        self.clips: list[tuple[str, list[Any]]] = []
+        for root in map(Path, roots):
+            if root.is_file() and root.suffix.lower() in VIDEO_SUFFIXES:
+                self.clips.append((root.stem, _video_frames(root)))
+            elif root.is_dir():
+                self._add_folder(root)
+            else:
+                raise InputError("expected a folder of frames or a video file, found neither", root)
+        self.pairs = [(c, i) for c, (_, frames) in enumerate(self.clips) for i in range(len(frames) - 1)]
+        if not self.pairs:
+            raise InputError("expected at least two consecutive frames, found none", roots[0])
+        self.labels = Path(labels_dir) if labels_dir else None
+        self.aug = aug
+
+    def _add_folder(self, root: Path) -> None:
+        imgs = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if len(imgs) >= 2:
+            self.clips.append((root.name, imgs))
+        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+            self._add_folder(sub)
+        for vid in sorted(p for p in root.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES):
+            self.clips.append((vid.stem, _video_frames(vid)))
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def _frame(self, clip: int, i: int) -> tuple[np.ndarray, np.ndarray | None]:
+        name, frames = self.clips[clip]
+        f = frames[i]
+        if isinstance(f, np.ndarray):
+            stem = f"{i:06d}"
+        else:
+            stem, f = f.stem, _read_rgb(f)
+        seg = _read_labels(self.labels / name / f"{stem}.png") if self.labels is not None else None
+        return f, seg
+
+    def __getitem__(self, item: Any) -> dict[str, torch.Tensor]:
+        idx, draw = _split_index(item)
+        clip, i = self.pairs[idx]
+        (a, sa), (b, sb) = self._frame(clip, i), self._frame(clip, i + 1)
+        return to_tensors(a, b, None, None, None, sa, sb, self.aug, np.random.default_rng([idx, draw]))

@@ -1,0 +1,85 @@
+"""Reader for the pairs layout (DESIGN): ``NNNNN_img0.png NNNNN_img1.png NNNNN_flow.flo`` plus optional
+``NNNNN_occ.png`` (255 = occluded in frame 0), ``NNNNN_seg0.png`` / ``NNNNN_seg1.png`` (16-bit label maps)
+and ``NNNNN_line0.png`` (255 = line art in frame 0). ``meta.json`` and unknown files are ignored.
+
+Line pixels for the line/flat metrics: ``_line0.png`` when present, else pixels within 2 px of a segment
+boundary of ``_seg0.png``, else none (line metrics None).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from segcorr.data.flowsets import FlowSample, check_same_size
+from segcorr.errors import InputError
+
+_PART = re.compile(r"^(?P<stem>.+)_(?P<part>img0|img1|flow)\.(png|flo)$")
+_REQUIRED = {"img0": "_img0.png", "img1": "_img1.png", "flow": "_flow.flo"}
+LINE_RADIUS = 2
+
+
+def _stems(root: Path) -> dict[str, set[str]]:
+    """stem -> required parts present (img0, img1, flow)."""
+    found: dict[str, set[str]] = {}
+    for p in root.iterdir():
+        m = _PART.match(p.name)
+        if m and p.is_file() and p.name == m["stem"] + _REQUIRED[m["part"]]:
+            found.setdefault(m["stem"], set()).add(m["part"])
+    return found
+
+
+def is_pairs_dir(root: str | Path) -> bool:
+    """True when ``root`` holds at least one file of the pairs layout."""
+    return bool(_stems(Path(root)))
+
+
+class PairsFlowDataset:
+    """Lazy pairs-layout set; samples sorted by stem. Partner files are checked at open time."""
+
+    def __init__(self, root: str | Path, line_radius: float = LINE_RADIUS) -> None:
+        self.root = Path(root)
+        self.line_radius = line_radius
+        found = _stems(self.root)
+        if not found:
+            raise InputError("no flow pairs found (expected NNNNN_img0.png, NNNNN_img1.png, NNNNN_flow.flo)",
+                             self.root)
+        for stem in sorted(found):
+            for part in ("img0", "img1", "flow"):
+                if part not in found[stem]:
+                    have = ", ".join(stem + _REQUIRED[p] for p in sorted(found[stem]))
+                    raise InputError(f"missing partner file (found {have})", self.root / (stem + _REQUIRED[part]))
+        self.stems = sorted(found)
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def __getitem__(self, index: int) -> FlowSample:
+        from segcorr.io.flo import read_flo
+        from segcorr.io.image import read_gray, read_image
+        from segcorr.io.labelmap import read_labelmap
+
+        stem = self.stems[index]
+        path = {k: self.root / f"{stem}{suffix}" for k, suffix in
+                {"img0": "_img0.png", "img1": "_img1.png", "flow": "_flow.flo", "occ": "_occ.png",
+                 "seg0": "_seg0.png", "seg1": "_seg1.png", "line": "_line0.png"}.items()}
+        img0 = read_image(path["img0"])
+        shape = img0.shape[:2]
+        img1 = read_image(path["img1"])
+        check_same_size(shape, img1, path["img1"], "img1")
+        flow = read_flo(path["flow"])
+        check_same_size(shape, flow, path["flow"], "flow")
+        occ = read_gray(path["occ"]) > 127 if path["occ"].is_file() else None
+        check_same_size(shape, occ, path["occ"], "occlusion mask")
+        seg0 = read_labelmap(path["seg0"]) if path["seg0"].is_file() else None
+        check_same_size(shape, seg0, path["seg0"], "label map")
+        seg1 = read_labelmap(path["seg1"]) if path["seg1"].is_file() else None
+        check_same_size(shape, seg1, path["seg1"], "label map")
+        line = read_gray(path["line"]) > 127 if path["line"].is_file() else None
+        check_same_size(shape, line, path["line"], "line mask")
+        if line is None and seg0 is not None:
+            from segcorr.metrics.flow import line_mask_from_segments
+
+            line = line_mask_from_segments(seg0, self.line_radius)
+        return FlowSample(name=stem, img0=img0, img1=img1, flow=flow, valid=None, occ=occ, line=line,
+                          seg0=seg0, seg1=seg1)

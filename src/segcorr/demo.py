@@ -1,0 +1,89 @@
+"""`segcorr demo`: every capability on built-in samples, gathered in one HTML report.
+
+Samples are generated from evaluation seeds (0..499 999), so nothing here was seen in training.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _cel_samples(count: int, height: int, width: int) -> list:
+    from segcorr.data.synth import make_cel_pair
+
+    return [make_cel_pair(seed, height=height, width=width) for seed in range(count)]
+
+
+def _flow_section(report, pairs: list, methods: list[str], progress) -> None:
+    from segcorr.flow.methods import get_method
+    from segcorr.metrics.flow import FlowMetricAccumulator
+    from segcorr.viz.error import error_map
+    from segcorr.viz.flow_color import flow_to_color
+    from segcorr.viz.overlay import overlay_masks
+    from segcorr.viz.panel import side_by_side
+
+    p = pairs[0]
+    report.section("Synthetic cel world",
+                   "Flat-colour characters with cel shading and line art, layered depth, per-layer affine motion with "
+                   "articulation, background pan and occlusions. Ground truth is exact: forward/backward flow, "
+                   "occlusion, segments of both frames.")
+    mag = float(np.percentile(np.linalg.norm(p.flow_fw, axis=0), 99)) + 1e-6
+    report.image("cel_pair", side_by_side(
+        [p.img0, p.img1, flow_to_color(p.flow_fw, max_mag=mag), overlay_masks(p.img0, p.seg0),
+         (p.occ0.astype(np.uint8) * 255)],
+        ["frame 0", "frame 1", "GT flow", "GT segments", "GT occlusion"]), "Sample pair (seed 0).")
+
+    rows, pictures, titles = [], [flow_to_color(p.flow_fw, max_mag=mag)], ["GT"]
+    task = progress.add_task("flow methods", total=len(methods) * len(pairs))
+    for name in methods:
+        fn = get_method(name)
+        acc = FlowMetricAccumulator()
+        ms = []
+        for q in pairs:
+            t0 = time.perf_counter()
+            f = fn(q.img0, q.img1, {"seg0": q.seg0, "seg1": q.seg1})
+            ms.append((time.perf_counter() - t0) * 1000)
+            acc.update(f, q.flow_fw, occ=q.occ0, line=q.line0)
+            if q is p:
+                pictures += [flow_to_color(f, max_mag=mag), error_map(f, p.flow_fw, max_err=10.0)]
+                titles += [name, f"{name} error"]
+            progress.advance(task)
+        r = acc.compute()
+        rows.append({"method": name, **{k: r.get(k) for k in ("epe", "epe_noc", "epe_occ", "epe_line", "epe_flat",
+                                                               "px1", "px3")}, "ms_per_pair": float(np.mean(ms))})
+    report.section("Optical flow against ground truth",
+                   f"{len(pairs)} generated cel pairs. EPE in pixels (lower is better); px1/px3: share of pixels off "
+                   "by more than 1/3 px. Flat anime regions have no texture, which defeats classical flow.")
+    report.table(rows, caption="Flow metrics on generated cel pairs")
+    report.image("flow_methods", side_by_side(pictures, titles), "Flow colours and error maps (error scale 0-10 px).")
+
+
+def _isolation_section(report, out: Path, quick: bool) -> None:
+    from segcorr.layering.demo import demo_isolation
+
+    demo_isolation(report, out, quick=quick)
+
+
+def run_demo(out: Path, quick: bool = False) -> Path:
+    """Generate samples, run every capability, write OUT/report.html. Returns the report path."""
+    from rich.progress import Progress
+
+    from segcorr.flow.methods import CLASSICAL, LEARNED
+    from segcorr.io.weights import weights_path
+    from segcorr.viz.report import Report
+
+    out = Path(out)
+    report = Report("segcorr demo")
+    count, (h, w) = (2, (192, 256)) if quick else (6, (384, 512))
+    methods = list(CLASSICAL)
+    methods += [m for m, stem in LEARNED.items() if weights_path(stem) is not None]
+    with Progress(transient=True) as progress:
+        task = progress.add_task("generating samples", total=None)
+        pairs = _cel_samples(count, h, w)
+        progress.remove_task(task)
+        _flow_section(report, pairs, methods, progress)
+        _isolation_section(report, out, quick)
+    return report.save(out)

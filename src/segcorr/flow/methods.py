@@ -1,0 +1,85 @@
+"""Flow methods by name, one calling convention for classical and learned flow.
+
+A method is `fn(img0, img1, sample) -> flow float32 [2, H, W]` where img0/img1 are uint8 [H, W, 3] RGB and
+`sample` is a mapping (or object) that may carry precomputed label maps `seg0`/`seg1` ([H, W] int).
+Learned methods segment the frames with the `flat` segmenter when no label maps are given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from segcorr.errors import InputError
+
+FlowFn = Callable[[np.ndarray, np.ndarray, Any], np.ndarray]
+
+CLASSICAL = ("zero", "farneback", "dis-ultrafast", "dis-fast", "dis-medium")
+# CLI name -> (registry name / shipped weights stem)
+LEARNED = {
+    "aniflowformer-v3": "aniflowformer_t_v3",
+    "aniflowformer": "aniflowformer_t",
+}
+
+
+def available_methods() -> list[str]:
+    return list(CLASSICAL) + list(LEARNED)
+
+
+def _get(sample: Any, key: str) -> Any:
+    if sample is None:
+        return None
+    if isinstance(sample, dict):
+        return sample.get(key)
+    return getattr(sample, key, None)
+
+
+def learned_method(weights: str, device: str | None = None, segmenter: str = "flat") -> FlowFn:
+    """Wrap a shipped (or user) checkpoint as a flow method. `weights`: a name in segcorr/weights or a path."""
+    import torch
+
+    from segcorr.flow import load_pretrained
+
+    model = load_pretrained(weights).eval()
+    dev = torch.device(device or "cpu")
+    model.to(dev)
+    seg_backend = None
+
+    def labels(img: np.ndarray, given: Any) -> np.ndarray | None:
+        nonlocal seg_backend
+        if not getattr(model, "uses_segments", True):
+            return None
+        if given is not None:
+            return np.asarray(given)
+        if seg_backend is None:
+            from segcorr.segment import build
+
+            seg_backend = build(segmenter)
+        return seg_backend.segment_all(img)
+
+    def to_img(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float().div(255).to(dev)
+
+    def to_seg(s: np.ndarray | None) -> torch.Tensor | None:
+        return None if s is None else torch.from_numpy(s.astype(np.int64))[None].to(dev)
+
+    @torch.inference_mode()
+    def fn(img0: np.ndarray, img1: np.ndarray, sample: Any = None) -> np.ndarray:
+        s0 = labels(img0, _get(sample, "seg0"))
+        s1 = labels(img1, _get(sample, "seg1"))
+        out = model(to_img(img0), to_img(img1), to_seg(s0), to_seg(s1))
+        return out["flow"][0].float().cpu().numpy()
+
+    return fn
+
+
+def get_method(name: str) -> FlowFn:
+    """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint."""
+    if name in CLASSICAL:
+        from segcorr.flow.classical import estimate_flow
+
+        return lambda a, b, sample=None: estimate_flow(a, b, name)
+    if name in LEARNED or name.endswith(".safetensors"):
+        return learned_method(LEARNED.get(name, name))
+    raise InputError(f"unknown flow method {name!r}; known: {', '.join(available_methods())} or a .safetensors path")

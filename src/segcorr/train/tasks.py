@@ -1,0 +1,102 @@
+"""What a ``task`` trains: the dataset a config selects and the loss of one batch.
+
+flow_sup:   multi-scale EPE on ground-truth flow (``segcorr.flow.losses.sequence_loss``);
+flow_unsup: photometric + smoothness + segment terms on forward and backward flow (``UnsupervisedFlowLoss``);
+flow_mixed: flow_sup + ``loss.unsup_weight`` x flow_unsup on the same batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch.utils.data import Dataset
+
+from segcorr.data.flow_train import (AnimeRunFlowDataset, AugmentConfig, FramesDataset, PairsFlowDataset,
+                                     SynthFlowDataset)
+from segcorr.errors import InputError
+from segcorr.train.config import DataConfig, LossConfig, TrainConfig, ValConfig
+
+LossFn = Callable[[torch.nn.Module, dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
+
+
+def build_dataset(cfg: DataConfig, supervised: bool) -> Dataset:
+    """The training dataset of ``cfg`` with its augmentation."""
+    aug = AugmentConfig(crop=tuple(cfg.crop) if cfg.crop else None, hflip=cfg.hflip, vflip=cfg.vflip,
+                        jitter=cfg.jitter, enabled=cfg.augment)
+    if cfg.kind == "synth":
+        return SynthFlowDataset(cfg.seed_start, cfg.length, cfg.height, cfg.width, cfg.style, aug, split="train",
+                                mask_occluded=cfg.mask_occluded)
+    if not cfg.roots:
+        raise InputError(f"data.kind {cfg.kind} needs data.roots (folders or videos), found none")
+    if cfg.kind == "pairs":
+        if len(cfg.roots) != 1:
+            raise InputError(f"expected one pairs folder in data.roots, found {len(cfg.roots)}")
+        return PairsFlowDataset(cfg.roots[0], aug, cfg.labels_dir, cfg.mask_occluded)
+    if cfg.kind == "animerun":
+        return AnimeRunFlowDataset(cfg.roots[0], cfg.split, aug, cfg.labels_dir, supervised=supervised)
+    return FramesDataset(cfg.roots, aug, cfg.labels_dir)
+
+
+def build_val_dataset(cfg: ValConfig) -> Dataset:
+    """Held-out synthetic pairs (validation seeds only), no augmentation."""
+    return SynthFlowDataset(cfg.seed_start, cfg.count, cfg.height, cfg.width, cfg.style, None, split="val")
+
+
+def _forward(model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor, s0: torch.Tensor, s1: torch.Tensor,
+             iters: int | None) -> dict[str, Any]:
+    kw = {} if iters is None else {"iters": iters}
+    return model(a, b, s0, s1, **kw)
+
+
+def make_loss(cfg: TrainConfig) -> LossFn:
+    """The per-batch loss of ``cfg.task``: ``loss_fn(model, batch) -> (loss, float metrics)``."""
+    from segcorr.flow import losses
+
+    lc: LossConfig = cfg.loss
+    iters = cfg.model.iters
+    unsup = None
+    if cfg.task in ("flow_unsup", "flow_mixed"):
+        try:
+            unsup = losses.UnsupervisedFlowLoss(losses.UnsupLossConfig(**lc.unsup))
+        except TypeError as e:
+            raise InputError(f"unknown key in loss.unsup: {e}") from None
+
+    def sup(preds: list[torch.Tensor], batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        loss, m = losses.sequence_loss(preds, batch["flow"], batch["valid"], gamma=lc.gamma, max_flow=lc.max_flow)
+        return loss, {f"sup/{k}": float(v) for k, v in m.items()}
+
+    def loss_fn(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        a, b, s0, s1 = batch["img0"], batch["img1"], batch["seg0"], batch["seg1"]
+        if unsup is None:
+            return sup(_forward(model, a, b, s0, s1, iters)["preds"], batch)
+        # forward and backward flow in ONE call: DDP allows a single forward per backward
+        n = a.shape[0]
+        out = _forward(model, torch.cat([a, b]), torch.cat([b, a]), torch.cat([s0, s1]), torch.cat([s1, s0]), iters)
+        fw, bw = out["flow"][:n], out["flow"][n:]
+        lu, m = unsup(a, b, fw, bw, s0, s1)
+        mu = {f"unsup/{k}": float(v) for k, v in m.items()}
+        if cfg.task == "flow_unsup":
+            return lu, mu
+        ls, ms = sup([p[:n] for p in out["preds"]], batch)
+        return ls + lc.unsup_weight * lu, {**ms, **mu}
+
+    return loss_fn
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], iters: int | None) -> dict[str, float]:
+    """Mean end-point error (all pixels, and non-occluded) of the final flow over pre-built batches."""
+    was = model.training
+    model.eval()
+    epe_sum = noc_sum = n = noc_n = 0.0
+    for b in batches:
+        out = _forward(model, b["img0"], b["img1"], b["seg0"], b["seg1"], iters)
+        epe = torch.linalg.vector_norm(out["flow"] - b["flow"], dim=1)  # [B, H, W]
+        noc = 1.0 - b["occ"]
+        epe_sum += float(epe.sum())
+        n += epe.numel()
+        noc_sum += float((epe * noc).sum())
+        noc_n += float(noc.sum())
+    model.train(was)
+    return {"val/epe": epe_sum / max(n, 1), "val/epe_noc": noc_sum / max(noc_n, 1.0)}

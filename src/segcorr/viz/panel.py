@@ -1,0 +1,110 @@
+"""Several images in one picture, each under an optional title."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+_BG = 255
+_FONT_SCALE = 0.45
+_TITLE_H = 18
+
+
+def to_rgb8(image: np.ndarray) -> np.ndarray:
+    """Any displayable array -> uint8 [H, W, 3] RGB.
+
+    bool -> 0/255; float -> 0..1 scaled to 0..255 (values outside clipped; NaN black); uint16 -> scaled;
+    grey [H, W] or [H, W, 1] -> repeated; RGBA -> alpha dropped.
+    """
+    a = np.asarray(image)
+    if a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif np.issubdtype(a.dtype, np.floating):
+        a = np.rint(np.clip(np.nan_to_num(a, nan=0.0), 0.0, 1.0) * 255).astype(np.uint8)
+    elif a.dtype == np.uint16:
+        a = ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4) or a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"expected an image [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], found {a.shape}")
+    if a.shape[2] == 1:
+        return np.repeat(a, 3, axis=2)
+    return np.ascontiguousarray(a[:, :, :3])
+
+
+def _resize_to_height(img: np.ndarray, height: int) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    if h == height:
+        return img
+    width = max(1, int(round(w * height / h)))
+    # Nearest when enlarging keeps masks, label maps and flow colours crisp.
+    interp = cv2.INTER_AREA if height < h else cv2.INTER_NEAREST
+    return cv2.resize(img, (width, height), interpolation=interp)
+
+
+def _fit_text(text: str, width: int) -> str:
+    """ASCII version of `text` (cv2 fonts have no other glyphs), shortened with '..' to fit `width` px."""
+    import cv2
+
+    text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    while text and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, 1)[0][0] > width:
+        text = text[:-3] + ".." if len(text) > 3 else ""
+    return text
+
+
+def _titled(img: np.ndarray, title: str | None) -> np.ndarray:
+    import cv2
+
+    bar = np.full((_TITLE_H, img.shape[1], 3), _BG, np.uint8)
+    text = _fit_text(title or "", img.shape[1] - 4)
+    if text:
+        cv2.putText(bar, text, (2, _TITLE_H - 5), cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([bar, img], axis=0)
+
+
+def _hstack(tiles: list[np.ndarray], pad: int) -> np.ndarray:
+    h = max(t.shape[0] for t in tiles)
+    parts = []
+    for i, t in enumerate(tiles):
+        if i:
+            parts.append(np.full((h, pad, 3), _BG, np.uint8))
+        if t.shape[0] < h:
+            t = np.concatenate([t, np.full((h - t.shape[0], t.shape[1], 3), _BG, np.uint8)], axis=0)
+        parts.append(t)
+    return np.concatenate(parts, axis=1)
+
+
+def side_by_side(images: Sequence[np.ndarray], titles: Sequence[str | None] | None = None, pad: int = 4,
+                 height: int | None = None, max_cols: int | None = None) -> np.ndarray:
+    """Images in a row (or rows of `max_cols`), scaled to one height, each under its title.
+
+    images: any mix of grey / RGB / RGBA / bool / float arrays and sizes (see `to_rgb8`).
+    titles: one per image (None or "" for none); no title bar at all when `titles` is None.
+    height: common image height (default the tallest input). Returns uint8 [H', W', 3] RGB on white.
+    """
+    if len(images) == 0:
+        raise ValueError("side_by_side needs at least one image")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(titles)} titles")
+    rgb = [to_rgb8(im) for im in images]
+    target = int(height) if height else max(im.shape[0] for im in rgb)
+    tiles = [_resize_to_height(im, target) for im in rgb]
+    if titles is not None:
+        tiles = [_titled(t, s) for t, s in zip(tiles, titles)]
+    pad = max(0, int(pad))
+    cols = len(tiles) if not max_cols or max_cols <= 0 else int(max_cols)
+    rows = [_hstack(tiles[i:i + cols], pad) for i in range(0, len(tiles), cols)]
+    width = max(r.shape[1] for r in rows)
+    out = []
+    for i, r in enumerate(rows):
+        if i:
+            out.append(np.full((pad, width, 3), _BG, np.uint8))
+        if r.shape[1] < width:
+            r = np.concatenate([r, np.full((r.shape[0], width - r.shape[1], 3), _BG, np.uint8)], axis=1)
+        out.append(r)
+    return np.concatenate(out, axis=0)

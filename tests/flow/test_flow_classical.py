@@ -1,0 +1,65 @@
+"""Classical OpenCV flow: conventions, accuracy on a known translation, bad input."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from segcorr.errors import InputError
+from segcorr.flow.classical import METHODS, estimate_flow
+
+
+def _shifted_pair(dx: int, dy: int, h: int = 64, w: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth random texture and the same texture moved by (dx, dy): GT flow is (dx, dy) inside."""
+    rng = np.random.default_rng(seed)
+    big = cv2.GaussianBlur(rng.uniform(0, 255, (h + 20, w + 20)).astype(np.float32), (0, 0), 2.0)
+    big = cv2.normalize(big, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    img0 = big[10:10 + h, 10:10 + w]
+    img1 = big[10 - dy:10 - dy + h, 10 - dx:10 - dx + w]  # img1(x + dx) = img0(x)
+    return np.repeat(img0[..., None], 3, 2), np.repeat(img1[..., None], 3, 2)
+
+
+def test_methods_list_is_the_contract():
+    assert METHODS == ("zero", "farneback", "dis-ultrafast", "dis-fast", "dis-medium")
+
+
+def test_zero_method_returns_zeros_of_channel_first_shape():
+    a, b = _shifted_pair(2, 1)
+    f = estimate_flow(a, b, "zero")
+    assert f.shape == (2, 64, 80) and f.dtype == np.float32 and not f.any()
+
+
+@pytest.mark.parametrize("method", ["farneback", "dis-ultrafast", "dis-fast", "dis-medium"])
+def test_recovers_known_translation_as_u_then_v(method):
+    a, b = _shifted_pair(3, -2)
+    f = estimate_flow(a, b, method)
+    assert f.shape == (2, 64, 80) and f.dtype == np.float32
+    inner = f[:, 12:-12, 12:-12]
+    assert abs(np.median(inner[0]) - 3) < 0.5, np.median(inner[0])
+    assert abs(np.median(inner[1]) + 2) < 0.5, np.median(inner[1])
+
+
+def test_grey_input_equals_rgb_of_same_grey():
+    a, b = _shifted_pair(1, 1)
+    np.testing.assert_array_equal(estimate_flow(a, b, "dis-fast"), estimate_flow(a[..., 0], b[..., 0], "dis-fast"))
+
+
+def test_unknown_method_lists_known_ones():
+    a, b = _shifted_pair(1, 1)
+    with pytest.raises(InputError, match="dis-medium"):
+        estimate_flow(a, b, "raft")
+
+
+def test_size_mismatch_is_input_error():
+    a, b = _shifted_pair(1, 1)
+    with pytest.raises(InputError, match="differ in size"):
+        estimate_flow(a, b[:-1], "dis-fast")
+
+
+def test_float_or_4_channel_images_are_input_errors():
+    a, b = _shifted_pair(1, 1)
+    with pytest.raises(InputError, match="uint8"):
+        estimate_flow(a.astype(np.float32), b, "zero")
+    with pytest.raises(InputError, match="shape"):
+        estimate_flow(np.zeros((64, 80, 4), np.uint8), b, "zero")
