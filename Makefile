@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml
 	# CPU build of torch first, so pip never pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
+	# The official SAM 2.1 package for the sam2 backend's tests, without its declared deps (they would pull
+	# a CUDA torch and torchvision, which the backend never imports); its light runtime deps come after.
+	SAM2_BUILD_CUDA=0 $(PY) -m pip install -q --no-deps 'sam2>=1.1'
+	$(PY) -m pip install -q 'hydra-core>=1.3' 'iopath>=0.1.10' tqdm pillow
 	touch $(STAMP)
 
 setup: $(STAMP)

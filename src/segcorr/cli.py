@@ -255,13 +255,15 @@ def eval_flow(data: Path = typer.Option(..., "--data", help="Pairs folder or Ani
               method: str = typer.Option("dis-medium", help="zero | farneback | dis-ultrafast | dis-fast | "
                                                             "dis-medium | aniflowformer-v3 | aniflowformer"),
               json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
-              limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pairs.")) -> None:
+              limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
+              masks: str = typer.Option("given", help="Label maps for learned methods: given (the data's own "
+                                                      "segment maps when present) | segmenter (flat, always)")) -> None:
     """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates."""
     from segcorr.data.flowsets import open_flow_dataset
     from segcorr.flow.evaluate import evaluate_flow
     from segcorr.flow.methods import get_method
 
-    fn = get_method(method)
+    fn = get_method(method, masks=masks)
     ds = open_flow_dataset(_need_dir(data))
     result = evaluate_flow(ds, fn, method_name=method, data_name=str(data), limit=limit)
     _print_metrics(result, json_out)

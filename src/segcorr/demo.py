@@ -51,7 +51,7 @@ def _flow_section(report, pairs: list, methods: list[str], progress) -> None:
                 pictures += [flow_to_color(f, max_mag=mag), error_map(f, p.flow_fw, max_err=10.0)]
                 titles += [name, f"{name} error"]
             progress.advance(task)
-        r = acc.compute()
+        r = acc.result()
         rows.append({"method": name, **{k: r.get(k) for k in ("epe", "epe_noc", "epe_occ", "epe_line", "epe_flat",
                                                                "px1", "px3")}, "ms_per_pair": float(np.mean(ms))})
     report.section("Optical flow against ground truth",

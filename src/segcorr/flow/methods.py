@@ -23,6 +23,9 @@ LEARNED = {
 }
 
 
+MASK_SOURCES = ("given", "segmenter")
+
+
 def available_methods() -> list[str]:
     return list(CLASSICAL) + list(LEARNED)
 
@@ -35,8 +38,15 @@ def _get(sample: Any, key: str) -> Any:
     return getattr(sample, key, None)
 
 
-def learned_method(weights: str, device: str | None = None, segmenter: str = "flat") -> FlowFn:
-    """Wrap a shipped (or user) checkpoint as a flow method. `weights`: a name in segcorr/weights or a path."""
+def learned_method(weights: str, device: str | None = None, segmenter: str = "flat",
+                   masks: str = "given") -> FlowFn:
+    """Wrap a shipped (or user) checkpoint as a flow method. `weights`: a name in segcorr/weights or a path.
+
+    masks: "given" uses the sample's label maps (``seg0``/``seg1``) when it has them and the `segmenter`
+    otherwise; "segmenter" always segments the frames (what a user without label maps gets).
+    """
+    if masks not in MASK_SOURCES:
+        raise InputError(f"unknown mask source {masks!r}; known: {', '.join(MASK_SOURCES)}")
     import torch
 
     from segcorr.flow import load_pretrained
@@ -50,7 +60,7 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
         nonlocal seg_backend
         if not getattr(model, "uses_segments", True):
             return None
-        if given is not None:
+        if given is not None and masks == "given":
             return np.asarray(given)
         if seg_backend is None:
             from segcorr.segment import build
@@ -74,12 +84,15 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     return fn
 
 
-def get_method(name: str) -> FlowFn:
-    """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint."""
+def get_method(name: str, masks: str = "given") -> FlowFn:
+    """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint.
+
+    masks: label-map source of learned methods (see `learned_method`); classical methods ignore it.
+    """
     if name in CLASSICAL:
         from segcorr.flow.classical import estimate_flow
 
         return lambda a, b, sample=None: estimate_flow(a, b, name)
     if name in LEARNED or name.endswith(".safetensors"):
-        return learned_method(LEARNED.get(name, name))
+        return learned_method(LEARNED.get(name, name), masks=masks)
     raise InputError(f"unknown flow method {name!r}; known: {', '.join(available_methods())} or a .safetensors path")
