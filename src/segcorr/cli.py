@@ -129,8 +129,12 @@ def flow(img0: Path = typer.Argument(..., help="First frame."),
          img1: Path = typer.Argument(..., help="Second frame."),
          out: Path = typer.Option(..., "--out", help="Output .flo file."),
          viz: Optional[Path] = typer.Option(None, "--viz", help="Optional flow colour PNG."),
-         method: str = typer.Option("dis-medium", help="Flow method (see `segcorr eval flow --help`)."),
-         masks: Optional[Path] = typer.Option(None, help="Label maps for learned methods: a 16-bit PNG for IMG0.")) -> None:
+         method: str = typer.Option("aniflowformer-v3", help="aniflowformer-v3 (shipped, segment-guided) | "
+                                    "aniflowformer | zero | farneback | dis-ultrafast | dis-fast | dis-medium | "
+                                    "a .safetensors path."),
+         masks: Optional[Path] = typer.Option(None, help="Label maps for learned methods: a 16-bit PNG for IMG0 "
+                                              "(default: the flat segmenter on both frames)."),
+         masks1: Optional[Path] = typer.Option(None, help="Label map PNG for IMG1 (default: flat segmenter).")) -> None:
     """Optical flow from IMG0 to IMG1, written as Middlebury .flo."""
     from segcorr.flow.methods import get_method
     from segcorr.io.flo import write_flo
@@ -141,17 +145,18 @@ def flow(img0: Path = typer.Argument(..., help="First frame."),
     if a.shape != b.shape:
         raise InputError(f"size mismatch: {img0.name} is {a.shape[1]}x{a.shape[0]}, "
                          f"{img1.name} is {b.shape[1]}x{b.shape[0]}", img1)
-    seg0 = None
-    if masks is not None:
-        from segcorr.io.labelmap import read_labelmap
+    from segcorr.io.labelmap import read_labelmap
 
-        seg0 = read_labelmap(_need_file(masks, "label map"))
-        if seg0.shape != a.shape[:2]:
-            raise InputError(f"label map is {seg0.shape[1]}x{seg0.shape[0]}, image is {a.shape[1]}x{a.shape[0]}", masks)
-    fn = get_method(method)
-    f = fn(a, b, {"seg0": seg0})
+    segs = []
+    for path in (masks, masks1):
+        seg = None if path is None else read_labelmap(_need_file(path, "label map"))
+        if seg is not None and seg.shape != a.shape[:2]:
+            raise InputError(f"label map is {seg.shape[1]}x{seg.shape[0]}, image is {a.shape[1]}x{a.shape[0]}", path)
+        segs.append(seg)
     if out.suffix.lower() != ".flo":
         raise InputError("expected a .flo output path", out)
+    fn = get_method(method)
+    f = fn(a, b, {"seg0": segs[0], "seg1": segs[1]})
     write_flo(out, f)
     if viz is not None:
         from segcorr.viz.flow_color import flow_to_color
