@@ -67,16 +67,23 @@ def _titled(img: np.ndarray, title: str | None) -> np.ndarray:
     return np.concatenate([bar, img], axis=0)
 
 
-def _hstack(tiles: list[np.ndarray], pad: int) -> np.ndarray:
-    h = max(t.shape[0] for t in tiles)
+def _stack(tiles: list[np.ndarray], pad: int, axis: int) -> np.ndarray:
+    """Concatenate RGB tiles along `axis` (1 = a row, 0 = a column) with `pad` px of background between them,
+    filling each tile's other side with background up to the largest."""
+    other = 1 - axis
+    size = max(t.shape[other] for t in tiles)
     parts = []
     for i, t in enumerate(tiles):
         if i:
-            parts.append(np.full((h, pad, 3), _BG, np.uint8))
-        if t.shape[0] < h:
-            t = np.concatenate([t, np.full((h - t.shape[0], t.shape[1], 3), _BG, np.uint8)], axis=0)
+            gap = [0, 0, 3]
+            gap[axis], gap[other] = pad, size
+            parts.append(np.full(gap, _BG, np.uint8))
+        if t.shape[other] < size:
+            fill = list(t.shape)
+            fill[other] = size - t.shape[other]
+            t = np.concatenate([t, np.full(fill, _BG, np.uint8)], axis=other)
         parts.append(t)
-    return np.concatenate(parts, axis=1)
+    return np.concatenate(parts, axis=axis)
 
 
 def side_by_side(images: Sequence[np.ndarray], titles: Sequence[str | None] | None = None, pad: int = 4,
@@ -98,13 +105,5 @@ def side_by_side(images: Sequence[np.ndarray], titles: Sequence[str | None] | No
         tiles = [_titled(t, s) for t, s in zip(tiles, titles)]
     pad = max(0, int(pad))
     cols = len(tiles) if not max_cols or max_cols <= 0 else int(max_cols)
-    rows = [_hstack(tiles[i:i + cols], pad) for i in range(0, len(tiles), cols)]
-    width = max(r.shape[1] for r in rows)
-    out = []
-    for i, r in enumerate(rows):
-        if i:
-            out.append(np.full((pad, width, 3), _BG, np.uint8))
-        if r.shape[1] < width:
-            r = np.concatenate([r, np.full((r.shape[0], width - r.shape[1], 3), _BG, np.uint8)], axis=1)
-        out.append(r)
-    return np.concatenate(out, axis=0)
+    rows = [_stack(tiles[i:i + cols], pad, axis=1) for i in range(0, len(tiles), cols)]
+    return _stack(rows, pad, axis=0)
