@@ -1,0 +1,60 @@
+"""The shipped AniFlowFormer-T checkpoints: present, small, carded, loadable, and better than zero flow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segcorr.cli import main
+from segcorr.data.synth import make_cel_pair
+from segcorr.flow import load_pretrained
+from segcorr.flow.methods import get_method
+from segcorr.io.flo import read_flo
+from segcorr.io.image import write_image
+from segcorr.io.weights import read_model_card, weights_path
+
+SHIPPED = {"aniflowformer_t_v3": "AniFlowFormerTV3", "aniflowformer_t": "AniFlowFormerT"}
+
+
+@pytest.mark.parametrize("stem", sorted(SHIPPED))
+def test_weights_present_small_and_carded(stem):
+    path = weights_path(stem)
+    assert path is not None and path.is_file()
+    assert path.stat().st_size <= 20 * 2**20
+    card = read_model_card(stem)
+    assert card["registry_name"] == SHIPPED[stem]
+    for key in ("command", "data", "steps", "wall_time_s", "metrics", "train_config"):
+        assert card[key], key
+    assert "segcorr train" in card["command"]
+    # training seeds never overlap evaluation (0..499 999) or validation (500 000..999 999) seeds
+    assert card["train_config"]["data"]["seed_start"] >= 1_000_000
+
+
+def test_v3_reads_segments_and_ablation_does_not():
+    assert load_pretrained("aniflowformer_t_v3").uses_segments
+    assert not load_pretrained("aniflowformer_t").uses_segments
+
+
+@pytest.mark.parametrize("method", ["aniflowformer-v3", "aniflowformer"])
+def test_shipped_model_beats_zero_flow_on_unseen_cels(method):
+    fn = get_method(method)
+    err_model, err_zero = [], []
+    for seed in (11, 12):  # evaluation seeds, never trained on
+        p = make_cel_pair(seed, height=128, width=160)
+        f = fn(p.img0, p.img1, {"seg0": p.seg0, "seg1": p.seg1})
+        assert f.shape == (2, 128, 160) and np.isfinite(f).all()
+        err_model.append(np.linalg.norm(f - p.flow_fw, axis=0).mean())
+        err_zero.append(np.linalg.norm(p.flow_fw, axis=0).mean())
+    assert np.mean(err_model) < 0.7 * np.mean(err_zero)
+
+
+def test_cli_flow_default_is_shipped_v3_with_flat_masks(tmp_path):
+    p = make_cel_pair(13, height=96, width=128)
+    write_image(tmp_path / "a.png", p.img0)
+    write_image(tmp_path / "b.png", p.img1)
+    try:
+        main(["flow", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--out", str(tmp_path / "f.flo")])
+    except SystemExit as e:
+        assert e.code in (0, None)
+    f = read_flo(tmp_path / "f.flo")
+    assert np.linalg.norm(f - p.flow_fw, axis=0).mean() < np.linalg.norm(p.flow_fw, axis=0).mean()
