@@ -63,6 +63,11 @@ def _parse_floats(text: str, n: int, what: str) -> list[float]:
     return values
 
 
+def _work_side(value: Optional[int]) -> int | str | None:
+    """CLI --work-side: None -> "auto" (model card), 0 -> None (full resolution), n -> n."""
+    return "auto" if value is None else (value or None)
+
+
 def _print_metrics(result: dict, json_out: Optional[Path]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -134,7 +139,10 @@ def flow(img0: Path = typer.Argument(..., help="First frame."),
                                     "a .safetensors path."),
          masks: Optional[Path] = typer.Option(None, help="Label maps for learned methods: a 16-bit PNG for IMG0 "
                                               "(default: the flat segmenter on both frames)."),
-         masks1: Optional[Path] = typer.Option(None, help="Label map PNG for IMG1 (default: flat segmenter).")) -> None:
+         masks1: Optional[Path] = typer.Option(None, help="Label map PNG for IMG1 (default: flat segmenter)."),
+         work_side: Optional[int] = typer.Option(None, "--work-side", min=0, help="Learned methods: run frames larger than "
+                                          "this (longer side, px) downscaled; default: the training size from the "
+                                          "model card; 0: full resolution.")) -> None:
     """Optical flow from IMG0 to IMG1, written as Middlebury .flo."""
     from segcorr.flow.methods import get_method
     from segcorr.io.flo import write_flo
@@ -155,7 +163,7 @@ def flow(img0: Path = typer.Argument(..., help="First frame."),
         segs.append(seg)
     if out.suffix.lower() != ".flo":
         raise InputError("expected a .flo output path", out)
-    fn = get_method(method)
+    fn = get_method(method, work_side=_work_side(work_side))
     f = fn(a, b, {"seg0": segs[0], "seg1": segs[1]})
     write_flo(out, f)
     if viz is not None:
@@ -262,13 +270,16 @@ def eval_flow(data: Path = typer.Option(..., "--data", help="Pairs folder or Ani
               json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
               limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
               masks: str = typer.Option("given", help="Label maps for learned methods: given (the data's own "
-                                                      "segment maps when present) | segmenter (flat, always)")) -> None:
+                                                      "segment maps when present) | segmenter (flat, always)"),
+              work_side: Optional[int] = typer.Option(None, "--work-side", min=0, help="Learned methods: run frames larger than "
+                                               "this (longer side, px) downscaled; default: the training size from the "
+                                               "model card; 0: full resolution.")) -> None:
     """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates."""
     from segcorr.data.flowsets import open_flow_dataset
     from segcorr.flow.evaluate import evaluate_flow
     from segcorr.flow.methods import get_method
 
-    fn = get_method(method, masks=masks)
+    fn = get_method(method, masks=masks, work_side=_work_side(work_side))
     ds = open_flow_dataset(_need_dir(data))
     result = evaluate_flow(ds, fn, method_name=method, data_name=str(data), limit=limit)
     _print_metrics(result, json_out)

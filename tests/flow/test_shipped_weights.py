@@ -39,10 +39,10 @@ def test_v3_reads_segments_and_ablation_does_not():
 def test_shipped_model_beats_zero_flow_on_unseen_cels(method):
     fn = get_method(method)
     err_model, err_zero = [], []
-    for seed in (11, 12):  # evaluation seeds, never trained on
-        p = make_cel_pair(seed, height=128, width=160)
+    for seed in (11, 12, 13, 14):  # evaluation seeds, never trained on
+        p = make_cel_pair(seed, height=192, width=256)
         f = fn(p.img0, p.img1, {"seg0": p.seg0, "seg1": p.seg1})
-        assert f.shape == (2, 128, 160) and np.isfinite(f).all()
+        assert f.shape == (2, 192, 256) and np.isfinite(f).all()
         err_model.append(np.linalg.norm(f - p.flow_fw, axis=0).mean())
         err_zero.append(np.linalg.norm(p.flow_fw, axis=0).mean())
     assert np.mean(err_model) < 0.7 * np.mean(err_zero)
@@ -58,3 +58,23 @@ def test_cli_flow_default_is_shipped_v3_with_flat_masks(tmp_path):
         assert e.code in (0, None)
     f = read_flo(tmp_path / "f.flo")
     assert np.linalg.norm(f - p.flow_fw, axis=0).mean() < np.linalg.norm(p.flow_fw, axis=0).mean()
+
+
+def test_resize_flow_scales_vectors_with_the_image():
+    from segcorr.flow.methods import _resize_flow
+
+    f = np.stack([np.full((24, 32), 2.0, np.float32), np.full((24, 32), -1.0, np.float32)])
+    g = _resize_flow(f, 48, 96)
+    assert g.shape == (2, 48, 96)
+    assert np.allclose(g[0], 6.0) and np.allclose(g[1], -2.0)
+
+
+def test_work_side_runs_large_frames_at_training_scale_and_returns_full_size():
+    p = make_cel_pair(15, height=192, width=256)
+    sample = {"seg0": p.seg0, "seg1": p.seg1}
+    small = get_method("aniflowformer-v3", work_side=128)(p.img0, p.img1, sample)
+    full = get_method("aniflowformer-v3", work_side=None)(p.img0, p.img1, sample)
+    assert small.shape == full.shape == (2, 192, 256)
+    assert np.isfinite(small).all() and not np.allclose(small, full)
+    zero = np.linalg.norm(p.flow_fw, axis=0).mean()
+    assert np.linalg.norm(small - p.flow_fw, axis=0).mean() < zero

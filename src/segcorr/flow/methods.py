@@ -38,12 +38,37 @@ def _get(sample: Any, key: str) -> Any:
     return getattr(sample, key, None)
 
 
+def training_side(weights: str) -> int | None:
+    """Longer side of the frames a checkpoint was trained on (from its model card), None when unknown."""
+    from segcorr.io.weights import read_model_card
+
+    try:
+        data = (read_model_card(weights) or {}).get("train_config", {}).get("data", {})
+        crop = data.get("crop")
+        return int(max(crop)) if crop else int(max(data["height"], data["width"]))
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+
+
+def _resize_flow(flow: np.ndarray, h: int, w: int) -> np.ndarray:
+    """float32 [2, h', w'] -> [2, h, w], vectors rescaled with the image."""
+    import cv2
+
+    sy, sx = h / flow.shape[1], w / flow.shape[2]
+    return np.stack([cv2.resize(flow[0], (w, h), interpolation=cv2.INTER_LINEAR) * sx,
+                     cv2.resize(flow[1], (w, h), interpolation=cv2.INTER_LINEAR) * sy]).astype(np.float32)
+
+
 def learned_method(weights: str, device: str | None = None, segmenter: str = "flat",
-                   masks: str = "given") -> FlowFn:
+                   masks: str = "given", work_side: int | str | None = "auto") -> FlowFn:
     """Wrap a shipped (or user) checkpoint as a flow method. `weights`: a name in segcorr/weights or a path.
 
     masks: "given" uses the sample's label maps (``seg0``/``seg1``) when it has them and the `segmenter`
     otherwise; "segmenter" always segments the frames (what a user without label maps gets).
+    work_side: frames whose longer side exceeds it are run downscaled to it and the flow is scaled back up
+    ("auto": the training frame size from the model card; None: always full resolution). Small models
+    trained on small frames match large displacements better at the scale they were trained at (on held-out
+    validation cels at 512x384, seeds 500000..500011: EPE 10.8 at full size, 7.9 at the training scale).
     """
     if masks not in MASK_SOURCES:
         raise InputError(f"unknown mask source {masks!r}; known: {', '.join(MASK_SOURCES)}")
@@ -52,6 +77,7 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     from segcorr.flow import load_pretrained
 
     model = load_pretrained(weights).eval()
+    side = training_side(weights) if work_side == "auto" else work_side
     dev = torch.device(device or "cpu")
     model.to(dev)
     seg_backend = None
@@ -74,17 +100,33 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     def to_seg(s: np.ndarray | None) -> torch.Tensor | None:
         return None if s is None else torch.from_numpy(s.astype(np.int64))[None].to(dev)
 
+    def shrink(a: np.ndarray | None, hw: tuple[int, int], nearest: bool) -> np.ndarray | None:
+        import cv2
+
+        if a is None or a.shape[:2] == hw:
+            return a
+        interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+        src = a.astype(np.int32) if nearest else a
+        return cv2.resize(src, (hw[1], hw[0]), interpolation=interp)
+
     @torch.inference_mode()
     def fn(img0: np.ndarray, img1: np.ndarray, sample: Any = None) -> np.ndarray:
+        h, w = img0.shape[:2]
+        hw = (h, w)
+        if side and max(h, w) > side:
+            k = side / max(h, w)
+            hw = (max(64, int(round(h * k))), max(64, int(round(w * k))))
         s0 = labels(img0, _get(sample, "seg0"))
         s1 = labels(img1, _get(sample, "seg1"))
-        out = model(to_img(img0), to_img(img1), to_seg(s0), to_seg(s1))
-        return out["flow"][0].float().cpu().numpy()
+        out = model(to_img(shrink(img0, hw, False)), to_img(shrink(img1, hw, False)),
+                    to_seg(shrink(s0, hw, True)), to_seg(shrink(s1, hw, True)))
+        flow = out["flow"][0].float().cpu().numpy()
+        return flow if hw == (h, w) else _resize_flow(flow, h, w)
 
     return fn
 
 
-def get_method(name: str, masks: str = "given") -> FlowFn:
+def get_method(name: str, masks: str = "given", work_side: int | str | None = "auto") -> FlowFn:
     """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint.
 
     masks: label-map source of learned methods (see `learned_method`); classical methods ignore it.
@@ -94,5 +136,5 @@ def get_method(name: str, masks: str = "given") -> FlowFn:
 
         return lambda a, b, sample=None: estimate_flow(a, b, name)
     if name in LEARNED or name.endswith(".safetensors"):
-        return learned_method(LEARNED.get(name, name), masks=masks)
+        return learned_method(LEARNED.get(name, name), masks=masks, work_side=work_side)
     raise InputError(f"unknown flow method {name!r}; known: {', '.join(available_methods())} or a .safetensors path")
