@@ -5,7 +5,8 @@
 
 Eval mode under ``torch.inference_mode``, untrained weights (latency does not depend on them), one synthetic
 cel pair with its ground-truth label maps; ``pipeline_ms`` adds the flat segmenter on both frames (what
-``segcorr flow`` does when no label maps are given) for models that read segments. Peak memory: the growth of the process peak RSS
+``segcorr flow`` does when no label maps are given) for models that read segments at full size;
+``default_cli_ms`` times the shipped weights the way ``segcorr flow`` runs them (training scale, flat segments). Peak memory: the growth of the process peak RSS
 (``resource.ru_maxrss``) during the timed forward passes, plus tracemalloc's peak of Python-side allocations.
 """
 
@@ -96,6 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     res["ratio_to_dis_medium"] = round(res["ms_median"] / max(res["dis_medium_ms_median"], 1e-6), 2)
     res["pipeline_ms"] = round(res["ms_median"] + (res["flat_segments_ms_median"] if model.uses_segments else 0), 1)
     res["pipeline_ratio_to_dis_medium"] = round(res["pipeline_ms"] / max(res["dis_medium_ms_median"], 1e-6), 2)
+    # What `segcorr flow IMG0 IMG1` does by default: shipped weights, frames at the training scale, flat segments.
+    from segcorr.flow.methods import LEARNED, get_method
+    from segcorr.io.weights import weights_path
+
+    shipped = {"AniFlowFormerTV3": "aniflowformer-v3", "AniFlowFormerT": "aniflowformer"}.get(args.model)
+    if shipped and weights_path(LEARNED[shipped]) is not None:
+        fn = get_method(shipped, masks="segmenter")
+        fn(pair.img0, pair.img1)
+        e2e = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            fn(pair.img0, pair.img1)
+            e2e.append(time.perf_counter() - t)
+        res["default_cli_ms"] = round(1000 * float(np.median(e2e)), 1)
+        res["default_cli_ratio_to_dis_medium"] = round(res["default_cli_ms"] / max(res["dis_medium_ms_median"], 1e-6), 2)
     print(json.dumps(res, indent=2))
     if args.json:
         from segcorr.io.atomic import atomic_write_text

@@ -116,10 +116,12 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
         if side and max(h, w) > side:
             k = side / max(h, w)
             hw = (max(64, int(round(h * k))), max(64, int(round(w * k))))
-        s0 = labels(img0, _get(sample, "seg0"))
-        s1 = labels(img1, _get(sample, "seg1"))
-        out = model(to_img(shrink(img0, hw, False)), to_img(shrink(img1, hw, False)),
-                    to_seg(shrink(s0, hw, True)), to_seg(shrink(s1, hw, True)))
+        a, b = shrink(img0, hw, False), shrink(img1, hw, False)
+        # given label maps are shrunk; the segmenter runs on the working-scale frames
+        s0 = shrink(_get(sample, "seg0"), hw, True) if masks == "given" else None
+        s1 = shrink(_get(sample, "seg1"), hw, True) if masks == "given" else None
+        s0, s1 = labels(a, s0), labels(b, s1)
+        out = model(to_img(a), to_img(b), to_seg(s0), to_seg(s1))
         flow = out["flow"][0].float().cpu().numpy()
         return flow if hw == (h, w) else _resize_flow(flow, h, w)
 
