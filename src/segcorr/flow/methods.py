@@ -83,11 +83,12 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     seg_backend = None
 
     def labels(img: np.ndarray, given: Any) -> np.ndarray | None:
+        """Label map at the size of `img` (the working-scale frame): `given` shrunk, or the segmenter's."""
         nonlocal seg_backend
         if not getattr(model, "uses_segments", True):
             return None
         if given is not None and masks == "given":
-            return np.asarray(given)
+            return shrink(np.asarray(given), img.shape[:2], nearest=True)
         if seg_backend is None:
             from segcorr.segment import build
 
@@ -117,10 +118,7 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
             k = side / max(h, w)
             hw = (max(64, int(round(h * k))), max(64, int(round(w * k))))
         a, b = shrink(img0, hw, False), shrink(img1, hw, False)
-        # given label maps are shrunk; the segmenter runs on the working-scale frames
-        s0 = shrink(_get(sample, "seg0"), hw, True) if masks == "given" else None
-        s1 = shrink(_get(sample, "seg1"), hw, True) if masks == "given" else None
-        s0, s1 = labels(a, s0), labels(b, s1)
+        s0, s1 = labels(a, _get(sample, "seg0")), labels(b, _get(sample, "seg1"))
         out = model(to_img(a), to_img(b), to_seg(s0), to_seg(s1))
         flow = out["flow"][0].float().cpu().numpy()
         return flow if hw == (h, w) else _resize_flow(flow, h, w)
