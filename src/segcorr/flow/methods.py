@@ -132,9 +132,9 @@ def get_method(name: str, masks: str = "given", work_side: int | str | None = "a
     masks: label-map source of learned methods (see `learned_method`); classical methods ignore it.
     """
     if name in CLASSICAL:
-        from segcorr.flow.classical import estimate_flow
+        from segcorr.flow.evaluate import classical_method
 
-        return lambda a, b, sample=None: estimate_flow(a, b, name)
+        return classical_method(name)
     if name in LEARNED or name.endswith(".safetensors"):
         return learned_method(LEARNED.get(name, name), masks=masks, work_side=work_side)
     raise InputError(f"unknown flow method {name!r}; known: {', '.join(available_methods())} or a .safetensors path")
