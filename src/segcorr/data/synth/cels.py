@@ -65,12 +65,17 @@ def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "
                    style=scene.style, seed=seed)
 
 
-def _progress(enabled: bool, total: int, what: str):
-    """A rich progress bar (or a silent stand-in) with ``advance()``."""
+def start_writing(out_dir: str | Path, count: int, what: str, progress: bool):
+    """The shared start of the synth writers: check ``count``, create ``out_dir``, open a rich progress bar
+    (silent when ``progress`` is False). Returns (out Path, progress bar, its task)."""
     from rich.progress import Progress
 
-    prog = Progress(disable=not enabled, transient=False)
-    return prog, prog.add_task(what, total=total)
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    prog = Progress(disable=not progress, transient=False)
+    return out, prog, prog.add_task(what, total=count)
 
 
 def write_cels(out_dir: str | Path, count: int, seed: int = 0, height: int = 384, width: int = 512,
@@ -86,12 +91,8 @@ def write_cels(out_dir: str | Path, count: int, seed: int = 0, height: int = 384
     from segcorr.io.image import write_image
     from segcorr.io.labelmap import write_labelmap
 
-    if count < 0:
-        raise ValueError(f"count must be >= 0, got {count}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out, prog, task = start_writing(out_dir, count, "cel pairs", progress)
     pairs = []
-    prog, task = _progress(progress, count, "cel pairs")
     with prog:
         for i in range(count):
             p = make_cel_pair(seed + i, height, width, style)

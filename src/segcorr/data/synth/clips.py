@@ -82,18 +82,14 @@ def write_clips(out_dir: str | Path, count: int, seed: int = 0, num_frames: int 
     ``flow_TTT.flo`` (TTT -> TTT+1), ``masklets.json`` = {instance id: {"concept", "frames": {t: RLE}}}
     (frames where the instance is invisible are left out), ``meta.json`` per clip and at the top.
     """
-    from segcorr.data.synth.cels import _progress
+    from segcorr.data.synth.cels import start_writing
     from segcorr.io.atomic import atomic_write_text
     from segcorr.io.flo import write_flo
     from segcorr.io.image import write_image
     from segcorr.io.labelmap import write_labelmap
 
-    if count < 0:
-        raise ValueError(f"count must be >= 0, got {count}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out, prog, task = start_writing(out_dir, count, "clips", progress)
     clips = []
-    prog, task = _progress(progress, count, "clips")
     with prog:
         for i in range(count):
             c = make_clip(seed + i, num_frames, height, width, style)

@@ -226,16 +226,12 @@ def write_manga(out_dir: str | Path, count: int, seed: int = 0, height: int = 10
     Per page: `page_NNN.png` (grey), `page_NNN.json` ({"characters": [...], "panels": [...]}),
     `page_NNN_char_<id>_visible.png` and `_amodal.png` (0/255); plus `meta.json`. All writes are atomic.
     """
-    from segcorr.data.synth.cels import _progress
+    from segcorr.data.synth.cels import start_writing
     from segcorr.io.atomic import atomic_write_text
     from segcorr.io.image import write_image
 
-    if count < 0:
-        raise ValueError(f"count must be >= 0, got {count}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out, prog, task = start_writing(out_dir, count, "manga pages", progress)
     pages = []
-    prog, task = _progress(progress, count, "manga pages")
     with prog:
         for i in range(count):
             p = make_manga_page(seed + i, height, width)
