@@ -52,19 +52,21 @@ def test_flow_writes_flo_and_viz(pair_files, tmp_path, capsys):
     assert read_image(viz).shape == (96, 128, 3)
 
 
-@pytest.mark.parametrize("case", ["missing", "size", "method", "suffix"])
+@pytest.mark.parametrize("case", ["missing", "size", "method", "suffix", "refine"])
 def test_flow_bad_input_exit_2_and_no_output(pair_files, tmp_path, capsys, case):
     out = tmp_path / "f.flo"
-    a, b, method = pair_files["a"], pair_files["b"], "dis-fast"
+    a, b, method, extra = pair_files["a"], pair_files["b"], "dis-fast", []
     if case == "missing":
         a = tmp_path / "nope.png"
     elif case == "size":
         b = pair_files["small"]
     elif case == "method":
         method = "raft-xxl"
+    elif case == "refine":
+        extra = ["--refine", "magic"]
     else:
         out = tmp_path / "f.txt"
-    assert run(["flow", a, b, "--method", method, "--out", out]) == 2
+    assert run(["flow", a, b, "--method", method, "--out", out, *extra]) == 2
     line = one_error_line(capsys)
     assert line.startswith("segcorr: error:")
     assert not out.exists()

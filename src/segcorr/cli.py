@@ -63,6 +63,11 @@ def _parse_floats(text: str, n: int, what: str) -> list[float]:
     return values
 
 
+_REFINE_HELP = ("Learned methods: segment-level refinement: fuse (robust affine fits of the network's and DIS "
+                "medium's flow per segment, the better by photometric error) | affine (fits of the network's "
+                "flow) | none.")
+
+
 def _work_side(value: Optional[int]) -> int | str | None:
     """CLI --work-side: None -> "auto" (model card), 0 -> None (full resolution), n -> n."""
     return "auto" if value is None else (value or None)
@@ -142,7 +147,8 @@ def flow(img0: Path = typer.Argument(..., help="First frame."),
          masks1: Optional[Path] = typer.Option(None, help="Label map PNG for IMG1 (default: flat segmenter)."),
          work_side: Optional[int] = typer.Option(None, "--work-side", min=0, help="Learned methods: run frames larger than "
                                           "this (longer side, px) downscaled; default: the training size from the "
-                                          "model card; 0: full resolution.")) -> None:
+                                          "model card; 0: full resolution."),
+         refine: str = typer.Option("fuse", help=_REFINE_HELP)) -> None:
     """Optical flow from IMG0 to IMG1, written as Middlebury .flo."""
     from segcorr.flow.methods import get_method
     from segcorr.io.flo import write_flo
@@ -163,7 +169,7 @@ def flow(img0: Path = typer.Argument(..., help="First frame."),
         segs.append(seg)
     if out.suffix.lower() != ".flo":
         raise InputError("expected a .flo output path", out)
-    fn = get_method(method, work_side=_work_side(work_side))
+    fn = get_method(method, work_side=_work_side(work_side), refine=refine)
     f = fn(a, b, {"seg0": segs[0], "seg1": segs[1]})
     write_flo(out, f)
     if viz is not None:
@@ -273,13 +279,14 @@ def eval_flow(data: Path = typer.Option(..., "--data", help="Pairs folder or Ani
                                                       "segment maps when present) | segmenter (flat, always)"),
               work_side: Optional[int] = typer.Option(None, "--work-side", min=0, help="Learned methods: run frames larger than "
                                                "this (longer side, px) downscaled; default: the training size from the "
-                                               "model card; 0: full resolution.")) -> None:
+                                               "model card; 0: full resolution."),
+              refine: str = typer.Option("fuse", help=_REFINE_HELP)) -> None:
     """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates."""
     from segcorr.data.flowsets import open_flow_dataset
     from segcorr.flow.evaluate import evaluate_flow
     from segcorr.flow.methods import get_method
 
-    fn = get_method(method, masks=masks, work_side=_work_side(work_side))
+    fn = get_method(method, masks=masks, work_side=_work_side(work_side), refine=refine)
     ds = open_flow_dataset(_need_dir(data))
     result = evaluate_flow(ds, fn, method_name=method, data_name=str(data), limit=limit)
     _print_metrics(result, json_out)

@@ -60,7 +60,7 @@ def _resize_flow(flow: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def learned_method(weights: str, device: str | None = None, segmenter: str = "flat",
-                   masks: str = "given", work_side: int | str | None = "auto") -> FlowFn:
+                   masks: str = "given", work_side: int | str | None = "auto", refine: str = "fuse") -> FlowFn:
     """Wrap a shipped (or user) checkpoint as a flow method. `weights`: a name in segcorr/weights or a path.
 
     masks: "given" uses the sample's label maps (``seg0``/``seg1``) when it has them and the `segmenter`
@@ -69,7 +69,14 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     ("auto": the training frame size from the model card; None: always full resolution). Small models
     trained on small frames match large displacements better at the scale they were trained at (on held-out
     validation cels at 512x384, seeds 500000..500011: EPE 10.8 at full size, 7.9 at the training scale).
+    refine: segment-level refinement at the working scale (`segcorr.flow.refine`): "fuse" (default),
+    "affine" or "none" (the network's flow as is).
     """
+    from segcorr.flow.refine import REFINE_MODES, RefineConfig, refine_flow
+
+    if refine not in REFINE_MODES:
+        raise InputError(f"unknown refine mode {refine!r}; known: {', '.join(REFINE_MODES)}")
+    refine_cfg = RefineConfig(mode=refine)
     if masks not in MASK_SOURCES:
         raise InputError(f"unknown mask source {masks!r}; known: {', '.join(MASK_SOURCES)}")
     import torch
@@ -85,8 +92,6 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     def labels(img: np.ndarray, given: Any) -> np.ndarray | None:
         """Label map at the size of `img` (the working-scale frame): `given` shrunk, or the segmenter's."""
         nonlocal seg_backend
-        if not getattr(model, "uses_segments", True):
-            return None
         if given is not None and masks == "given":
             return shrink(np.asarray(given), img.shape[:2], nearest=True)
         if seg_backend is None:
@@ -118,23 +123,37 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
             k = side / max(h, w)
             hw = (max(64, int(round(h * k))), max(64, int(round(w * k))))
         a, b = shrink(img0, hw, False), shrink(img1, hw, False)
-        s0, s1 = labels(a, _get(sample, "seg0")), labels(b, _get(sample, "seg1"))
-        out = model(to_img(a), to_img(b), to_seg(s0), to_seg(s1))
+        guide = getattr(model, "uses_segments", True)  # the ablation needs segments only for the refinement
+        s0 = labels(a, _get(sample, "seg0")) if guide or refine != "none" else None
+        s1 = labels(b, _get(sample, "seg1")) if guide else None
+        out = model(to_img(a), to_img(b), to_seg(s0 if guide else None), to_seg(s1))
         flow = out["flow"][0].float().cpu().numpy()
-        return flow if hw == (h, w) else _resize_flow(flow, h, w)
+        if hw != (h, w):
+            flow = _resize_flow(flow, h, w)
+        if refine == "none":
+            return flow
+        # refinement at full resolution (thin line art needs it): the frame's own label map when given,
+        # else the working-scale segments scaled up
+        full = _get(sample, "seg0") if masks == "given" else None
+        full = np.asarray(full) if full is not None else shrink(s0, (h, w), True)
+        return refine_flow(img0, img1, flow, full, refine_cfg)
 
     return fn
 
 
-def get_method(name: str, masks: str = "given", work_side: int | str | None = "auto") -> FlowFn:
+def get_method(name: str, masks: str = "given", work_side: int | str | None = "auto", refine: str = "fuse") -> FlowFn:
     """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint.
 
-    masks: label-map source of learned methods (see `learned_method`); classical methods ignore it.
+    masks, work_side, refine: options of learned methods (see `learned_method`); classical methods ignore them.
     """
+    from segcorr.flow.refine import REFINE_MODES
+
+    if refine not in REFINE_MODES:
+        raise InputError(f"unknown refine mode {refine!r}; known: {', '.join(REFINE_MODES)}")
     if name in CLASSICAL:
         from segcorr.flow.evaluate import classical_method
 
         return classical_method(name)
     if name in LEARNED or name.endswith(".safetensors"):
-        return learned_method(LEARNED.get(name, name), masks=masks, work_side=work_side)
+        return learned_method(LEARNED.get(name, name), masks=masks, work_side=work_side, refine=refine)
     raise InputError(f"unknown flow method {name!r}; known: {', '.join(available_methods())} or a .safetensors path")

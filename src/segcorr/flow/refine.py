@@ -1,0 +1,159 @@
+"""Segment-level refinement of a dense flow: robust affine fits per segment and segment-wise fusion.
+
+Cel animation moves in pieces: between two frames a flat colour region (and the line art around it) moves
+close to an affine map. `segment_affine` replaces the flow inside every segment by a robust affine fit of
+it (iteratively reweighted least squares, all segments at once through `np.bincount` normal equations);
+occluded pixels inherit the motion of their segment instead of a guess. `fuse_segments` then chooses, per
+segment, between candidate flows (the network's fit and a classical method's fit) by photometric error
+after warping frame 1, with a small penalty against the classical candidate, whose own optimiser makes
+its photometric error look better than its flow is. The same piecewise-parametric prior is the
+homography/affine smoothness loss of `segcorr.flow.losses`; here it is applied at inference.
+
+Figures (validation seeds 500100.., 512x384, shipped V3, see the weights README): EPE 6.72 -> 5.61 on cel
+pairs with their own segments, 4.91 -> 2.54 on textured pairs with the flat segmenter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+REFINE_MODES = ("none", "affine", "fuse")
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """Options of `refine_flow`.
+
+    mode: "none" (network flow as is), "affine" (per-segment robust affine fit of it), "fuse" (affine fits
+        of the network flow and of `classical`, the better one per segment by photometric error).
+    classical: OpenCV method that supplies the second candidate in "fuse" mode.
+    tau: px, floor of the robust scale (Cauchy weights 1 / (1 + (r / c)^2), c = max(tau, 1.5 x mean residual)).
+    iters: reweighting rounds of the affine fit.
+    penalty: grey levels (0..255) added to the classical candidate's mean segment error.
+    trunc: grey levels, truncation of the per-pixel photometric error (occlusions, out-of-frame).
+    """
+
+    mode: str = "fuse"
+    classical: str = "dis-medium"
+    tau: float = 2.0
+    iters: int = 3
+    penalty: float = 0.5
+    trunc: float = 40.0
+
+
+def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """int [H, W] with any ids -> (ids 0..n-1 int64 [H*W], n)."""
+    flat = labels.ravel().astype(np.int64)
+    if flat.size == 0:
+        return flat, 0
+    lo, hi = int(flat.min()), int(flat.max())
+    if hi - lo > 4 * flat.size:  # sparse ids: sort
+        _, inv = np.unique(flat, return_inverse=True)
+        return inv.astype(np.int64), int(inv.max()) + 1
+    present = np.bincount(flat - lo) > 0
+    remap = np.cumsum(present) - 1
+    return remap[flat - lo], int(present.sum())
+
+
+def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters: int = 3,
+                   stride: int = 2) -> np.ndarray:
+    """Robust affine fit of `flow` inside every segment.
+
+    flow: float32 [2, H, W]; labels: int [H, W] (any ids, 0 included). Returns float32 [2, H, W] where each
+    segment's flow is u = a0 + a1 x + a2 y, v = b0 + b1 x + b2 y. Segments too thin for an affine map (a line,
+    a single pixel) fall back to a translation through a small ridge on the linear terms.
+    stride: fit on every stride-th pixel in x and y (all pixels of segments under 64 px), apply to all.
+    """
+    h, w = labels.shape
+    lab_all, n = compact_labels(labels)
+    ys, xs = np.mgrid[0:h, 0:w]
+    xa, ya = xs.ravel().astype(np.float64), ys.ravel().astype(np.float64)
+    cnt_all = np.bincount(lab_all, minlength=n).astype(np.float64)
+    cx, cy = np.bincount(lab_all, xa, n) / cnt_all, np.bincount(lab_all, ya, n) / cnt_all
+    norm = float(max(h, w))
+    pick = (((ys % stride) == 0) & ((xs % stride) == 0)).ravel() | (cnt_all[lab_all] < 64)
+    lab = lab_all[pick]
+    u, v = flow[0].ravel()[pick].astype(np.float64), flow[1].ravel()[pick].astype(np.float64)
+    cnt = np.maximum(np.bincount(lab, minlength=n), 1).astype(np.float64)
+    # centre coordinates per segment for conditioning; scale to ~unit range
+    x = (xa[pick] - cx[lab]) / norm
+    y = (ya[pick] - cy[lab]) / norm
+    basis = (np.ones_like(x), x, y)
+    ridge = np.diag([0.0, 1e-6, 1e-6])  # per-pixel weight units; keeps thin segments solvable
+    wgt = np.ones_like(x)
+    pu = pv = None
+    for _ in range(max(1, iters)):
+        ata = np.empty((n, 3, 3))
+        for i in range(3):
+            for j in range(i, 3):
+                ata[:, i, j] = ata[:, j, i] = np.bincount(lab, wgt * basis[i] * basis[j], n)
+        ata += ridge * np.maximum(np.bincount(lab, wgt, n), 1.0)[:, None, None]
+        ata[:, 0, 0] += 1e-9
+        atu = np.stack([np.bincount(lab, wgt * b * u, n) for b in basis], 1)
+        atv = np.stack([np.bincount(lab, wgt * b * v, n) for b in basis], 1)
+        pu = np.linalg.solve(ata, atu[..., None])[..., 0]  # [n, 3]
+        pv = np.linalg.solve(ata, atv[..., None])[..., 0]
+        fu = pu[lab, 0] + pu[lab, 1] * x + pu[lab, 2] * y
+        fv = pv[lab, 0] + pv[lab, 1] * x + pv[lab, 2] * y
+        r = np.hypot(fu - u, fv - v)
+        c = np.maximum(tau, 1.5 * np.bincount(lab, r, n) / cnt)[lab]
+        wgt = 1.0 / (1.0 + (r / c) ** 2)
+    x, y = (xa - cx[lab_all]) / norm, (ya - cy[lab_all]) / norm
+    fu = pu[lab_all, 0] + pu[lab_all, 1] * x + pu[lab_all, 2] * y
+    fv = pv[lab_all, 0] + pv[lab_all, 1] * x + pv[lab_all, 2] * y
+    return np.stack([fu.reshape(h, w), fv.reshape(h, w)]).astype(np.float32)
+
+
+def photometric_error(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, trunc: float = 40.0) -> np.ndarray:
+    """Truncated mean absolute RGB difference between frame 0 and frame 1 warped by `flow`: float32 [H, W].
+
+    img0, img1: uint8 [H, W, C]; flow: [2, H, W]. Pixels sent out of the frame cost trunc / 2.
+    """
+    import cv2
+
+    h, w = flow.shape[1:]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    mx, my = xs + flow[0], ys + flow[1]
+    warped = cv2.remap(img1, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    diff = np.abs(warped.astype(np.float32) - img0.astype(np.float32))
+    err = np.minimum(diff.mean(-1) if diff.ndim == 3 else diff, trunc)
+    err[(mx < 0) | (mx > w - 1) | (my < 0) | (my > h - 1)] = trunc / 2
+    return err
+
+
+def fuse_segments(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, candidates: Sequence[np.ndarray],
+                  penalties: Sequence[float] | None = None, trunc: float = 40.0) -> np.ndarray:
+    """Per segment, the candidate flow with the lowest mean photometric error (+ its penalty).
+
+    candidates: K flows float32 [2, H, W]; penalties: K grey-level offsets (default 0). Ties keep the first.
+    """
+    lab, n = compact_labels(labels)
+    cnt = np.maximum(np.bincount(lab, minlength=n), 1)
+    cost = np.stack([np.bincount(lab, photometric_error(img0, img1, c, trunc).ravel(), n) / cnt
+                     for c in candidates])  # [K, n]
+    if penalties is not None:
+        cost += np.asarray(penalties, np.float64)[:, None]
+    pick = cost.argmin(0)[lab].reshape(labels.shape)  # [H, W]
+    return np.choose(pick[None], candidates).astype(np.float32)
+
+
+def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray | None,
+                cfg: RefineConfig = RefineConfig()) -> np.ndarray:
+    """Apply `cfg.mode` to a network flow. img0/img1 uint8 [H, W, 3]; flow [2, H, W]; labels int [H, W].
+
+    Without labels (a model run without segments and no segmenter) the flow is returned unchanged.
+    """
+    if cfg.mode not in REFINE_MODES:
+        raise ValueError(f"unknown refine mode {cfg.mode!r}; known: {', '.join(REFINE_MODES)}")
+    if cfg.mode == "none" or labels is None:
+        return flow
+    fitted = segment_affine(flow, labels, cfg.tau, cfg.iters)
+    if cfg.mode == "affine":
+        return fitted
+    from segcorr.flow.classical import estimate_flow
+
+    other = segment_affine(estimate_flow(img0, img1, cfg.classical), labels, cfg.tau, cfg.iters)
+    return fuse_segments(img0, img1, labels, [fitted, other], [0.0, cfg.penalty], cfg.trunc)
