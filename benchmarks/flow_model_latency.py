@@ -6,7 +6,8 @@
 Eval mode under ``torch.inference_mode``, untrained weights (latency does not depend on them), one synthetic
 cel pair with its ground-truth label maps; ``pipeline_ms`` adds the flat segmenter on both frames (what
 ``segcorr flow`` does when no label maps are given) for models that read segments at full size;
-``default_cli_ms`` times the shipped weights the way ``segcorr flow`` runs them (training scale, flat segments). Peak memory: the growth of the process peak RSS
+``default_cli_ms`` times the shipped weights the way ``segcorr flow`` runs them (training scale, flat segments,
+segment-level fusion refinement at full size), ``cli_refine_none_ms`` the same without the refinement. Peak memory: the growth of the process peak RSS
 (``resource.ru_maxrss``) during the timed forward passes, plus tracemalloc's peak of Python-side allocations.
 """
 
@@ -103,15 +104,16 @@ def main(argv: list[str] | None = None) -> int:
 
     shipped = {"AniFlowFormerTV3": "aniflowformer-v3", "AniFlowFormerT": "aniflowformer"}.get(args.model)
     if shipped and weights_path(LEARNED[shipped]) is not None:
-        fn = get_method(shipped, masks="segmenter")
-        fn(pair.img0, pair.img1)
-        e2e = []
-        for _ in range(args.runs):
-            t = time.perf_counter()
+        for key, refine in (("default_cli", "fuse"), ("cli_refine_none", "none")):
+            fn = get_method(shipped, masks="segmenter", refine=refine)
             fn(pair.img0, pair.img1)
-            e2e.append(time.perf_counter() - t)
-        res["default_cli_ms"] = round(1000 * float(np.median(e2e)), 1)
-        res["default_cli_ratio_to_dis_medium"] = round(res["default_cli_ms"] / max(res["dis_medium_ms_median"], 1e-6), 2)
+            e2e = []
+            for _ in range(args.runs):
+                t = time.perf_counter()
+                fn(pair.img0, pair.img1)
+                e2e.append(time.perf_counter() - t)
+            res[f"{key}_ms"] = round(1000 * float(np.median(e2e)), 1)
+            res[f"{key}_ratio_to_dis_medium"] = round(res[f"{key}_ms"] / max(res["dis_medium_ms_median"], 1e-6), 2)
     print(json.dumps(res, indent=2))
     if args.json:
         from segcorr.io.atomic import atomic_write_text
