@@ -92,7 +92,7 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     def labels(img: np.ndarray, given: Any) -> np.ndarray | None:
         """Label map at the size of `img` (the working-scale frame): `given` shrunk, or the segmenter's."""
         nonlocal seg_backend
-        if given is not None and masks == "given":
+        if given is not None:
             return shrink(np.asarray(given), img.shape[:2], nearest=True)
         if seg_backend is None:
             from segcorr.segment import build
@@ -124,19 +124,19 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
             hw = (max(64, int(round(h * k))), max(64, int(round(w * k))))
         a, b = shrink(img0, hw, False), shrink(img1, hw, False)
         guide = getattr(model, "uses_segments", True)  # the ablation needs segments only for the refinement
-        s0 = labels(a, _get(sample, "seg0")) if guide or refine != "none" else None
-        s1 = labels(b, _get(sample, "seg1")) if guide else None
+        given0 = _get(sample, "seg0") if masks == "given" else None
+        if refine != "none" and given0 is None:
+            # the refinement runs at full size: segment frame 0 there once (thin line art survives), shrink for the model
+            given0 = labels(img0, None)
+        s0 = labels(a, given0) if guide or refine != "none" else None
+        s1 = labels(b, _get(sample, "seg1") if masks == "given" else None) if guide else None
         out = model(to_img(a), to_img(b), to_seg(s0 if guide else None), to_seg(s1))
         flow = out["flow"][0].float().cpu().numpy()
         if hw != (h, w):
             flow = _resize_flow(flow, h, w)
         if refine == "none":
             return flow
-        # refinement at full resolution (thin line art needs it): the frame's own label map when given,
-        # else the working-scale segments scaled up
-        full = _get(sample, "seg0") if masks == "given" else None
-        full = np.asarray(full) if full is not None else shrink(s0, (h, w), True)
-        return refine_flow(img0, img1, flow, full, refine_cfg)
+        return refine_flow(img0, img1, flow, np.asarray(given0), refine_cfg)
 
     return fn
 
