@@ -4,13 +4,14 @@ Cel animation moves in pieces: between two frames a flat colour region (and the 
 close to an affine map. `segment_affine` replaces the flow inside every segment by a robust affine fit of
 it (iteratively reweighted least squares, all segments at once through `np.bincount` normal equations);
 occluded pixels inherit the motion of their segment instead of a guess. `fuse_segments` then chooses, per
-segment, between candidate flows (the network's fit and a classical method's fit) by photometric error
-after warping frame 1, with a small penalty against the classical candidate, whose own optimiser makes
-its photometric error look better than its flow is. The same piecewise-parametric prior is the
-homography/affine smoothness loss of `segcorr.flow.losses`; here it is applied at inference.
+segment, between candidate flows (the network's fit, a classical method's fit, the network's own flow) by
+photometric error after warping frame 1, with small penalties against the classical candidate (its own
+optimiser makes its photometric error look better than its flow is) and the unfitted flow. The same
+piecewise-parametric prior is the homography/affine smoothness loss of `segcorr.flow.losses`; here it is
+applied at inference.
 
-Figures (validation seeds 500100.., 512x384, shipped V3, see the weights README): EPE 6.72 -> 5.61 on cel
-pairs with their own segments, 4.91 -> 2.54 on textured pairs with the flat segmenter.
+Validation figures (seeds 500100.., 512x384, shipped V3, network flow -> fused): EPE 6.72 -> 5.67 on cel
+pairs with their own segments, 4.91 -> 2.81 on textured pairs with the flat segmenter (full-size segments).
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ REFINE_MODES = ("none", "affine", "fuse")
 class RefineConfig:
     """Options of `refine_flow`.
 
-    mode: "none" (network flow as is), "affine" (per-segment robust affine fit of it), "fuse" (affine fits
-        of the network flow and of `classical`, the better one per segment by photometric error).
+    mode: "none" (network flow as is), "affine" (per-segment robust affine fit of it), "fuse" (per segment, the
+        best by photometric error of: the fit of the network flow, the fit of `classical`'s flow, the network flow).
     classical: OpenCV method that supplies the second candidate in "fuse" mode.
     tau: px, floor of the robust scale (Cauchy weights 1 / (1 + (r / c)^2), c = max(tau, 1.5 x mean residual)).
     iters: reweighting rounds of the affine fit.
     penalty: grey levels (0..255) added to the classical candidate's mean segment error.
+    raw_penalty: the same for the third candidate, the network's flow without the fit (a way out for segments
+        whose motion is not affine: bending, deforming; neutral on affine validation pairs).
     trunc: grey levels, truncation of the per-pixel photometric error (occlusions, out-of-frame).
     """
 
@@ -41,6 +44,7 @@ class RefineConfig:
     tau: float = 2.0
     iters: int = 3
     penalty: float = 0.5
+    raw_penalty: float = 1.0
     trunc: float = 40.0
 
 
@@ -156,4 +160,4 @@ def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np
     from segcorr.flow.classical import estimate_flow
 
     other = segment_affine(estimate_flow(img0, img1, cfg.classical), labels, cfg.tau, cfg.iters)
-    return fuse_segments(img0, img1, labels, [fitted, other], [0.0, cfg.penalty], cfg.trunc)
+    return fuse_segments(img0, img1, labels, [fitted, other, flow], [0.0, cfg.penalty, cfg.raw_penalty], cfg.trunc)
