@@ -94,3 +94,13 @@ def test_segment_refinement_improves_the_shipped_model_on_unseen_cels():
             assert f.shape == (2, 192, 256) and f.dtype == np.float32
             err_fused.append(np.linalg.norm(f - p.flow_fw, axis=0).mean())
         assert np.mean(err_fused) < factor * np.mean(err_raw), masks
+
+
+def test_frames_above_the_refine_limit_are_refined_at_a_bounded_size(monkeypatch):
+    import segcorr.flow.methods as methods
+
+    monkeypatch.setattr(methods, "REFINE_MAX_SIDE", 128)
+    p = make_cel_pair(16, height=192, width=256)
+    f = get_method("aniflowformer-v3", masks="segmenter")(p.img0, p.img1)
+    assert f.shape == (2, 192, 256) and np.isfinite(f).all()
+    assert np.linalg.norm(f - p.flow_fw, axis=0).mean() < np.linalg.norm(p.flow_fw, axis=0).mean()

@@ -24,6 +24,7 @@ LEARNED = {
 
 
 MASK_SOURCES = ("given", "segmenter")
+REFINE_MAX_SIDE = 1024  # px: frames above it are refined at this longer side and the flow scaled back
 
 
 def available_methods() -> list[str]:
@@ -136,7 +137,13 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
             flow = _resize_flow(flow, h, w)
         if refine == "none":
             return flow
-        return refine_flow(img0, img1, flow, np.asarray(given0), refine_cfg)
+        if max(h, w) <= REFINE_MAX_SIDE:
+            return refine_flow(img0, img1, flow, np.asarray(given0), refine_cfg)
+        k = REFINE_MAX_SIDE / max(h, w)  # very large frames: refine at a bounded size (memory, DIS time)
+        rhw = (max(64, int(round(h * k))), max(64, int(round(w * k))))
+        small = refine_flow(shrink(img0, rhw, False), shrink(img1, rhw, False), _resize_flow(flow, *rhw),
+                            shrink(np.asarray(given0), rhw, True), refine_cfg)
+        return _resize_flow(small, h, w)
 
     return fn
 
