@@ -63,9 +63,9 @@ def _parse_floats(text: str, n: int, what: str) -> list[float]:
     return values
 
 
-_REFINE_HELP = ("Learned methods: segment-level refinement: fuse (robust affine fits of the network's and DIS "
-                "medium's flow per segment, the better by photometric error) | affine (fits of the network's "
-                "flow) | none.")
+_REFINE_HELP = ("Learned methods: segment-level refinement: fuse (per segment, the best by photometric error of "
+                "robust affine fits of the network's and DIS medium's flow and the network's own flow) | affine "
+                "(fits of the network's flow) | none.")
 
 
 def _work_side(value: Optional[int]) -> int | str | None:

@@ -39,6 +39,13 @@ def _get(sample: Any, key: str) -> Any:
     return getattr(sample, key, None)
 
 
+def _check_refine(refine: str) -> None:
+    from segcorr.flow.refine import REFINE_MODES
+
+    if refine not in REFINE_MODES:
+        raise InputError(f"unknown refine mode {refine!r}; known: {', '.join(REFINE_MODES)}")
+
+
 def training_side(weights: str) -> int | None:
     """Longer side of the frames a checkpoint was trained on (from its model card), None when unknown."""
     from segcorr.io.weights import read_model_card
@@ -70,13 +77,13 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     ("auto": the training frame size from the model card; None: always full resolution). Small models
     trained on small frames match large displacements better at the scale they were trained at (on held-out
     validation cels at 512x384, seeds 500000..500011: EPE 10.8 at full size, 7.9 at the training scale).
-    refine: segment-level refinement at the working scale (`segcorr.flow.refine`): "fuse" (default),
-    "affine" or "none" (the network's flow as is).
+    refine: segment-level refinement at full size, at most `REFINE_MAX_SIDE` (`segcorr.flow.refine`): "fuse"
+    (default), "affine" or "none" (the network's flow as is). Frame 0's label map: the given one, else the
+    segmenter's at full size (shrunk for the network).
     """
-    from segcorr.flow.refine import REFINE_MODES, RefineConfig, refine_flow
+    from segcorr.flow.refine import RefineConfig, refine_flow
 
-    if refine not in REFINE_MODES:
-        raise InputError(f"unknown refine mode {refine!r}; known: {', '.join(REFINE_MODES)}")
+    _check_refine(refine)
     refine_cfg = RefineConfig(mode=refine)
     if masks not in MASK_SOURCES:
         raise InputError(f"unknown mask source {masks!r}; known: {', '.join(MASK_SOURCES)}")
@@ -127,7 +134,7 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
         guide = getattr(model, "uses_segments", True)  # the ablation needs segments only for the refinement
         given0 = _get(sample, "seg0") if masks == "given" else None
         if refine != "none" and given0 is None:
-            # the refinement runs at full size: segment frame 0 there once (thin line art survives), shrink for the model
+            # the refinement runs at full size: segment frame 0 there (thin line art survives), shrunk for the net
             given0 = labels(img0, None)
         s0 = labels(a, given0) if guide or refine != "none" else None
         s1 = labels(b, _get(sample, "seg1") if masks == "given" else None) if guide else None
@@ -153,10 +160,7 @@ def get_method(name: str, masks: str = "given", work_side: int | str | None = "a
 
     masks, work_side, refine: options of learned methods (see `learned_method`); classical methods ignore them.
     """
-    from segcorr.flow.refine import REFINE_MODES
-
-    if refine not in REFINE_MODES:
-        raise InputError(f"unknown refine mode {refine!r}; known: {', '.join(REFINE_MODES)}")
+    _check_refine(refine)
     if name in CLASSICAL:
         from segcorr.flow.evaluate import classical_method
 
