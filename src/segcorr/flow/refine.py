@@ -90,8 +90,8 @@ def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters
     basis = (np.ones_like(x), x, y)
     ridge = np.diag([0.0, 1e-6, 1e-6])  # per-pixel weight units; keeps thin segments solvable
     wgt = np.ones_like(x)
-    pu = pv = None
-    for _ in range(max(1, iters)):
+    rounds = max(1, iters)
+    for it in range(rounds):
         ata = np.empty((n, 3, 3))
         for i in range(3):
             for j in range(i, 3):
@@ -102,6 +102,8 @@ def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters
         atv = np.stack([np.bincount(lab, wgt * b * v, n) for b in basis], 1)
         pu = np.linalg.solve(ata, atu[..., None])[..., 0]  # [n, 3]
         pv = np.linalg.solve(ata, atv[..., None])[..., 0]
+        if it == rounds - 1:
+            break
         fu = pu[lab, 0] + pu[lab, 1] * x + pu[lab, 2] * y
         fv = pv[lab, 0] + pv[lab, 1] * x + pv[lab, 2] * y
         r = np.hypot(fu - u, fv - v)
