@@ -131,14 +131,14 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
             k = side / max(h, w)
             hw = (max(64, int(round(h * k))), max(64, int(round(w * k))))
         a, b = shrink(img0, hw, False), shrink(img1, hw, False)
-        guide = getattr(model, "uses_segments", True)  # the ablation needs segments only for the refinement
+        guide = getattr(model, "uses_segments", True)  # the ablation reads segments only in the refinement
         given0 = _get(sample, "seg0") if masks == "given" else None
         if refine != "none" and given0 is None:
             # the refinement runs at full size: segment frame 0 there (thin line art survives), shrunk for the net
             given0 = labels(img0, None)
-        s0 = labels(a, given0) if guide or refine != "none" else None
+        s0 = labels(a, given0) if guide else None
         s1 = labels(b, _get(sample, "seg1") if masks == "given" else None) if guide else None
-        out = model(to_img(a), to_img(b), to_seg(s0 if guide else None), to_seg(s1))
+        out = model(to_img(a), to_img(b), to_seg(s0), to_seg(s1))
         flow = out["flow"][0].float().cpu().numpy()
         if hw != (h, w):
             flow = _resize_flow(flow, h, w)
