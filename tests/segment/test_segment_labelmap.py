@@ -101,6 +101,43 @@ def test_region_helpers():
     assert merge_small(lab, min_area=10).max() == 1
 
 
+def test_components_of_keys_match_per_key_labelling_in_row_major_order():
+    from scipy.ndimage import label
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 3, size=(37, 53))
+    valid = rng.random(keys.shape) > 0.1
+    comp = components_of_keys(keys, valid)
+    assert (comp[~valid] == 0).all()
+    ref = np.zeros(keys.shape, np.int64)
+    for k in range(3):  # 4-connected components of each key on its own
+        lab, n = label((keys == k) & valid)
+        ref[lab > 0] = lab[lab > 0] + k * 10_000
+    # same partition: a one-to-one map between the two labellings
+    pairs = np.unique(np.stack([comp[valid], ref[valid]]), axis=1)
+    assert pairs.shape[1] == len(np.unique(comp[valid])) == len(np.unique(ref[valid]))
+    # ids 1..S in row-major order of first appearance
+    _, first = np.unique(comp.ravel()[valid.ravel()], return_index=True)
+    order = comp.ravel()[valid.ravel()][np.sort(first)]
+    assert (order == np.arange(1, comp.max() + 1)).all()
+
+
+def test_fill_from_nearest_takes_a_nearest_label():
+    from scipy.ndimage import distance_transform_edt
+
+    rng = np.random.default_rng(4)
+    lab = np.zeros((60, 80), np.int32)
+    ys, xs = rng.integers(0, 60, 25), rng.integers(0, 80, 25)
+    lab[ys, xs] = np.arange(1, 26)
+    out = fill_from_nearest(lab)
+    assert (out[lab > 0] == lab[lab > 0]).all() and (out > 0).all()
+    d_true = distance_transform_edt(lab == 0)
+    d_out = np.zeros_like(d_true)
+    for k in range(1, 26):  # distance from each pixel to the seed of the label it got
+        m = out == k
+        d_out[m] = np.hypot(*(np.argwhere(m) - [ys[k - 1], xs[k - 1]]).T)
+    assert (d_out <= d_true * 1.03 + 0.5).all()
+
 def test_registry_builds_protocol_segmenters_and_segment_image():
     from segcorr.segment import segment_image
     from segcorr.segment.base import Segmenter

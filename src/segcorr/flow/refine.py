@@ -75,44 +75,53 @@ def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters
     """
     h, w = labels.shape
     lab_all, n = compact_labels(labels)
-    ys, xs = np.mgrid[0:h, 0:w]
-    xa, ya = xs.ravel().astype(np.float64), ys.ravel().astype(np.float64)
-    cnt_all = np.bincount(lab_all, minlength=n).astype(np.float64)
-    cx, cy = np.bincount(lab_all, xa, n) / cnt_all, np.bincount(lab_all, ya, n) / cnt_all
+    lab2d = lab_all.reshape(h, w)
     norm = float(max(h, w))
-    pick = (((ys % stride) == 0) & ((xs % stride) == 0)).ravel() | (cnt_all[lab_all] < 64)
-    lab = lab_all[pick]
-    u, v = flow[0].ravel()[pick].astype(np.float64), flow[1].ravel()[pick].astype(np.float64)
-    cnt = np.maximum(np.bincount(lab, minlength=n), 1).astype(np.float64)
-    # centre coordinates per segment for conditioning; scale to ~unit range
-    x = (xa[pick] - cx[lab]) / norm
-    y = (ya[pick] - cy[lab]) / norm
-    basis = (np.ones_like(x), x, y)
+    gx = np.arange(w, dtype=np.float64) / norm  # [W] coordinates scaled to ~unit range
+    gy = np.arange(h, dtype=np.float64) / norm  # [H]
+    cnt_all = np.bincount(lab_all, minlength=n).astype(np.float64)
+    cx = np.bincount(lab_all, np.broadcast_to(gx, (h, w)).ravel(), n) / cnt_all
+    cy = np.bincount(lab_all, np.broadcast_to(gy[:, None], (h, w)).ravel(), n) / cnt_all
+    pick = (cnt_all < 64)[lab2d]  # [H, W] fit pixels
+    pick[::stride, ::stride] = True
+    order = np.argsort(lab2d[pick], kind="stable")  # fit pixels grouped by segment: sums are reduceat calls
+    lab = lab2d[pick][order]  # [N]
+    cnt = np.bincount(lab, minlength=n)
+    present = cnt > 0
+    starts = (np.cumsum(cnt) - cnt)[present]
+    u, v = flow[0][pick][order].astype(np.float64), flow[1][pick][order].astype(np.float64)
+    # coordinates centred per segment for conditioning
+    x = np.broadcast_to(gx, (h, w))[pick][order] - cx[lab]
+    y = np.broadcast_to(gy[:, None], (h, w))[pick][order] - cy[lab]
+    # per-pixel products of the normal equations: 1, x, y, xx, xy, yy | u, xu, yu | v, xv, yv
+    prod = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y, u, x * u, y * u, v, x * v, y * v], 1)  # [N, 12]
+    sym = np.array([[0, 1, 2], [1, 3, 4], [2, 4, 5]])
     ridge = np.diag([0.0, 1e-6, 1e-6])  # per-pixel weight units; keeps thin segments solvable
     wgt = np.ones_like(x)
+    pu = np.zeros((n, 3))
+    pv = np.zeros((n, 3))
     rounds = max(1, iters)
     for it in range(rounds):
-        ata = np.empty((n, 3, 3))
-        for i in range(3):
-            for j in range(i, 3):
-                ata[:, i, j] = ata[:, j, i] = np.bincount(lab, wgt * basis[i] * basis[j], n)
-        ata += ridge * np.maximum(np.bincount(lab, wgt, n), 1.0)[:, None, None]
+        sums = np.add.reduceat(prod * wgt[:, None], starts, axis=0)  # [n_present, 12]
+        ata = sums[:, sym]  # [n_present, 3, 3]
+        ata += ridge * np.maximum(sums[:, 0], 1.0)[:, None, None]
         ata[:, 0, 0] += 1e-9
-        atu = np.stack([np.bincount(lab, wgt * b * u, n) for b in basis], 1)
-        atv = np.stack([np.bincount(lab, wgt * b * v, n) for b in basis], 1)
-        pu = np.linalg.solve(ata, atu[..., None])[..., 0]  # [n, 3]
-        pv = np.linalg.solve(ata, atv[..., None])[..., 0]
+        pu[present] = np.linalg.solve(ata, sums[:, 6:9, None])[..., 0]
+        pv[present] = np.linalg.solve(ata, sums[:, 9:12, None])[..., 0]
         if it == rounds - 1:
             break
         fu = pu[lab, 0] + pu[lab, 1] * x + pu[lab, 2] * y
         fv = pv[lab, 0] + pv[lab, 1] * x + pv[lab, 2] * y
         r = np.hypot(fu - u, fv - v)
-        c = np.maximum(tau, 1.5 * np.bincount(lab, r, n) / cnt)[lab]
-        wgt = 1.0 / (1.0 + (r / c) ** 2)
-    x, y = (xa - cx[lab_all]) / norm, (ya - cy[lab_all]) / norm
-    fu = pu[lab_all, 0] + pu[lab_all, 1] * x + pu[lab_all, 2] * y
-    fv = pv[lab_all, 0] + pv[lab_all, 1] * x + pv[lab_all, 2] * y
-    return np.stack([fu.reshape(h, w), fv.reshape(h, w)]).astype(np.float32)
+        c = np.maximum(tau, 1.5 * np.add.reduceat(r, starts) / cnt[present])
+        wgt = 1.0 / (1.0 + (r / np.repeat(c, cnt[present])) ** 2)
+    out = np.empty((2, h, w), np.float32)
+    for k, p in enumerate((pu, pv)):  # centred -> absolute coordinates, applied per pixel in float32
+        p0 = (p[:, 0] - p[:, 1] * cx - p[:, 2] * cy).astype(np.float32)
+        out[k] = p0[lab2d]
+        out[k] += p[:, 1].astype(np.float32)[lab2d] * gx.astype(np.float32)
+        out[k] += p[:, 2].astype(np.float32)[lab2d] * gy.astype(np.float32)[:, None]
+    return out
 
 
 def photometric_error(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, trunc: float = 10.0) -> np.ndarray:
@@ -123,11 +132,16 @@ def photometric_error(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, trun
     import cv2
 
     h, w = flow.shape[1:]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    mx, my = xs + flow[0], ys + flow[1]
-    warped = cv2.remap(img1, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    diff = np.abs(warped.astype(np.float32) - img0.astype(np.float32))
-    err = np.minimum(diff.mean(-1) if diff.ndim == 3 else diff, trunc)
+    mx = flow[0] + np.arange(w, dtype=np.float32)  # [H, W]
+    my = flow[1] + np.arange(h, dtype=np.float32)[:, None]
+    warped = cv2.remap(img1, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    diff = cv2.absdiff(warped, img0)  # uint8, exact |a - b|
+    if diff.ndim == 3:
+        err = diff.sum(-1, dtype=np.uint16).astype(np.float32) / diff.shape[-1]
+    else:
+        err = diff.astype(np.float32)
+    np.minimum(err, trunc, out=err)
     err[(mx < 0) | (mx > w - 1) | (my < 0) | (my > h - 1)] = trunc / 2
     return err
 
@@ -145,7 +159,10 @@ def fuse_segments(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, candid
     if penalties is not None:
         cost += np.asarray(penalties, np.float64)[:, None]
     pick = cost.argmin(0)[lab].reshape(labels.shape)  # [H, W]
-    return np.choose(pick[None], candidates).astype(np.float32)
+    out = np.array(candidates[0], dtype=np.float32)
+    for k in range(1, len(candidates)):
+        np.copyto(out, candidates[k], where=(pick == k)[None])
+    return out
 
 
 def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray | None,
