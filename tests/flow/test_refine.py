@@ -123,3 +123,43 @@ def test_fuse_keeps_the_network_flow_where_the_motion_is_not_affine():
     assert np.linalg.norm(fit - bend, axis=0).mean() > 1.0  # the affine fit cannot follow the bend
     out = refine_flow(img0, img1, bend, labels, RefineConfig(mode="fuse"))
     assert np.array_equal(out, bend)
+
+
+def test_fit_parameters_in_pixel_coordinates_and_neighbours_by_border_length():
+    from segcorr.flow.refine import affine_field, fit_segment_affine, segment_neighbours
+
+    h, w = 40, 60
+    labels = np.full((h, w), 3, np.int32)
+    labels[:, 20:] = 9
+    labels[30:, 20:40] = 4
+    truth = _affine_field(h, w, (1.5, 0.01, -0.02, -2, 0.03, 0.0))
+    lab, params = fit_segment_affine(truth, labels)
+    assert params.shape == (3, 2, 3)
+    assert np.allclose(params[:, 0], [1.5, 0.01, -0.02], atol=1e-3)  # every segment: the same map, in px
+    assert np.abs(affine_field(lab, params) - truth).max() < 1e-3
+    nb = segment_neighbours(lab, 3, 3)  # compact ids: 3 -> 0, 4 -> 1, 9 -> 2
+    assert nb[0].tolist() == [2, 1, 0]  # left strip: 30 px of border with 9, 10 px with 4; itself fills the rest
+    assert nb[1].tolist() == [2, 0, 1]  # 4: 20 + 10 px with 9, 10 px with 3
+    assert nb[2].tolist() == [0, 1, 2]  # 9: 30 px with 3 and 30 px with 4: a tie goes to the lower id
+
+
+def test_propagation_gives_a_flat_region_the_motion_of_its_neighbour():
+    import cv2
+
+    from segcorr.flow.refine import propagate_segments
+
+    rng = np.random.default_rng(7)
+    h, w = 72, 96
+    big = cv2.GaussianBlur((rng.random((h + 20, w + 20, 3)) * 255).astype(np.uint8), (3, 3), 0)
+    big[30:60, 35:75] = (40, 200, 90)  # a flat patch on a textured plate: both pan by (5, 2)
+    img0 = big[10:10 + h, 10:10 + w]
+    img1 = big[8:8 + h, 5:5 + w]  # img1(x + (5, 2)) = img0(x)
+    labels = np.zeros((h, w), np.int32)
+    labels[20:50, 25:65] = 1  # the patch in frame 0
+    flow = np.zeros((2, h, w), np.float32)
+    flow[0], flow[1] = 5, 2
+    wrong = flow.copy()
+    wrong[:, labels == 1] = ((-3.0,), (4.0,))  # the patch's own estimate is off
+    out = propagate_segments(img0, img1, wrong, labels)
+    assert np.abs(out - flow).max() < 0.25  # was 8 px off; the dominant fit may keep a slight bias
+    assert np.array_equal(propagate_segments(img0, img1, flow, labels), flow)  # a right flow is kept

@@ -6,12 +6,16 @@ it (iteratively reweighted least squares, all segments at once through `np.binco
 occluded pixels inherit the motion of their segment instead of a guess. `fuse_segments` then chooses, per
 segment, between candidate flows (the network's fit, a classical method's fit, the network's own flow) by
 photometric error after warping frame 1, with small penalties against the classical candidate (its own
-optimiser makes its photometric error look better than its flow is) and the unfitted flow. The same
+optimiser makes its photometric error look better than its flow is) and the unfitted flow. A propagation
+pass (`propagate_segments`) then offers every segment the frame's dominant affine motion and the affine
+motions of its neighbours: a flat region's own estimate is weak, and the right one is often next door. The same
 piecewise-parametric prior is the homography/affine smoothness loss of `segcorr.flow.losses`; here it is
 applied at inference.
 
-Validation figures (seeds 500100.., 512x384, shipped V3, network flow -> fused): EPE 6.72 -> 5.29 on cel
-pairs with their own segments, 4.91 -> 2.59 on textured pairs with the flat segmenter (full-size segments).
+Validation figures (seeds 500100.., 512x384, shipped V3 of stage 2, network flow -> fused): EPE 6.72 -> 5.29
+on cel pairs with their own segments, 4.91 -> 2.59 on textured pairs with the flat segmenter (full-size
+segments). With propagation (stage-3 network on the cel pairs): 5.16 -> 4.76 and 2.59 -> 2.06; 256x192 pairs
+2.40 -> 2.21, 1280x768 pairs 10.30 -> 10.05; cel pairs with the flat segmenter about even (6.16 -> 6.18).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class RefineConfig:
     trunc: grey levels, truncation of the per-pixel photometric error, so a segment's cost is close to its share
         of mismatched pixels and occluded parts cannot dominate it (validation: 40 -> 10 took cel pairs 5.67 ->
         5.29, textured 2.81 -> 2.59).
+    neighbours: "fuse" mode, candidates of the propagation pass (0: no pass): the dominant motion and the affine
+        motions of this many neighbouring segments (longest shared borders first).
+    neighbour_penalty: grey levels added to a neighbour's candidate (validation: 0.5 better than 0.25 and 1.0).
     """
 
     mode: str = "fuse"
@@ -48,6 +55,8 @@ class RefineConfig:
     penalty: float = 0.125
     raw_penalty: float = 0.25
     trunc: float = 10.0
+    neighbours: int = 3
+    neighbour_penalty: float = 0.5
 
 
 def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, int]:
@@ -64,14 +73,15 @@ def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, int]:
     return remap[flat - lo], int(present.sum())
 
 
-def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters: int = 3,
-                   stride: int = 2) -> np.ndarray:
+def fit_segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters: int = 3,
+                       stride: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Robust affine fit of `flow` inside every segment.
 
-    flow: float32 [2, H, W]; labels: int [H, W] (any ids, 0 included). Returns float32 [2, H, W] where each
-    segment's flow is u = a0 + a1 x + a2 y, v = b0 + b1 x + b2 y. Segments too thin for an affine map (a line,
-    a single pixel) fall back to a translation through a small ridge on the linear terms.
-    stride: fit on every stride-th pixel in x and y (all pixels of segments under 64 px), apply to all.
+    flow: float32 [2, H, W]; labels: int [H, W] (any ids, 0 included). Returns (lab [H, W] int64 compact ids
+    0..n-1, params float64 [n, 2, 3]): segment k's flow is u = p[k,0] . (1, x, y), v = p[k,1] . (1, x, y) in
+    pixel coordinates. Segments too thin for an affine map (a line, a single pixel) fall back to a translation
+    through a small ridge on the linear terms.
+    stride: fit on every stride-th pixel in x and y (all pixels of segments under 64 px).
     """
     h, w = labels.shape
     lab_all, n = compact_labels(labels)
@@ -115,12 +125,49 @@ def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters
         r = np.hypot(fu - u, fv - v)
         c = np.maximum(tau, 1.5 * np.add.reduceat(r, starts) / cnt[present])
         wgt = 1.0 / (1.0 + (r / np.repeat(c, cnt[present])) ** 2)
+    params = np.empty((n, 2, 3))
+    for k, p in enumerate((pu, pv)):  # centred, scaled -> absolute pixel coordinates
+        params[:, k, 0] = p[:, 0] - p[:, 1] * cx - p[:, 2] * cy
+        params[:, k, 1:] = p[:, 1:] / norm
+    return lab2d, params
+
+
+def affine_field(lab: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Piecewise-affine flow: lab int [H, W] ids 0..n-1, params [n, 2, 3] (see `fit_segment_affine`) ->
+    float32 [2, H, W]."""
+    h, w = lab.shape
+    gx = np.arange(w, dtype=np.float32)
+    gy = np.arange(h, dtype=np.float32)[:, None]
+    p = params.astype(np.float32)
     out = np.empty((2, h, w), np.float32)
-    for k, p in enumerate((pu, pv)):  # centred -> absolute coordinates, applied per pixel in float32
-        p0 = (p[:, 0] - p[:, 1] * cx - p[:, 2] * cy).astype(np.float32)
-        out[k] = p0[lab2d]
-        out[k] += p[:, 1].astype(np.float32)[lab2d] * gx.astype(np.float32)
-        out[k] += p[:, 2].astype(np.float32)[lab2d] * gy.astype(np.float32)[:, None]
+    for k in range(2):
+        out[k] = p[:, k, 0][lab]
+        out[k] += p[:, k, 1][lab] * gx
+        out[k] += p[:, k, 2][lab] * gy
+    return out
+
+
+def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters: int = 3,
+                   stride: int = 2) -> np.ndarray:
+    """`flow` float32 [2, H, W] replaced by its robust affine fit inside every segment of `labels` [H, W]."""
+    return affine_field(*fit_segment_affine(flow, labels, tau, iters, stride))
+
+
+def segment_neighbours(lab: np.ndarray, n: int, k: int) -> np.ndarray:
+    """For each segment of lab (int [H, W], ids 0..n-1), the k segments sharing the longest 4-connected borders
+    with it: int64 [n, k], longest first; the segment itself fills the places of missing neighbours."""
+    a = np.concatenate([lab[:, :-1].ravel(), lab[:-1].ravel()])
+    b = np.concatenate([lab[:, 1:].ravel(), lab[1:].ravel()])
+    cut = a != b
+    a, b = a[cut], b[cut]
+    pair, border = np.unique(np.concatenate([a * n + b, b * n + a]), return_counts=True)
+    src, dst = pair // n, pair % n
+    order = np.lexsort((-border, src))  # by segment, longest border first
+    src, dst = src[order], dst[order]
+    rank = np.arange(src.size) - np.searchsorted(src, src)  # position within the segment's list
+    out = np.repeat(np.arange(n)[:, None], k, 1)
+    keep = rank < k
+    out[src[keep], rank[keep]] = dst[keep]
     return out
 
 
@@ -181,4 +228,26 @@ def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np
     from segcorr.flow.classical import estimate_flow
 
     other = segment_affine(estimate_flow(img0, img1, cfg.classical), labels, cfg.tau, cfg.iters)
-    return fuse_segments(img0, img1, labels, [fitted, other, flow], [0.0, cfg.penalty, cfg.raw_penalty], cfg.trunc)
+    fused = fuse_segments(img0, img1, labels, [fitted, other, flow], [0.0, cfg.penalty, cfg.raw_penalty], cfg.trunc)
+    if cfg.neighbours <= 0:
+        return fused
+    return propagate_segments(img0, img1, fused, labels, cfg)
+
+
+def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray,
+                       cfg: RefineConfig = RefineConfig()) -> np.ndarray:
+    """One segment-level propagation pass: each segment keeps its flow or takes the affine motion of the frame's
+    dominant motion or of one of its `cfg.neighbours` neighbours (longest shared borders), by photometric error.
+
+    A flat region has no texture to match inside: only its border tells its motion, and a wrong estimate there is
+    often the right motion of the region next to it (a background plate pans as one piece; a sleeve moves with
+    its arm). flow: float32 [2, H, W], usually the output of `fuse_segments`; labels: int [H, W].
+    """
+    lab, params = fit_segment_affine(flow, labels, cfg.tau, cfg.iters)
+    k = cfg.neighbours
+    nb = segment_neighbours(lab, len(params), k)
+    # dominant motion: one robust affine fit over the whole frame (tight scale, more rounds)
+    _, dominant = fit_segment_affine(flow, np.zeros(lab.shape, np.int32), 1.0, 8)
+    cands = [flow, affine_field(np.zeros(lab.shape, np.int64), dominant)]
+    cands += [affine_field(lab, params[nb[:, j]]) for j in range(k)]
+    return fuse_segments(img0, img1, labels, cands, [0.0, 0.0] + [cfg.neighbour_penalty] * k, cfg.trunc)
