@@ -199,17 +199,28 @@ def fuse_segments(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, candid
 
     candidates: K flows float32 [2, H, W]; penalties: K grey-level offsets (default 0). Ties keep the first.
     """
+    return _fuse(img0, img1, labels, candidates, penalties, trunc)[0]
+
+
+def _fuse(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, candidates: Sequence[np.ndarray],
+          penalties: Sequence[float] | None = None, trunc: float = 10.0,
+          errors: Sequence[np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`fuse_segments`, also returning the photometric error [H, W] of the result; `errors`: known error maps of
+    some candidates (None where unknown), so a later pass need not warp the same flow again."""
     lab, n = compact_labels(labels)
     cnt = np.maximum(np.bincount(lab, minlength=n), 1)
-    cost = np.stack([np.bincount(lab, photometric_error(img0, img1, c, trunc).ravel(), n) / cnt
-                     for c in candidates])  # [K, n]
+    known = list(errors or []) + [None] * (len(candidates) - len(errors or []))
+    errs = [e if e is not None else photometric_error(img0, img1, c, trunc) for c, e in zip(candidates, known)]
+    cost = np.stack([np.bincount(lab, e.ravel(), n) / cnt for e in errs])  # [K, n]
     if penalties is not None:
         cost += np.asarray(penalties, np.float64)[:, None]
     pick = cost.argmin(0)[lab].reshape(labels.shape)  # [H, W]
     out = np.array(candidates[0], dtype=np.float32)
+    err = np.array(errs[0], dtype=np.float32)
     for k in range(1, len(candidates)):
         np.copyto(out, candidates[k], where=(pick == k)[None])
-    return out
+        np.copyto(err, errs[k], where=pick == k)
+    return out, err
 
 
 def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray | None,
@@ -228,26 +239,27 @@ def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np
     from segcorr.flow.classical import estimate_flow
 
     other = segment_affine(estimate_flow(img0, img1, cfg.classical), labels, cfg.tau, cfg.iters)
-    fused = fuse_segments(img0, img1, labels, [fitted, other, flow], [0.0, cfg.penalty, cfg.raw_penalty], cfg.trunc)
+    fused, err = _fuse(img0, img1, labels, [fitted, other, flow], [0.0, cfg.penalty, cfg.raw_penalty], cfg.trunc)
     if cfg.neighbours <= 0:
         return fused
-    return propagate_segments(img0, img1, fused, labels, cfg)
+    return propagate_segments(img0, img1, fused, labels, cfg, err)
 
 
 def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray,
-                       cfg: RefineConfig = RefineConfig()) -> np.ndarray:
+                       cfg: RefineConfig = RefineConfig(), error: np.ndarray | None = None) -> np.ndarray:
     """One segment-level propagation pass: each segment keeps its flow or takes the affine motion of the frame's
     dominant motion or of one of its `cfg.neighbours` neighbours (longest shared borders), by photometric error.
 
     A flat region has no texture to match inside: only its border tells its motion, and a wrong estimate there is
     often the right motion of the region next to it (a background plate pans as one piece; a sleeve moves with
-    its arm). flow: float32 [2, H, W], usually the output of `fuse_segments`; labels: int [H, W].
+    its arm). flow: float32 [2, H, W], usually the output of `fuse_segments`; labels: int [H, W]; error: the
+    photometric error [H, W] of `flow` when already known.
     """
     lab, params = fit_segment_affine(flow, labels, cfg.tau, cfg.iters)
     k = cfg.neighbours
     nb = segment_neighbours(lab, len(params), k)
     # dominant motion: one robust affine fit over the whole frame (tight scale, more rounds)
-    _, dominant = fit_segment_affine(flow, np.zeros(lab.shape, np.int32), 1.0, 8)
+    _, dominant = fit_segment_affine(flow, np.zeros(lab.shape, np.int32), 1.0, 8, stride=4)
     cands = [flow, affine_field(np.zeros(lab.shape, np.int64), dominant)]
     cands += [affine_field(lab, params[nb[:, j]]) for j in range(k)]
-    return fuse_segments(img0, img1, labels, cands, [0.0, 0.0] + [cfg.neighbour_penalty] * k, cfg.trunc)
+    return _fuse(img0, img1, labels, cands, [0.0, 0.0] + [cfg.neighbour_penalty] * k, cfg.trunc, [error])[0]
