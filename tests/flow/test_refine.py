@@ -163,3 +163,21 @@ def test_propagation_gives_a_flat_region_the_motion_of_its_neighbour():
     out = propagate_segments(img0, img1, wrong, labels)
     assert np.abs(out - flow).max() < 0.25  # was 8 px off; the dominant fit may keep a slight bias
     assert np.array_equal(propagate_segments(img0, img1, flow, labels), flow)  # a right flow is kept
+
+
+def test_propagation_rejects_motions_far_beyond_the_frame_s_own():
+    from segcorr.flow.refine import propagate_segments
+
+    rng = np.random.default_rng(11)
+    h, w = 64, 96
+    img0 = (rng.random((h, w, 3)) * 255).astype(np.uint8)  # unrelated frames: every motion mismatches
+    img1 = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+    labels = np.zeros((h, w), np.int32)
+    labels[:6, 88:] = 1  # a small segment with a steep affine motion
+    flow = np.zeros((2, h, w), np.float32)
+    xs = np.arange(w, dtype=np.float32)
+    flow[0, :6, 88:] = 0.5 * (xs[88:] - 92)
+    # extrapolated over the large segment, that motion sends a third of it out of the frame, which costs less
+    # than a mismatch; the guard must refuse it
+    out = propagate_segments(img0, img1, flow, labels)
+    assert np.abs(out[:, labels == 0]).max() < 1.0

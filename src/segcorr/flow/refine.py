@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 
 REFINE_MODES = ("none", "affine", "fuse")
+OUT_COST = 0.5
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def photometric_error(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, trun
     else:
         err = diff.astype(np.float32)
     np.minimum(err, trunc, out=err)
-    err[(mx < 0) | (mx > w - 1) | (my < 0) | (my > h - 1)] = trunc / 2
+    err[(mx < 0) | (mx > w - 1) | (my < 0) | (my > h - 1)] = trunc * OUT_COST
     return err
 
 
@@ -203,17 +204,19 @@ def fuse_segments(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, candid
 
 
 def _fuse(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, candidates: Sequence[np.ndarray],
-          penalties: Sequence[float] | None = None, trunc: float = 10.0,
+          penalties: Sequence[float] | np.ndarray | None = None, trunc: float = 10.0,
           errors: Sequence[np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`fuse_segments`, also returning the photometric error [H, W] of the result; `errors`: known error maps of
-    some candidates (None where unknown), so a later pass need not warp the same flow again."""
+    some candidates (None where unknown), so a later pass need not warp the same flow again; penalties may also
+    be per candidate and segment ([K, n], segments in `compact_labels` order)."""
     lab, n = compact_labels(labels)
     cnt = np.maximum(np.bincount(lab, minlength=n), 1)
     known = list(errors or []) + [None] * (len(candidates) - len(errors or []))
     errs = [e if e is not None else photometric_error(img0, img1, c, trunc) for c, e in zip(candidates, known)]
     cost = np.stack([np.bincount(lab, e.ravel(), n) / cnt for e in errs])  # [K, n]
     if penalties is not None:
-        cost += np.asarray(penalties, np.float64)[:, None]
+        pen = np.asarray(penalties, np.float64)
+        cost += pen[:, None] if pen.ndim == 1 else pen
     pick = cost.argmin(0)[lab].reshape(labels.shape)  # [H, W]
     out = np.array(candidates[0], dtype=np.float32)
     err = np.array(errs[0], dtype=np.float32)
@@ -256,10 +259,20 @@ def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, lab
     photometric error [H, W] of `flow` when already known.
     """
     lab, params = fit_segment_affine(flow, labels, cfg.tau, cfg.iters)
-    k = cfg.neighbours
-    nb = segment_neighbours(lab, len(params), k)
+    k, n = cfg.neighbours, len(params)
+    nb = segment_neighbours(lab, n, k)
     # dominant motion: one robust affine fit over the whole frame (tight scale, more rounds)
     _, dominant = fit_segment_affine(flow, np.zeros(lab.shape, np.int32), 1.0, 8, stride=4)
     cands = [flow, affine_field(np.zeros(lab.shape, np.int64), dominant)]
     cands += [affine_field(lab, params[nb[:, j]]) for j in range(k)]
-    return _fuse(img0, img1, labels, cands, [0.0, 0.0] + [cfg.neighbour_penalty] * k, cfg.trunc, [error])[0]
+    pen = np.zeros((len(cands), n))
+    pen[2:] = cfg.neighbour_penalty
+    # A neighbour's affine map extrapolated over a large segment can reach motions seen nowhere in the frame; such
+    # a candidate may still look cheap by sending the segment out of the frame. Allow at most 1.25x the frame's
+    # 99th-percentile speed (+ 4 px).
+    bound = 1.25 * float(np.percentile(np.hypot(flow[0], flow[1]), 99)) + 4.0
+    flat = lab.ravel()
+    for j in range(1, len(cands)):
+        wild = np.bincount(flat, (np.hypot(cands[j][0], cands[j][1]) > bound).ravel(), n) > 0
+        pen[j, wild] = np.inf
+    return _fuse(img0, img1, labels, cands, pen, cfg.trunc, [error])[0]
