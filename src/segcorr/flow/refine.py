@@ -2,7 +2,7 @@
 
 Cel animation moves in pieces: between two frames a flat colour region (and the line art around it) moves
 close to an affine map. `segment_affine` replaces the flow inside every segment by a robust affine fit of
-it (iteratively reweighted least squares, all segments at once through `np.bincount` normal equations);
+it (iteratively reweighted least squares, all segments at once through summed normal equations);
 occluded pixels inherit the motion of their segment instead of a guess. `fuse_segments` then chooses, per
 segment, between candidate flows (the network's fit, a classical method's fit, the network's own flow) by
 photometric error after warping frame 1, with small penalties against the classical candidate (its own
@@ -14,8 +14,9 @@ applied at inference.
 
 Validation figures (seeds 500100.., 512x384, shipped V3 of stage 2, network flow -> fused): EPE 6.72 -> 5.29
 on cel pairs with their own segments, 4.91 -> 2.59 on textured pairs with the flat segmenter (full-size
-segments). With propagation (stage-3 network on the cel pairs): 5.16 -> 4.76 and 2.59 -> 2.06; 256x192 pairs
-2.40 -> 2.21, 1280x768 pairs 10.30 -> 10.05; cel pairs with the flat segmenter about even (6.16 -> 6.18).
+segments). With the propagation pass (cel pairs: stage-3 network; others: stage-2 network, flat segmenter):
+cel pairs with their own segments 5.16 -> 4.75, textured 2.59 -> 2.08, 256x192 2.40 -> 2.21, 1280x768
+10.30 -> 10.03, cel pairs with the flat segmenter even (6.02 -> 6.02).
 """
 
 from __future__ import annotations
