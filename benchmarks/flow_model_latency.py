@@ -7,7 +7,7 @@ Eval mode under ``torch.inference_mode``, untrained weights (latency does not de
 cel pair with its ground-truth label maps; ``pipeline_ms`` adds the flat segmenter on both frames (what
 ``segcorr flow`` does when no label maps are given) for models that read segments at full size;
 ``default_cli_ms`` times the shipped weights the way ``segcorr flow`` runs them (training scale, flat segments,
-segment-level fusion refinement at full size), ``cli_refine_none_ms`` the same without the refinement. Peak memory: the growth of the process peak RSS
+segment-level fusion and propagation at full size), ``cli_refine_none_ms`` the same without the refinement. Peak memory: the growth of the process peak RSS
 (``resource.ru_maxrss``) during the timed forward passes, plus tracemalloc's peak of Python-side allocations.
 """
 
