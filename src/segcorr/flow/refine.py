@@ -27,7 +27,6 @@ from typing import Sequence
 import numpy as np
 
 REFINE_MODES = ("none", "affine", "fuse")
-OUT_COST = 0.5
 
 
 @dataclass(frozen=True)
@@ -191,7 +190,7 @@ def photometric_error(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, trun
     else:
         err = diff.astype(np.float32)
     np.minimum(err, trunc, out=err)
-    err[(mx < 0) | (mx > w - 1) | (my < 0) | (my > h - 1)] = trunc * OUT_COST
+    err[(mx < 0) | (mx > w - 1) | (my < 0) | (my > h - 1)] = trunc / 2
     return err
 
 
