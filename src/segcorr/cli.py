@@ -64,7 +64,8 @@ def _parse_floats(text: str, n: int, what: str) -> list[float]:
 
 
 _REFINE_HELP = ("Learned methods: segment-level refinement: fuse (per segment, the best by photometric error of "
-                "robust affine fits of the network's and DIS medium's flow and the network's own flow) | affine "
+                "robust affine fits of the network's and DIS medium's flow and the network's own flow, then a "
+                "propagation pass offering each segment its neighbours' and the dominant motion) | affine "
                 "(fits of the network's flow) | none.")
 
 

@@ -180,10 +180,9 @@ def photometric_error(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, trun
     import cv2
 
     h, w = flow.shape[1:]
-    mx = flow[0] + np.arange(w, dtype=np.float32)  # [H, W]
-    my = flow[1] + np.arange(h, dtype=np.float32)[:, None]
-    warped = cv2.remap(img1, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
+    mx = (flow[0] + np.arange(w, dtype=np.float32)).astype(np.float32, copy=False)  # [H, W]
+    my = (flow[1] + np.arange(h, dtype=np.float32)[:, None]).astype(np.float32, copy=False)
+    warped = cv2.remap(img1, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     diff = cv2.absdiff(warped, img0)  # uint8, exact |a - b|
     if diff.ndim == 3:
         err = diff.sum(-1, dtype=np.uint16).astype(np.float32) / diff.shape[-1]
@@ -262,8 +261,9 @@ def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, lab
     k, n = cfg.neighbours, len(params)
     nb = segment_neighbours(lab, n, k)
     # dominant motion: one robust affine fit over the whole frame (tight scale, more rounds)
-    _, dominant = fit_segment_affine(flow, np.zeros(lab.shape, np.int32), 1.0, 8, stride=4)
-    cands = [flow, affine_field(np.zeros(lab.shape, np.int64), dominant)]
+    whole = np.zeros(lab.shape, np.int64)  # the frame as one segment
+    _, dominant = fit_segment_affine(flow, whole, 1.0, 8, stride=4)
+    cands = [flow, affine_field(whole, dominant)]
     cands += [affine_field(lab, params[nb[:, j]]) for j in range(k)]
     pen = np.zeros((len(cands), n))
     pen[2:] = cfg.neighbour_penalty
