@@ -45,6 +45,25 @@ def test_thin_and_tiny_segments_fall_back_to_translation():
     assert np.allclose(fit[:, 12, 12], (-2.0, 1.0), atol=1e-3)
 
 
+def test_a_long_line_between_sample_rows_is_still_fitted_and_costed():
+    h, w = 24, 160
+    labels = np.zeros((h, w), np.int32)
+    labels[5, :] = 1  # 160 px, but on no row of the stride-2 grid
+    flow = np.zeros((2, h, w), np.float32)
+    flow[0][labels == 1] = 4.0
+    fit = segment_affine(flow, labels, stride=2)
+    assert np.allclose(fit[0][labels == 1], 4.0, atol=1e-3)
+    # the line's photometric cost must come from its own pixels: a bright line that moved 3 px right
+    img0 = np.full((h, w, 3), 128, np.uint8)
+    img0[5, ::8] = 255
+    img1 = np.roll(img0, 3, axis=1)
+    right = np.zeros((2, h, w), np.float32)
+    right[0][labels == 1] = 3.0
+    wrong = np.zeros((2, h, w), np.float32)
+    fused = fuse_segments(img0, img1, labels, [wrong, right], stride=2)
+    assert np.array_equal(fused[:, labels == 1], right[:, labels == 1])
+
+
 def test_compact_labels_handles_sparse_and_negative_ids():
     lab = np.array([[5, 5, -3], [10**9, 5, -3]])
     ids, n = compact_labels(lab)
