@@ -51,9 +51,9 @@ class RefineConfig:
         of mismatched pixels and occluded parts cannot dominate it (validation: 40 -> 10 took cel pairs 5.67 ->
         5.29, textured 2.81 -> 2.59).
     neighbours: "fuse" mode, candidates of the propagation pass (0: no pass): the dominant motion and the affine
-        motions of up to this many neighbouring segments (longest shared borders first; validation, 3 -> 12: cels
-        with their own segments 4.791 -> 4.695, textured 2.069 -> 2.055, cels with the flat segmenter 6.071 ->
-        6.043, 256x192 2.213 -> 2.202, 1280x768 10.034 -> 10.058; 16 took the first to 4.858).
+        motions of up to this many neighbouring segments (longest shared borders first). More is not better: on
+        validation, 3 -> 12 gained 2 % on cels with their own segments with the stage-3 network, but with the
+        stage-5 network it lost 5 % on textured pairs and 1 % at 1280x768 (gaining < 1 % elsewhere).
     neighbour_penalty: grey levels added to a neighbour's candidate (validation: 0.5 better than 0.25 and 1.0).
     cost_stride: a segment's photometric cost is the mean over every cost_stride-th pixel in x and y (and all
         pixels of small and thin segments); 1: every pixel.
@@ -66,7 +66,7 @@ class RefineConfig:
     penalty: float = 0.125
     raw_penalty: float = 0.25
     trunc: float = 10.0
-    neighbours: int = 12
+    neighbours: int = 3
     neighbour_penalty: float = 0.5
     cost_stride: int = 2
 
