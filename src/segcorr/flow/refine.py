@@ -227,14 +227,21 @@ def photometric_error(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, trun
 
     img0, img1: uint8 [H, W, C]; flow: [2, H, W]. Pixels sent out of the frame cost trunc / 2.
     """
-    import cv2
-
     h, w = flow.shape[1:]
     mx = (flow[0] + np.arange(w, dtype=np.float32)).astype(np.float32, copy=False)  # [H, W]
     my = (flow[1] + np.arange(h, dtype=np.float32)[:, None]).astype(np.float32, copy=False)
+    return _warp_error(img0, img1, mx, my, trunc)
+
+
+def _warp_error(ref: np.ndarray, img1: np.ndarray, mx: np.ndarray, my: np.ndarray, trunc: float) -> np.ndarray:
+    """Truncated mean absolute difference between `ref` (uint8 [..., C] or [...]) and img1 sampled at (mx, my)
+    (float32 maps of ref's leading shape, each side under 32767): float32 of that shape; out of frame: trunc / 2."""
+    import cv2
+
+    h, w = img1.shape[:2]
     warped = cv2.remap(img1, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    diff = cv2.absdiff(warped, img0)  # uint8, exact |a - b|
-    if diff.ndim == 3:
+    diff = cv2.absdiff(warped.reshape(ref.shape), ref)  # uint8, exact |a - b|
+    if diff.ndim > mx.ndim:
         err = diff.sum(-1, dtype=np.uint16).astype(np.float32) / diff.shape[-1]
     else:
         err = diff.astype(np.float32)
@@ -277,8 +284,6 @@ class _Samples:
     def error(self, flow: np.ndarray, trunc: float, sel: np.ndarray | None = None) -> np.ndarray:
         """Photometric error (see `photometric_error`) of a sampled flow [2, N] -> float32 [N]; with `sel` (int
         [M]), of a flow [2, M] at those samples only -> float32 [M]."""
-        import cv2
-
         if self.full and sel is None:
             return photometric_error(self.img0, self.img1, flow.reshape(2, self.h, self.w), trunc).ravel()
         x, y, ref = (self.x, self.y, self.ref) if sel is None else (self.x[sel], self.y[sel], self.ref[sel])
@@ -287,13 +292,8 @@ class _Samples:
         pad = -n % cols
         mx = np.concatenate([flow[0] + x, np.zeros(pad, np.float32)]).reshape(-1, cols)
         my = np.concatenate([flow[1] + y, np.zeros(pad, np.float32)]).reshape(-1, cols)
-        warped = cv2.remap(self.img1, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        diff = cv2.absdiff(warped.reshape(mx.size, -1)[:n], ref)  # uint8, exact |a - b|
-        err = diff.sum(-1, dtype=np.uint16).astype(np.float32) / diff.shape[-1]
-        np.minimum(err, trunc, out=err)
-        mx, my = mx.ravel()[:n], my.ravel()[:n]
-        err[(mx < 0) | (mx > self.w - 1) | (my < 0) | (my > self.h - 1)] = trunc / 2
-        return err
+        ref = np.concatenate([ref, np.zeros((pad, *ref.shape[1:]), ref.dtype)]).reshape(*mx.shape, *ref.shape[1:])
+        return _warp_error(ref, self.img1, mx, my, trunc).ravel()[:n]
 
     def choose(self, errors: Sequence[np.ndarray], penalties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per segment, the candidate with the lowest mean error + penalty (ties keep the first).
