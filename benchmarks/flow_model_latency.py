@@ -6,8 +6,10 @@
 Eval mode under ``torch.inference_mode``, untrained weights (latency does not depend on them), one synthetic
 cel pair with its ground-truth label maps; ``pipeline_ms`` adds the flat segmenter on both frames (what
 ``segcorr flow`` does when no label maps are given) for models that read segments at full size;
-``default_cli_ms`` times the shipped weights the way ``segcorr flow`` runs them (training scale, flat segments,
-segment-level fusion and propagation at full size), ``cli_refine_none_ms`` the same without the refinement. Peak memory: the growth of the process peak RSS
+``refine_fuse_ms_median`` the segment-level refinement alone (DIS medium, fits, fusion, propagation) on frame 0's
+flat segments; ``default_cli_ms`` times the shipped weights the way ``segcorr flow`` runs them (training scale,
+flat segments, segment-level fusion and propagation at full size), ``cli_refine_none_ms`` the same without the
+refinement. Peak memory: the growth of the process peak RSS
 (``resource.ru_maxrss``) during the timed forward passes, plus tracemalloc's peak of Python-side allocations.
 """
 
@@ -86,12 +88,24 @@ def main(argv: list[str] | None = None) -> int:
         flat.segment_all(pair.img0)
         flat.segment_all(pair.img1)
         seg_ms.append(time.perf_counter() - t)
+    # the segment-level refinement alone (`--refine fuse`), on frame 0's flat segments and a network-like flow
+    from segcorr.flow.refine import refine_flow
+
+    labels0 = flat.segment_all(pair.img0)
+    rough = pair.flow_fw + np.random.default_rng(0).normal(0, 1, pair.flow_fw.shape).astype(np.float32)
+    refine_flow(pair.img0, pair.img1, rough, labels0)
+    ref_ms = []
+    for _ in range(args.runs):
+        t = time.perf_counter()
+        refine_flow(pair.img0, pair.img1, rough, labels0)
+        ref_ms.append(time.perf_counter() - t)
     res = {
         "model": args.model, "size": f"{h}x{w}", "threads": args.threads, "iters": args.iters or model.config.iters,
         "params": params, "weights_mb_fp32": round(params * 4 / 2**20, 2),
         "ms_median": round(1000 * float(np.median(times)), 1), "ms_min": round(1000 * min(times), 1),
         "dis_medium_ms_median": round(1000 * float(np.median(dis)), 1),
         "flat_segments_ms_median": round(1000 * float(np.median(seg_ms)), 1),  # both frames (segcorr flow default)
+        "refine_fuse_ms_median": round(1000 * float(np.median(ref_ms)), 1),  # includes its DIS medium run
         "peak_rss_mb": round(rss1, 1), "peak_rss_growth_mb": round(rss1 - rss0, 1),
         "python_alloc_peak_mb": round(py_peak / 2**20, 2),
     }
