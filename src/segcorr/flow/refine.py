@@ -20,9 +20,11 @@ cel pairs with their own segments 5.16 -> 4.75, textured 2.59 -> 2.08, 256x192 2
 
 Speed: segment costs are averaged over a stride-2 pixel grid (`RefineConfig.cost_stride`; small and thin segments
 keep all their pixels), the affine fits share their geometry, and the propagation reuses the fusion's fits. At
-512x384 that halves the refinement's time (one core: 150 -> 75 ms, best of 9) for a small change on the same
-validation pairs (every pixel -> stride 2): cels with their own segments 4.754 -> 4.791, textured 2.080 -> 2.069,
-cels with the flat segmenter 6.021 -> 6.071, 256x192 2.203 -> 2.213, 1280x768 10.027 -> 10.034.
+512x384 that halves the refinement's time (one core under load: 150 -> 75 ms, best of 9; 60 ms in
+`benchmarks/flow_model_latency.py` on an idle machine) for a small change on the same validation pairs
+(every pixel -> stride 2): cels with their own segments 4.754 -> 4.791, textured 2.080 -> 2.069, cels with the
+flat segmenter 6.021 -> 6.071, 256x192 2.203 -> 2.213, 1280x768 10.027 -> 10.034. With the stage-5 network,
+cels with their own segments 4.575 -> 4.574, textured 2.076 -> 2.073.
 """
 
 from __future__ import annotations
