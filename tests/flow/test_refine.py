@@ -200,3 +200,24 @@ def test_propagation_rejects_motions_far_beyond_the_frame_s_own():
     # than a mismatch; the guard must refuse it
     out = propagate_segments(img0, img1, flow, labels)
     assert np.abs(out[:, labels == 0]).max() < 1.0
+
+
+def test_textured_segments_tells_flat_cel_regions_from_texture_and_keeps_lines():
+    from segcorr.flow.refine import textured_segments
+
+    rng = np.random.default_rng(3)
+    h, w = 48, 96
+    img = np.full((h, w, 3), 200, np.uint8)  # segment 0: flat colour
+    img[:, 48:] = (rng.random((h, 48, 3)) * 255).astype(np.uint8)  # segment 1: texture
+    img[20, :40] = 0  # segment 2: a 1-px line on the flat part
+    lab = np.zeros((h, w), np.int64)
+    lab[:, 48:] = 1
+    lab[20, :40] = 2
+    assert textured_segments(img, lab, 3).tolist() == [False, True, True]
+    # a smooth ramp of 0.5 grey levels per px is still flat; 3 per px is texture
+    ramp = np.tile(np.arange(w, dtype=np.float32), (h, 1))
+    flat_ramp = np.repeat((100 + 0.5 * ramp)[..., None], 3, -1).astype(np.uint8)
+    steep = np.repeat((3.0 * ramp % 250)[..., None], 3, -1).astype(np.uint8)
+    one = np.zeros((h, w), np.int64)
+    assert textured_segments(flat_ramp, one, 1).tolist() == [False]
+    assert textured_segments(steep, one, 1).tolist() == [True]
