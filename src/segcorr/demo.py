@@ -62,7 +62,7 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
                    "rows use the pairs' segments and, unless marked network only, the segment-level refinement "
                    "(robust affine fits per segment, fused with DIS medium's in textured segments by photometric "
                    "error, then a propagation pass that offers each segment its neighbours' motions and the dominant "
-                   "one). Its known failure is visible here: on periodic textures (the striped floors of pairs 1 "
+                   "one). Its known failure is visible here: on periodic textures (the striped floors of seeds 1 "
                    "and 2) a photometric cost cannot tell the true motion from one shifted by a stripe; see "
                    "src/segcorr/weights/README.md for the figures on 200 pairs.")
     report.table(rows, caption="Flow metrics on generated cel pairs")
