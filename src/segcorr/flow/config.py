@@ -49,6 +49,7 @@ class FlowModelConfig:
     attn_bias: bool = True
     cost_mod: bool = True
     obj_pool: bool = True
+    seg_upsample: bool = False
 
     def __post_init__(self) -> None:
         # YAML/JSON give lists; a frozen config keeps tuples so it stays hashable and comparable
@@ -65,7 +66,7 @@ class FlowModelConfig:
     @property
     def guided(self) -> bool:
         """True when any segment guidance is active (the model then reads label maps)."""
-        return self.use_sam and (self.concat or self.attn_bias or self.cost_mod or self.obj_pool)
+        return self.use_sam and (self.concat or self.attn_bias or self.cost_mod or self.obj_pool or self.seg_upsample)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -16,7 +16,7 @@ from segcorr.flow.encoder import FlowEncoder
 from segcorr.flow.global_matcher import SAMGuidedGlobalMatcher, coords_grid
 from segcorr.flow.lcm import LatentCostMemoryV3
 from segcorr.flow.padding import Padder
-from segcorr.flow.sam_adapter import SAMGuidanceAdapterV3
+from segcorr.flow.sam_adapter import SAMGuidanceAdapterV3, upsample_affinity
 from segcorr.flow.upsample import ConvexUpsampler, upsample_bilinear
 
 MIN_SIZE = 64
@@ -110,11 +110,12 @@ class AniFlowFormerT(nn.Module):
         h8, w8 = H // 8, W // 8
         coords0 = coords_grid(b, h8, w8, feat)
         flows, states = self.refiner(lookup, coords0, m["flow"], ctx0, iters or cfg.iters, tokens, present)
+        aff = upsample_affinity(g0) if g0 is not None and cfg.seg_upsample else None
         if self.training:
             preds = [pad.unpad(upsample_bilinear(m["flow"]))]
-            preds += [pad.unpad(self.upsampler(f, torch.cat([s, ctx0], 1))) for f, s in zip(flows, states)]
+            preds += [pad.unpad(self.upsampler(f, torch.cat([s, ctx0], 1), aff)) for f, s in zip(flows, states)]
             flow = preds[-1]
         else:
-            flow = pad.unpad(self.upsampler(flows[-1], torch.cat([states[-1], ctx0], 1)))
+            flow = pad.unpad(self.upsampler(flows[-1], torch.cat([states[-1], ctx0], 1), aff))
             preds = [flow]
         return {"flow": flow, "preds": preds, "flow_low": flows[-1], "matcher_flow": m["flow"]}

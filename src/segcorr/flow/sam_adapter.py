@@ -64,12 +64,14 @@ class SegmentGuidance:
     """Segments of one batch of frames on the 1/8 grid.
 
     frac: [B, S, H/8, W/8] area fraction of each cell in each kept segment (sums to <= 1 per cell);
-    boundary: [B, 1, H/8, W/8] 1 where the cell contains a segment boundary; present: [B, S] bool.
+    boundary: [B, 1, H/8, W/8] 1 where the cell contains a segment boundary; present: [B, S] bool;
+    chan: [B, H, W] long, each pixel's kept segment (0..S-1, -1 = none); None without label maps.
     """
 
     frac: torch.Tensor
     boundary: torch.Tensor
     present: torch.Tensor
+    chan: torch.Tensor | None = None
 
 
 def segment_guidance(seg: torch.Tensor | None, num_segments: int, batch: int, height: int, width: int,
@@ -94,7 +96,23 @@ def segment_guidance(seg: torch.Tensor | None, num_segments: int, batch: int, he
     edge[..., :, 1:] = (lab[..., :, 1:] != lab[..., :, :-1]).to(like.dtype)
     edge[..., 1:, :] = torch.maximum(edge[..., 1:, :], (lab[..., 1:, :] != lab[..., :-1, :]).to(like.dtype))
     boundary = F.max_pool2d(edge, factor)
-    return SegmentGuidance(frac, boundary, frac.flatten(2).sum(-1) > 0)
+    return SegmentGuidance(frac, boundary, frac.flatten(2).sum(-1) > 0, chan)
+
+
+def upsample_affinity(g: SegmentGuidance, factor: int = 8) -> torch.Tensor | None:
+    """Same-segment share of the 3x3 coarse cells around each full-resolution pixel, for convex upsampling.
+
+    -> [B, 9, f, f, h, w]: entry (k, i, j, y, x) is the fraction of coarse cell (y, x) + offset k (row-major 3x3,
+    zero outside the grid) that lies in the segment of pixel (y * f + i, x * f + j); 0 for pixels without a
+    kept segment. None when `g` has no label maps.
+    """
+    if g.chan is None:
+        return None
+    b, s, h, w = g.frac.shape
+    nb = F.unfold(g.frac, 3, padding=1).view(b, s, 9, h, w)  # [B, S, 9, h, w]
+    onehot = F.one_hot(g.chan.clamp_min(0), s).to(g.frac.dtype) * (g.chan >= 0).unsqueeze(-1).to(g.frac.dtype)
+    onehot = onehot.view(b, h, factor, w, factor, s).permute(0, 5, 2, 4, 1, 3)  # [B, S, f, f, h, w]
+    return torch.einsum("bskhw,bsijhw->bkijhw", nb, onehot)
 
 
 def segment_means(feat: torch.Tensor, frac: torch.Tensor) -> torch.Tensor:

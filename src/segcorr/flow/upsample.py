@@ -16,8 +16,14 @@ def upsample_bilinear(flow: torch.Tensor, factor: int = 8) -> torch.Tensor:
 class ConvexUpsampler(nn.Module):
     """Predicts the 9-way combination weights of each of the factor^2 sub-pixels from a feature map.
 
-    forward(flow [B, 2, h, w] coarse pixels, feat [B, in_dim, h, w]) -> flow [B, 2, h*f, w*f] full pixels.
+    forward(flow [B, 2, h, w] coarse pixels, feat [B, in_dim, h, w], affinity [B, 9, f, f, h, w] or None)
+    -> flow [B, 2, h*f, w*f] full pixels. With `affinity` (see `sam_adapter.upsample_affinity`) the weights are
+    reweighted by (affinity + floor) and renormalised: a pixel draws its motion from the coarse cells of its own
+    segment instead of averaging across a motion boundary.
     """
+
+    floor = 0.05
+    power = 1.0
 
     def __init__(self, in_dim: int, factor: int = 8, mid: int = 64) -> None:
         super().__init__()
@@ -25,11 +31,14 @@ class ConvexUpsampler(nn.Module):
         self.mask = nn.Sequential(nn.Conv2d(in_dim, mid, 3, 1, 1), nn.ReLU(inplace=True),
                                   nn.Conv2d(mid, 9 * factor * factor, 1))
 
-    def forward(self, flow: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+    def forward(self, flow: torch.Tensor, feat: torch.Tensor, affinity: torch.Tensor | None = None) -> torch.Tensor:
         b, _, h, w = flow.shape
         f = self.factor
         # the 0.25 scale keeps the initial softmax soft (close to bilinear), which trains more stably
         mask = torch.softmax(0.25 * self.mask(feat).view(b, 1, 9, f, f, h, w), dim=2)
+        if affinity is not None:
+            mask = mask * (affinity.unsqueeze(1) + self.floor) ** self.power
+            mask = mask / mask.sum(2, keepdim=True)
         nb = F.unfold(f * flow, 3, padding=1).view(b, 2, 9, 1, 1, h, w)
         up = (mask * nb).sum(2)  # [B, 2, f, f, h, w]
         return up.permute(0, 1, 4, 2, 5, 3).reshape(b, 2, h * f, w * f)
