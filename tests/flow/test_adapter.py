@@ -7,7 +7,8 @@ import torch
 from segcorr.flow.corr import DenseCorrPyramid, FeatureCorrLookup
 from segcorr.flow.global_matcher import SAMGuidedGlobalMatcher
 from segcorr.flow.padding import Padder
-from segcorr.flow.sam_adapter import SAMGuidanceAdapterV3, relabel_largest, segment_guidance
+from segcorr.flow.sam_adapter import SAMGuidanceAdapterV3, relabel_largest, segment_guidance, upsample_affinity
+from segcorr.flow.upsample import ConvexUpsampler
 
 
 def _stripes(sizes: list[int], height: int = 8) -> torch.Tensor:
@@ -116,3 +117,43 @@ def test_attention_bias_changes_matcher_features():
     plain = m(f0, f1)["f0"]
     biased = m(f0, f1, frac, frac)["f0"]
     assert not torch.allclose(plain, biased)
+
+
+def test_upsample_affinity_is_the_same_segment_share_of_each_neighbour_cell():
+    # two segments split inside coarse column 1 (x 8..15): ids 1 left of x = 12, 2 from there on
+    seg = torch.ones(1, 16, 32, dtype=torch.long)
+    seg[..., 12:] = 2
+    g = segment_guidance(seg, 16, 1, 16, 32, torch.zeros(1))
+    aff = upsample_affinity(g)  # [1, 9, 8, 8, 2, 4]
+    assert aff.shape == (1, 9, 8, 8, 2, 4)
+    # pixel (y 0, x 9): coarse cell (0, 1), sub-pixel (0, 1); its segment (1) covers half of its own cell,
+    # all of the cell on its left, none of the cell on its right, nothing outside the grid (row above)
+    centre, left, right, up = 4, 3, 5, 1
+    px = aff[0, :, 0, 1, 0, 1]
+    assert torch.allclose(px[centre], torch.tensor(0.5)) and px[left] == 1 and px[right] == 0 and px[up] == 0
+    # pixel (y 0, x 13), segment 2: the mirror image
+    px = aff[0, :, 0, 5, 0, 1]
+    assert torch.allclose(px[centre], torch.tensor(0.5)) and px[left] == 0 and px[right] == 1
+    assert upsample_affinity(segment_guidance(None, 16, 1, 16, 32, torch.zeros(1))) is None
+
+
+def test_segment_aware_upsampling_keeps_a_motion_edge_inside_a_cell():
+    # coarse flow: u = 0 on the left two columns, 1 coarse px (8 px) on the right two; the true edge is at
+    # x = 12, inside coarse column 1, so column 1's coarse vector (0) is wrong for x 12..15
+    seg = torch.ones(1, 16, 32, dtype=torch.long)
+    seg[..., 12:] = 2
+    truth = torch.zeros(1, 2, 16, 32)
+    truth[:, 0, :, 12:] = 8.0
+    coarse = torch.zeros(1, 2, 2, 4)
+    coarse[:, 0, :, 2:] = 1.0
+    up = ConvexUpsampler(4)
+    with torch.no_grad():  # uniform weights over the 3x3 neighbours: a blurring upsampler
+        for p in up.parameters():
+            p.zero_()
+    feat = torch.zeros(1, 4, 2, 4)
+    plain = up(coarse, feat)
+    guided = up(coarse, feat, upsample_affinity(segment_guidance(seg, 16, 1, 16, 32, feat)))
+    assert guided.shape == plain.shape == truth.shape
+    err_plain = (plain - truth).abs()[:, 0, :, 4:28].mean()  # away from the frame's left and right edges
+    err_guided = (guided - truth).abs()[:, 0, :, 4:28].mean()
+    assert err_guided < 0.6 * err_plain
