@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segcorr.metrics.flow import (FLOW_KEYS, FlowMetricAccumulator, boundary, flow_metrics,
-                                  line_mask_from_segments)
+                                  line_mask_from_segments, motion_boundary)
 
 
 def _const(h: int, w: int, u: float, v: float) -> np.ndarray:
@@ -22,7 +22,7 @@ def test_perfect_prediction_scores_zero_and_unknown_subsets_are_none():
     r = flow_metrics(gt, gt)
     assert set(r) == set(FLOW_KEYS)
     assert r["epe"] == 0 and r["px1"] == 0 and r["px5"] == 0
-    for k in ("epe_noc", "epe_occ", "epe_line", "epe_flat", "epe_s10_50", "epe_s50_inf"):
+    for k in ("epe_noc", "epe_occ", "epe_line", "epe_flat", "epe_mb", "epe_s10_50", "epe_s50_inf"):
         assert r[k] is None, k
     assert r["epe_s0_10"] == 0
 
@@ -105,6 +105,8 @@ def test_accumulating_row_blocks_equals_one_update_of_the_stack(cut, h, w, seed)
     acc.update(pred[:, cut:], gt[:, cut:], occ=occ[cut:], line=line[cut:])
     whole = flow_metrics(pred, gt, occ=occ, line=line)
     for k, v in acc.result().items():
+        if k == "epe_mb":  # a neighbourhood subset: the jump across the cut exists only in the whole stack
+            continue
         assert (v is None) == (whole[k] is None), k
         if v is not None:
             assert v == pytest.approx(whole[k], rel=1e-9, abs=1e-12), k
@@ -126,3 +128,28 @@ def test_line_mask_from_segments_is_within_radius_of_a_boundary():
     assert m[:, 3:9].all()
     assert not m[:, :3].any() and not m[:, 9:].any()
     assert not line_mask_from_segments(np.full((4, 4), 3), radius=2).any()
+
+
+def test_motion_boundary_marks_jumps_not_smooth_motion():
+    gt = np.zeros((2, 6, 20), np.float32)
+    gt[0, :, 10:] = 3.0  # a 3 px jump between columns 9 and 10
+    mb = motion_boundary(gt)
+    assert mb[:, 7:13].all() and not mb[:, :7].any() and not mb[:, 13:].any()  # columns 9, 10 +- 2 px
+    yy, xx = np.mgrid[0:6, 0:20].astype(np.float32)
+    zoom = np.stack([0.05 * (xx - 10), 0.05 * (yy - 3)])  # 5 % zoom: 0.05 px between neighbours
+    assert not motion_boundary(zoom).any()
+    valid = np.ones((6, 20), bool)
+    valid[:, 10] = False  # the jump sits next to unknown GT: not a boundary of known motion
+    gt[0, :, 11:] = 3.0
+    gt[0, :, 10] = 1e3
+    assert not motion_boundary(gt, valid).any()
+
+
+def test_motion_boundary_epe_averages_the_pixels_near_the_jump():
+    gt = np.zeros((2, 4, 20), np.float32)
+    gt[0, :, 10:] = 3.0
+    pred = gt.copy()
+    pred[1, :, 7:13] = 2.0  # wrong only near the jump
+    r = flow_metrics(pred, gt)
+    assert r["epe_mb"] == pytest.approx(2.0)
+    assert r["epe"] == pytest.approx(2.0 * 6 / 20)

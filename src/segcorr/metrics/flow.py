@@ -8,6 +8,8 @@ does not grow with the set.
 Subsets (all restricted to valid GT pixels):
 - ``epe`` every pixel; ``epe_noc`` / ``epe_occ`` pixels not occluded / occluded in frame 1;
 - ``epe_line`` / ``epe_flat`` line-art pixels / the rest;
+- ``epe_mb`` motion-boundary pixels: within 2 px of a place where the GT flow jumps by more than 1 px between
+  4-neighbours (`motion_boundary`; from the GT alone, so every set with GT flow has it);
 - ``epe_s0_10`` / ``epe_s10_50`` / ``epe_s50_inf`` by GT speed |gt|: <= 10, (10, 50], > 50 px;
 - ``px1`` / ``px3`` / ``px5`` share of pixels with EPE > 1 / 3 / 5 px (outlier rates, 0..1).
 A key whose subset is empty over the whole set (no occlusion or line information, no fast pixels) is None.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FLOW_KEYS = ("epe", "epe_noc", "epe_occ", "epe_line", "epe_flat", "epe_s0_10", "epe_s10_50", "epe_s50_inf",
+FLOW_KEYS = ("epe", "epe_noc", "epe_occ", "epe_line", "epe_flat", "epe_mb", "epe_s0_10", "epe_s10_50", "epe_s50_inf",
              "px1", "px3", "px5")
 
 # Middlebury .flo marks unknown flow with values around 1e10; anything this large is not a real motion.
@@ -53,6 +55,32 @@ def boundary(seg: np.ndarray) -> np.ndarray:
     out[1:, :] |= dy
     out[:-1, :] |= dy
     return out
+
+
+def motion_boundary(gt: np.ndarray, valid: np.ndarray | None = None, jump: float = 1.0,
+                    radius: float = 2) -> np.ndarray:
+    """bool [H, W]: pixels within ``radius`` px (Euclidean) of a motion discontinuity of the GT flow.
+
+    A discontinuity is a pair of valid 4-neighbours whose GT vectors differ by more than ``jump`` px; both
+    pixels of the pair are marked. Smooth motion (pans, zooms, rotations of a few degrees) changes by far less
+    than 1 px between neighbours, so only object and layer boundaries count. gt: float [2, H, W]; valid: bool
+    [H, W] (None: every pixel).
+    """
+    import cv2
+
+    g = np.asarray(gt, np.float32)
+    ok = np.ones(g.shape[1:], bool) if valid is None else np.asarray(valid, bool)
+    out = np.zeros(g.shape[1:], bool)
+    jx = (np.hypot(*(g[:, :, 1:] - g[:, :, :-1])) > jump) & ok[:, 1:] & ok[:, :-1]
+    jy = (np.hypot(*(g[:, 1:] - g[:, :-1])) > jump) & ok[1:] & ok[:-1]
+    out[:, 1:] |= jx
+    out[:, :-1] |= jx
+    out[1:] |= jy
+    out[:-1] |= jy
+    if not out.any() or radius <= 0:
+        return out
+    dist = cv2.distanceTransform(np.where(out, 0, 255).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return dist <= radius
 
 
 def line_mask_from_segments(seg: np.ndarray, radius: float = 2) -> np.ndarray:
@@ -132,6 +160,7 @@ class FlowMetricAccumulator:
         if line is not None:
             self._add("epe_line", epe[ok & line])
             self._add("epe_flat", epe[ok & ~line])
+        self._add("epe_mb", epe[ok & motion_boundary(gt_safe, ok)])
         self._add("epe_s0_10", epe[ok & (mag <= 10)])
         self._add("epe_s10_50", epe[ok & (mag > 10) & (mag <= 50)])
         self._add("epe_s50_inf", epe[ok & (mag > 50)])
