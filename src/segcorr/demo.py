@@ -53,12 +53,12 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
         r = evaluate_flow(samples, keep_first, name, progress=False)
         pictures += [flow_to_color(first[0], max_mag=mag), error_map(first[0], p.flow_fw, max_err=10.0)]
         titles += [name, f"{name} error"]
-        rows.append({"method": name, **{k: r.get(k) for k in ("epe", "epe_noc", "epe_occ", "epe_line", "epe_flat",
-                                                               "px1", "px3", "ms_per_item")}})
+        rows.append({"method": name, **{k: r.get(k) for k in ("epe", "epe_noc", "epe_occ", "epe_line", "epe_mb",
+                                                               "epe_flat", "px1", "px3", "ms_per_item")}})
         progress.advance(task)
     report.section("Optical flow against ground truth",
-                   f"{len(pairs)} generated cel pairs. EPE in pixels (lower is better); px1/px3: share of pixels off "
-                   "by more than 1/3 px. Flat anime regions have no texture, which defeats classical flow. The learned "
+                   f"{len(pairs)} generated cel pairs. EPE in pixels (lower is better); epe_mb: within 2 px of a motion "
+                   "boundary of the ground truth; px1/px3: share of pixels off by more than 1/3 px. Flat anime regions have no texture, which defeats classical flow. The learned "
                    "rows use the pairs' segments and, unless marked network only, the segment-level refinement "
                    "(robust affine fits per segment, fused with DIS medium's in textured segments by photometric "
                    "error, then a propagation pass that offers each segment its neighbours' motions and the dominant "

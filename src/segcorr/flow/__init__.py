@@ -13,7 +13,8 @@ from typing import Any
 
 from segcorr.errors import InputError
 
-_V3 = {"use_sam": True, "sam_version": 3, "concat": True, "attn_bias": True, "cost_mod": True, "obj_pool": True}
+_V3 = {"use_sam": True, "sam_version": 3, "concat": True, "attn_bias": True, "cost_mod": True, "obj_pool": True,
+       "seg_upsample": True}
 _TINY = {"enc_dims": (8, 12, 16), "feat_dim": 16, "ctx_dim": 16, "hidden_dim": 16, "num_layers": 1,
          "num_heads": 2, "window": 4, "ffn_mult": 1, "cost_levels": 2, "mem_radius": 1, "lookup_levels": 1,
          "lookup_radius": 1, "iters": 2, "num_segments": 16}

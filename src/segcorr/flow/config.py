@@ -23,7 +23,11 @@ class FlowModelConfig:
     radius ``lookup_radius`` looked up around the current flow each iteration, ``iters`` iterations.
     Segment guidance (used only when ``use_sam``): ``concat`` feature concatenation, ``attn_bias``
     same-segment attention bias, ``cost_mod`` segment-pair correlation bias, ``obj_pool`` segment tokens for
-    the refinement; label maps are cut to the ``num_segments`` largest segments. ``sam_version`` records
+    the refinement; ``seg_upsample`` segment-aware convex upsampling (beyond the design note's four modes: each
+    full-resolution pixel's 3x3 convex weights are scaled by the share of each coarse cell that lies in the pixel's
+    own segment, so motion edges follow segment edges inside a 1/8 cell; no parameters; on the held-out validation
+    cels with the stage-6 V3 weights, switched on without retraining: line EPE 8.60 -> 8.49, motion-boundary EPE
+    10.57 -> 10.12); label maps are cut to the ``num_segments`` largest segments. ``sam_version`` records
     which guidance generation the weights were trained with (3 = this design) and changes nothing else.
     """
 

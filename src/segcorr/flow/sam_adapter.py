@@ -109,10 +109,14 @@ def upsample_affinity(g: SegmentGuidance, factor: int = 8) -> torch.Tensor | Non
     if g.chan is None:
         return None
     b, s, h, w = g.frac.shape
-    nb = F.unfold(g.frac, 3, padding=1).view(b, s, 9, h, w)  # [B, S, 9, h, w]
-    onehot = F.one_hot(g.chan.clamp_min(0), s).to(g.frac.dtype) * (g.chan >= 0).unsqueeze(-1).to(g.frac.dtype)
-    onehot = onehot.view(b, h, factor, w, factor, s).permute(0, 5, 2, 4, 1, 3)  # [B, S, f, f, h, w]
-    return torch.einsum("bskhw,bsijhw->bkijhw", nb, onehot)
+    nb = F.unfold(g.frac, 3, padding=1).view(b, s, 9, h, w).permute(0, 1, 3, 4, 2)  # [B, S, h, w, 9]
+    rows = torch.cat([nb.reshape(b, s * h * w, 9), nb.new_zeros(b, 1, 9)], 1)  # last row: no kept segment
+    ys = torch.arange(h * factor, device=g.chan.device) // factor
+    xs = torch.arange(w * factor, device=g.chan.device) // factor
+    cell = ys[:, None] * w + xs[None, :]  # [H, W] coarse cell of each pixel
+    idx = torch.where(g.chan >= 0, g.chan * (h * w) + cell, s * h * w)  # [B, H, W]
+    picked = rows.gather(1, idx.reshape(b, -1, 1).expand(-1, -1, 9))  # [B, H*W, 9]
+    return picked.view(b, h, factor, w, factor, 9).permute(0, 5, 2, 4, 1, 3)  # [B, 9, f, f, h, w]
 
 
 def segment_means(feat: torch.Tensor, frac: torch.Tensor) -> torch.Tensor:

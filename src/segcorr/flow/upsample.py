@@ -23,7 +23,6 @@ class ConvexUpsampler(nn.Module):
     """
 
     floor = 0.05
-    power = 1.0
 
     def __init__(self, in_dim: int, factor: int = 8, mid: int = 64) -> None:
         super().__init__()
@@ -37,7 +36,7 @@ class ConvexUpsampler(nn.Module):
         # the 0.25 scale keeps the initial softmax soft (close to bilinear), which trains more stably
         mask = torch.softmax(0.25 * self.mask(feat).view(b, 1, 9, f, f, h, w), dim=2)
         if affinity is not None:
-            mask = mask * (affinity.unsqueeze(1) + self.floor) ** self.power
+            mask = mask * (affinity.unsqueeze(1) + self.floor)
             mask = mask / mask.sum(2, keepdim=True)
         nb = F.unfold(f * flow, 3, padding=1).view(b, 2, 9, 1, 1, h, w)
         up = (mask * nb).sum(2)  # [B, 2, f, f, h, w]
