@@ -30,6 +30,14 @@ def test_weights_present_small_and_carded(stem):
     assert card["train_config"]["data"]["seed_start"] >= 1_000_000
 
 
+@pytest.mark.parametrize("stem", sorted(SHIPPED))
+def test_shipped_config_is_the_registry_entry(stem):
+    """`segcorr train` with the registry name builds the architecture that was shipped (guidance modes included)."""
+    from segcorr.flow import build
+
+    assert load_pretrained(stem).config == build(SHIPPED[stem]).config
+
+
 def test_v3_reads_segments_and_ablation_does_not():
     assert load_pretrained("aniflowformer_t_v3").uses_segments
     assert not load_pretrained("aniflowformer_t").uses_segments
