@@ -57,8 +57,9 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
                                                                "epe_flat", "px1", "px3", "ms_per_item")}})
         progress.advance(task)
     report.section("Optical flow against ground truth",
-                   f"{len(pairs)} generated cel pairs. EPE in pixels (lower is better); epe_mb: within 2 px of a motion "
-                   "boundary of the ground truth; px1/px3: share of pixels off by more than 1/3 px. Flat anime regions have no texture, which defeats classical flow. The learned "
+                   f"{len(pairs)} generated cel pairs. EPE in pixels (lower is better); epe_mb: within 2 px of a "
+                   "motion boundary of the ground truth; px1/px3: share of pixels off by more than 1/3 px. Flat anime "
+                   "regions have no texture, which defeats classical flow. The learned "
                    "rows use the pairs' segments and, unless marked network only, the segment-level refinement "
                    "(robust affine fits per segment, fused with DIS medium's in textured segments by photometric "
                    "error, then a propagation pass that offers each segment its neighbours' motions and the dominant "
