@@ -63,3 +63,28 @@ def test_float_or_4_channel_images_are_input_errors():
         estimate_flow(a.astype(np.float32), b, "zero")
     with pytest.raises(InputError, match="shape"):
         estimate_flow(np.zeros((64, 80, 4), np.uint8), b, "zero")
+
+
+@pytest.mark.parametrize("method", ["dis-medium", "dis-fast"])
+def test_initial_flow_is_refined_not_ignored(method):
+    # demo seed 2: a striped floor, where DIS from zero locks onto an aliased motion; started from the true
+    # flow it must stay closer to it, and the start must change the result
+    from segcorr.data.synth import make_cel_pair
+
+    p = make_cel_pair(2, 192, 256)
+    epe = lambda f: float(np.linalg.norm(f - p.flow_fw, axis=0).mean())  # noqa: E731
+    cold = estimate_flow(p.img0, p.img1, method)
+    warm = estimate_flow(p.img0, p.img1, method, init=p.flow_fw)
+    assert warm.shape == cold.shape == p.flow_fw.shape and warm.dtype == np.float32
+    assert epe(warm) < 0.8 * epe(cold)
+    with pytest.raises(InputError, match="init flow"):
+        estimate_flow(p.img0, p.img1, method, init=p.flow_fw[:, :10])
+
+
+def test_farneback_uses_the_initial_flow_and_zero_ignores_it():
+    from segcorr.data.synth import make_cel_pair
+
+    p = make_cel_pair(2, 192, 256)
+    cold = estimate_flow(p.img0, p.img1, "farneback")
+    assert not np.allclose(estimate_flow(p.img0, p.img1, "farneback", init=p.flow_fw), cold)
+    assert np.array_equal(estimate_flow(p.img0, p.img1, "zero", init=p.flow_fw), np.zeros_like(p.flow_fw))

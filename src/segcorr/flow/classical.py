@@ -39,12 +39,16 @@ def _dis_preset(method: str) -> int:
             "dis-medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[method]
 
 
-def estimate_flow(img0: np.ndarray, img1: np.ndarray, method: str = "dis-medium") -> np.ndarray:
+def estimate_flow(img0: np.ndarray, img1: np.ndarray, method: str = "dis-medium",
+                  init: np.ndarray | None = None) -> np.ndarray:
     """Flow from img0 to img1 with a classical method.
 
     Arguments:
         img0, img1: uint8 [H, W, 3] RGB or [H, W] grey, same size.
         method: one of ``METHODS``.
+        init: optional starting flow float [2, H, W] that DIS and Farneback refine instead of starting from
+            zero (DIS: its coarsest scale starts from it; Farneback: ``OPTFLOW_USE_INITIAL_FLOW``); "zero"
+            ignores it.
     Returns:
         flow: float32 [2, H, W], (u, v) in pixels, frame0 -> frame1.
     """
@@ -61,9 +65,16 @@ def estimate_flow(img0: np.ndarray, img1: np.ndarray, method: str = "dis-medium"
 
     import cv2
 
+    start = None
+    if init is not None:
+        if np.shape(init) != (2, h, w):
+            raise InputError(f"init flow: expected shape {(2, h, w)}, found {tuple(np.shape(init))}")
+        start = np.ascontiguousarray(np.asarray(init, np.float32).transpose(1, 2, 0))  # [H, W, 2]
     if method == "farneback":
-        hw2 = cv2.calcOpticalFlowFarneback(g0, g1, None, *FARNEBACK_ARGS)
+        *args, flags = FARNEBACK_ARGS
+        flags |= cv2.OPTFLOW_USE_INITIAL_FLOW if start is not None else 0
+        hw2 = cv2.calcOpticalFlowFarneback(g0, g1, start, *args, flags)
     else:
-        hw2 = cv2.DISOpticalFlow_create(_dis_preset(method)).calc(g0, g1, None)
+        hw2 = cv2.DISOpticalFlow_create(_dis_preset(method)).calc(g0, g1, start)
     # OpenCV gives [H, W, 2]; the package convention is [2, H, W].
     return np.ascontiguousarray(hw2.transpose(2, 0, 1), dtype=np.float32)
