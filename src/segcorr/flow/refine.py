@@ -4,7 +4,8 @@ Cel animation moves in pieces: between two frames a flat colour region (and the 
 close to an affine map. `segment_affine` replaces the flow inside every segment by a robust affine fit of
 it (iteratively reweighted least squares, all segments at once through summed normal equations);
 occluded pixels inherit the motion of their segment instead of a guess. `fuse_segments` then chooses, per
-segment, between candidate flows (the network's fit, a classical method's fit, the network's own flow) by
+segment, between candidate flows (the network's fit, the fit of a classical method started from the network's
+flow, the network's own flow) by
 photometric error after warping frame 1, with small penalties against the classical candidate (its own
 optimiser makes its photometric error look better than its flow is) and the unfitted flow; the classical
 candidate is offered only in textured segments (`textured_segments`): inside a flat cel region its flow is an
