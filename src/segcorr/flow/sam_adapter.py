@@ -74,6 +74,13 @@ class SegmentGuidance:
     chan: torch.Tensor | None = None
 
 
+def _cell_index(h: int, w: int, factor: int, device: torch.device) -> torch.Tensor:
+    """long [h * factor, w * factor]: the index (row-major on the h x w grid) of each pixel's coarse cell."""
+    ys = torch.arange(h * factor, device=device) // factor
+    xs = torch.arange(w * factor, device=device) // factor
+    return ys[:, None] * w + xs[None, :]
+
+
 def segment_guidance(seg: torch.Tensor | None, num_segments: int, batch: int, height: int, width: int,
                      like: torch.Tensor, factor: int = 8) -> SegmentGuidance:
     """Label maps [B, H, W] (H, W multiples of ``factor``) -> SegmentGuidance at 1/factor; None -> zeros."""
@@ -84,9 +91,7 @@ def segment_guidance(seg: torch.Tensor | None, num_segments: int, batch: int, he
                                torch.zeros(batch, num_segments, dtype=torch.bool, device=like.device))
     chan = relabel_largest(seg, num_segments)  # [B, H, W], -1 = none
     b = chan.shape[0]
-    ys = torch.arange(height, device=chan.device) // factor
-    xs = torch.arange(width, device=chan.device) // factor
-    cell = (ys[:, None] * w + xs[None, :]).reshape(1, -1)
+    cell = _cell_index(h, w, factor, chan.device).reshape(1, -1)
     idx = (chan.reshape(b, -1) + 1) * (h * w) + cell
     frac = like.new_zeros(b, (num_segments + 1) * h * w)
     frac.scatter_add_(1, idx, like.new_full(idx.shape, 1.0 / factor**2))
@@ -111,9 +116,7 @@ def upsample_affinity(g: SegmentGuidance, factor: int = 8) -> torch.Tensor | Non
     b, s, h, w = g.frac.shape
     nb = F.unfold(g.frac, 3, padding=1).view(b, s, 9, h, w).permute(0, 1, 3, 4, 2)  # [B, S, h, w, 9]
     rows = torch.cat([nb.reshape(b, s * h * w, 9), nb.new_zeros(b, 1, 9)], 1)  # last row: no kept segment
-    ys = torch.arange(h * factor, device=g.chan.device) // factor
-    xs = torch.arange(w * factor, device=g.chan.device) // factor
-    cell = ys[:, None] * w + xs[None, :]  # [H, W] coarse cell of each pixel
+    cell = _cell_index(h, w, factor, g.chan.device)  # [H, W]
     idx = torch.where(g.chan >= 0, g.chan * (h * w) + cell, s * h * w)  # [B, H, W]
     picked = rows.gather(1, idx.reshape(b, -1, 1).expand(-1, -1, 9))  # [B, H*W, 9]
     return picked.view(b, h, factor, w, factor, 9).permute(0, 5, 2, 4, 1, 3)  # [B, 9, f, f, h, w]

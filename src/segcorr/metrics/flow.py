@@ -38,6 +38,27 @@ def valid_flow_mask(gt: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(g) & (np.abs(g) < UNKNOWN_FLOW), axis=0)
 
 
+def _mark_pairs(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Both pixels of every marked 4-neighbour pair: dx bool [H, W-1] (x, x+1), dy bool [H-1, W] -> bool [H, W]."""
+    out = np.zeros((dy.shape[0] + 1, dx.shape[1] + 1), bool)
+    out[:, 1:] |= dx
+    out[:, :-1] |= dx
+    out[1:, :] |= dy
+    out[:-1, :] |= dy
+    return out
+
+
+def _within(mask: np.ndarray, radius: float) -> np.ndarray:
+    """bool [H, W]: pixels within ``radius`` px (Euclidean) of a True pixel of ``mask``; radius <= 0: mask."""
+    import cv2
+
+    if not mask.any() or radius <= 0:
+        return mask
+    # Distance from each pixel to the nearest marked pixel (zeros of the input).
+    dist = cv2.distanceTransform(np.where(mask, 0, 255).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return dist <= radius
+
+
 def boundary(seg: np.ndarray) -> np.ndarray:
     """Segment boundary pixels: bool [H, W], True where a 4-neighbour has another label.
 
@@ -47,14 +68,7 @@ def boundary(seg: np.ndarray) -> np.ndarray:
     s = np.asarray(seg)
     if s.ndim != 2:
         raise ValueError(f"seg must be [H, W], got shape {s.shape}")
-    out = np.zeros(s.shape, bool)
-    dx = s[:, 1:] != s[:, :-1]
-    dy = s[1:, :] != s[:-1, :]
-    out[:, 1:] |= dx
-    out[:, :-1] |= dx
-    out[1:, :] |= dy
-    out[:-1, :] |= dy
-    return out
+    return _mark_pairs(s[:, 1:] != s[:, :-1], s[1:, :] != s[:-1, :])
 
 
 def motion_boundary(gt: np.ndarray, valid: np.ndarray | None = None, jump: float = 1.0,
@@ -66,21 +80,11 @@ def motion_boundary(gt: np.ndarray, valid: np.ndarray | None = None, jump: float
     than 1 px between neighbours, so only object and layer boundaries count. gt: float [2, H, W]; valid: bool
     [H, W] (None: every pixel).
     """
-    import cv2
-
     g = np.asarray(gt, np.float32)
     ok = np.ones(g.shape[1:], bool) if valid is None else np.asarray(valid, bool)
-    out = np.zeros(g.shape[1:], bool)
     jx = (np.hypot(*(g[:, :, 1:] - g[:, :, :-1])) > jump) & ok[:, 1:] & ok[:, :-1]
     jy = (np.hypot(*(g[:, 1:] - g[:, :-1])) > jump) & ok[1:] & ok[:-1]
-    out[:, 1:] |= jx
-    out[:, :-1] |= jx
-    out[1:] |= jy
-    out[:-1] |= jy
-    if not out.any() or radius <= 0:
-        return out
-    dist = cv2.distanceTransform(np.where(out, 0, 255).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return dist <= radius
+    return _within(_mark_pairs(jx, jy), radius)
 
 
 def line_mask_from_segments(seg: np.ndarray, radius: float = 2) -> np.ndarray:
@@ -89,16 +93,7 @@ def line_mask_from_segments(seg: np.ndarray, radius: float = 2) -> np.ndarray:
     Stands in for line art when a set has segments but no line masks: in cels the ink lines sit on
     segment boundaries. seg: int [H, W].
     """
-    import cv2
-
-    b = boundary(seg)
-    if not b.any():
-        return b
-    if radius <= 0:
-        return b
-    # Distance from each pixel to the nearest boundary pixel (zeros of the input).
-    dist = cv2.distanceTransform(np.where(b, 0, 255).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return dist <= radius
+    return _within(boundary(seg), radius)
 
 
 def _check(name: str, mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
