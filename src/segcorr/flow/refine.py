@@ -254,11 +254,18 @@ def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np
         pen[1, ~textured_segments(img0, fits.lab, fits.n, cfg.flat_grad, cfg.textured_share)] = np.inf
     pick, err = s.choose([s.error(c, cfg.trunc) for c in cands], pen)
     params = np.where((pick == 1)[:, None, None], p_dis, p_net)  # the raw flow's own fit is p_net
-    fused = affine_field(fits.lab, params)
-    np.copyto(fused, flow.astype(np.float32, copy=False), where=(pick == 2)[fits.lab][None])
-    if cfg.neighbours <= 0:
-        return fused
-    return _propagate(s, fused, params, err, cfg)
+    raw = pick == 2  # [n] segments that keep the network's flow as is
+    if cfg.neighbours > 0:
+        fused = np.stack(cands)[pick[s.seg], :, np.arange(s.seg.size)].T  # [2, N] the fused flow at the samples
+        st = cfg.dominant_step
+        sub = affine_field(fits.lab[::st, ::st], params, st)  # and on the dominant motion's grid
+        np.copyto(sub, flow[:, ::st, ::st], where=raw[fits.lab[::st, ::st]][None])
+        moved, chosen = _propagation_choice(s, fused, sub, params, err, cfg)
+        params = np.where(moved[:, None, None], chosen, params)
+        raw &= ~moved
+    out = affine_field(fits.lab, params)  # the field is built once, after every choice
+    np.copyto(out, flow.astype(np.float32, copy=False), where=raw[fits.lab][None])
+    return out
 
 
 def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray,
@@ -270,7 +277,7 @@ def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, lab
     often the right motion of the region next to it (a background plate pans as one piece; a sleeve moves with
     its arm). flow: float32 [2, H, W], usually the output of the fusion; labels: int [H, W].
     """
-    fits = SegmentAffineFits(labels)
+    fits = SegmentAffineFits(labels, cfg.fit_stride)
     s = _Samples(img0, img1, fits.lab, fits.n, cfg.cost_stride)
     return _propagate(s, flow, fits.fit(flow, cfg.tau, cfg.iters), s.error(s.take(flow), cfg.trunc), cfg)
 
@@ -278,16 +285,29 @@ def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, lab
 def _propagate(s: _Samples, flow: np.ndarray, params: np.ndarray, error: np.ndarray, cfg: RefineConfig) -> np.ndarray:
     """`propagate_segments` on samples `s`, with the segments' affine params [n, 2, 3] and sampled error [N] of
     `flow` [2, H, W] already known."""
-    k, n, lab = cfg.neighbours, s.n, s.seg
-    lab2d = s.lab
-    nb = segment_neighbours(lab2d, n, k)
-    # dominant motion: one robust affine fit over the whole frame (tight scale, more rounds) on every 4th pixel
     st = cfg.dominant_step
-    sub = np.ascontiguousarray(flow[:, ::st, ::st])
+    moved, chosen = _propagation_choice(s, s.take(flow), flow[:, ::st, ::st], params, error, cfg)
+    out = np.array(flow, dtype=np.float32)
+    if moved.any():
+        np.copyto(out, affine_field(s.lab, chosen), where=moved[s.lab][None])
+    return out
+
+
+def _propagation_choice(s: _Samples, flow: np.ndarray, sub: np.ndarray, params: np.ndarray, error: np.ndarray,
+                        cfg: RefineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The choices of the propagation pass. flow: float32 [2, N] at the samples; sub: the same flow on every
+    `cfg.dominant_step`-th pixel [2, H', W']; params: the segments' affine maps [n, 2, 3]; error: the sampled
+    error [N] of flow -> (moved bool [n], chosen affine maps [n, 2, 3]: for moved segments, the motion that
+    replaces their flow)."""
+    k, n, lab = cfg.neighbours, s.n, s.seg
+    nb = segment_neighbours(s.lab, n, k)
+    # dominant motion: one robust affine fit over the whole frame (tight scale, more rounds) on a sparse grid
+    st = cfg.dominant_step
+    sub = np.ascontiguousarray(sub, dtype=np.float32)
     _, dominant = fit_segment_affine(sub, np.zeros(sub.shape[1:], np.int64), 1.0, 8, stride=1)
     dominant[:, :, 1:] /= st  # sub-grid -> full-grid pixel coordinates
     options = [params, np.broadcast_to(dominant, params.shape)] + [params[nb[:, j]] for j in range(k)]
-    fu, fv = s.take(flow)
+    fu, fv = flow
     speed = np.sqrt(fu * fu + fv * fv)
     # A neighbour's affine map extrapolated over a large segment can reach motions seen nowhere in the frame; such
     # a candidate may still look cheap by sending the segment out of the frame. Allow at most 1.25x the frame's
@@ -309,10 +329,4 @@ def _propagate(s: _Samples, flow: np.ndarray, params: np.ndarray, error: np.ndar
             err[sel] = s.error(cand, cfg.trunc, sel)
         errors.append(err)
     pick, _ = s.choose(errors, pen)
-    moved = pick > 0
-    out = np.array(flow, dtype=np.float32)
-    if not moved.any():
-        return out
-    chosen = np.stack(options)[pick, np.arange(n)]  # [n, 2, 3]
-    np.copyto(out, affine_field(lab2d, chosen), where=moved[lab2d][None])
-    return out
+    return pick > 0, np.stack(options)[pick, np.arange(n)]  # [n], [n, 2, 3]

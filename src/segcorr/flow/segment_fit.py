@@ -114,12 +114,13 @@ def fit_segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, i
     return fits.lab, fits.fit(flow, tau, iters)
 
 
-def affine_field(lab: np.ndarray, params: np.ndarray) -> np.ndarray:
+def affine_field(lab: np.ndarray, params: np.ndarray, step: int = 1) -> np.ndarray:
     """Piecewise-affine flow: lab int [H, W] ids 0..n-1, params [n, 2, 3] (see `fit_segment_affine`) ->
-    float32 [2, H, W]."""
+    float32 [2, H, W]. step: lab holds every step-th pixel of the map the params are in (lab[i, j] sits at
+    pixel (step * j, step * i)); the flow is evaluated there."""
     h, w = lab.shape
-    gx = np.arange(w, dtype=np.float32)
-    gy = np.arange(h, dtype=np.float32)[:, None]
+    gx = np.arange(w, dtype=np.float32) * step
+    gy = np.arange(h, dtype=np.float32)[:, None] * step
     p = params.astype(np.float32)
     out = np.empty((2, h, w), np.float32)
     for k in range(2):
@@ -138,10 +139,9 @@ def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters
 def segment_neighbours(lab: np.ndarray, n: int, k: int) -> np.ndarray:
     """For each segment of lab (int [H, W], ids 0..n-1), the k segments sharing the longest 4-connected borders
     with it: int64 [n, k], longest first; the segment itself fills the places of missing neighbours."""
-    a = np.concatenate([lab[:, :-1].ravel(), lab[:-1].ravel()])
-    b = np.concatenate([lab[:, 1:].ravel(), lab[1:].ravel()])
-    cut = a != b
-    a, b = a[cut], b[cut]
+    cut_x, cut_y = lab[:, :-1] != lab[:, 1:], lab[:-1] != lab[1:]  # only border pairs are gathered
+    a = np.concatenate([lab[:, :-1][cut_x], lab[:-1][cut_y]])
+    b = np.concatenate([lab[:, 1:][cut_x], lab[1:][cut_y]])
     key = np.concatenate([a * n + b, b * n + a])
     if n * n <= 1 << 22:  # a dense count is faster than sorting
         border = np.bincount(key, minlength=n * n)
