@@ -137,9 +137,10 @@ def _merge_similar(seg: np.ndarray, ball: np.ndarray, lab: np.ndarray, cfg: Flat
                      for c in range(3)], axis=1)
     region_ball = np.zeros(n + 1, np.int64)
     region_ball[flat] = ball.ravel()
-    pairs = [np.stack([seg[:, :-1].ravel(), seg[:, 1:].ravel()]), np.stack([seg[:-1].ravel(), seg[1:].ravel()])]
-    a, b = np.concatenate(pairs, axis=1)
-    ok = (a != b) & (a > 0) & (b > 0)
+    cut_x, cut_y = seg[:, :-1] != seg[:, 1:], seg[:-1] != seg[1:]  # 4-neighbour pairs across a border
+    a = np.concatenate([seg[:, :-1][cut_x], seg[:-1][cut_y]])
+    b = np.concatenate([seg[:, 1:][cut_x], seg[1:][cut_y]])
+    ok = (a > 0) & (b > 0)
     a, b = a[ok], b[ok]
     weight = np.array([0.15 if cfg.merge_shading else 1.0, 1.0, 1.0])
     dist = np.sqrt((((mean[a] - mean[b]) * weight) ** 2).sum(axis=1))
