@@ -1,6 +1,6 @@
 """Latency and peak memory of AniFlowFormer-T at 512x384 on CPU, next to DIS medium on the same pair.
 
-    python benchmarks/flow_model_latency.py [--model AniFlowFormerTV3] [--threads 2] [--runs 5] [--size 384x512]
+    python benchmarks/flow_model_latency.py [--model AniFlowFormerTV3] [--threads 2] [--runs 5] [--rounds 3] [--size 384x512]
                                             [--iters N] [--json OUT.json]
 
 Eval mode under ``torch.inference_mode``, untrained weights (latency does not depend on them), one synthetic
@@ -9,7 +9,8 @@ cel pair with its ground-truth label maps; ``pipeline_ms`` adds the flat segment
 ``refine_fuse_ms_median`` the segment-level refinement alone (DIS medium, fits, fusion, propagation) on frame 0's
 flat segments; ``default_cli_ms`` times the shipped weights the way ``segcorr flow`` runs them (training scale,
 flat segments, segment-level fusion and propagation at full size), ``cli_refine_none_ms`` the same without the
-refinement. Peak memory: the growth of the process peak RSS
+refinement, both measured in rounds next to DIS medium (``*_ratio_to_dis_medium``: median of the per-round
+ratios; ``*_ratio_range``: their smallest and largest). Peak memory: the growth of the process peak RSS
 (``resource.ru_maxrss``) during the timed forward passes, plus tracemalloc's peak of Python-side allocations.
 """
 
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="AniFlowFormerTV3")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the shipped-weights comparison with DIS medium")
     ap.add_argument("--size", default="384x512", help="HxW")
     ap.add_argument("--iters", type=int, default=None, help="refinement iterations (default: the config's)")
     ap.add_argument("--json", default=None)
@@ -118,16 +120,30 @@ def main(argv: list[str] | None = None) -> int:
 
     shipped = {"AniFlowFormerTV3": "aniflowformer-v3", "AniFlowFormerT": "aniflowformer"}.get(args.model)
     if shipped and weights_path(LEARNED[shipped]) is not None:
-        for key, refine in (("default_cli", "fuse"), ("cli_refine_none", "none")):
-            fn = get_method(shipped, masks="segmenter", refine=refine)
-            fn(pair.img0, pair.img1)
-            e2e = []
-            for _ in range(args.runs):
-                t = time.perf_counter()
-                fn(pair.img0, pair.img1)
-                e2e.append(time.perf_counter() - t)
-            res[f"{key}_ms"] = round(1000 * float(np.median(e2e)), 1)
-            res[f"{key}_ratio_to_dis_medium"] = round(res[f"{key}_ms"] / max(res["dis_medium_ms_median"], 1e-6), 2)
+        # Rounds of [DIS medium, default, --refine none] blocks on the same pair, each block after one warm-up
+        # call: a shared machine's speed drifts over seconds, so each round's ratio compares times taken
+        # close together; the figures are the medians over rounds, with the range of the per-round ratios.
+        fns = {key: get_method(shipped, masks="segmenter", refine=refine)
+               for key, refine in (("default_cli", "fuse"), ("cli_refine_none", "none"))}
+        blocks = {"dis": lambda: estimate_flow(pair.img0, pair.img1, "dis-medium")}
+        blocks.update({key: (lambda f=f: f(pair.img0, pair.img1)) for key, f in fns.items()})
+        per_round: dict[str, list[float]] = {key: [] for key in blocks}
+        for _ in range(args.rounds):
+            for key, call in blocks.items():
+                call()
+                ts = []
+                for _ in range(args.runs):
+                    t = time.perf_counter()
+                    call()
+                    ts.append(time.perf_counter() - t)
+                per_round[key].append(1000 * float(np.median(ts)))
+        res["rounds"] = args.rounds
+        res["rounds_dis_medium_ms"] = [round(v, 1) for v in per_round["dis"]]
+        for key in fns:
+            ratios = [t / d for t, d in zip(per_round[key], per_round["dis"])]
+            res[f"{key}_ms"] = round(float(np.median(per_round[key])), 1)
+            res[f"{key}_ratio_to_dis_medium"] = round(float(np.median(ratios)), 2)
+            res[f"{key}_ratio_range"] = [round(min(ratios), 2), round(max(ratios), 2)]
     print(json.dumps(res, indent=2))
     if args.json:
         from segcorr.io.atomic import atomic_write_text

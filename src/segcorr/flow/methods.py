@@ -7,6 +7,7 @@ Learned methods segment the frames with the `flat` segmenter when no label maps 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
@@ -97,16 +98,19 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     model.to(dev)
     seg_backend = None
 
-    def labels(img: np.ndarray, given: Any) -> np.ndarray | None:
-        """Label map at the size of `img` (the working-scale frame): `given` shrunk, or the segmenter's."""
+    def backend() -> Any:
         nonlocal seg_backend
-        if given is not None:
-            return shrink(np.asarray(given), img.shape[:2], nearest=True)
         if seg_backend is None:
             from segcorr.segment import build
 
             seg_backend = build(segmenter)
-        return seg_backend.segment_all(img)
+        return seg_backend
+
+    def labels(img: np.ndarray, given: Any) -> np.ndarray | None:
+        """Label map at the size of `img` (the working-scale frame): `given` shrunk, or the segmenter's."""
+        if given is not None:
+            return shrink(np.asarray(given), img.shape[:2], nearest=True)
+        return backend().segment_all(img)
 
     def to_img(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float().div(255).to(dev)
@@ -133,11 +137,19 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
         a, b = shrink(img0, hw, False), shrink(img1, hw, False)
         guide = getattr(model, "uses_segments", True)  # the ablation reads segments only in the refinement
         given0 = _get(sample, "seg0") if masks == "given" else None
+        given1 = _get(sample, "seg1") if masks == "given" else None
+        s1 = None
         if refine != "none" and given0 is None:
-            # the refinement runs at full size: segment frame 0 there (thin line art survives), shrunk for the net
-            given0 = labels(img0, None)
+            # the refinement runs at full size: segment frame 0 there (thin line art survives), shrunk for the net;
+            # frame 1 (working size) is segmented at the same time in a second thread (same result, less wait)
+            backend()  # built before the second thread needs it
+            with ThreadPoolExecutor(1) as pool:
+                job1 = pool.submit(labels, b, given1) if guide else None
+                given0 = labels(img0, None)
+                s1 = job1.result() if job1 is not None else None
         s0 = labels(a, given0) if guide else None
-        s1 = labels(b, _get(sample, "seg1") if masks == "given" else None) if guide else None
+        if guide and s1 is None:
+            s1 = labels(b, given1)
         out = model(to_img(a), to_img(b), to_seg(s0), to_seg(s1))
         flow = out["flow"][0].float().cpu().numpy()
         if hw != (h, w):
