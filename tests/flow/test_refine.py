@@ -221,3 +221,42 @@ def test_textured_segments_tells_flat_cel_regions_from_texture_and_keeps_lines()
     one = np.zeros((h, w), np.int64)
     assert textured_segments(flat_ramp, one, 1).tolist() == [False]
     assert textured_segments(steep, one, 1).tolist() == [True]
+
+
+def test_affine_field_on_a_subsampled_label_map_matches_the_full_field():
+    from segcorr.flow.refine import affine_field
+
+    lab = np.zeros((37, 53), np.int64)
+    lab[:, 20:] = 1
+    lab[25:, 5:30] = 2
+    params = np.array([[[1.0, 0.02, -0.01], [-2.0, 0.0, 0.03]],
+                       [[0.5, -0.04, 0.0], [3.0, 0.01, 0.01]],
+                       [[-4.0, 0.0, 0.05], [0.0, 0.02, -0.02]]])
+    full = affine_field(lab, params)
+    for step in (2, 3, 8):
+        assert np.array_equal(affine_field(lab[::step, ::step], params, step), full[:, ::step, ::step])
+
+
+def test_refine_flow_equals_fusion_then_the_propagation_pass():
+    """refine_flow chooses the propagation's candidates on the sampled fused flow; the result must be what a
+    separate propagation pass over the fused field gives."""
+    import cv2
+
+    from segcorr.flow.refine import propagate_segments
+
+    rng = np.random.default_rng(5)
+    h, w = 72, 96
+    big = cv2.GaussianBlur((rng.random((h + 20, w + 20, 3)) * 255).astype(np.uint8), (3, 3), 0)
+    big[30:60, 35:75] = (40, 200, 90)
+    img0, img1 = big[10:10 + h, 10:10 + w], big[8:8 + h, 5:5 + w]
+    labels = np.zeros((h, w), np.int32)
+    labels[20:50, 25:65] = 1
+    labels[:, 80:] = 2
+    flow = np.zeros((2, h, w), np.float32)
+    flow[0], flow[1] = 5, 2
+    noisy = flow + rng.normal(0, 0.5, flow.shape).astype(np.float32)
+    noisy[:, labels == 1] = ((-3.0,), (4.0,))
+    fused = refine_flow(img0, img1, noisy, labels, RefineConfig(neighbours=0))
+    both = refine_flow(img0, img1, noisy, labels)
+    assert np.allclose(both, propagate_segments(img0, img1, fused, labels), atol=1e-4)
+    assert np.abs(both - flow).max() < np.abs(fused - flow).max()  # the pass fixed the flat patch
