@@ -257,14 +257,19 @@ def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np
     raw = pick == 2  # [n] segments that keep the network's flow as is
     if cfg.neighbours > 0:
         fused = np.stack(cands)[pick[s.seg], :, np.arange(s.seg.size)].T  # [2, N] the fused flow at the samples
-        st = cfg.dominant_step
-        sub = affine_field(fits.lab[::st, ::st], params, st)  # and on the dominant motion's grid
-        np.copyto(sub, flow[:, ::st, ::st], where=raw[fits.lab[::st, ::st]][None])
+        sub = _fused_field(fits.lab, params, raw, flow, cfg.dominant_step)  # and on the dominant motion's grid
         moved, chosen = _propagation_choice(s, fused, sub, params, err, cfg)
         params = np.where(moved[:, None, None], chosen, params)
         raw &= ~moved
-    out = affine_field(fits.lab, params)  # the field is built once, after every choice
-    np.copyto(out, flow.astype(np.float32, copy=False), where=raw[fits.lab][None])
+    return _fused_field(fits.lab, params, raw, flow)  # the full field is built once, after every choice
+
+
+def _fused_field(lab: np.ndarray, params: np.ndarray, raw: np.ndarray, flow: np.ndarray, step: int = 1) -> np.ndarray:
+    """The piecewise-affine field of params [n, 2, 3] on every step-th pixel of lab (int [H, W]), with the flow
+    [2, H, W] itself in the segments marked by raw (bool [n]) -> float32 [2, H', W']."""
+    grid = lab[::step, ::step]
+    out = affine_field(grid, params, step)
+    np.copyto(out, flow[:, ::step, ::step], where=raw[grid][None])
     return out
 
 
@@ -279,18 +284,10 @@ def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, lab
     """
     fits = SegmentAffineFits(labels, cfg.fit_stride)
     s = _Samples(img0, img1, fits.lab, fits.n, cfg.cost_stride)
-    return _propagate(s, flow, fits.fit(flow, cfg.tau, cfg.iters), s.error(s.take(flow), cfg.trunc), cfg)
-
-
-def _propagate(s: _Samples, flow: np.ndarray, params: np.ndarray, error: np.ndarray, cfg: RefineConfig) -> np.ndarray:
-    """`propagate_segments` on samples `s`, with the segments' affine params [n, 2, 3] and sampled error [N] of
-    `flow` [2, H, W] already known."""
-    st = cfg.dominant_step
-    moved, chosen = _propagation_choice(s, s.take(flow), flow[:, ::st, ::st], params, error, cfg)
-    out = np.array(flow, dtype=np.float32)
-    if moved.any():
-        np.copyto(out, affine_field(s.lab, chosen), where=moved[s.lab][None])
-    return out
+    sampled, st = s.take(flow), cfg.dominant_step
+    moved, chosen = _propagation_choice(s, sampled, flow[:, ::st, ::st], fits.fit(flow, cfg.tau, cfg.iters),
+                                        s.error(sampled, cfg.trunc), cfg)
+    return _fused_field(fits.lab, chosen, ~moved, flow)
 
 
 def _propagation_choice(s: _Samples, flow: np.ndarray, sub: np.ndarray, params: np.ndarray, error: np.ndarray,
