@@ -88,3 +88,18 @@ def test_farneback_uses_the_initial_flow_and_zero_ignores_it():
     cold = estimate_flow(p.img0, p.img1, "farneback")
     assert not np.allclose(estimate_flow(p.img0, p.img1, "farneback", init=p.flow_fw), cold)
     assert np.array_equal(estimate_flow(p.img0, p.img1, "zero", init=p.flow_fw), np.zeros_like(p.flow_fw))
+
+
+@pytest.mark.parametrize("method", ["dis-ultrafast", "dis-fast", "dis-medium"])
+def test_dis_on_frames_smaller_than_opencv_handles(method):
+    """OpenCV's DIS kills the process on frames like 8x8 or 24x100; they are padded, and a shift is still found."""
+    rng = np.random.default_rng(3)
+    big = cv2.GaussianBlur(rng.integers(0, 256, (60, 160), dtype=np.uint8), (5, 5), 0)
+    a, b = big[10:34, 10:110], big[10:34, 8:108]  # 24x100: a(x) = b(x + 2)
+    flow = estimate_flow(a, b, method)
+    assert flow.shape == (2, 24, 100) and flow.flags.c_contiguous
+    assert abs(float(np.median(flow[0])) - 2.0) < 0.5 and abs(float(np.median(flow[1]))) < 0.5
+    for h, w in [(1, 1), (2, 200), (8, 8)]:
+        img = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        out = estimate_flow(img, img, method, init=np.zeros((2, h, w), np.float32))
+        assert out.shape == (2, h, w) and np.isfinite(out).all()

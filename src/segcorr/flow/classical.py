@@ -39,6 +39,23 @@ def _dis_preset(method: str) -> int:
             "dis-medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[method]
 
 
+DIS_MIN_SIDE = 32  # px: OpenCV's DIS crashes the process on smaller frames (e.g. 8x8, 24x100)
+
+
+def _dis(g0: np.ndarray, g1: np.ndarray, start: np.ndarray | None, preset: int) -> np.ndarray:
+    """DIS flow [H, W, 2] of grey frames; frames with a side under `DIS_MIN_SIDE` are padded (edge pixels
+    repeated) to that size for OpenCV, and the flow is cropped back."""
+    import cv2
+
+    h, w = g0.shape
+    ph, pw = max(0, DIS_MIN_SIDE - h), max(0, DIS_MIN_SIDE - w)
+    if ph or pw:
+        pad = ((0, ph), (0, pw))
+        g0, g1 = np.pad(g0, pad, mode="edge"), np.pad(g1, pad, mode="edge")
+        start = None if start is None else np.pad(start, pad + ((0, 0),), mode="edge")
+    return cv2.DISOpticalFlow_create(preset).calc(g0, g1, start)[:h, :w]
+
+
 def estimate_flow(img0: np.ndarray, img1: np.ndarray, method: str = "dis-medium",
                   init: np.ndarray | None = None) -> np.ndarray:
     """Flow from img0 to img1 with a classical method.
@@ -75,6 +92,6 @@ def estimate_flow(img0: np.ndarray, img1: np.ndarray, method: str = "dis-medium"
         flags |= cv2.OPTFLOW_USE_INITIAL_FLOW if start is not None else 0
         hw2 = cv2.calcOpticalFlowFarneback(g0, g1, start, *args, flags)
     else:
-        hw2 = cv2.DISOpticalFlow_create(_dis_preset(method)).calc(g0, g1, start)
+        hw2 = _dis(g0, g1, start, _dis_preset(method))
     # OpenCV gives [H, W, 2]; the package convention is [2, H, W].
     return np.ascontiguousarray(hw2.transpose(2, 0, 1), dtype=np.float32)
