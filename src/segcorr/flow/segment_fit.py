@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from segcorr.segment.regions import border_pairs
+
 
 def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, int]:
     """int [H, W] with any ids -> (ids 0..n-1 int64 [H*W], n)."""
@@ -139,9 +141,7 @@ def segment_affine(flow: np.ndarray, labels: np.ndarray, tau: float = 2.0, iters
 def segment_neighbours(lab: np.ndarray, n: int, k: int) -> np.ndarray:
     """For each segment of lab (int [H, W], ids 0..n-1), the k segments sharing the longest 4-connected borders
     with it: int64 [n, k], longest first; the segment itself fills the places of missing neighbours."""
-    cut_x, cut_y = lab[:, :-1] != lab[:, 1:], lab[:-1] != lab[1:]  # only border pairs are gathered
-    a = np.concatenate([lab[:, :-1][cut_x], lab[:-1][cut_y]])
-    b = np.concatenate([lab[:, 1:][cut_x], lab[1:][cut_y]])
+    a, b = border_pairs(lab)
     key = np.concatenate([a * n + b, b * n + a])
     if n * n <= 1 << 22:  # a dense count is faster than sorting
         border = np.bincount(key, minlength=n * n)

@@ -25,7 +25,7 @@ import numpy as np
 from segcorr.errors import InputError
 from segcorr.segment.base import Masks, Prompts
 from segcorr.segment.prompting import BoxRule, masks_from_labelmap
-from segcorr.segment.regions import components_of_keys, fill_from_nearest, merge_small
+from segcorr.segment.regions import border_pairs, components_of_keys, fill_from_nearest, merge_small
 from segcorr.segment.screentone import ScreentoneConfig, detect_screentone
 
 
@@ -137,9 +137,7 @@ def _merge_similar(seg: np.ndarray, ball: np.ndarray, lab: np.ndarray, cfg: Flat
                      for c in range(3)], axis=1)
     region_ball = np.zeros(n + 1, np.int64)
     region_ball[flat] = ball.ravel()
-    cut_x, cut_y = seg[:, :-1] != seg[:, 1:], seg[:-1] != seg[1:]  # 4-neighbour pairs across a border
-    a = np.concatenate([seg[:, :-1][cut_x], seg[:-1][cut_y]])
-    b = np.concatenate([seg[:, 1:][cut_x], seg[1:][cut_y]])
+    a, b = border_pairs(seg)
     ok = (a > 0) & (b > 0)
     a, b = a[ok], b[ok]
     weight = np.array([0.15 if cfg.merge_shading else 1.0, 1.0, 1.0])

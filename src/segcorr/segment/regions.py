@@ -29,6 +29,15 @@ def components_of_keys(keys: np.ndarray, valid: np.ndarray | None = None) -> np.
     return np.ascontiguousarray(comp[0::2, 0::2])
 
 
+def border_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labels on both sides of every 4-neighbour pixel pair whose labels differ: (a, b), each [P], left or
+    upper pixel first. labels: int [H, W]. Only the border pairs are gathered, not every pair."""
+    cut_x, cut_y = labels[:, :-1] != labels[:, 1:], labels[:-1] != labels[1:]
+    a = np.concatenate([labels[:, :-1][cut_x], labels[:-1][cut_y]])
+    b = np.concatenate([labels[:, 1:][cut_x], labels[1:][cut_y]])
+    return a, b
+
+
 def fill_from_nearest(labels: np.ndarray) -> np.ndarray:
     """Give every 0 pixel the label of the nearest labelled pixel. labels: int [H, W] -> int32 [H, W].
 
