@@ -315,6 +315,25 @@ def train(ctx: typer.Context, config: Path = typer.Argument(..., help="Training 
     typer.echo(f"run: {run_dir}")
 
 
+# ------------------------------------------------------------------- commands kept beside their system
+def _register_system_commands() -> None:
+    """Commands of the matching and agent systems live in their own modules (`cli_match.py`,
+    `cli_agent.py`), each with `register(app, eval_app)`; a module not written yet is skipped."""
+    import importlib
+
+    for mod in ("segcorr.cli_match", "segcorr.cli_agent", "segcorr.cli_track"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+            continue
+        m.register(app, eval_app)
+
+
+_register_system_commands()
+
+
 # ----------------------------------------------------------------------------------------------- main
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: runs the app and maps errors to exit codes (2 = bad input; usage errors are 2 too)."""

@@ -30,11 +30,17 @@ class Prompts:
 
 @dataclass
 class Masks:
-    """Answer of a segmenter: masks [N, H, W] bool, scores [N] float in 0..1, optional ids [N]."""
+    """Answer of a segmenter: masks [N, H, W] bool, scores [N] float in 0..1, optional ids [N].
+
+    Backends that can fill them add predicted IoUs, boxes and (for a text prompt) the presence probability.
+    """
 
     masks: np.ndarray
     scores: np.ndarray
     ids: list | None = None
+    iou_pred: np.ndarray | None = None  # [N] predicted IoU (SAM-style decoders)
+    boxes: np.ndarray | None = None  # [N, 4] float (x0, y0, x1, y1)
+    presence: float | None = None  # text prompts: probability that the concept is in the image at all
 
     def __len__(self) -> int:
         return int(self.masks.shape[0])

@@ -15,8 +15,16 @@ from typing import Any
 
 from segcorr.errors import InputError
 
-TASKS = ("flow_sup", "flow_unsup", "flow_mixed")
-DATA_KINDS = ("synth", "pairs", "animerun", "frames")
+# task -> the data kinds it can read (each task family lives in ``segcorr.train.tasks`` / ``task_<family>.py``)
+TASK_DATA_KINDS: dict[str, tuple[str, ...]] = {
+    "flow_sup": ("synth", "pairs", "animerun"),
+    "flow_unsup": ("synth", "pairs", "animerun", "frames"),
+    "flow_mixed": ("synth", "pairs", "animerun"),
+    "sam3": ("synth",),
+    "match": ("synth",),
+}
+TASKS = tuple(TASK_DATA_KINDS)
+DATA_KINDS = tuple(sorted({k for kinds in TASK_DATA_KINDS.values() for k in kinds}))
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class DataConfig:
     jitter: float = 0.2
     augment: bool = True
     num_workers: int = 1
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class ValConfig:
     height: int = 256
     width: int = 320
     style: str = "mixed"
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class LossConfig:
     max_flow: float = 400.0
     unsup: dict[str, Any] = field(default_factory=dict)
     unsup_weight: float = 0.1
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -179,10 +190,11 @@ def from_dict(cls: type, data: Any, src: str = "config", prefix: str = "") -> An
 def validate(cfg: TrainConfig, src: str = "config") -> TrainConfig:
     if cfg.task not in TASKS:
         raise InputError(f"expected task in {TASKS}, found {cfg.task!r}", src)
-    if cfg.data.kind not in DATA_KINDS:
-        raise InputError(f"expected data.kind in {DATA_KINDS}, found {cfg.data.kind!r}", src)
-    if cfg.task != "flow_unsup" and cfg.data.kind == "frames":
-        raise InputError(f"task {cfg.task} needs ground-truth flow; data.kind 'frames' has none", src)
+    kinds = TASK_DATA_KINDS[cfg.task]
+    if cfg.data.kind not in kinds:
+        if cfg.data.kind == "frames" and cfg.task.startswith("flow"):
+            raise InputError(f"task {cfg.task} needs ground-truth flow; data.kind 'frames' has none", src)
+        raise InputError(f"expected data.kind in {kinds} for task {cfg.task}, found {cfg.data.kind!r}", src)
     if cfg.optim.schedule not in ("onecycle", "cosine", "constant"):
         raise InputError(f"expected optim.schedule onecycle|cosine|constant, found {cfg.optim.schedule!r}", src)
     if cfg.data.crop is not None and len(cfg.data.crop) != 2:

@@ -1,13 +1,20 @@
-"""What a ``task`` trains: the dataset a config selects and the loss of one batch.
+"""What a ``task`` trains: its model, the dataset a config selects, the loss of one batch, validation.
+
+Every task belongs to a ``TaskFamily`` (``family(task)``); the trainer only talks to that interface.
+Flow tasks live here:
 
 flow_sup:   multi-scale EPE on ground-truth flow (``segcorr.flow.losses.sequence_loss``);
 flow_unsup: photometric + smoothness + segment terms on forward and backward flow (``UnsupervisedFlowLoss``);
 flow_mixed: flow_sup + ``loss.unsup_weight`` x flow_unsup on the same batch.
+
+sam3 (concept segmentation) lives in ``task_sam3.py``, match (AS-Mamba) in ``task_match.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 import torch
 from torch.utils.data import Dataset
@@ -17,7 +24,47 @@ from segcorr.data.flow_train import (AnimeRunFlowDataset, AugmentConfig, FramesD
 from segcorr.errors import InputError
 from segcorr.train.config import DataConfig, LossConfig, TrainConfig, ValConfig
 
-LossFn = Callable[[torch.nn.Module, dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
+LossFn = Callable[[torch.nn.Module, dict[str, Any]], tuple[torch.Tensor, dict[str, float]]]
+
+
+@dataclass(frozen=True)
+class TaskFamily:
+    """How the one trainer trains one family of tasks.
+
+    build_model(cfg) -> nn.Module (``cfg.model.init`` weights loaded); build_dataset(cfg) -> Dataset of dicts;
+    make_loss(cfg) -> LossFn; val_batches(cfg, device) -> pre-built validation batches (list, may be empty);
+    validate(model, batches, cfg) -> {"val/...": float}; collate: the DataLoader's collate_fn (None = default).
+    """
+
+    build_model: Callable[[TrainConfig], torch.nn.Module]
+    build_dataset: Callable[[TrainConfig], Dataset]
+    make_loss: Callable[[TrainConfig], LossFn]
+    val_batches: Callable[[TrainConfig, torch.device], list]
+    validate: Callable[[torch.nn.Module, list, TrainConfig], dict[str, float]]
+    collate: Optional[Callable] = None
+
+
+_FAMILY_MODULES = {"sam3": "segcorr.train.task_sam3", "match": "segcorr.train.task_match"}
+
+
+def family(task: str) -> TaskFamily:
+    """The ``TaskFamily`` of ``task`` (flow tasks here; others from ``task_<family>.py``'s ``FAMILY``)."""
+    if task in _FAMILY_MODULES:
+        return importlib.import_module(_FAMILY_MODULES[task]).FAMILY
+    if task in ("flow_sup", "flow_unsup", "flow_mixed"):
+        return FLOW
+    raise InputError(f"unknown task {task!r}")
+
+
+def move_to(batch: Any, device: torch.device) -> Any:
+    """Tensors of a (nested) batch moved to ``device``; other values unchanged."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: move_to(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to(v, device) for v in batch)
+    return batch
 
 
 def build_dataset(cfg: DataConfig, supervised: bool) -> Dataset:
@@ -100,3 +147,34 @@ def validate(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], ite
         noc_n += float(noc.sum())
     model.train(was)
     return {"val/epe": epe_sum / max(n, 1), "val/epe_noc": noc_sum / max(noc_n, 1.0)}
+
+
+def build_flow_model(cfg: TrainConfig) -> torch.nn.Module:
+    """The flow model of ``cfg.model``, initialised from ``cfg.model.init`` weights when given."""
+    from segcorr.flow import build
+
+    model = build(cfg.model.name, **cfg.model.args)
+    if cfg.model.init:
+        from segcorr.io.weights import load_weights
+
+        load_weights(model, cfg.model.init, strict=True)
+    return model
+
+
+def _flow_val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.Tensor]]:
+    if cfg.val.every <= 0 or cfg.val.count <= 0:
+        return []
+    ds = build_val_dataset(cfg.val)
+    items = [ds[i] for i in range(len(ds))]
+    bs = max(1, cfg.batch_size)
+    return [move_to({k: torch.stack([it[k] for it in items[i:i + bs]]) for k in items[0]}, device)
+            for i in range(0, len(items), bs)]
+
+
+FLOW = TaskFamily(
+    build_model=build_flow_model,
+    build_dataset=lambda cfg: build_dataset(cfg.data, cfg.task != "flow_unsup"),
+    make_loss=make_loss,
+    val_batches=_flow_val_batches,
+    validate=lambda model, batches, cfg: validate(model, batches, cfg.model.iters),
+)

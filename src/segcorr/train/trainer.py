@@ -23,7 +23,7 @@ from segcorr.train.config import TrainConfig, load_config, to_dict
 from segcorr.train.distributed import DistInfo, all_mean, barrier, init_distributed, pick_device, shutdown
 from segcorr.train.logs import ScalarLog
 from segcorr.train.sampler import StepBatchSampler, lr_at_progress
-from segcorr.train.tasks import build_dataset, build_val_dataset, make_loss, validate
+from segcorr.train.tasks import family, move_to
 
 
 def train(config_path: str | Path | None, overrides: list[str] | None = None) -> Path:
@@ -34,29 +34,8 @@ def train(config_path: str | Path | None, overrides: list[str] | None = None) ->
 
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
-    """The model of ``cfg.model``, initialised from ``cfg.model.init`` weights when given."""
-    from segcorr.flow import build
-
-    model = build(cfg.model.name, **cfg.model.args)
-    if cfg.model.init:
-        from segcorr.io.weights import load_weights
-
-        load_weights(model, cfg.model.init, strict=True)
-    return model
-
-
-def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-
-
-def _val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.Tensor]]:
-    if cfg.val.every <= 0 or cfg.val.count <= 0:
-        return []
-    ds = build_val_dataset(cfg.val)
-    items = [ds[i] for i in range(len(ds))]
-    bs = max(1, cfg.batch_size)
-    return [_to({k: torch.stack([it[k] for it in items[i:i + bs]]) for k in items[0]}, device)
-            for i in range(0, len(items), bs)]
+    """The model of ``cfg.model`` for ``cfg.task``, initialised from ``cfg.model.init`` weights when given."""
+    return family(cfg.task).build_model(cfg)
 
 
 def _progress(enabled: bool, total: int, done: int):
@@ -95,7 +74,8 @@ def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -
     barrier(info)
 
     torch.manual_seed(cfg.seed)  # identical init on every rank (DDP also broadcasts rank 0's weights)
-    model = build_model(cfg).to(device)
+    fam = family(cfg.task)
+    model = fam.build_model(cfg).to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas), eps=cfg.optim.eps,
                             weight_decay=cfg.optim.weight_decay)
@@ -111,13 +91,12 @@ def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -
         ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                       find_unused_parameters=cfg.ddp_find_unused)
 
-    supervised = cfg.task != "flow_unsup"
-    dataset = build_dataset(cfg.data, supervised)
+    dataset = fam.build_dataset(cfg)
     sampler = StepBatchSampler(len(dataset), cfg.batch_size, cfg.steps, cfg.seed, info.rank, info.world, start)
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.num_workers,
-                        pin_memory=device.type == "cuda")
-    loss_fn = make_loss(cfg)
-    val_batches = _val_batches(cfg, device) if info.is_main else []
+                        pin_memory=device.type == "cuda", collate_fn=fam.collate)
+    loss_fn = fam.make_loss(cfg)
+    val_batches = fam.val_batches(cfg, device) if info.is_main else []
     log = ScalarLog(run_dir) if info.is_main else None
     last: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -133,7 +112,7 @@ def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -
     prog, task = _progress(cfg.progress and info.is_main, cfg.steps, start)
     try:
         with prog:
-            t_step = time.perf_counter()
+            t_step, step_logged = time.perf_counter(), start
             p_time = time_progress()
             for step, batch in zip(range(start, cfg.steps), loader):
                 lr = lr_at_progress(max(step / cfg.steps, p_time), cfg.optim.lr, cfg.optim.schedule,
@@ -141,7 +120,7 @@ def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -
                 for g in opt.param_groups:
                     g["lr"] = lr
                 torch.manual_seed(_step_seed(cfg.seed, info.rank, step))
-                loss, metrics = loss_fn(ddp, _to(batch, device))
+                loss, metrics = loss_fn(ddp, move_to(batch, device))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 clip = cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else float("inf")
@@ -155,8 +134,8 @@ def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -
                 if done % cfg.log_every == 0 or final:
                     now = time.perf_counter()
                     row = {"train/loss": all_mean(float(loss.detach()), info, device), "train/lr": lr,
-                           "train/grad_norm": gnorm, "train/step_s": (now - t_step) / cfg.log_every, **metrics}
-                    t_step = now
+                           "train/grad_norm": gnorm, "train/step_s": (now - t_step) / max(1, done - step_logged), **metrics}
+                    t_step, step_logged = now, done
                     if log is not None:
                         log.log(done, row)
                     last.update(row)
@@ -164,7 +143,7 @@ def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -
                 else:
                     prog.update(task, completed=done)
                 if info.is_main and val_batches and (done % cfg.val.every == 0 or final):
-                    v = validate(model, val_batches, cfg.model.iters)
+                    v = fam.validate(model, val_batches, cfg)
                     log.log(done, v)
                     last.update(v)
                 if done % cfg.ckpt_every == 0 or final:
