@@ -19,7 +19,8 @@ def test_write_cels_pairs_layout_round_trips(tmp_path) -> None:
     out = write_cels(tmp_path / "cels", 2, seed=40, height=48, width=64, progress=False)
     names = sorted(p.name for p in out.iterdir())
     for stem in ("00000", "00001"):
-        for suffix in ("img0.png", "img1.png", "flow.flo", "occ.png", "seg0.png", "seg1.png", "line0.png"):
+        for suffix in ("img0.png", "img1.png", "flow.flo", "occ.png", "seg0.png", "seg1.png", "inst0.png",
+                       "line0.png"):
             assert f"{stem}_{suffix}" in names
     assert not [n for n in names if n.endswith(".tmp")]
     pair = make_cel_pair(41, 48, 64)  # pair 1 uses seed + 1
@@ -29,6 +30,7 @@ def test_write_cels_pairs_layout_round_trips(tmp_path) -> None:
     np.testing.assert_array_equal(read_gray(out / "00001_occ.png") == 255, pair.occ0)
     np.testing.assert_array_equal(read_gray(out / "00001_line0.png") == 255, pair.line0)
     np.testing.assert_array_equal(read_labelmap(out / "00001_seg1.png"), pair.seg1)
+    np.testing.assert_array_equal(read_labelmap(out / "00001_inst0.png"), pair.inst0)
     meta = json.loads((out / "meta.json").read_text())
     assert meta["generator"] and meta["count"] == 2 and (meta["height"], meta["width"]) == (48, 64)
     assert meta["pairs"][1]["seed"] == 41 and meta["pairs"][1]["depth"] == pair.depth

@@ -83,7 +83,9 @@ def write_cels(out_dir: str | Path, count: int, seed: int = 0, height: int = 384
     """Write ``count`` pairs (pair i uses seed ``seed + i``) in the pairs layout; returns ``out_dir``.
 
     Files per pair: ``NNNNN_img0.png``, ``_img1.png``, ``_flow.flo``, ``_occ.png`` (255 = occluded in
-    frame 0), ``_seg0.png``, ``_seg1.png`` (16-bit), ``_line0.png`` (255 = line); plus ``meta.json``.
+    frame 0), ``_seg0.png``, ``_seg1.png`` (16-bit), ``_inst0.png`` (16-bit instance ids of frame 0, 0 =
+    background; with the concept names of ``meta.json`` they give the text-prompt ground truth),
+    ``_line0.png`` (255 = line); plus ``meta.json``.
     Every file is written atomically.
     """
     from segcorr.io.atomic import atomic_write_text
@@ -103,6 +105,7 @@ def write_cels(out_dir: str | Path, count: int, seed: int = 0, height: int = 384
             write_image(out / f"{stem}_occ.png", p.occ0.astype(np.uint8) * 255)
             write_labelmap(out / f"{stem}_seg0.png", p.seg0)
             write_labelmap(out / f"{stem}_seg1.png", p.seg1)
+            write_labelmap(out / f"{stem}_inst0.png", p.inst0)
             write_image(out / f"{stem}_line0.png", p.line0.astype(np.uint8) * 255)
             pairs.append({"name": stem, "seed": seed + i, "style": p.style, "depth": p.depth,
                           "concepts": {str(k): v for k, v in sorted(p.concepts.items())},
