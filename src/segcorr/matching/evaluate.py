@@ -1,0 +1,125 @@
+"""Evaluate a matcher on a homography or pose set: ONE protocol for every method (learned or classical).
+
+Protocol (``MatchProtocol``):
+1. the matcher sees both images resized so the longer side is ``longer_side`` (the matcher resizes; its
+   matches come back in original pixels), and at most ``max_matches`` matches, highest confidence first;
+2. homography pairs: ``cv2.findHomography`` RANSAC, 3 px in original pixels -> mean corner error of img0's
+   four corners against the ground truth -> ``auc3/5/10``; ``precision`` = share of matches within 3 px of
+   the true homography;
+3. pose pairs: ``cv2.findEssentialMat`` RANSAC on normalised points with threshold 0.5 px *at the matching
+   resolution* / mean focal (SuperGlue's rule, so ScanNet at 640 px gets their exact threshold), prob
+   0.99999 -> ``recoverPose`` -> pose error = max(rotation angle, translation-direction angle) ->
+   ``pose_auc5/10/20``; ``precision`` = share of matches with squared symmetric epipolar distance < 5e-4
+   (normalised coordinates) under the true pose.
+A pair with no estimate counts as error inf (AUC 0 for that pair). ``ms_per_item`` is the matcher's wall time
+alone (mean ms per pair), estimation excluded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from segcorr.errors import InputError
+
+Matcher = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+METHODS = ("as-mamba", "sift", "orb")
+
+
+@dataclass(frozen=True)
+class MatchProtocol:
+    """The shared evaluation settings (see the module docstring)."""
+
+    longer_side: int | None = 640
+    max_matches: int = 2048
+    h_threshold_px: float = 3.0
+    e_threshold_px: float = 0.5
+    e_confidence: float = 0.99999
+
+
+def build_matcher(method: str, longer_side: int | None = 640, max_matches: int = 2048) -> Matcher:
+    """A matcher by name: ``sift`` | ``orb`` | ``as-mamba`` (shipped ``as_mamba_tiny``) | a .safetensors path
+    of AS-Mamba weights."""
+    from segcorr.matching.classical import ClassicalMatcher
+
+    if method in ("sift", "orb"):
+        return ClassicalMatcher(method, longer_side=longer_side, max_matches=max_matches)
+    if method == "as-mamba" or method.endswith(".safetensors"):
+        from segcorr.matching.predictor import MatchPredictor
+
+        source = "as_mamba_tiny" if method == "as-mamba" else method
+        if method != "as-mamba" and not Path(method).is_file():
+            raise InputError("weights file not found", method)
+        return MatchPredictor.from_pretrained(source, longer_side=longer_side, max_matches=max_matches)
+    raise InputError(f"unknown matching method {method!r}; known: {', '.join(METHODS)} or a .safetensors path")
+
+
+def _checked(out: dict[str, Any], method: str, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    try:
+        k0 = np.asarray(out["mkpts0"], np.float64).reshape(-1, 2)
+        k1 = np.asarray(out["mkpts1"], np.float64).reshape(-1, 2)
+        c = np.asarray(out["mconf"], np.float64).reshape(-1)
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"method {method!r} returned no valid mkpts0/mkpts1/mconf for pair {name} ({e})") from None
+    if not len(k0) == len(k1) == len(c):
+        raise ValueError(f"method {method!r} returned {len(k0)}/{len(k1)}/{len(c)} mkpts0/mkpts1/mconf for {name}")
+    return k0, k1, c
+
+
+def score_pair(pair: Any, k0: np.ndarray, k1: np.ndarray, protocol: MatchProtocol) -> dict[str, float]:
+    """Per-pair figures: homography -> ``corner_error``, ``precision``; pose -> ``err_R``, ``err_t``,
+    ``precision``. ``k0/k1 [N, 2]`` in original pixels of ``pair.img0`` / ``pair.img1``."""
+    from segcorr.geometry import corner_error, estimate_homography, estimate_pose, pose_error
+    from segcorr.geometry.resize import resize_scale
+    from segcorr.metrics.matching import epipolar_precision, homography_precision
+
+    if pair.kind == "homography":
+        H, _ = estimate_homography(k0, k1, threshold=protocol.h_threshold_px)
+        h, w = pair.img0.shape[:2]
+        return {"corner_error": corner_error(H, pair.H, h, w), "precision": homography_precision(k0, k1, pair.H)}
+    _, _, s, _ = resize_scale(*pair.img0.shape[:2], protocol.longer_side)
+    est = estimate_pose(k0, k1, pair.K0, pair.K1, threshold_px=protocol.e_threshold_px / s,
+                        confidence=protocol.e_confidence)
+    err_R, err_t = (np.inf, np.inf) if est is None else pose_error(pair.T_0to1, est[1], est[2])
+    return {"err_R": err_R, "err_t": err_t,
+            "precision": epipolar_precision(k0, k1, pair.T_0to1, pair.K0, pair.K1)}
+
+
+def evaluate_matches(dataset: Any, matcher: Matcher, method_name: str, data_name: str | None = None,
+                     protocol: MatchProtocol = MatchProtocol(), progress: bool = True,
+                     limit: int | None = None) -> dict[str, Any]:
+    """Run ``matcher`` on every pair (or the first ``limit``) and return the flat metrics dict
+    (``method``, ``data``, ``count``, ``ms_per_item`` and ``segcorr.metrics.matching.MATCH_KEYS``)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from segcorr.matching.classical import top_matches
+    from segcorr.metrics.matching import MatchMetricAccumulator
+
+    n = len(dataset) if limit is None else min(int(limit), len(dataset))
+    acc = MatchMetricAccumulator()
+    method_s = 0.0
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"match {method_name}", total=n)
+        for i in range(n):
+            pair = dataset[i]
+            t0 = time.perf_counter()
+            out = matcher(pair.img0, pair.img1)
+            method_s += time.perf_counter() - t0
+            k0, k1, _ = _checked(top_matches(out, protocol.max_matches), method_name, pair.name)
+            s = score_pair(pair, k0, k1, protocol)
+            if pair.kind == "homography":
+                acc.add_homography(s["corner_error"], len(k0), s["precision"])
+            else:
+                acc.add_pose(s["err_R"], s["err_t"], len(k0), s["precision"])
+            bar.advance(task)
+    data = data_name if data_name is not None else str(getattr(dataset, "root", ""))
+    result: dict[str, Any] = {"method": method_name, "data": data, "count": n,
+                              "ms_per_item": (1000.0 * method_s / n) if n else None}
+    result.update(acc.result())
+    return result
