@@ -51,7 +51,8 @@ class OpenAIChat:
         try:
             import openai
         except ModuleNotFoundError:
-            raise InputError("the agent's chat client needs the `openai` package: pip install 'segcorr[agent]'") from None
+            raise InputError("the agent's chat client needs the `openai` package: "
+                             "pip install 'segcorr[agent]'") from None
         if not base_url.startswith(("http://", "https://")):
             raise InputError(f"expected an http(s) URL for the chat server, found {base_url!r}")
         if not model:
