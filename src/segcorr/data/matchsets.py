@@ -75,6 +75,16 @@ def _check_pose(T: np.ndarray, path: Path, line: int) -> None:
                          f"{T.ravel().tolist()}", path)
 
 
+def find_image(root: Path, name: str, listed_in: Path, line: int | None = None) -> Path:
+    """``root/name`` or ``root/images/name``; missing -> InputError naming the list (and line)."""
+    for p in (root / name, root / "images" / name):
+        if p.is_file():
+            return p
+    where = f" (line {line})" if line is not None else ""
+    raise InputError(f"image {name!r} listed in {listed_in.name}{where} not found (looked in the folder and "
+                     f"images/)", root / name)
+
+
 class HomographyPairs:
     """Homography layout, sorted by stem. ``ds[i] -> MatchPair(kind="homography")``."""
 
@@ -145,11 +155,7 @@ class PosePairs:
         self.pairs_file = path
 
     def image_path(self, name: str) -> Path:
-        for p in (self.root / name, self.root / "images" / name):
-            if p.is_file():
-                return p
-        raise InputError(f"image {name!r} of {self.pairs_file.name} not found (looked in the folder and images/)",
-                         self.root / name)
+        return find_image(self.root, name, self.pairs_file)
 
     def __len__(self) -> int:
         return len(self.items)

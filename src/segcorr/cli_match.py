@@ -1,0 +1,209 @@
+"""Commands of the matching system: ``segcorr match``, ``segcorr eval match``, ``segcorr export as-mamba``.
+
+Registered by ``segcorr.cli`` through ``register(app, eval_app)``; heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from segcorr.errors import InputError
+
+_METHOD_HELP = "as-mamba (shipped as_mamba_tiny) | sift | orb | a .safetensors path of AS-Mamba weights"
+MIN_SIDE = 16
+
+
+def _intrinsics(text: Optional[str], flag: str) -> Any:
+    """--K0/--K1: "fx,fy,cx,cy" or 9 row-major numbers -> float64 [3, 3]."""
+    import numpy as np
+
+    from segcorr.cli import _parse_floats
+
+    if text is None:
+        raise InputError(f"--estimate E needs {flag} (fx,fy,cx,cy or 9 numbers)")
+    n = len(text.split(","))
+    if n == 4:
+        fx, fy, cx, cy = _parse_floats(text, 4, flag)
+        K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], np.float64)
+    else:
+        K = np.array(_parse_floats(text, 9, flag), np.float64).reshape(3, 3)
+    if not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0 or abs(K[2, 2] - 1) > 1e-6 or K[2, :2].any():
+        raise InputError(f"{flag} must be intrinsics [[fx,0,cx],[0,fy,cy],[0,0,1]] with fx, fy > 0, got {text!r}")
+    return K
+
+
+def _read(path: Path) -> Any:
+    from segcorr.cli import _need_file
+    from segcorr.io.image import read_image
+
+    img = read_image(_need_file(path, "image"))
+    if min(img.shape[:2]) < MIN_SIDE:
+        raise InputError(f"image is {img.shape[1]}x{img.shape[0]} px, expected at least {MIN_SIDE} px a side", path)
+    return img
+
+
+def _estimate(result: dict[str, Any], kind: Optional[str], K0: Any, K1: Any) -> dict[str, Any]:
+    """Adds "H" (homography, RANSAC 3 px) or "E", "R", "t" (essential matrix; None when not found)."""
+    if kind is None:
+        return result
+    from segcorr.geometry import estimate_homography, estimate_pose
+
+    k0, k1 = result["mkpts0"], result["mkpts1"]
+    if kind == "H":
+        H, inl = estimate_homography(k0, k1, threshold=3.0)
+        return {**result, "H": None if H is None else H.tolist(), "inliers": inl.tolist()}
+    est = estimate_pose(k0, k1, K0, K1, threshold_px=1.0)
+    if est is None:
+        return {**result, "E": None, "R": None, "t": None, "inliers": [False] * len(k0)}
+    E, R, t, inl = est
+    return {**result, "E": E.tolist(), "R": R.tolist(), "t": t.tolist(), "inliers": inl.tolist()}
+
+
+def _as_json(out: dict[str, Any]) -> str:
+    import numpy as np
+
+    data = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+    return json.dumps(data) + "\n"
+
+
+def _match_one(matcher: Any, p0: Path, p1: Path, out: Path, viz: Optional[Path], estimate: Optional[str],
+               K0: Any, K1: Any) -> int:
+    from segcorr.io.atomic import atomic_write_text
+
+    a, b = _read(p0), _read(p1)
+    result = {k: v for k, v in matcher(a, b).items() if k in ("mkpts0", "mkpts1", "mconf")}
+    result = _estimate(result, estimate, K0, K1)
+    atomic_write_text(out, _as_json(result))
+    if viz is not None:
+        from segcorr.io.image import write_image
+        from segcorr.viz.matches import draw_matches
+
+        write_image(viz, draw_matches(a, b, result["mkpts0"], result["mkpts1"], result["mconf"]))
+    return len(result["mkpts0"])
+
+
+def _pairs_list(path: Path) -> list[tuple[Path, Path, Any, Any]]:
+    """Lines ``img0 img1`` or SuperGlue's ``name0 name1 rot0 rot1 K0(9) K1(9) [T(16)]``; paths relative to
+    the list's folder (or its ``images/``); ``#`` comments and blank lines skipped."""
+    import numpy as np
+
+    from segcorr.data.matchsets import find_image
+
+    try:
+        lines = path.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise InputError("expected a text pairs file, found binary data", path) from None
+    rows = []
+    for no, raw in enumerate(lines, 1):
+        f = raw.split()
+        if not f or f[0].startswith("#"):
+            continue
+        if len(f) == 2:
+            K0 = K1 = None
+        elif len(f) in (22, 38):
+            try:
+                nums = np.array([float(v) for v in f[2:22]])
+            except ValueError:
+                raise InputError(f"line {no}: expected numbers after the two image names", path) from None
+            K0, K1 = nums[2:11].reshape(3, 3), nums[11:20].reshape(3, 3)
+        else:
+            raise InputError(f"line {no}: expected 'img0 img1' or SuperGlue's 22/38 fields, found {len(f)} fields",
+                             path)
+        rows.append((no, f[0], f[1], K0, K1))
+    if not rows:
+        raise InputError("expected at least one pair line, found none", path)
+    return [(find_image(path.parent, n0, path, no), find_image(path.parent, n1, path, no), K0, K1)
+            for no, n0, n1, K0, K1 in rows]
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    """Add ``match``, ``eval match`` and ``export as-mamba``."""
+    export_app = typer.Typer(help="Export a model for deployment.", no_args_is_help=True)
+    app.add_typer(export_app, name="export")
+
+    @app.command()
+    def match(img0: Optional[Path] = typer.Argument(None, help="First image."),
+              img1: Optional[Path] = typer.Argument(None, help="Second image (any size)."),
+              out: Path = typer.Option(..., "--out", help="Output JSON (or folder with --pairs)."),
+              viz: Optional[Path] = typer.Option(None, "--viz", help="Match-lines PNG (a folder with --pairs)."),
+              method: str = typer.Option("as-mamba", help=_METHOD_HELP),
+              pairs: Optional[Path] = typer.Option(None, "--pairs", help="Batch: a list of 'img0 img1' lines (or "
+                                                   "SuperGlue pairs_with_gt lines, whose K give --estimate E)."),
+              estimate: Optional[str] = typer.Option(None, "--estimate", help="H (homography) | E (essential "
+                                                     "matrix; needs --K0/--K1 or SuperGlue pair lines)."),
+              k0: Optional[str] = typer.Option(None, "--K0", help="Intrinsics of IMG0: fx,fy,cx,cy or 9 numbers."),
+              k1: Optional[str] = typer.Option(None, "--K1", help="Intrinsics of IMG1 (default: --K0)."),
+              longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side (px)."),
+              max_matches: int = typer.Option(2048, "--max-matches", min=1)) -> None:
+        """Match two images (or every pair of --pairs); writes {"mkpts0", "mkpts1", "mconf", "H" or "E"}."""
+        from segcorr.cli import _need_file
+        from segcorr.matching.evaluate import build_matcher
+
+        if estimate is not None and estimate not in ("H", "E"):
+            raise InputError(f"--estimate must be H or E, got {estimate!r}")
+        if pairs is None:
+            if img0 is None or img1 is None:
+                raise InputError("expected IMG0 IMG1 (or --pairs LIST.txt)")
+            if out.suffix.lower() != ".json":
+                raise InputError("expected a .json output path", out)
+            K0 = _intrinsics(k0, "--K0") if estimate == "E" else None
+            K1 = (_intrinsics(k1, "--K1") if k1 else K0) if estimate == "E" else None
+            a, b = _read(img0), _read(img1)  # fail on bad images before loading a model
+            del a, b
+            matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
+            n = _match_one(matcher, img0, img1, out, viz, estimate, K0, K1)
+            typer.echo(f"wrote {out} ({n} matches)" + (f" and {viz}" if viz else ""))
+            return
+        items = _pairs_list(_need_file(pairs, "pairs file"))
+        if estimate == "E" and any(K is None for _, _, K, _ in items):
+            Kc0 = _intrinsics(k0, "--K0")
+            Kc1 = _intrinsics(k1, "--K1") if k1 else Kc0
+            items = [(p0, p1, Kc0 if K0 is None else K0, Kc1 if K1 is None else K1) for p0, p1, K0, K1 in items]
+        matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
+        for i, (p0, p1, K0, K1) in enumerate(items):
+            name = f"{i:05d}_{p0.stem}_{p1.stem}"
+            _match_one(matcher, p0, p1, out / f"{name}.json", None if viz is None else viz / f"{name}.png",
+                       estimate, K0, K1)
+        typer.echo(f"wrote {len(items)} match files to {out}")
+
+    @eval_app.command("match")
+    def eval_match(data: Path = typer.Option(..., "--data", help="Homography pairs folder or pose pairs folder "
+                                             "(pairs_with_gt.txt)."),
+                   method: str = typer.Option("as-mamba", help=_METHOD_HELP),
+                   json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
+                   longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side."),
+                   max_matches: int = typer.Option(2048, "--max-matches", min=1),
+                   limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pairs.")) -> None:
+        """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
+        from segcorr.cli import _need_dir, _print_metrics
+        from segcorr.data.matchsets import open_match_dataset
+        from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
+
+        ds = open_match_dataset(_need_dir(data))
+        matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
+        proto = MatchProtocol(longer_side=longer_side, max_matches=max_matches)
+        result = evaluate_matches(ds, matcher, method, str(data), protocol=proto, limit=limit)
+        _print_metrics(result, json_out)
+
+    @export_app.command("as-mamba")
+    def export_as_mamba(out: Path = typer.Option(..., "--out", help="Output .onnx file."),
+                        weights: str = typer.Option("as_mamba_tiny", help="Shipped weights name or .safetensors path."),
+                        model: Optional[str] = typer.Option(None, help="Registry name to build instead of loading "
+                                                            "weights (e.g. as_mamba-test, random init)."),
+                        height: int = typer.Option(480, min=32, help="Fixed input height (multiple of 32)."),
+                        width: int = typer.Option(640, min=32, help="Fixed input width (multiple of 32)."),
+                        opset: int = typer.Option(17, min=11)) -> None:
+        """AS-Mamba's dense matching head as ONNX at a fixed input size (see segcorr.matching.export)."""
+        from segcorr.matching.export import export_onnx
+
+        if out.suffix.lower() != ".onnx":
+            raise InputError("expected an .onnx output path", out)
+        if height % 32 or width % 32:
+            raise InputError(f"--height and --width must be multiples of 32, got {height}x{width}")
+        path = export_onnx(out, weights=None if model else weights, model_name=model, height=height, width=width,
+                           opset=opset)
+        typer.echo(f"wrote {path}")
