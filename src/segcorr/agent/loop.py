@@ -21,6 +21,7 @@ from segcorr.agent.messages import ChatModel, ImagePart, Message, to_transcript
 from segcorr.agent.protocol import ToolCall, ToolCallError, parse_tool_call, parse_verdict
 from segcorr.agent.render import fit_side, mask_box, numbered_overlay, zoomed_crop
 from segcorr.segment.base import Prompts, Segmenter
+from segcorr.viz.overlay import overlay_masks
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class Agent:
         for i, m in enumerate(run.masks, start=1):
             info = {"score": round(m.score, 4), "presence": None if m.presence is None else round(m.presence, 4),
                     "iou_pred": None if m.iou_pred is None else round(m.iou_pred, 4)}
-            question = Message.of("user", ImagePart.from_array(numbered_overlay(run.image, m.mask[None], side)),
+            question = Message.of("user", ImagePart.from_array(fit_side(overlay_masks(run.image, m.mask), side)),
                                   ImagePart.from_array(zoomed_crop(run.image, m.mask, self.config.crop_side)),
                                   P.checker_question(run.query, i, n, info))
             reply = self.checker.complete([Message.of("system", P.CHECKER_PROMPT), question])
