@@ -321,7 +321,7 @@ def _register_system_commands() -> None:
     `cli_agent.py`), each with `register(app, eval_app)`; a module not written yet is skipped."""
     import importlib
 
-    for mod in ("segcorr.cli_match", "segcorr.cli_agent", "segcorr.cli_track"):
+    for mod in ("segcorr.cli_match", "segcorr.cli_agent", "segcorr.cli_track", "segcorr.segment.evaluate_cli"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -9,7 +9,7 @@ their inputs over a data set.
   Greedy matching by score can miss pairs when predictions overlap; the optimum cannot.
 - ``f1_score``: 2 TP / (2 TP + FP + FN) from summed counts (micro average over queries).
 - ``matthews_corrcoef``: MCC of two bool vectors.
-- ``coco_mask_ap``: COCO's mask AP (IoU 0.50:0.95, up to 100 detections) by ``pycocotools.COCOeval``,
+- ``CocoMaskAP`` / ``coco_mask_ap``: COCO's mask AP (IoU 0.50:0.95, up to 100 detections) by ``pycocotools.COCOeval``,
   each query an "image" with one category: AP measures per-query instance detection, and detections on a
   query without instances (a negative phrase) are false positives.
 """
@@ -103,46 +103,63 @@ def encode_masks(masks: np.ndarray) -> list[dict]:
     return mask_utils.encode(np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
 
 
-def coco_mask_ap(gt: Sequence[np.ndarray], dt_masks: Sequence[np.ndarray],
-                 dt_scores: Sequence[np.ndarray]) -> float | None:
-    """COCO mask AP at IoU 0.50:0.95 over queries (``COCOeval(iouType="segm").stats[0]``).
+class CocoMaskAP:
+    """COCO mask AP at IoU 0.50:0.95 over queries (``COCOeval(iouType="segm").stats[0]``), accumulated.
 
-    gt[q]: bool [G_q, H_q, W_q] true instances of query q (G_q = 0 for a negative query);
-    dt_masks[q]: bool [P_q, H_q, W_q] predictions with scores dt_scores[q]: float [P_q].
-    Returns None when no query has a true instance (AP undefined), 0.0 when there is no prediction.
+    Each ``add`` is one query, an "image" of one category: predictions on a query without true instances
+    (a negative phrase) are false positives. Masks are kept as RLEs only, so memory stays small.
     """
-    from pycocotools import mask as mask_utils
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
 
-    if not (len(gt) == len(dt_masks) == len(dt_scores)):
-        raise ValueError(f"expected one entry per query, found {len(gt)}, {len(dt_masks)}, {len(dt_scores)}")
+    def __init__(self) -> None:
+        self.images: list[dict] = []
+        self.gt: list[dict] = []
+        self.dt: list[dict] = []
 
-    images, gt_anns, dt_anns = [], [], []
-    for q, (g, d, s) in enumerate(zip(gt, dt_masks, dt_scores)):
-        g = np.asarray(g, bool)
-        images.append({"id": q + 1, "height": int(g.shape[1]), "width": int(g.shape[2])})
-        for rle in encode_masks(g):
-            gt_anns.append({"id": len(gt_anns) + 1, "image_id": q + 1, "category_id": 1, "iscrowd": 0,
+    def add(self, gt: np.ndarray, dt_masks: np.ndarray, dt_scores: np.ndarray) -> None:
+        """gt: bool [G, H, W] true instances (G = 0: negative query); dt_masks: bool [P, H, W]; dt_scores: [P]."""
+        from pycocotools import mask as mask_utils
+
+        gt = np.asarray(gt, bool)
+        q = len(self.images) + 1
+        self.images.append({"id": q, "height": int(gt.shape[1]), "width": int(gt.shape[2])})
+        for rle in encode_masks(gt):
+            self.gt.append({"id": len(self.gt) + 1, "image_id": q, "category_id": 1, "iscrowd": 0,
                             "segmentation": rle, "area": float(mask_utils.area(rle)),
                             "bbox": [float(v) for v in mask_utils.toBbox(rle)]})
-        scores = np.asarray(s, np.float64).reshape(-1)
-        rles = encode_masks(d)
+        scores = np.asarray(dt_scores, np.float64).reshape(-1)
+        rles = encode_masks(dt_masks)
         if len(rles) != scores.shape[0]:
-            raise ValueError(f"query {q}: {len(rles)} masks but {scores.shape[0]} scores")
-        dt_anns += [{"image_id": q + 1, "category_id": 1, "segmentation": r, "score": float(sc)}
+            raise ValueError(f"query {q - 1}: {len(rles)} masks but {scores.shape[0]} scores")
+        self.dt += [{"image_id": q, "category_id": 1, "segmentation": r, "score": float(sc)}
                     for r, sc in zip(rles, scores)]
-    if not gt_anns:
-        return None
-    if not dt_anns:
-        return 0.0
-    with contextlib.redirect_stdout(io.StringIO()):  # COCO prints its progress and summary
-        coco_gt = COCO()
-        coco_gt.dataset = {"images": images, "annotations": gt_anns, "categories": [{"id": 1, "name": "query"}]}
-        coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(dt_anns)
-        ev = COCOeval(coco_gt, coco_dt, iouType="segm")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return max(float(ev.stats[0]), 0.0)
+
+    def result(self) -> float | None:
+        """AP in 0..1; None when no query has a true instance (AP undefined), 0.0 when nothing was predicted."""
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+
+        if not self.gt:
+            return None
+        if not self.dt:
+            return 0.0
+        with contextlib.redirect_stdout(io.StringIO()):  # COCO prints its progress and summary
+            coco_gt = COCO()
+            coco_gt.dataset = {"images": self.images, "annotations": self.gt,
+                               "categories": [{"id": 1, "name": "query"}]}
+            coco_gt.createIndex()
+            ev = COCOeval(coco_gt, coco_gt.loadRes(self.dt), iouType="segm")
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+        return max(float(ev.stats[0]), 0.0)
+
+
+def coco_mask_ap(gt: Sequence[np.ndarray], dt_masks: Sequence[np.ndarray],
+                 dt_scores: Sequence[np.ndarray]) -> float | None:
+    """``CocoMaskAP`` over lists: gt[q] bool [G_q, H, W], dt_masks[q] bool [P_q, H, W], dt_scores[q] [P_q]."""
+    if not (len(gt) == len(dt_masks) == len(dt_scores)):
+        raise ValueError(f"expected one entry per query, found {len(gt)}, {len(dt_masks)}, {len(dt_scores)}")
+    acc = CocoMaskAP()
+    for g, d, s in zip(gt, dt_masks, dt_scores):
+        acc.add(g, d, s)
+    return acc.result()
