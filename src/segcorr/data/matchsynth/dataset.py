@@ -6,6 +6,7 @@ Item ``i`` is a pure function of ``seed_start + i``; the seed picks the source p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,19 @@ from segcorr.data.matchsynth.homography import homography_pair
 from segcorr.data.matchsynth.photometric import photometric
 from segcorr.data.matchsynth.photos import random_source, split_of_seed
 from segcorr.data.matchsynth.scene3d import render_scene_pair
+
+
+@dataclass(frozen=True)
+class MatchSynthConfig:
+    """The mix (``data.args`` / ``val.args`` of a ``match`` training config).
+
+    scene_share: fraction of 3-D scene pairs (the rest: homography pairs); strength: viewpoint change scale
+    (1 = strong); photometric_strength: brightness/contrast/gamma/noise/blur scale (0 = none).
+    """
+
+    scene_share: float = 0.5
+    strength: float = 1.0
+    photometric_strength: float = 1.0
 
 
 def make_pair(seed: int, height: int, width: int, scene_share: float = 0.5, strength: float = 1.0,

@@ -1,0 +1,133 @@
+"""Task family ``match``: AS-Mamba (``segcorr.matching``) on synthetic pairs with exact dense correspondence.
+
+Config: ``model.name`` a registry name (``as_mamba_tiny``, ``as_mamba-test``) with ``model.args`` overrides;
+``data.height/width/seed_start/length`` (sides multiples of 32) and ``data.args`` (fields of
+``segcorr.data.matchsynth.dataset.MatchSynthConfig``: scene_share, strength, photometric_strength);
+``loss.args`` (fields of ``segcorr.matching.losses.LossWeights``); ``val.count`` pairs from ``val.seed_start``
+with ``val.args`` (MatchSynthConfig fields).
+
+Validation (``val/...``): ``precision`` = share of fine matches within ``VAL_PX`` px of the ground truth
+(a match whose image-0 point has no valid partner counts as wrong); ``coarse_recall`` = correct coarse
+matches (within one coarse cell, 8 px) over the valid points of an 8-px grid of image 0 (capped at 1);
+``matches`` = mean matches per pair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+
+from segcorr.errors import InputError
+from segcorr.train.config import TrainConfig
+from segcorr.train.tasks import TaskFamily, move_to
+
+VAL_PX = 3.0
+COARSE_PX = 8.0
+
+
+def _fields(cls: type, args: dict, where: str) -> dict:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(args) - names)
+    if unknown:
+        raise InputError(f"unknown key(s) {unknown} in {where}; valid: {', '.join(sorted(names))}")
+    return dict(args)
+
+
+def build_model(cfg: TrainConfig) -> torch.nn.Module:
+    from segcorr.matching import build
+
+    model = build(cfg.model.name, **cfg.model.args)
+    if cfg.model.init:
+        from segcorr.io.weights import load_weights
+
+        load_weights(model, cfg.model.init, strict=True)
+    return model
+
+
+def _dataset(seed_start: int, length: int, height: int, width: int, args: dict, where: str):
+    from segcorr.data.matchsynth.dataset import MatchSynthConfig, MatchSynthDataset
+
+    mc = MatchSynthConfig(**_fields(MatchSynthConfig, args, where))
+    if height % 32 or width % 32:
+        raise InputError(f"{where.split('.')[0]}.height/width must be multiples of 32 for AS-Mamba, "
+                         f"found {height}x{width}")
+    return MatchSynthDataset(seed_start, length, height, width, mc.scene_share, mc.strength,
+                             mc.photometric_strength)
+
+
+def build_dataset(cfg: TrainConfig):
+    d = cfg.data
+    if d.seed_start < 1_000_000:
+        raise InputError(f"training seeds start at 1_000_000, found data.seed_start={d.seed_start}")
+    return _dataset(d.seed_start, d.length, d.height, d.width, d.args, "data.args")
+
+
+def make_loss(cfg: TrainConfig):
+    from segcorr.matching.losses import ASMambaLoss, LossWeights
+
+    loss = ASMambaLoss(LossWeights(**_fields(LossWeights, cfg.loss.args, "loss.args")))
+
+    def loss_fn(model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        out = model(batch)
+        total, parts = loss(out, batch)
+        return total, {f"loss/{k}": float(v) for k, v in parts.items()}
+
+    return loss_fn
+
+
+def val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.Tensor]]:
+    v = cfg.val
+    if v.every <= 0 or v.count <= 0:
+        return []
+    if not (500_000 <= v.seed_start and v.seed_start + v.count <= 1_000_000):
+        raise InputError(f"validation seeds are 500_000..999_999, found val.seed_start={v.seed_start}")
+    ds = _dataset(v.seed_start, v.count, v.height, v.width, v.args, "val.args")
+    items = [ds[i] for i in range(len(ds))]
+    bs = max(1, cfg.batch_size)
+    return [move_to({k: torch.stack([it[k] for it in items[i:i + bs]]) for k in items[0]}, device)
+            for i in range(0, len(items), bs)]
+
+
+def _lookup(field: torch.Tensor, valid: torch.Tensor, b: torch.Tensor, pts: torch.Tensor) -> tuple[torch.Tensor,
+                                                                                                     torch.Tensor]:
+    """Ground-truth partner of points ``pts [M, 2]`` of batch items ``b [M]`` (nearest pixel):
+    ``(xy [M, 2], valid [M])``."""
+    _, _, h, w = field.shape
+    x = pts[:, 0].round().long().clamp(0, w - 1)
+    y = pts[:, 1].round().long().clamp(0, h - 1)
+    return field[b, :, y, x], valid[b, y, x]
+
+
+@torch.no_grad()
+def match_scores(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Sums over a batch: ``correct``, ``matches``, ``coarse_correct``, ``valid_cells`` (see module docstring)."""
+    b = out["m_bids"].long()
+    gt, ok = _lookup(batch["corr01"], batch["valid01"], b, out["mkpts0_f"])
+    err = torch.linalg.vector_norm(out["mkpts1_f"] - gt, dim=1)
+    gt_c, ok_c = _lookup(batch["corr01"], batch["valid01"], b, out["mkpts0_c"])
+    err_c = torch.linalg.vector_norm(out["mkpts1_c"] - gt_c, dim=1)
+    grid = batch["valid01"][:, 4::8, 4::8]
+    return {"correct": float((ok & (err < VAL_PX)).sum()), "matches": float(len(b)),
+            "coarse_correct": float((ok_c & (err_c < COARSE_PX)).sum()), "valid_cells": float(grid.sum())}
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], cfg: TrainConfig) -> dict[str, float]:
+    was = model.training
+    model.eval()
+    tot = {"correct": 0.0, "matches": 0.0, "coarse_correct": 0.0, "valid_cells": 0.0}
+    n = 0
+    for batch in batches:
+        s = match_scores(model(batch), batch)
+        tot = {k: tot[k] + s[k] for k in tot}
+        n += int(batch["image0"].shape[0])
+    model.train(was)
+    return {"val/precision": tot["correct"] / max(tot["matches"], 1.0),
+            "val/coarse_recall": min(1.0, tot["coarse_correct"] / max(tot["valid_cells"], 1.0)),
+            "val/matches": tot["matches"] / max(n, 1)}
+
+
+FAMILY = TaskFamily(build_model=build_model, build_dataset=build_dataset, make_loss=make_loss,
+                    val_batches=val_batches, validate=validate)
