@@ -1,0 +1,80 @@
+"""Matchers side by side on matching sets, one protocol (segcorr.matching.evaluate.MatchProtocol).
+
+    python benchmarks/match_compare.py [--data DIR ...] [--methods as-mamba,sift,orb] [--json OUT.json]
+
+Default data: the real homography8 and scannet15 sets of ../shared/data/benchmarks and a set of warped
+held-out photos (``write_homography_pairs``: scikit-image's chelsea/coffee/rocket, which training never
+sees; evaluation seeds 0..N-1), written to ``--heldout`` when missing. Prints one table per set (one column
+per method); ``--json`` writes {set: [metric objects]}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
+KEYS = ("count", "ms_per_item", "auc3", "auc5", "auc10", "pose_auc5", "pose_auc10", "pose_auc20", "matches",
+        "precision")
+
+
+def table(results: list[dict]) -> str:
+    def cell(v) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        return f"{v:.1f}" if isinstance(v, float) and abs(v) >= 10 else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+    rows = [["metric", *(r["method"] for r in results)]]
+    rows += [[k, *(cell(r.get(k)) for r in results)] for k in KEYS if any(r.get(k) is not None for r in results)]
+    w = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return "\n".join("  ".join(x.ljust(w[i]) if i == 0 else x.rjust(w[i]) for i, x in enumerate(r)) for r in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from segcorr.data.matchsets import open_match_dataset
+    from segcorr.data.matchsynth import write_homography_pairs
+    from segcorr.errors import InputError
+    from segcorr.io.atomic import atomic_write_text
+    from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", action="append", default=None, help="a matching set (repeatable)")
+    ap.add_argument("--methods", default="as-mamba,sift,orb")
+    ap.add_argument("--heldout", default="runs/match_heldout30", help="folder of the warped held-out photos")
+    ap.add_argument("--heldout-count", type=int, default=30)
+    ap.add_argument("--longer-side", type=int, default=640)
+    ap.add_argument("--max-matches", type=int, default=2048)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    sets = args.data
+    if not sets:
+        held = Path(args.heldout)
+        if not any(held.glob("*_H.txt")):
+            write_homography_pairs(held, args.heldout_count, seed=0)
+        sets = [str(BENCH / "homography8"), str(BENCH / "scannet15"), str(held)]
+    proto = MatchProtocol(longer_side=args.longer_side, max_matches=args.max_matches)
+    out: dict[str, list[dict]] = {}
+    try:
+        for d in sets:
+            ds = open_match_dataset(d)
+            res = []
+            for m in [m.strip() for m in args.methods.split(",") if m.strip()]:
+                matcher = build_matcher(m, longer_side=args.longer_side, max_matches=args.max_matches)
+                res.append(evaluate_matches(ds, matcher, m, d, protocol=proto, progress=not args.no_progress))
+            out[d] = res
+            print(f"\n== {d}\n{table(res)}", flush=True)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
