@@ -87,7 +87,10 @@ class MatchSynthDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        """``item``: an index, or the trainer sampler's ``(index, draw)``; the pair depends on the index only
+        (a million seeds make repeats rare, so the draw adds nothing)."""
+        i = int(item[0]) if isinstance(item, tuple) else int(item)
         if not 0 <= i < self.length:
             raise IndexError(i)
         return to_sample(make_pair(self.seed_start + i, self.height, self.width, self.scene_share, self.strength,
