@@ -233,3 +233,23 @@ def test_cli_errors_are_one_line(cels, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("segcorr: error:") and "\n" not in err
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_checkpoint_goes_to_the_backends_weights_option(cels, tmp_path, monkeypatch):
+    import segcorr.segment as segment_pkg
+
+    seen = {}
+
+    def fake_build(name, **kw):
+        seen.update(name=name, **kw)
+        return Oracle(SegmentSet(cels))
+
+    monkeypatch.setattr(segment_pkg, "build", fake_build)
+    ckpt = tmp_path / "w.safetensors"
+    ckpt.write_bytes(b"x")
+    assert _run(["eval", "segment", "--data", cels, "--method", "builtin", "--prompt", "box", "--limit", "1",
+                 "--checkpoint", ckpt]) == 0
+    assert seen == {"name": "builtin", "weights": str(ckpt)}
+    assert _run(["eval", "segment", "--data", cels, "--method", "sam2", "--prompt", "box", "--limit", "1",
+                 "--checkpoint", ckpt]) == 0
+    assert seen["checkpoint"] == str(ckpt)

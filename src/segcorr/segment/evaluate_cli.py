@@ -9,6 +9,10 @@ from typing import Optional
 import typer
 
 
+# the constructor option of each backend that --checkpoint fills
+_WEIGHTS_OPTION = {"builtin": "weights", "sam2": "checkpoint"}
+
+
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add ``eval segment`` to the ``eval`` group."""
 
@@ -34,9 +38,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if prompt not in PROMPTS:
             raise InputError(f"unknown --prompt {prompt!r}; expected one of {', '.join(PROMPTS)}")
         dataset = SegmentSet(_need_dir(data))
-        if checkpoint is not None and method == "flat":
-            raise InputError("the flat segmenter takes no --checkpoint", checkpoint)
-        kwargs = {} if checkpoint is None else {"checkpoint": str(_need_file(checkpoint, "checkpoint"))}
+        kwargs = {}
+        if checkpoint is not None:
+            if method not in _WEIGHTS_OPTION:
+                raise InputError(f"the {method} segmenter takes no --checkpoint", checkpoint)
+            kwargs[_WEIGHTS_OPTION[method]] = str(_need_file(checkpoint, "checkpoint"))
         segmenter = build(method, **kwargs)
         result = evaluate_segmenter(dataset, segmenter, prompt=prompt, method_name=method, data_name=str(data),
                                     limit=limit)
