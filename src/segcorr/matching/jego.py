@@ -85,25 +85,28 @@ def jego_indices(h0: int, w0: int, h1: int, w1: int, order: str = "rowmajor") ->
 
 
 @functools.lru_cache(maxsize=64)
-def _torch_indices(h0: int, w0: int, h1: int, w1: int, order: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _torch_indices(h0: int, w0: int, h1: int, w1: int, order: str) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """``jego_indices`` for the time-major layout [Lmax, 4]: (gather [Lmax * 4], inv [N0 + N1], Lmax)."""
     seq, inv = jego_indices(h0, w0, h1, w1, order)
-    return torch.tensor(seq), torch.tensor(inv)
+    lmax = seq.shape[1]
+    return torch.tensor(seq.T.reshape(-1)), torch.tensor((inv % lmax) * 4 + inv // lmax), lmax
 
 
 def jego_scan(f0: torch.Tensor, f1: torch.Tensor, order: str = "rowmajor") -> tuple[torch.Tensor, torch.Tensor]:
     """Both token grids as the four JEGO sequences.
 
-    Arguments: f0 [B, C, h0, w0], f1 [B, C, h1, w1]. Returns (seqs [B, 4, Lmax, C], inv [N0 + N1]) where
+    Arguments: f0 [B, C, h0, w0], f1 [B, C, h1, w1]. Returns (seqs [B, Lmax, 4, C], inv [N0 + N1]) where
     ``inv`` feeds ``jego_merge``.
     """
     b, c = f0.shape[:2]
-    seq, inv = _torch_indices(f0.shape[2], f0.shape[3], f1.shape[2], f1.shape[3], order)
+    gather, inv, lmax = _torch_indices(f0.shape[2], f0.shape[3], f1.shape[2], f1.shape[3], order)
     tokens = torch.cat([f0.flatten(2), f1.flatten(2), f0.new_zeros(b, c, 1)], 2).transpose(1, 2)
-    return tokens[:, seq.to(f0.device).reshape(-1)].reshape(b, 4, seq.shape[1], c), inv.to(f0.device)
+    # time-major gather, so the four sequences come out in the packed mixer's layout [B, L, G, C]
+    return tokens[:, gather.to(f0.device)].reshape(b, lmax, 4, c), inv.to(f0.device)
 
 
 def jego_merge(seqs: torch.Tensor, inv: torch.Tensor, hw0: tuple[int, int], hw1: tuple[int, int]):
-    """Inverse of ``jego_scan``: seqs [B, 4, Lmax, C] -> (f0 [B, C, h0, w0], f1 [B, C, h1, w1])."""
+    """Inverse of ``jego_scan``: seqs [B, Lmax, 4, C] -> (f0 [B, C, h0, w0], f1 [B, C, h1, w1])."""
     b, _, _, c = seqs.shape
     tokens = seqs.reshape(b, -1, c)[:, inv].transpose(1, 2)
     n0 = hw0[0] * hw0[1]

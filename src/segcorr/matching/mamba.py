@@ -41,7 +41,8 @@ class Mamba(nn.Module):
         d_state: state size N; d_conv: causal convolution length; expand: E = expand * D;
         dt_rank: R (default ceil(D / 16)); dt_min, dt_max: range of the initial step sizes.
         backend: selective-scan backend, ``sequential`` (inference) or ``parallel`` (training, ONNX).
-    Forward: x [Bt, G, L, D] -> [Bt, G, L, D]; sequence g of every batch element goes through mixer g.
+    Forward: x [Bt, L, G, D] -> [Bt, L, G, D]; sequence g of every batch element goes through mixer g. With
+    ``last_only`` only the last step's output is computed and returned, [Bt, G, D].
     """
 
     def __init__(self, d_model: int, groups: int = 1, d_state: int = 16, d_conv: int = 4, expand: int = 2,
@@ -72,25 +73,23 @@ class Mamba(nn.Module):
             raise ValueError(f"scan backend: expected one of {BACKENDS}, found {backend!r}")
         self.backend = backend
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        bt, g, length, _ = x.shape
-        e, n, r = self.d_inner, self.d_state, self.dt_rank
-        xz = torch.einsum("bgld,ged->bgle", x, self.in_proj)
-        xi, z = xz.split(e, dim=-1)
-        # causal depthwise convolution over time: pad d_conv - 1 steps on the left only
-        xc = xi.permute(0, 1, 3, 2).reshape(bt, g * e, length)
-        xc = F.conv1d(F.pad(xc, (self.d_conv - 1, 0)), self.conv_weight, self.conv_bias, groups=g * e)
-        xc = F.silu(xc).reshape(bt, g, e, length).transpose(2, 3)
-        dt, b, c = torch.einsum("bgle,gke->bglk", xc, self.x_proj).split([r, n, n], dim=-1)
-        delta = F.softplus(torch.einsum("bglr,ger->bgle", dt, self.dt_proj_weight) + self.dt_proj_bias[:, None])
-        a = -torch.exp(self.A_log)
-        flat = bt * g
-        y = selective_scan(xc.reshape(flat, length, e), delta.reshape(flat, length, e),
-                           a.unsqueeze(0).expand(bt, g, e, n).reshape(flat, e, n),
-                           b.reshape(flat, length, n), c.reshape(flat, length, n),
-                           self.D.unsqueeze(0).expand(bt, g, e).reshape(flat, e), self.backend)
-        y = y.reshape(bt, g, length, e) * F.silu(z)
-        return torch.einsum("bgle,gde->bgld", y, self.out_proj)
+    def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        bt, length, g, _ = x.shape
+        e, n, r, k = self.d_inner, self.d_state, self.dt_rank, self.d_conv
+        xi, z = torch.einsum("blgd,ged->blge", x, self.in_proj).split(e, dim=-1)
+        # causal depthwise convolution over time as k shifted multiply-adds (no layout change, ONNX-friendly)
+        w = self.conv_weight.reshape(g, e, k)
+        xp = F.pad(xi, (0, 0, 0, 0, k - 1, 0))
+        xc = torch.addcmul(self.conv_bias.reshape(g, e), xp[:, :length], w[:, :, 0])
+        for i in range(1, k):
+            xc = xc + xp[:, i:i + length] * w[:, :, i] if xc.requires_grad else xc.addcmul_(xp[:, i:i + length], w[:, :, i])
+        xc = F.silu(xc)
+        dt, b, c = torch.einsum("blge,gke->blgk", xc, self.x_proj).split([r, n, n], dim=-1)
+        delta = F.softplus(torch.einsum("blgr,ger->blge", dt, self.dt_proj_weight) + self.dt_proj_bias)
+        y = selective_scan(xc, delta, -torch.exp(self.A_log), b, c, self.D, self.backend, last_only)
+        if last_only:
+            return torch.einsum("bge,gde->bgd", y * F.silu(z[:, -1]), self.out_proj)
+        return torch.einsum("blge,gde->blgd", y * F.silu(z), self.out_proj)
 
 
 class MultiHeadMamba(nn.Module):
@@ -98,10 +97,10 @@ class MultiHeadMamba(nn.Module):
 
     Cost per token is 1/heads of a single mixer of the same width (block-diagonal projections), which is what
     makes a mixer affordable on the many short span sequences of the AS-Mamba block's local path.
-    Forward: x [Bt, L, C] -> [Bt, L, C] (C divisible by heads).
+    Forward: x [Bt, L, C] -> [Bt, L, C] (C divisible by heads), or [Bt, C] (last step) with ``last_only``.
     """
 
-    def __init__(self, dim: int, heads: int, d_state: int = 8, expand: int = 2, d_conv: int = 4,
+    def __init__(self, dim: int, heads: int, d_state: int = 8, expand: int = 1, d_conv: int = 4,
                  backend: str = "sequential") -> None:
         super().__init__()
         if dim % heads:
@@ -110,7 +109,7 @@ class MultiHeadMamba(nn.Module):
         self.mamba = Mamba(dim // heads, groups=heads, d_state=d_state, expand=expand, d_conv=d_conv,
                            backend=backend)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         bt, length, c = x.shape
-        xh = x.reshape(bt, length, self.heads, c // self.heads).transpose(1, 2)
-        return self.mamba(xh).transpose(1, 2).reshape(bt, length, c)
+        y = self.mamba(x.reshape(bt, length, self.heads, c // self.heads), last_only)
+        return y.reshape(bt, c) if last_only else y.reshape(bt, length, c)

@@ -1,19 +1,21 @@
 """Mamba's selective scan (the S6 recurrence) in plain PyTorch, with a sequential and a parallel backend.
 
-For every sequence b, channel e and state n::
+For every sequence b, group g (a packed mixer: a scan direction or a head), channel e and state n::
 
     h_t = exp(delta_t A) * h_{t-1} + delta_t B_t u_t        (h_0 = 0)
     y_t = <C_t, h_t> + D u_t
 
-Shapes (one flat batch ``Bt``: packed Mambas and heads fold into it, see ``mamba.py``):
-    u, delta: [Bt, L, E]; A: [Bt or 1, E, N] (negative); B, C: [Bt, L, N]; D: [Bt or 1, E]  ->  y: [Bt, L, E]
+Shapes: u, delta [Bt, L, G, E]; A [G, E, N] (negative); B, C [Bt, L, G, N]; D [G, E] -> y [Bt, L, G, E]
+(or [Bt, G, E], the last step only, with ``last_only``). Groups share nothing but the call: the layout keeps
+them as a dimension so A and D broadcast instead of being copied per sequence.
 
 Backends (equal to ~1e-6 in float32; ``tests/matching/test_mamba.py``):
-- ``sequential``: a loop over time, vectorised over batch, channels and states. O(L) work, state memory only
-  [chunk, Bt, E, N]; the inference path (with autograd off each step is one fused ``addcmul`` into a buffer).
-- ``parallel``: Hillis-Steele inclusive scan of the affine maps (a_t, b_t) in ceil(log2 L) steps. O(L log L)
-  work and [Bt, L, E, N] memory per step, kept for backward; the training path. No Python loop over L
-  (only over log2 L shifts with static sizes), so it traces to ONNX at a fixed input size.
+- ``sequential``: a loop over time, vectorised over batch, groups, channels and states; ``chunk`` steps are
+  discretised at once, time-major, so each step reads and writes contiguous slabs (with autograd off a step is
+  one fused ``addcmul`` into a buffer). O(L) work, memory [chunk, Bt, G, E, N]. The inference path.
+- ``parallel``: Hillis-Steele inclusive scan of the affine maps h -> a_t h + b_t in ceil(log2 L) steps.
+  O(L log L) work and [Bt, L, G, E, N] memory per step (kept for backward). The training path. No Python loop
+  over L (only over log2 L shifts with static sizes), so it traces to ONNX at a fixed input size.
 """
 
 from __future__ import annotations
@@ -25,26 +27,33 @@ BACKENDS = ("sequential", "parallel")
 
 
 def _discretise(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor):
-    """(a, b) of h_t = a_t h_{t-1} + b_t: a = exp(delta A), b = delta u B. Shapes [Bt, L, E, N]."""
-    a = torch.exp(delta.unsqueeze(-1) * A.unsqueeze(1))
-    b = (delta * u).unsqueeze(-1) * B.unsqueeze(2)
+    """(a, b) of h_t = a_t h_{t-1} + b_t with a = exp(delta A), b = delta u B: shapes [..., G, E, N]."""
+    a = torch.exp(delta.unsqueeze(-1) * A)
+    b = (delta * u).unsqueeze(-1) * B.unsqueeze(-2)
     return a, b
 
 
-def scan_sequential(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                    D: torch.Tensor, chunk: int = 64) -> torch.Tensor:
-    """Selective scan by a loop over time, ``chunk`` steps discretised at once (bounds memory to the chunk).
+def _readout(h: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
+    """<C, h> over the state: h [..., E, N], C [..., N] -> [..., E] (a batched matmul, no copies)."""
+    return (h @ C.unsqueeze(-1)).squeeze(-1)
 
-    Arguments: u, delta [Bt, L, E]; A [Bt|1, E, N]; B, C [Bt, L, N]; D [Bt|1, E]. Returns y [Bt, L, E].
-    """
-    bt, length, e = u.shape
-    h = u.new_zeros(bt, e, A.shape[-1])
+
+def scan_sequential(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
+                    D: torch.Tensor, last_only: bool = False, chunk: int = 64) -> torch.Tensor:
+    """Selective scan by a loop over time (shapes in the module docstring)."""
+    bt, length, g, e = u.shape
+    h = u.new_zeros(bt, g, e, A.shape[-1])
     track = torch.is_grad_enabled() and any(t.requires_grad for t in (u, delta, A, B, C))
     ys = []
     for t0 in range(0, length, chunk):
         t1 = min(length, t0 + chunk)
-        # time first, so each step reads and writes one contiguous [Bt, E, N] slab
-        a, b = (x.transpose(0, 1).contiguous() for x in _discretise(u[:, t0:t1], delta[:, t0:t1], A, B[:, t0:t1]))
+        # discretise time-major from the small [T, Bt, G, E] inputs: the big [T, Bt, G, E, N] come out contiguous
+        a, b = _discretise(u[:, t0:t1].transpose(0, 1), delta[:, t0:t1].transpose(0, 1), A,
+                           B[:, t0:t1].transpose(0, 1))
+        if last_only:
+            for i in range(t1 - t0):
+                h = torch.addcmul(b[i], a[i], h) if track else torch.addcmul(b[i], a[i], h, out=b[i])
+            continue
         if track:
             steps = []
             for i in range(t1 - t0):
@@ -52,37 +61,41 @@ def scan_sequential(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: to
                 steps.append(h)
             hs = torch.stack(steps)
         else:
-            hs = torch.empty_like(a)
+            hs = b  # each step overwrites its own slab of b with h_t
             for i in range(t1 - t0):
-                h = torch.addcmul(b[i], a[i], h, out=hs[i])
-        ys.append(torch.einsum("tben,btn->bte", hs, C[:, t0:t1]))
-    return torch.cat(ys, 1) + u * D.unsqueeze(1)
+                h = torch.addcmul(b[i], a[i], h, out=b[i])
+        ys.append(_readout(hs, C[:, t0:t1].transpose(0, 1)).transpose(0, 1))
+    if last_only:
+        return _readout(h, C[:, -1]) + u[:, -1] * D
+    return torch.cat(ys, 1) + u * D
 
 
 def scan_parallel(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                  D: torch.Tensor) -> torch.Tensor:
+                  D: torch.Tensor, last_only: bool = False) -> torch.Tensor:
     """Selective scan by a Hillis-Steele scan over the affine maps h -> a_t h + b_t.
 
     Step d (1, 2, 4, ...) composes every element with the one d earlier: (a, b)_t <- (a_t a_{t-d},
     a_t b_{t-d} + b_t), with the identity (1, 0) shifted in before the start; after ceil(log2 L) steps b_t is
-    h_t. Arguments and result as ``scan_sequential``.
+    h_t. Shapes as ``scan_sequential``.
     """
     a, b = _discretise(u, delta, A, B)
     length = u.shape[1]
     d = 1
     while d < length:
-        b = b + a * F.pad(b[:, : length - d], (0, 0, 0, 0, d, 0))
+        b = b + a * F.pad(b[:, : length - d], (0, 0, 0, 0, 0, 0, d, 0))
         if 2 * d < length:  # the last step's a is never read
-            a = a * F.pad(a[:, : length - d], (0, 0, 0, 0, d, 0), value=1.0)
+            a = a * F.pad(a[:, : length - d], (0, 0, 0, 0, 0, 0, d, 0), value=1.0)
         d *= 2
-    return (b * C.unsqueeze(2)).sum(-1) + u * D.unsqueeze(1)
+    if last_only:
+        return _readout(b[:, -1], C[:, -1]) + u[:, -1] * D
+    return _readout(b, C) + u * D
 
 
 def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                   D: torch.Tensor, backend: str = "sequential") -> torch.Tensor:
+                   D: torch.Tensor, backend: str = "sequential", last_only: bool = False) -> torch.Tensor:
     """Dispatch to ``scan_sequential`` or ``scan_parallel`` (shapes in the module docstring)."""
     if backend == "sequential":
-        return scan_sequential(u, delta, A, B, C, D)
+        return scan_sequential(u, delta, A, B, C, D, last_only)
     if backend == "parallel":
-        return scan_parallel(u, delta, A, B, C, D)
+        return scan_parallel(u, delta, A, B, C, D, last_only)
     raise ValueError(f"scan backend: expected one of {BACKENDS}, found {backend!r}")

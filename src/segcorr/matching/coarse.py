@@ -1,0 +1,129 @@
+"""Coarse matching (LoFTR/JamMa): dual-softmax confidence with a learnable temperature, mutual nearest
+neighbours, a confidence threshold.
+
+    S[b, i, j]    = <f0_i, f1_j> / C / T                 T = exp(log_temperature), learned (init 0.1)
+    conf[b, i, j] = softmax_j(S)[i, j] * softmax_i(S)[i, j] = exp(2 S - logsumexp_j S - logsumexp_i S)
+    match (i, j)  iff conf[i, j] is the maximum of its row and of its column, and > threshold
+
+Memory: the dense conf matrix is [B, N0, N1] float32 (N = h*w at 1/8). At 640x480 N0 = N1 = 4800, so it is
+4800 x 4800 x 4 B = 92 MB per pair: affordable on CPU, and the loss needs it, so training (small crops, with
+gradients: ~4 such tensors alive) and inference up to ``max_dense_pairs`` keep it. Inference computes it in
+row blocks of ``chunk_rows`` rows in one buffer, in place (fresh large buffers cost page faults on CPU, and
+softmax temporaries would double the peak). Above ``max_dense_pairs`` (or with ``dense=False``) no full
+matrix is kept: the second pass recomputes each block of S ([B, chunk_rows, N1] at a time, twice the matmul)
+and gives the same matches and confidences. The similarity matmul itself is N0 x N1 x C multiply-adds
+(2.9 G at 640x480 with C = 128).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+_MASKED = -1e4  # logit of a padded cell: exp() underflows to 0, unlike -inf it never makes NaN rows
+
+
+class CoarseMatcher(nn.Module):
+    """Forward: f0 [B, C, h0, w0], f1 [B, C, h1, w1], optional valid-cell masks [B, h0, w0] / [B, h1, w1] ->
+    dict: ``b_ids, i_ids, j_ids`` [M] long (i, j row-major cell indices), ``mconf`` [M], and ``conf_matrix``
+    [B, N0, N1] with gradients (training) or, without, when the dense path ran and ``return_conf``."""
+
+    def __init__(self, temperature: float = 0.1, threshold: float = 0.2, chunk_rows: int = 1024,
+                 max_dense_pairs: int = 4800 * 4800) -> None:
+        super().__init__()
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
+        self.threshold, self.chunk_rows, self.max_dense_pairs = threshold, chunk_rows, max_dense_pairs
+
+    def similarity(self, f0: torch.Tensor, f1: torch.Tensor, mask0=None, mask1=None,
+                   out: torch.Tensor | None = None) -> torch.Tensor:
+        """S [B, n0, N1] from tokens f0 [B, n0, C], f1 [B, N1, C]; masks [B, n0] / [B, N1] bool (True = valid).
+        ``out`` (no gradient): a [B, n0, N1] buffer whose batch slices are contiguous, written in place."""
+        scale = 1.0 / (f0.shape[-1] * torch.exp(self.log_temperature))
+        if out is not None:
+            for k in range(f0.shape[0]):
+                torch.mm(f0[k] * scale, f1[k].t(), out=out[k])
+            for k, m in ((1, mask0), (2, mask1)):
+                if m is not None:
+                    out.masked_fill_(~m.unsqueeze(k), _MASKED)
+            return out
+        s = (f0 * scale) @ f1.transpose(1, 2)
+        if mask0 is not None or mask1 is not None:
+            valid = torch.ones_like(s[:1, :1, :1], dtype=torch.bool)
+            if mask0 is not None:
+                valid = valid & mask0[:, :, None]
+            if mask1 is not None:
+                valid = valid & mask1[:, None, :]
+            s = s.masked_fill(~valid, _MASKED)
+        return s
+
+    def conf_matrix(self, t0: torch.Tensor, t1: torch.Tensor, mask0=None, mask1=None) -> torch.Tensor:
+        """Dense dual-softmax confidence [B, N0, N1] from tokens [B, N, C] (padded cells get ~0), differentiable:
+        exp(2 S - logsumexp_j S - logsumexp_i S), the product of the two softmaxes."""
+        s = self.similarity(t0, t1, mask0, mask1)
+        return torch.exp(2 * s - torch.logsumexp(s, 2, keepdim=True) - torch.logsumexp(s, 1, keepdim=True))
+
+    @staticmethod
+    def mutual_from_dense(conf: torch.Tensor, threshold: float):
+        """(b_ids, i_ids, j_ids, mconf) of the mutual nearest neighbours above ``threshold`` in conf [B, N0, N1]."""
+        best, j = conf.max(2)
+        colmax = conf.amax(1)
+        keep = (best == torch.gather(colmax, 1, j)) & (best > threshold)
+        b, i = keep.nonzero(as_tuple=True)
+        return b, i, j[b, i], best[b, i]
+
+    def _chunked(self, t0: torch.Tensor, t1: torch.Tensor, mask0, mask1, store: bool):
+        """Two passes over row blocks of S (no gradient): pass 1 the row and column log-sum-exps, pass 2 the
+        log-confidence L = 2 S - row - col with its row max/argmax and column max. With ``store`` S is written
+        once into one [B, N0, N1] buffer (which ends up holding L); without, pass 2 recomputes each block.
+        Returns (best [B, N0], arg [B, N0], colmax [B, N1], L or None)."""
+        bsz, n0, _ = t0.shape
+        n1 = t1.shape[1]
+        rows = [slice(r, min(n0, r + self.chunk_rows)) for r in range(0, n0, self.chunk_rows)]
+        buf = t0.new_empty(bsz, n0, n1) if store else None
+
+        def block(r):
+            return self.similarity(t0[:, r], t1, None if mask0 is None else mask0[:, r], mask1,
+                                   out=None if buf is None else buf[:, r])
+
+        row = torch.empty(bsz, n0, 1, dtype=t0.dtype, device=t0.device)
+        col = torch.full((bsz, 1, n1), -math.inf, dtype=t0.dtype, device=t0.device)
+        for r in rows:
+            s = block(r)
+            row[:, r] = torch.logsumexp(s, 2, keepdim=True)
+            col = torch.logaddexp(col, torch.logsumexp(s, 1, keepdim=True))
+        best, arg = [], []
+        colmax = torch.full((bsz, n1), -math.inf, dtype=t0.dtype, device=t0.device)
+        for r in rows:
+            s = buf[:, r] if store else block(r)
+            s = s.mul_(2).sub_(row[:, r]).sub_(col)
+            b, a = s.max(2)
+            best.append(b)
+            arg.append(a)
+            colmax = torch.maximum(colmax, s.amax(1))
+        return torch.cat(best, 1), torch.cat(arg, 1), colmax, buf
+
+    def forward(self, f0: torch.Tensor, f1: torch.Tensor, mask0=None, mask1=None, threshold: float | None = None,
+                dense: bool | None = None, return_conf: bool = False) -> dict:
+        thr = self.threshold if threshold is None else threshold
+        t0, t1 = f0.flatten(2).transpose(1, 2), f1.flatten(2).transpose(1, 2)
+        m0 = None if mask0 is None else mask0.flatten(1)
+        m1 = None if mask1 is None else mask1.flatten(1)
+        if dense is None:
+            dense = self.training or t0.shape[1] * t1.shape[1] <= self.max_dense_pairs
+        if torch.is_grad_enabled() and (t0.requires_grad or t1.requires_grad):
+            conf = self.conf_matrix(t0, t1, m0, m1)
+            b, i, j, mconf = self.mutual_from_dense(conf.detach(), thr)
+            return {"conf_matrix": conf, "b_ids": b, "i_ids": i, "j_ids": j, "mconf": mconf}
+        with torch.no_grad():
+            best, arg, colmax, logc = self._chunked(t0, t1, m0, m1, store=dense)
+            # mutual: the row's best entry is also its column's best (same float ops, so an exact comparison)
+            keep = best == torch.gather(colmax, 1, arg)
+            if thr > 0:
+                keep = keep & (best > math.log(thr))
+            b, i = keep.nonzero(as_tuple=True)
+            out = {"b_ids": b, "i_ids": i, "j_ids": arg[b, i], "mconf": torch.exp(best[b, i])}
+            if dense and return_conf:
+                out["conf_matrix"] = logc.exp_()
+        return out
