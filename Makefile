@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	# CPU build of torch first, so pip never pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
+	# Reference CLIP tokenizer for tests/segment/test_tokenizer.py, without its declared deps (torchvision, timm, hub).
+	$(PY) -m pip install -q --no-deps 'open-clip-torch==3.3.0'
 	# The official SAM 2.1 package for the sam2 backend's tests, without its declared deps (they would pull
 	# a CUDA torch and torchvision, which the backend never imports); its light runtime deps come after.
 	SAM2_BUILD_CUDA=0 $(PY) -m pip install -q --no-deps 'sam2>=1.1'

@@ -1,6 +1,7 @@
 """Segmenters behind one protocol (`segment.base.Segmenter`) and a registry.
 
-`build("flat")`, `build("labelmap", source=DIR_OR_PNG_OR_CACHE)`, `build("sam2", checkpoint=PATH)`.
+`build("builtin")` (our SAM 3-style concept model, shipped weights), `build("flat")`,
+`build("labelmap", source=DIR_OR_PNG_OR_CACHE)`, `build("sam2", checkpoint=PATH)`.
 Backends are imported when built, so the optional `sam2` package is only needed by the `sam2` backend.
 """
 
@@ -45,12 +46,20 @@ def _sam2(**kw):
     return Sam2Segmenter(**kw)
 
 
-_REGISTRY = {"flat": _flat, "labelmap": _labelmap, "sam2": _sam2}
+def _builtin(**kw):
+    from segcorr.segment.builtin import BuiltinSegmenter
+
+    _check_options(BuiltinSegmenter, kw)
+    return BuiltinSegmenter(**kw)
+
+
+_REGISTRY = {"builtin": _builtin, "flat": _flat, "labelmap": _labelmap, "sam2": _sam2}
 NAMES = tuple(_REGISTRY)
 
 
 def build(name: str, **kwargs) -> Segmenter:
-    """A segmenter by name: `flat`, `labelmap` (source=...), `sam2` (checkpoint=...). kwargs go to its constructor."""
+    """A segmenter by name: `builtin`, `flat`, `labelmap` (source=...), `sam2` (checkpoint=...). kwargs go to its
+    constructor."""
     if name not in _REGISTRY:
         raise InputError(f"unknown segmenter {name!r}; expected one of {', '.join(NAMES)}")
     return _REGISTRY[name](**kwargs)

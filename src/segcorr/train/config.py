@@ -137,6 +137,7 @@ class TrainConfig:
     device: str = "auto"
     ddp_find_unused: bool = False
     export: str | None = None
+    export_dtype: str = "float32"
 
 
 def _check(value: Any, tp: Any, key: str, src: str) -> Any:
@@ -199,6 +200,8 @@ def validate(cfg: TrainConfig, src: str = "config") -> TrainConfig:
         raise InputError(f"expected optim.schedule onecycle|cosine|constant, found {cfg.optim.schedule!r}", src)
     if cfg.data.crop is not None and len(cfg.data.crop) != 2:
         raise InputError(f"expected data.crop as [h, w], found {cfg.data.crop!r}", src)
+    if cfg.export_dtype not in ("float32", "float16"):
+        raise InputError(f"expected export_dtype float32 or float16, found {cfg.export_dtype!r}", src)
     if cfg.steps < 1 or cfg.batch_size < 1:
         raise InputError(f"expected steps >= 1 and batch_size >= 1, found {cfg.steps} and {cfg.batch_size}", src)
     return cfg

@@ -28,11 +28,15 @@ def git_commit(start: Path | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def _model_config(name: str, args: dict[str, Any]) -> dict[str, Any]:
+_REGISTRIES = {"sam3": "segcorr.segment.model", "match": "segcorr.matching"}
+
+
+def _model_config(name: str, args: dict[str, Any], task: str = "flow_sup") -> dict[str, Any]:
     """The full config of the model (its ``config`` dataclass when it has one), else the build overrides."""
     try:
-        from segcorr.flow import build
+        import importlib
 
+        build = importlib.import_module(_REGISTRIES.get(task, "segcorr.flow")).build
         cfg = getattr(build(name, **args), "config", None)
     except Exception:  # the card must still be written when the registry changed since training
         cfg = None
@@ -48,9 +52,13 @@ def _data_summary(data: dict[str, Any]) -> str:
     return f"{data['kind']} from {', '.join(data['roots'])} (labels: {data['labels_dir'] or 'built-in'})"
 
 
-def export_weights(run_dir: str | Path, out_path: str | Path, card_extra: dict[str, Any] | None = None) -> Path:
-    """Write ``out_path`` (.safetensors, fp32) from the latest checkpoint of ``run_dir`` and its model card
-    ``out_path.with_suffix('.json')``; ``card_extra`` entries are added to (or replace) card fields."""
+def export_weights(run_dir: str | Path, out_path: str | Path, card_extra: dict[str, Any] | None = None,
+                   dtype: str | None = None) -> Path:
+    """Write ``out_path`` (.safetensors) from the latest checkpoint of ``run_dir`` and its model card
+    ``out_path.with_suffix('.json')``; ``card_extra`` entries are added to (or replace) card fields.
+
+    ``dtype``: "float32" or "float16" for floating tensors (default: the run's ``export_dtype``, else float32);
+    half precision halves the file, and loading casts back to the model's dtype."""
     run_dir, out_path = Path(run_dir), Path(out_path)
     if out_path.suffix != ".safetensors":
         raise InputError(f"expected an output path ending in .safetensors, found {out_path.name!r}", out_path)
@@ -62,8 +70,11 @@ def export_weights(run_dir: str | Path, out_path: str | Path, card_extra: dict[s
     state = json.loads((ckpt / "state.json").read_text())
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    model_cfg = _model_config(cfg["model"]["name"], cfg["model"]["args"])
-    weights = {k: v.float() if v.is_floating_point() else v
+    model_cfg = _model_config(cfg["model"]["name"], cfg["model"]["args"], cfg.get("task", "flow_sup"))
+    dtype = dtype or cfg.get("export_dtype", "float32")
+    if dtype not in ("float32", "float16"):
+        raise InputError(f"expected export dtype float32 or float16, found {dtype!r}")
+    weights = {k: (v.half() if dtype == "float16" else v.float()) if v.is_floating_point() else v
                for k, v in load_state_dict_file(ckpt / "model.safetensors").items()}
     meta = {"name": cfg["model"]["name"], "config": json.dumps(model_cfg, sort_keys=True), "format": "pt"}
     from segcorr.io.weights import save_weights, write_model_card
@@ -74,6 +85,7 @@ def export_weights(run_dir: str | Path, out_path: str | Path, card_extra: dict[s
     card: dict[str, Any] = {
         "name": out_path.stem, "file": out_path.name, "registry_name": cfg["model"]["name"], "config": model_cfg,
         "params": int(sum(v.numel() for v in weights.values())), "size_bytes": out_path.stat().st_size,
+        "dtype": dtype,
         "task": cfg["task"], "command": summary.get("command", ""), "data": _data_summary(cfg["data"]),
         "steps": int(state["step"]), "batch_size": cfg["batch_size"], "world_size": summary.get("world_size", 1),
         "wall_time_s": round(float(state.get("wall_s", summary.get("wall_s", 0.0))), 1),

@@ -1,0 +1,307 @@
+"""``Sam3Predictor``: the concept model behind a SAM-style interface.
+
+``set_image(image)`` computes the image embedding once; ``predict(points=, boxes=, mask_input=)`` answers one
+object per call and ``predict_text(text)`` every instance of a phrase, both reusing the embedding.
+
+Resize plan (decided in ``set_image``, one place): the longer side is scaled to the model's ``image_size``, the
+result padded right and bottom to multiples of 32; prompts are mapped into that frame and masks back to the
+original size (bilinear on logits). Masks come out of the decoder at stride 4; with ``refine="snap"`` they are
+then snapped to the flat-colour regions of the full-size image (a region whose pixels are mostly inside the mask
+joins it, one mostly outside leaves it; line-art pixels keep the mask's own decision), so edges follow the
+drawing instead of the 4-pixel grid. The flat segmentation runs at most once per image, at most at
+``snap_side`` pixels on the longer side.
+
+Accepted images: uint8 or uint16, grey [H, W], [H, W, 1], RGB [H, W, 3] or RGBA [H, W, 4] (composited on white);
+sides of ``MIN_SIDE`` .. ``MAX_SIDE`` pixels (others raise ``InputError``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from segcorr.errors import InputError
+
+MIN_SIDE = 16
+MAX_SIDE = 8192
+MAX_PHRASE_CHARS = 200
+
+
+@dataclass
+class ConceptResult:
+    """Every instance of a phrase: masks [N, H, W] bool, scores [N] (presence x query score), boxes [N, 4]
+    (x0, y0, x1, y1, pixels), presence (probability the phrase is in the image at all)."""
+
+    masks: np.ndarray
+    scores: np.ndarray
+    boxes: np.ndarray
+    presence: float
+
+
+def as_rgb_uint8(image: np.ndarray, what: str = "image") -> np.ndarray:
+    """uint8/uint16 grey, RGB or RGBA -> uint8 [H, W, 3]; InputError for anything else."""
+    img = np.asarray(image)
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype == np.bool_:
+        img = img.astype(np.uint8) * 255
+    elif img.dtype != np.uint8:
+        raise InputError(f"expected a uint8 or uint16 {what}, found dtype {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise InputError(f"expected a grey, RGB or RGBA {what}, found array of shape {img.shape}")
+    if img.shape[2] == 4:
+        a = img[..., 3:].astype(np.float32) / 255.0
+        img = (img[..., :3].astype(np.float32) * a + 255.0 * (1 - a) + 0.5).astype(np.uint8)
+    h, w = img.shape[:2]
+    if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
+        raise InputError(f"expected an {what} with sides of {MIN_SIDE}..{MAX_SIDE} px, found {w}x{h}")
+    return np.ascontiguousarray(img)
+
+
+def check_phrase(text: str) -> str:
+    phrase = " ".join(str(text).split())
+    if not phrase:
+        raise InputError("expected a non-empty text prompt, found an empty one")
+    if len(phrase) > MAX_PHRASE_CHARS:
+        raise InputError(f"expected a text prompt of at most {MAX_PHRASE_CHARS} characters, found {len(phrase)}")
+    return phrase
+
+
+def snap_to_regions(prob: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
+    takes the majority decision of its pixels; label-0 pixels keep their own."""
+    raw = prob > 0.5
+    lab = labels.ravel()
+    n = int(lab.max()) + 1
+    if n <= 1:
+        return raw
+    inside = np.bincount(lab, weights=raw.ravel().astype(np.float64), minlength=n)
+    total = np.bincount(lab, minlength=n).astype(np.float64)
+    keep = inside > 0.5 * np.maximum(total, 1)
+    out = keep[lab].reshape(labels.shape)
+    return np.where(labels > 0, out, raw)
+
+
+class Sam3Predictor:
+    """SAM-style predictor over ``Sam3Image``. ``refine``: "snap" (default) or "none"; ``snap_side``: the largest
+    side at which the flat segmentation for snapping runs; ``device``: where the model runs (default: its own)."""
+
+    def __init__(self, model, refine: str = "snap", snap_side: int = 1024, text_threshold: float = 0.5,
+                 max_instances: int = 16) -> None:
+        if refine not in ("snap", "none"):
+            raise InputError(f"expected refine 'snap' or 'none', found {refine!r}")
+        self.model = model.eval()
+        self.refine = refine
+        self.snap_side = snap_side
+        self.text_threshold = text_threshold
+        self.max_instances = max_instances
+        self.image_size = int(model.config.image_size)
+        self.context_length = int(model.config.context_length)
+        self._tokenizer = None
+        self.reset_image()
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str = "sam3_tiny", **kwargs) -> "Sam3Predictor":
+        """The shipped weights by name (``src/segcorr/weights/NAME.safetensors``) or a .safetensors path; the
+        architecture comes from the file's metadata (its registry name and config)."""
+        import json
+
+        from segcorr.io.weights import load_weights, read_weights_metadata
+        from segcorr.segment.model import Sam3Config, build_from_config, config_for
+
+        meta = read_weights_metadata(name_or_path)
+        name = meta.get("name", "sam3_tiny")
+        cfg = config_for(name) if name in ("sam3_tiny", "sam3-test") else config_for("sam3_tiny")
+        if "config" in meta:
+            fields = json.loads(meta["config"])
+            known = {f for f in Sam3Config.__dataclass_fields__}
+            cfg = Sam3Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items() if k in known})
+        model = build_from_config(cfg)
+        load_weights(model, name_or_path, strict=True)
+        return cls(model, **kwargs)
+
+    # ---------------------------------------------------------------------------------------------- image
+    def reset_image(self) -> None:
+        self._feats = None
+        self._image = None
+        self._labels = None
+        self._orig_hw = (0, 0)
+        self._scaled_hw = (0, 0)
+
+    @property
+    def is_image_set(self) -> bool:
+        return self._feats is not None
+
+    @torch.no_grad()
+    def set_image(self, image: np.ndarray) -> None:
+        """Compute the image embedding (once per image). image: see the module docstring."""
+        import cv2
+
+        img = as_rgb_uint8(image)
+        h, w = img.shape[:2]
+        s = self.image_size / max(h, w)
+        sh, sw = max(1, round(h * s)), max(1, round(w * s))
+        small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        ph, pw = -(-sh // 32) * 32, -(-sw // 32) * 32
+        x = np.zeros((ph, pw, 3), np.uint8)
+        x[:sh, :sw] = small
+        p = next(self.model.parameters())
+        t = torch.from_numpy(x).permute(2, 0, 1)[None].to(device=p.device, dtype=p.dtype) / 255.0
+        self._feats = self.model.encode_image(t)
+        self._image, self._labels = img, None
+        self._orig_hw, self._scaled_hw, self._scale = (h, w), (sh, sw), s
+
+    def _need_image(self) -> None:
+        if self._feats is None:
+            raise RuntimeError("call set_image(image) before predict")
+
+    def _region_labels(self) -> np.ndarray:
+        if self._labels is None:
+            import cv2
+
+            from segcorr.segment.flat import FlatSegmenter
+
+            img = self._image
+            h, w = img.shape[:2]
+            f = min(1.0, self.snap_side / max(h, w))
+            if f < 1.0:
+                small = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+                lab = FlatSegmenter().segment_all(small)
+                lab = cv2.resize(lab.astype(np.int32).astype(np.float32), (w, h),
+                                 interpolation=cv2.INTER_NEAREST).astype(np.int64)
+            else:
+                lab = FlatSegmenter().segment_all(img).astype(np.int64)
+            self._labels = lab
+        return self._labels
+
+    def _to_image(self, logits: torch.Tensor) -> np.ndarray:
+        """[N, h4, w4] stride-4 logits of the padded input -> float32 probabilities [N, H, W] at the original size."""
+        sh, sw = self._scaled_hw
+        h, w = self._orig_hw
+        up = F.interpolate(logits[:, None].float(), scale_factor=4, mode="bilinear", align_corners=False)
+        up = up[..., :sh, :sw]
+        up = F.interpolate(up, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+        return up.sigmoid().cpu().numpy()
+
+    def _finish(self, prob: np.ndarray) -> np.ndarray:
+        if self.refine == "snap" and len(prob):
+            labels = self._region_labels()
+            return np.stack([snap_to_regions(p, labels) for p in prob])
+        return prob > 0.5
+
+    # ---------------------------------------------------------------------------------------------- prompts
+    def _check_xy(self, xy: np.ndarray, what: str) -> None:
+        h, w = self._orig_hw
+        if not np.isfinite(xy).all():
+            raise InputError(f"expected finite {what} coordinates, found {xy.tolist()}")
+        if (xy[..., 0] < 0).any() or (xy[..., 1] < 0).any() or (xy[..., 0] > w).any() or (xy[..., 1] > h).any():
+            raise InputError(f"{what} {xy.reshape(-1, 2).tolist()} lies outside the {w}x{h} image")
+
+    @torch.no_grad()
+    def predict(self, point_coords: np.ndarray | None = None, point_labels: np.ndarray | None = None,
+                box: np.ndarray | None = None, mask_input: np.ndarray | None = None,
+                multimask_output: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """One object from clicks (point_coords [P, 2] x, y pixels; point_labels [P] 1 = on it, 0 = not on it),
+        a box [4] (x0, y0, x1, y1) and/or a previous answer's low-res logits (mask_input [h4, w4]).
+
+        Returns (masks [K, H, W] bool, iou_pred [K], low_res_logits [K, h4, w4], object_score) with K = 3 when
+        ``multimask_output`` (sorted by predicted IoU, best first) else 1 (the stability-checked answer)."""
+        self._need_image()
+        coords, labels = [], []
+        if point_coords is not None:
+            pc = np.asarray(point_coords, np.float32).reshape(-1, 2)
+            pl = np.ones(len(pc), np.int64) if point_labels is None else np.asarray(point_labels).reshape(-1)
+            if len(pl) != len(pc):
+                raise InputError(f"expected one label per point, found {len(pl)} labels for {len(pc)} points")
+            if not np.isin(pl, (0, 1)).all():
+                raise InputError(f"expected point labels 0 or 1, found {sorted(set(pl.tolist()))}")
+            self._check_xy(pc, "point")
+            coords.append(pc)
+            labels.append(pl.astype(np.int64))
+        if box is not None:
+            b = np.asarray(box, np.float32).reshape(-1)
+            if b.shape != (4,):
+                raise InputError(f"expected a box as 4 numbers x0, y0, x1, y1, found {b.tolist()}")
+            if b[2] <= b[0] or b[3] <= b[1]:
+                raise InputError(f"expected a box with x1 > x0 and y1 > y0, found {b.tolist()}")
+            self._check_xy(b.reshape(2, 2), "box")
+            coords.append(b.reshape(2, 2))
+            labels.append(np.array([2, 3], np.int64))
+        if not coords and mask_input is None:
+            raise InputError("expected at least one point, box or mask prompt")
+        if not coords:
+            coords, labels = [np.zeros((1, 2), np.float32)], [np.array([-1], np.int64)]
+        dev = next(self.model.parameters()).device
+        c = torch.from_numpy(np.concatenate(coords) * self._scale)[None].to(dev)
+        lab = torch.from_numpy(np.concatenate(labels))[None].to(dev)
+        m_in = has = None
+        if mask_input is not None:
+            m = torch.as_tensor(np.asarray(mask_input, np.float32))
+            want = self._feats["inter"][0].shape[-2:]
+            if tuple(m.shape[-2:]) != tuple(want):
+                raise InputError(f"expected mask_input of shape {tuple(want)} (a previous low_res_logits), "
+                                 f"found {tuple(m.shape)}")
+            m_in, has = m.reshape(1, 1, *want).to(dev), torch.ones(1, dtype=torch.bool, device=dev)
+        out = self.model.predict_prompts(self._feats, torch.zeros(1, dtype=torch.long, device=dev), c, lab, m_in, has,
+                                         multimask_output=multimask_output)
+        logits, iou = out["masks"][0], out["iou_pred"][0]
+        order = torch.argsort(iou, descending=True)
+        logits, iou = logits[order], iou[order]
+        masks = self._finish(self._to_image(logits))
+        return masks, iou.cpu().numpy(), logits.cpu().numpy(), float(out["object_score_logits"][0, 0])
+
+    # ---------------------------------------------------------------------------------------------- text
+    def _tokens(self, phrases: list[str]) -> torch.Tensor:
+        if self._tokenizer is None:
+            from segcorr.segment.tokenizer import CLIPTokenizer
+
+            self._tokenizer = CLIPTokenizer(self.context_length)
+        return self._tokenizer(phrases, context_length=self.context_length)
+
+    @torch.no_grad()
+    def predict_text(self, text: str, threshold: float | None = None) -> ConceptResult:
+        """Every instance of ``text`` whose score (presence x query probability) is at least ``threshold``
+        (default ``text_threshold``), best first, after mask non-maximum suppression (IoU > 0.7)."""
+        self._need_image()
+        phrase = check_phrase(text)
+        thr = self.text_threshold if threshold is None else float(threshold)
+        from segcorr.data.concepts import normalize_phrase
+
+        dev = next(self.model.parameters()).device
+        tokens = self._tokens([normalize_phrase(phrase)]).to(dev)
+        out = self.model.predict_concept(self._feats, torch.zeros(1, dtype=torch.long, device=dev), tokens)
+        presence = float(out["presence_logit"][0].sigmoid())
+        scores = out["pred_logits"][0].sigmoid() * presence
+        order = torch.argsort(scores, descending=True)
+        keep = [int(i) for i in order if float(scores[i]) >= thr][: self.max_instances * 2]
+        h, w = self._orig_hw
+        if not keep:
+            return ConceptResult(np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32),
+                                 presence)
+        prob = self._to_image(out["pred_masks"][0, keep])
+        masks = self._finish(prob)
+        kept: list[int] = []
+        for i in range(len(keep)):
+            if not masks[i].any():
+                continue
+            if any((masks[i] & masks[j]).sum() > 0.7 * (masks[i] | masks[j]).sum() for j in kept):
+                continue
+            kept.append(i)
+            if len(kept) == self.max_instances:
+                break
+        masks = masks[kept]
+        sc = scores[keep].cpu().numpy()[kept].astype(np.float32)
+        return ConceptResult(masks, sc, np.stack([_mask_box(m) for m in masks]) if len(masks) else
+                             np.zeros((0, 4), np.float32), presence)
+
+
+def _mask_box(m: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(m)
+    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
