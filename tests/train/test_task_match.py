@@ -27,6 +27,16 @@ def test_two_steps_train_validate_and_checkpoint(tmp_path):
         (step, value), = read_scalars(run, key)
         assert step == 2 and 0 <= value and (key == "val/matches" or value <= 1)
     assert json.loads((run / "summary.json").read_text())["steps"] == 2
+    # shippable weights carry the full model config: load_pretrained rebuilds the tiny model from the file
+    from segcorr.io.weights import read_model_card
+    from segcorr.matching import build, load_pretrained
+    from segcorr.train.task_match import export_match_weights
+
+    path = export_match_weights(str(run), str(tmp_path / "m.safetensors"))
+    model = load_pretrained(str(path))
+    assert model.config == build("as_mamba-test").config
+    card = read_model_card(path)
+    assert card["config"]["c_enc"] == model.config.c_enc and card["steps"] == 2 and card["task"] == "match"
 
 
 def test_packaged_config_is_a_match_config():

@@ -131,3 +131,26 @@ def validate(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], cfg
 
 FAMILY = TaskFamily(build_model=build_model, build_dataset=build_dataset, make_loss=make_loss,
                     val_batches=val_batches, validate=validate)
+
+
+def export_match_weights(run_dir: str, out: str, card_extra: dict[str, Any] | None = None):
+    """Shippable AS-Mamba weights from a ``match`` run: the trainer's export (file + model card), then the
+    file rewritten with the model's FULL config in its metadata (what ``segcorr.matching.load_pretrained``
+    rebuilds from) and the sequential scan backend (the inference path; same results as parallel)."""
+    import json
+    from pathlib import Path
+
+    from segcorr.io.weights import load_state_dict, read_model_card, write_model_card
+    from segcorr.matching import build, save_pretrained
+    from segcorr.train.export import export_weights
+
+    path = export_weights(run_dir, out, card_extra)
+    cfg = json.loads((Path(run_dir) / "config.json").read_text())
+    args = {**cfg["model"]["args"], "scan_backend": "sequential"}
+    model = build(cfg["model"]["name"], **args)
+    model.load_state_dict(load_state_dict(path), strict=True)
+    save_pretrained(model, path, cfg["model"]["name"])
+    card = read_model_card(path) or {}
+    card.update(config=model.config.to_dict(), size_bytes=Path(path).stat().st_size)
+    write_model_card(path, card)
+    return path
