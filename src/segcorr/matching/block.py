@@ -43,7 +43,7 @@ FLOW_HEADS = ("kan", "mlp")
 
 def _normalise(xy: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     """Grid (x, y) in cells -> [-1, 1] with align_corners=True (0 -> -1, w-1 -> 1; a 1-cell axis -> 0)."""
-    scale = xy.new_tensor([2.0 / max(hw[1] - 1, 1), 2.0 / max(hw[0] - 1, 1)])
+    scale = xy.new_tensor([2.0 / max(int(hw[1]) - 1, 1), 2.0 / max(int(hw[0]) - 1, 1)])
     return xy * scale - 1.0
 
 
@@ -64,13 +64,13 @@ class FlowHead(nn.Module):
         self.s_max = s_max
 
     def forward(self, fm: torch.Tensor, fg: torch.Tensor, g_other: torch.Tensor, hw_other) -> torch.Tensor:
-        b, _, h, w = fm.shape
-        gh, gw = g_other.shape[2:]
+        b, h, w = (int(v) for v in (fm.shape[0], fm.shape[2], fm.shape[3]))
+        gh, gw = int(g_other.shape[2]), int(g_other.shape[3])
         q = self.q(fm.flatten(2).transpose(1, 2))
         k = self.k(g_other.flatten(2).transpose(1, 2))
         attn = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(q.shape[-1]), -1)
         # centres of the global tokens in the other image's 1/8 grid
-        ratio = q.new_tensor([hw_other[1] / gw, hw_other[0] / gh])
+        ratio = q.new_tensor([int(hw_other[1]) / gw, int(hw_other[0]) / gh])
         centres = (grid_xy(gh, gw, q) + 0.5) * ratio - 0.5
         anchor = (attn @ centres).reshape(b, h, w, 2)
         out = self.head(torch.cat([fm, fg], 1).permute(0, 2, 3, 1))
@@ -97,7 +97,7 @@ class LocalSpan(nn.Module):
         return (2 * sigma).clamp(1.0, self.max_span)
 
     def forward(self, v_own: torch.Tensor, v_other: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = v_own.shape
+        b, c, h, w = (int(v) for v in v_own.shape)
         phi = phi.detach()
         k = self.points
         lin = torch.linspace(-1.0, 1.0, k, device=phi.device, dtype=phi.dtype)
@@ -121,7 +121,7 @@ class PhiEncoder(nn.Module):
         self.net = nn.Sequential(nn.Linear(6, c_geom), nn.GELU(), nn.Linear(c_geom, c_geom))
 
     def forward(self, phi: torch.Tensor, hw_other) -> torch.Tensor:
-        b, h, w, _ = phi.shape
+        b, h, w = int(phi.shape[0]), int(phi.shape[1]), int(phi.shape[2])
         own = _normalise(grid_xy(h, w, phi), (h, w)).reshape(1, h, w, 2).expand(b, h, w, 2)
         x = torch.cat([_normalise(phi[..., :2], hw_other), own, phi[..., 2:] / self.s_max], -1)
         return self.net(x).permute(0, 3, 1, 2)

@@ -65,11 +65,21 @@ class CoarseMatcher(nn.Module):
         return torch.exp(2 * s - torch.logsumexp(s, 2, keepdim=True) - torch.logsumexp(s, 1, keepdim=True))
 
     @staticmethod
-    def mutual_from_dense(conf: torch.Tensor, threshold: float):
-        """(b_ids, i_ids, j_ids, mconf) of the mutual nearest neighbours above ``threshold`` in conf [B, N0, N1]."""
+    def _real(keep: torch.Tensor, arg: torch.Tensor, mask0, mask1) -> torch.Tensor:
+        """Drop pairs that touch a padded cell (they could be mutual among themselves at threshold 0)."""
+        if mask0 is not None:
+            keep = keep & mask0
+        if mask1 is not None:
+            keep = keep & torch.gather(mask1, 1, arg)
+        return keep
+
+    @classmethod
+    def mutual_from_dense(cls, conf: torch.Tensor, threshold: float, mask0=None, mask1=None):
+        """(b_ids, i_ids, j_ids, mconf) of the mutual nearest neighbours above ``threshold`` in conf [B, N0, N1],
+        pairs with a padded cell (masks [B, N] bool, True = real) left out."""
         best, j = conf.max(2)
         colmax = conf.amax(1)
-        keep = (best == torch.gather(colmax, 1, j)) & (best > threshold)
+        keep = cls._real((best == torch.gather(colmax, 1, j)) & (best > threshold), j, mask0, mask1)
         b, i = keep.nonzero(as_tuple=True)
         return b, i, j[b, i], best[b, i]
 
@@ -114,7 +124,7 @@ class CoarseMatcher(nn.Module):
             dense = self.training or t0.shape[1] * t1.shape[1] <= self.max_dense_pairs
         if torch.is_grad_enabled() and (t0.requires_grad or t1.requires_grad):
             conf = self.conf_matrix(t0, t1, m0, m1)
-            b, i, j, mconf = self.mutual_from_dense(conf.detach(), thr)
+            b, i, j, mconf = self.mutual_from_dense(conf.detach(), thr, m0, m1)
             return {"conf_matrix": conf, "b_ids": b, "i_ids": i, "j_ids": j, "mconf": mconf}
         with torch.no_grad():
             best, arg, colmax, logc = self._chunked(t0, t1, m0, m1, store=dense)
@@ -122,6 +132,7 @@ class CoarseMatcher(nn.Module):
             keep = best == torch.gather(colmax, 1, arg)
             if thr > 0:
                 keep = keep & (best > math.log(thr))
+            keep = self._real(keep, arg, m0, m1)
             b, i = keep.nonzero(as_tuple=True)
             out = {"b_ids": b, "i_ids": i, "j_ids": arg[b, i], "mconf": torch.exp(best[b, i])}
             if dense and return_conf:

@@ -56,11 +56,11 @@ class FineMatcher(nn.Module):
         ys = (y0 + pad)[:, None, None] + k[None, :, None]
         xs = (x0 + pad)[:, None, None] + k[None, None, :]
         idx = (b_ids[:, None, None] * hp + ys) * wp + xs
-        return fp.permute(0, 2, 3, 1).reshape(-1, c)[idx.reshape(-1)].reshape(len(b_ids), size * size, c)
+        return fp.permute(0, 2, 3, 1).reshape(-1, c)[idx.reshape(-1)].reshape(b_ids.shape[0], size * size, c)
 
     def forward(self, ff0, ff1, m0, m1, b_ids, i_ids, j_ids) -> dict:
         r = self.scale_coarse // self.scale_fine
-        w0, w1 = m0.shape[3], m1.shape[3]
+        w0, w1 = int(m0.shape[3]), int(m1.shape[3])
         cx0, cy0 = i_ids % w0, torch.div(i_ids, w0, rounding_mode="floor")
         cx1, cy1 = j_ids % w1, torch.div(j_ids, w1, rounding_mode="floor")
         # 2x2 central fine pixels of cell i; the W x W window centred on cell j

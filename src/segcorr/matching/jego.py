@@ -99,7 +99,8 @@ def jego_scan(f0: torch.Tensor, f1: torch.Tensor, order: str = "rowmajor") -> tu
     ``inv`` feeds ``jego_merge``.
     """
     b, c = f0.shape[:2]
-    gather, inv, lmax = _torch_indices(f0.shape[2], f0.shape[3], f1.shape[2], f1.shape[3], order)
+    # int(): under ONNX tracing sizes are traced tensors, but the indices are constants of a fixed input size
+    gather, inv, lmax = _torch_indices(int(f0.shape[2]), int(f0.shape[3]), int(f1.shape[2]), int(f1.shape[3]), order)
     tokens = torch.cat([f0.flatten(2), f1.flatten(2), f0.new_zeros(b, c, 1)], 2).transpose(1, 2)
     # time-major gather, so the four sequences come out in the packed mixer's layout [B, L, G, C]
     return tokens[:, gather.to(f0.device)].reshape(b, lmax, 4, c), inv.to(f0.device)
@@ -109,6 +110,7 @@ def jego_merge(seqs: torch.Tensor, inv: torch.Tensor, hw0: tuple[int, int], hw1:
     """Inverse of ``jego_scan``: seqs [B, Lmax, 4, C] -> (f0 [B, C, h0, w0], f1 [B, C, h1, w1])."""
     b, _, _, c = seqs.shape
     tokens = seqs.reshape(b, -1, c)[:, inv].transpose(1, 2)
+    hw0, hw1 = (int(hw0[0]), int(hw0[1])), (int(hw1[0]), int(hw1[1]))
     n0 = hw0[0] * hw0[1]
     return tokens[:, :, :n0].reshape(b, c, *hw0), tokens[:, :, n0:].reshape(b, c, *hw1)
 

@@ -162,7 +162,7 @@ class ASMamba(nn.Module):
         self._check(image0, image1)
         feats = self.features(image0, image1)
         m0, m1 = feats["m0"], feats["m1"]
-        bsz, n0 = m0.shape[0], m0.shape[2] * m0.shape[3]
+        bsz, n0 = int(m0.shape[0]), int(m0.shape[2]) * int(m0.shape[3])
         conf = self.coarse.conf_matrix(m0.flatten(2).transpose(1, 2), m1.flatten(2).transpose(1, 2))
         best, j = conf.max(2)
         col_arg = conf.argmax(1)

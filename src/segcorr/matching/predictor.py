@@ -1,0 +1,111 @@
+"""``MatchPredictor``: AS-Mamba on two images of any size and format, matches in original pixels.
+
+Resize plan (``segcorr.geometry.resize``, the matching protocol's): each image is converted to grey, resized so
+its longer side is ``longer_side`` (area interpolation when shrinking), and padded right/bottom with zeros to a
+multiple of 32; the padding is passed to the model as a mask, so padded cells never match. Matches on padding
+are dropped, the ``max_matches`` most confident are kept, and their positions are mapped back to each image's
+original pixels (pixel centres aligned).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from segcorr.errors import InputError
+from segcorr.geometry.resize import points_to_original, resize_longer_side
+
+MIN_SIDE = 64
+_MULTIPLE = 32
+
+
+def to_grey_float(img: np.ndarray, name: str = "image") -> np.ndarray:
+    """uint8 / uint16 [H, W], [H, W, 1], [H, W, 3] RGB or [H, W, 4] RGBA (alpha on white), or float in 0..1 ->
+    float32 [H, W] in 0..1 (ITU-R 601 luma for colour)."""
+    a = np.asarray(img)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise InputError(f"{name}: expected [H, W] grey, [H, W, 3] RGB or [H, W, 4] RGBA, found shape {a.shape}")
+    if a.dtype == np.uint8:
+        x = a.astype(np.float32) / 255.0
+    elif a.dtype == np.uint16:
+        x = a.astype(np.float32) / 65535.0
+    elif a.dtype in (np.float32, np.float64):
+        x = a.astype(np.float32)
+        if not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
+            raise InputError(f"{name}: float images must hold finite values in 0..1, found "
+                             f"{np.nanmin(x):.3g}..{np.nanmax(x):.3g}")
+    else:
+        raise InputError(f"{name}: expected uint8, uint16 or float pixels, found {a.dtype}")
+    if x.ndim == 3:
+        if x.shape[2] == 4:  # composite on white, as the image readers do (cels and pages are drawn on paper)
+            alpha = x[:, :, 3:4]
+            x = x[:, :, :3] * alpha + (1.0 - alpha)
+        x = x[:, :, 0] * 0.299 + x[:, :, 1] * 0.587 + x[:, :, 2] * 0.114
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+class MatchPredictor:
+    """Holds the model, its settings and the resize plan.
+
+    Arguments:
+        model: an ``ASMamba`` (put in eval mode here).
+        longer_side: each image is resized so its longer side has this many pixels.
+        max_matches: at most this many matches, highest confidence first.
+        threshold: coarse confidence threshold (None = the model's ``match_threshold``).
+    ``__call__(img0, img1) -> {"mkpts0": [M, 2] float32, "mkpts1": [M, 2] float32, "mconf": [M] float32}`` in
+    each image's original pixel coordinates (x, y; pixel centres at integers).
+    """
+
+    def __init__(self, model: torch.nn.Module, longer_side: int = 640, max_matches: int = 2048,
+                 threshold: float | None = None) -> None:
+        if longer_side < MIN_SIDE or longer_side % 2:
+            raise InputError(f"longer_side: expected an even number >= {MIN_SIDE}, found {longer_side}")
+        if max_matches < 1:
+            raise InputError(f"max_matches: expected at least 1, found {max_matches}")
+        self.model = model.eval()
+        self.longer_side, self.max_matches, self.threshold = longer_side, max_matches, threshold
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike = "as_mamba_tiny", **kwargs) -> "MatchPredictor":
+        """Predictor around shipped weights (a name in ``segcorr/weights``) or a .safetensors path; a missing file
+        is an InputError naming it."""
+        from segcorr.matching import load_pretrained
+
+        return cls(load_pretrained(name_or_path), **kwargs)
+
+    def _prepare(self, img: np.ndarray, name: str):
+        """-> (image [1, 1, Hp, Wp], mask [1, Hp, Wp] bool, (h, w) resized, sx, sy)."""
+        grey = to_grey_float(img, name)
+        h0, w0 = grey.shape
+        if min(h0, w0) < MIN_SIDE:
+            raise InputError(f"{name}: image too small to match ({w0}x{h0} px); each side needs at least "
+                             f"{MIN_SIDE} px")
+        grey, sx, sy = resize_longer_side(grey, self.longer_side)
+        h, w = grey.shape
+        hp, wp = -(-h // _MULTIPLE) * _MULTIPLE, -(-w // _MULTIPLE) * _MULTIPLE
+        padded = np.zeros((hp, wp), np.float32)
+        padded[:h, :w] = grey
+        mask = np.zeros((hp, wp), bool)
+        mask[:h, :w] = True
+        dev = next(self.model.parameters()).device
+        return (torch.from_numpy(padded)[None, None].to(dev), torch.from_numpy(mask)[None].to(dev), (h, w), sx, sy)
+
+    @torch.no_grad()
+    def __call__(self, img0: np.ndarray, img1: np.ndarray) -> dict[str, np.ndarray]:
+        t0, m0, hw0, sx0, sy0 = self._prepare(img0, "img0")
+        t1, m1, hw1, sx1, sy1 = self._prepare(img1, "img1")
+        out = self.model({"image0": t0, "image1": t1, "mask0": m0, "mask1": m1}, threshold=self.threshold)
+        k0 = out["mkpts0_f"].float().cpu().numpy()
+        k1 = out["mkpts1_f"].float().cpu().numpy()
+        conf = out["mconf"].float().cpu().numpy()
+        # fine positions can leave the real image by up to the fine window's radius
+        inside = ((k0[:, 0] > -0.5) & (k0[:, 0] < hw0[1] - 0.5) & (k0[:, 1] > -0.5) & (k0[:, 1] < hw0[0] - 0.5)
+                  & (k1[:, 0] > -0.5) & (k1[:, 0] < hw1[1] - 0.5) & (k1[:, 1] > -0.5) & (k1[:, 1] < hw1[0] - 0.5))
+        k0, k1, conf = k0[inside], k1[inside], conf[inside]
+        order = np.argsort(-conf, kind="stable")[: self.max_matches]
+        return {"mkpts0": points_to_original(k0[order], sx0, sy0), "mkpts1": points_to_original(k1[order], sx1, sy1),
+                "mconf": conf[order].astype(np.float32)}
