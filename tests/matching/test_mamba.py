@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from asmamba_pairs import one_thread  # noqa: F401 (autouse fixture)
 
 from segcorr.matching.mamba import Mamba, MultiHeadMamba
 from segcorr.matching.selective_scan import scan_parallel, scan_sequential, selective_scan

@@ -219,3 +219,19 @@ def test_from_pretrained_names_the_missing_weights_file(tmp_path):
         MatchPredictor.from_pretrained("as_mamba_tiny")
     with pytest.raises(InputError, match="nothing.safetensors"):
         MatchPredictor.from_pretrained(tmp_path / "nothing.safetensors")
+
+
+def test_a_few_optimiser_steps_reduce_the_loss_on_a_pair():
+    m = _model(scan_backend="parallel")
+    data = shifted_pair(64, 64, dx=8, dy=8, batch=2)
+    loss_fn = ASMambaLoss(LossWeights())
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    m.train()
+    losses = []
+    for _ in range(25):
+        opt.zero_grad()
+        loss, _ = loss_fn(m(data), data)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])

@@ -44,7 +44,7 @@ class CoarseMatcher(nn.Module):
         if out is not None:
             for k in range(f0.shape[0]):
                 torch.mm(f0[k] * scale, f1[k].t(), out=out[k])
-            for k, m in ((1, mask0), (2, mask1)):
+            for k, m in ((2, mask0), (1, mask1)):
                 if m is not None:
                     out.masked_fill_(~m.unsqueeze(k), _MASKED)
             return out

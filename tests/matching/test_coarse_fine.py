@@ -1,0 +1,101 @@
+"""Coarse dual-softmax matching (dense and chunked paths) and fine sub-pixel refinement."""
+
+import pytest
+import torch
+from asmamba_pairs import one_thread  # noqa: F401 (autouse fixture)
+from torch import nn
+
+from segcorr.matching.coarse import CoarseMatcher
+from segcorr.matching.fine import FineMatcher
+
+
+def _feats(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    f0 = torch.randn(2, 8, 5, 6, generator=g)
+    # image 1 holds noisy copies of image 0's features, so many pairs are confident and mutual
+    f1 = f0[:, :, :, :5].clone() + 0.3 * torch.randn(2, 8, 5, 5, generator=g)
+    return f0 * 3, f1 * 3
+
+
+def test_conf_matrix_is_the_product_of_row_and_column_softmaxes():
+    cm = CoarseMatcher(temperature=0.5)
+    f0, f1 = _feats()
+    t0, t1 = f0.flatten(2).transpose(1, 2), f1.flatten(2).transpose(1, 2)
+    s = t0 @ t1.transpose(1, 2) / (8 * 0.5)
+    want = torch.softmax(s, 2) * torch.softmax(s, 1)
+    torch.testing.assert_close(cm.conf_matrix(t0, t1), want)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("threshold", [0.0, 0.05])
+def test_dense_and_chunked_paths_give_the_same_matches(masked, threshold):
+    cm = CoarseMatcher(threshold=threshold, chunk_rows=7).eval()
+    f0, f1 = _feats(1)
+    m0 = m1 = None
+    if masked:
+        m0 = torch.ones(2, 5, 6, dtype=torch.bool)
+        m0[:, :, 4:] = False
+        m1 = torch.ones(2, 5, 5, dtype=torch.bool)
+        m1[0, 0] = False
+    with torch.no_grad():
+        t0, t1 = f0.flatten(2).transpose(1, 2), f1.flatten(2).transpose(1, 2)
+        mm0 = None if m0 is None else m0.flatten(1)
+        mm1 = None if m1 is None else m1.flatten(1)
+        ref = CoarseMatcher.mutual_from_dense(cm.conf_matrix(t0, t1, mm0, mm1), threshold, mm0, mm1)
+        stored = cm(f0, f1, m0, m1, dense=True, return_conf=True)
+        recomputed = cm(f0, f1, m0, m1, dense=False)
+    assert len(ref[0]) > 3
+    for out in (stored, recomputed):
+        for k, r in zip(("b_ids", "i_ids", "j_ids"), ref[:3]):
+            assert torch.equal(out[k], r), k
+        torch.testing.assert_close(out["mconf"], ref[3])
+    torch.testing.assert_close(stored["conf_matrix"], cm.conf_matrix(t0, t1, mm0, mm1))
+    assert "conf_matrix" not in recomputed
+    if masked:
+        assert (stored["i_ids"] % 6 < 4).all()
+
+
+def test_training_path_keeps_the_gradient_of_the_conf_matrix():
+    cm = CoarseMatcher()
+    f0, f1 = _feats()
+    f0.requires_grad_(True)
+    out = cm(f0, f1)
+    out["conf_matrix"].sum().backward()
+    assert f0.grad is not None and cm.log_temperature.grad is not None
+
+
+def test_fine_window_gather_reads_the_right_pixels():
+    fm = FineMatcher(4, 4, window=6)
+    feat = torch.arange(2 * 1 * 16 * 20, dtype=torch.float32).reshape(2, 1, 16, 20)
+    got = fm._gather(feat, torch.tensor([1]), torch.tensor([3]), torch.tensor([-1]), 6)[0, :, 0].reshape(6, 6)
+    want = torch.zeros(6, 6)
+    want[1:, :] = feat[1, 0, 0:5, 3:9]
+    torch.testing.assert_close(got, want)
+
+
+def test_fine_refinement_finds_the_matching_pixel_in_the_window():
+    torch.manual_seed(0)
+    fm = FineMatcher(4, 4, window=6)
+    fm.q_mlp = nn.Identity()
+    with torch.no_grad():
+        for lin in (fm.q_coarse, fm.k_coarse):
+            lin.weight.zero_()
+            lin.bias.zero_()
+        fm.log_scale.fill_(4.0)
+    v = torch.tensor([1.0, -1.0, 2.0, 0.5])
+    ff0 = torch.zeros(1, 4, 16, 16)
+    ff0[0, :, 5:7, 9:11] = v[:, None, None]  # 2x2 centre of coarse cell (x=2, y=1): fine pixels 9..10, 5..6
+    ff1 = torch.zeros(1, 4, 16, 16)
+    ff1[0, :, 2, 7] = v * 3  # window of coarse cell (x=1, y=0) spans fine x 3..8, y -1..4
+    m = torch.zeros(1, 4, 4, 4)
+    out = fm(ff0, ff1, m, m, torch.tensor([0]), torch.tensor([1 * 4 + 2]), torch.tensor([0 * 4 + 1]))
+    torch.testing.assert_close(out["mkpts0_f"], torch.tensor([[2 * 8 + 3.5, 1 * 8 + 3.5]]))
+    # fine pixel (7, 2) has its centre at input (14.5, 4.5)
+    torch.testing.assert_close(out["mkpts1_f"], torch.tensor([[14.5, 4.5]]), atol=1e-3, rtol=0)
+    torch.testing.assert_close(out["centre1"], torch.tensor([[11.5, 3.5]]))
+    assert out["expec_f"][0, 2] < 0.05  # a peaked heatmap has a small spread
+
+
+def test_fine_window_must_be_even():
+    with pytest.raises(ValueError, match="even"):
+        FineMatcher(4, 4, window=5)
