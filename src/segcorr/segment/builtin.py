@@ -114,19 +114,17 @@ class BuiltinSegmenter:
         g = self.grid
         xs = (np.arange(g) + 0.5) * w / g
         ys = (np.arange(g) + 0.5) * h / g
-        cands = []
-        for y in ys:
-            for x in xs:
-                m, iou, _, obj = self.predictor.predict(np.array([[x, y]], np.float32), np.array([1]),
-                                                        multimask_output=True)
-                if obj > 0 and iou[0] >= 0.7 and m[0].sum() >= 16:
-                    cands.append((float(iou[0]), m[0]))
-        cands.sort(key=lambda c: -c[0])
+        pts = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2).astype(np.float32)
+        prob, iou, obj = self.predictor.predict_clicks(pts)
+        good = [i for i in np.argsort(-iou) if obj[i] > 0 and iou[i] >= 0.7 and (prob[i] > 0.5).sum() >= 16]
         kept: list[np.ndarray] = []
-        for _, m in cands:
+        for i in good:
+            m = prob[i] > 0.5
             if any((m & k).sum() > 0.8 * (m | k).sum() for k in kept):
                 continue
             kept.append(m)
+        if kept:
+            kept = list(self.predictor.finish(np.stack(kept).astype(np.float32)))
         labels = np.zeros((h, w), np.int32)
         for i, m in sorted(enumerate(kept), key=lambda t: -int(t[1].sum())):
             labels[m] = i + 1

@@ -257,6 +257,32 @@ class Sam3Predictor:
         masks = self._finish(self._to_image(logits))
         return masks, iou.cpu().numpy(), logits.cpu().numpy(), float(out["object_score_logits"][0, 0])
 
+    @torch.no_grad()
+    def predict_clicks(self, points: np.ndarray, chunk: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Many single positive clicks at once (automatic segmentation): points [P, 2] -> for each click its best
+        multimask answer by predicted IoU: (probabilities [P, H, W] float32 at the original size, iou_pred [P],
+        object score logits [P]). Masks are not snapped here; see ``finish``."""
+        self._need_image()
+        pts = np.asarray(points, np.float32).reshape(-1, 2)
+        self._check_xy(pts, "point")
+        dev = next(self.model.parameters()).device
+        probs, ious, objs = [], [], []
+        for i in range(0, len(pts), chunk):
+            c = torch.from_numpy(pts[i:i + chunk] * self._scale)[:, None].to(dev)
+            lab = torch.ones(len(c), 1, dtype=torch.long, device=dev)
+            out = self.model.predict_prompts(self._feats, torch.zeros(len(c), dtype=torch.long, device=dev), c, lab,
+                                             multimask_output=True)
+            best = out["iou_pred"].argmax(1)
+            rows = torch.arange(len(c), device=dev)
+            probs.append(self._to_image(out["masks"][rows, best]))
+            ious.append(out["iou_pred"][rows, best].cpu().numpy())
+            objs.append(out["object_score_logits"][:, 0].cpu().numpy())
+        return np.concatenate(probs), np.concatenate(ious), np.concatenate(objs)
+
+    def finish(self, prob: np.ndarray) -> np.ndarray:
+        """Probabilities [N, H, W] -> bool masks, snapped to flat regions when ``refine`` is "snap"."""
+        return self._finish(prob)
+
     # ---------------------------------------------------------------------------------------------- text
     def _tokens(self, phrases: list[str]) -> torch.Tensor:
         if self._tokenizer is None:
