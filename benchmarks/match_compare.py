@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-matches", type=int, default=2048)
     ap.add_argument("--json", default=None)
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--card", default=None, help="a model card JSON: its 'evaluation' gets these results")
     args = ap.parse_args(argv)
 
     sets = args.data
@@ -73,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.json:
         atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+    if args.card:
+        card = json.loads(Path(args.card).read_text())
+        ev = card.setdefault("evaluation", {})
+        for d, res in out.items():
+            ev[Path(d).name] = {"protocol": vars(proto), "command": "python benchmarks/match_compare.py " +
+                                " ".join(argv if argv is not None else sys.argv[1:]),
+                                "methods": {r["method"]: r for r in res}}
+        atomic_write_text(args.card, json.dumps(card, indent=2, sort_keys=True) + "\n")
     return 0
 
 

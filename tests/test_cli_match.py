@@ -45,6 +45,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     cv2.imwrite(str(d / "rgba.png"), rgba[:, :, [2, 1, 0, 3]])
     write_image(d / "tiny.png", a[:10, :10])
     write_image(d / "small.png", b[:48, :56])
+    write_image(d / "mid.png", b[:100, :140])
     (d / "junk.png").write_bytes(b"not an image")
     (d / "list.txt").write_text("# two pairs\na.png b.png\ngrey.png rgba.png\n")
     return {p.stem: p for p in d.iterdir()} | {"dir": d}
@@ -141,3 +142,63 @@ def test_corrupt_pairs_files_name_file_and_line(files, tmp_path, capsys):
     assert run(["eval", "match", "--data", root, "--method", "sift"]) == 2
     line = one_error_line(capsys)
     assert "pairs_with_gt.txt" in line and "line 1" in line
+
+
+def test_export_onnx_agrees_with_pytorch(tmp_path):
+    import onnxruntime as ort
+    import torch
+
+    from segcorr.matching.export import DenseWrapper, load_matching_model
+
+    out = tmp_path / "m.onnx"
+    assert run(["export", "as-mamba", "--model", "as_mamba-test", "--out", out, "--height", "64",
+                "--width", "96"]) == 0
+    model = load_matching_model(model_name="as_mamba-test")  # same seed-0 init as the export
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.rand(1, 1, 64, 96, generator=g), torch.rand(1, 1, 64, 96, generator=g)
+    with torch.no_grad():
+        ref = DenseWrapper(model)(a, b)
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(
+        None, {"image0": a.numpy(), "image1": b.numpy()})
+    assert len(got) == 4 and got[0].shape == (1, 96, 96) and got[2].shape == (1, 96, 2)
+    for r, o in zip(ref, got):
+        np.testing.assert_allclose(o, r.numpy(), atol=1e-4)
+
+
+def test_export_bad_size_is_one_line(tmp_path, capsys):
+    assert run(["export", "as-mamba", "--model", "as_mamba-test", "--out", tmp_path / "m.onnx", "--height", "70"]) == 2
+    assert "multiples of 32" in one_error_line(capsys)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.fixture(scope="module")
+def test_weights(tmp_path_factory) -> Path:
+    import torch
+
+    from segcorr.matching import build, save_pretrained
+
+    torch.manual_seed(0)
+    return save_pretrained(build("as_mamba-test"), tmp_path_factory.mktemp("w") / "t.safetensors", "as_mamba-test")
+
+
+def test_as_mamba_weights_path_through_match_and_eval(files, tmp_path, test_weights, capsys):
+    out = tmp_path / "m.json"
+    assert run(["match", files["a"], files["mid"], "--method", test_weights, "--out", out, "--viz",
+                tmp_path / "m.png", "--longer-side", "128"]) == 0
+    m = json.loads(out.read_text())
+    assert len(m["mkpts0"]) == len(m["mkpts1"]) == len(m["mconf"])
+    assert all(0 <= x <= 159 and 0 <= y <= 119 for x, y in m["mkpts0"])  # original pixels of img0
+    root = write_homography_set(tmp_path / "h", 1)
+    js = tmp_path / "r.json"
+    assert run(["eval", "match", "--data", root, "--method", test_weights, "--json", js, "--longer-side", "128"]) == 0
+    r = json.loads(js.read_text())
+    assert r["count"] == 1 and r["method"] == str(test_weights) and 0 <= r["auc10"] <= 1
+
+
+def test_as_mamba_tiny_image_is_one_line(files, tmp_path, test_weights, capsys):
+    assert run(["match", files["tiny"], files["b"], "--method", test_weights, "--out", tmp_path / "x.json"]) == 2
+    assert "tiny.png" in one_error_line(capsys)
+    assert run(["match", files["small"], files["b"], "--method", test_weights, "--out", tmp_path / "x.json"]) == 2
+    line = one_error_line(capsys)
+    assert "at least 64 px" in line and "small.png" in line
+    assert not (tmp_path / "x.json").exists()

@@ -75,7 +75,11 @@ def _match_one(matcher: Any, p0: Path, p1: Path, out: Path, viz: Optional[Path],
     from segcorr.io.atomic import atomic_write_text
 
     a, b = _read(p0), _read(p1)
-    result = {k: v for k, v in matcher(a, b).items() if k in ("mkpts0", "mkpts1", "mconf")}
+    try:
+        raw = matcher(a, b)
+    except InputError as e:  # the matcher names its inputs img0/img1: say which files they are
+        raise InputError(f"{e} (img0 = {p0}, img1 = {p1})") from None
+    result = {k: v for k, v in raw.items() if k in ("mkpts0", "mkpts1", "mconf")}
     result = _estimate(result, estimate, K0, K1)
     atomic_write_text(out, _as_json(result))
     if viz is not None:
