@@ -31,6 +31,12 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(synth_app, name="synth")
 
 
+class CelStyle(str, Enum):
+    cel = "cel"
+    textured = "textured"
+    mixed = "mixed"
+
+
 class IsolateMasks(str, Enum):
     amodal = "amodal"
     flat = "flat"
@@ -108,11 +114,22 @@ def demo(out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder
 def synth_cels(out: Path = typer.Option(..., "--out"), count: int = typer.Option(8, min=1),
                seed: int = typer.Option(0, min=0), height: int = typer.Option(384, min=64),
                width: int = typer.Option(512, min=64),
-               style: str = typer.Option("cel", help="cel | textured | mixed")) -> None:
+               style: CelStyle = typer.Option(CelStyle.cel, help="Scene style.")) -> None:
     """Cel-animation pairs with exact flow, occlusion, segments (pairs layout)."""
     from segcorr.data.synth import write_cels
 
-    typer.echo(f"wrote {write_cels(out, count, seed=seed, height=height, width=width, style=style)}")
+    typer.echo(f"wrote {write_cels(out, count, seed=seed, height=height, width=width, style=style.value)}")
+
+
+@synth_app.command("toon")
+def synth_toon(out: Path = typer.Option(..., "--out"), count: int = typer.Option(40, min=1),
+               seed: int = typer.Option(0, min=0), height: int = typer.Option(384, min=64),
+               width: int = typer.Option(512, min=64)) -> None:
+    """Flat-colour outlined shapes from a second, independent generator (NNNNN_img.png + NNNNN_seg.png), to
+    evaluate segmenters on cel-like images the synthetic world never drew."""
+    from segcorr.data.toon_shapes import write_toon_images
+
+    typer.echo(f"wrote {write_toon_images(out, count, seed=seed, height=height, width=width)}")
 
 
 @synth_app.command("clips")
@@ -389,9 +406,25 @@ _register_system_commands()
 # ----------------------------------------------------------------------------------------------- main
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: runs the app and maps errors to exit codes (2 = bad input; usage errors are 2 too)."""
+    from typer import exceptions as typer_exc
+    from typer._click import exceptions as click_exc  # typer's own click
+
     debug = os.environ.get("SEGCORR_DEBUG") == "1"
     try:
-        app(args=argv, prog_name="segcorr")
+        rv = app(args=argv, prog_name="segcorr", standalone_mode=False)
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
+    except click_exc.NoArgsIsHelpError as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click_exc.UsageError as e:  # a bad option value or a missing argument: one line, exit 2
+        where = e.ctx.command_path if e.ctx is not None else "segcorr"
+        msg = " ".join(e.format_message().split())
+        print(f"{where}: error: {msg} (see '{where} --help')", file=sys.stderr)
+        sys.exit(2)
+    except typer_exc.Abort:
+        print("segcorr: aborted", file=sys.stderr)
+        sys.exit(1)
     except InputError as e:
         if debug:
             raise

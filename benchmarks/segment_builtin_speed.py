@@ -1,0 +1,69 @@
+"""Speed and memory of the builtin concept model at 512x384 on the CPU.
+
+    python benchmarks/segment_builtin_speed.py [--weights sam3_tiny] [--threads 2] [--runs 7] [--refine snap]
+
+Times (medians over ``--runs`` after one warm-up): the image embedding (``set_image``, which includes the resize,
+the backbone and the neck), a click, a box, a click that reuses the previous answer's low-res logits, and a text
+phrase; the flat segmentation for snapping (once per image, on the first snapped answer) is timed separately.
+Prints JSON with the figures, the parameter count and the peak resident memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+
+
+def _median_ms(fn, runs: int) -> float:
+    fn()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import numpy as np
+    import torch
+
+    from segcorr.data.synth import make_cel_pair
+    from segcorr.segment.predictor import Sam3Predictor
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", default="sam3_tiny")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--refine", default="snap", choices=["snap", "none"])
+    ap.add_argument("--seed", type=int, default=3)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    pair = make_cel_pair(args.seed, 384, 512)
+    img = pair.img0
+    pred = Sam3Predictor.from_pretrained(args.weights, refine=args.refine)
+    embed = _median_ms(lambda: pred.set_image(img), args.runs)
+    t = time.perf_counter()
+    pred.predict(np.array([[256.0, 192.0]]), np.array([1]))
+    first_ms = (time.perf_counter() - t) * 1000  # includes the flat segmentation when snapping
+    click = _median_ms(lambda: pred.predict(np.array([[256.0, 192.0]]), np.array([1])), args.runs)
+    box = _median_ms(lambda: pred.predict(box=np.array([100.0, 80.0, 300.0, 300.0])), args.runs)
+    _, _, low, _ = pred.predict(np.array([[256.0, 192.0]]), np.array([1]))
+    refine_ms = _median_ms(lambda: pred.predict(np.array([[256.0, 192.0], [120.0, 60.0]]), np.array([1, 0]),
+                                                mask_input=low[0]), args.runs)
+    text = _median_ms(lambda: pred.predict_text("red hair"), args.runs)
+    params = sum(p.numel() for p in pred.model.parameters())
+    out = {"size": "512x384", "threads": args.threads, "refine": args.refine, "params": params,
+           "ms_embed": round(embed, 1), "ms_first_prompt_with_snap_segmentation": round(first_ms, 1),
+           "ms_click": round(click, 1), "ms_box": round(box, 1), "ms_click_with_mask_input": round(refine_ms, 1),
+           "ms_text": round(text, 1),
+           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
