@@ -17,6 +17,7 @@ from segcorr.errors import InputError
 
 _TEST = {"c_enc": 16, "c_match": 16, "c_geom": 8, "c_fine": 8, "enc_dims": (8, 12), "enc_depths": (1, 1, 1),
          "d_state": 4, "local_d_state": 4, "c_local": 8, "local_heads": 2, "merge_hidden": 16, "flow_hidden": 4,
+         "glu_hidden": 16,
          "num_basis": 4, "n_blocks": 2}
 
 # registry name -> config fields that differ from ASMambaConfig defaults

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segcorr.matching.common import grid_xy, pair_apply
+from segcorr.matching.common import Pointwise, grid_xy, pair_apply
 from segcorr.matching.jego import JEGOMamba
 from segcorr.matching.kan import KAN, MLP, kan_param_count, mlp_hidden_for
 from segcorr.matching.mamba import MultiHeadMamba
@@ -134,7 +134,7 @@ class ConvFFN(nn.Module):
     def __init__(self, hidden: int, dim_out: int) -> None:
         super().__init__()
         self.dw = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
-        self.pw = nn.Conv2d(hidden, dim_out, 1)
+        self.pw = Pointwise(hidden, dim_out)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.pw(F.gelu(self.dw(h)))
@@ -155,18 +155,18 @@ class ASMambaBlock(nn.Module):
         self.global_layers = nn.ModuleList([JEGOMamba(c_match, d_state, expand, order, backend)
                                             for _ in range(global_depth)])
         self.flow = FlowHead(c_match, c_geom, flow_head, flow_hidden, num_basis)
-        self.local_proj = nn.Conv2d(c_match, c_local, 1)
+        self.local_proj = Pointwise(c_match, c_local)
         self.local = LocalSpan(c_local, local_heads, span_points, radius_scale, max_span, local_d_state,
                                local_expand, backend)
         self.phi_enc = PhiEncoder(c_geom)
-        self.geom_update = nn.Sequential(nn.Conv2d(2 * c_geom + c_local, c_geom, 1), nn.GELU(),
-                                         nn.Conv2d(c_geom, c_geom, 1))
+        self.geom_update = nn.Sequential(Pointwise(2 * c_geom + c_local, c_geom), nn.GELU(),
+                                         Pointwise(c_geom, c_geom))
         # first layer of the merge FFN, split by input so the global part runs at 1/32 before upsampling
         # (a 1x1 convolution commutes with bilinear upsampling)
-        self.merge_own = nn.Conv2d(c_match + c_local + (2 * c_geom if geom_feedback else 0), merge_hidden, 1)
-        self.merge_global = nn.Conv2d(c_match, merge_hidden, 1, bias=False)
+        self.merge_own = Pointwise(c_match + c_local + (2 * c_geom if geom_feedback else 0), merge_hidden)
+        self.merge_global = Pointwise(c_match, merge_hidden, bias=False)
         self.merge = ConvFFN(merge_hidden, c_match)
-        self.logit = nn.Conv2d(c_geom, 1, 1)
+        self.logit = Pointwise(c_geom, 1)
 
     def _global(self, m0: torch.Tensor, m1: torch.Tensor):
         p0, p1 = F.avg_pool2d(m0, self.pool), F.avg_pool2d(m1, self.pool)

@@ -28,6 +28,17 @@ def cell_centres(xy_cells: torch.Tensor, scale: int) -> torch.Tensor:
     return xy_cells * scale + (scale - 1) / 2.0
 
 
+class Pointwise(nn.Linear):
+    """1x1 convolution as a linear map over the channels of [B, C, H, W] -> [B, C_out, H, W].
+
+    On channels-last inputs (what the encoder produces and the blocks keep) the permutes are views and the map is
+    one GEMM; the output is channels-last. (``nn.Conv2d`` with a 1x1 kernel falls back to a slow im2col path on
+    CPU for channels-last inputs.)"""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
 class GLUConv(nn.Module):
     """Gated linear unit of 3x3 convolutions: pw_out(dw3x3(a) * GELU(dw3x3(g))), [a, g] = pw_in(x).
 
@@ -39,10 +50,10 @@ class GLUConv(nn.Module):
     def __init__(self, dim: int, hidden: int, dim_out: int | None = None) -> None:
         super().__init__()
         dim_out = dim_out or dim
-        self.residual = dim_out == dim
-        self.pw_in = nn.Conv2d(dim, 2 * hidden, 1)
+        self.residual = dim_out == dim  # a head that changes the width has no residual
+        self.pw_in = Pointwise(dim, 2 * hidden)
         self.dw = nn.Conv2d(2 * hidden, 2 * hidden, 3, padding=1, groups=2 * hidden)
-        self.pw_out = nn.Conv2d(hidden, dim_out, 1)
+        self.pw_out = Pointwise(hidden, dim_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a, g = self.dw(self.pw_in(x)).chunk(2, dim=1)

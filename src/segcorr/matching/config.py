@@ -20,8 +20,9 @@ class ASMambaConfig:
     F_geom, ``c_fine`` fine features at 1/2. Encoder: ``enc_dims`` channels of its 1/2 and 1/4 stages,
     ``enc_depths`` ConvNeXt V2 blocks at 1/2, 1/4, 1/8, ``enc_mlp_ratio`` their expansion.
     Mamba: ``d_state`` state size and ``expand`` inner expansion of the JEGO mixers (initializer, global path),
-    ``local_d_state`` and ``local_expand`` of the local path's multi-head mixer. Initializer: ``init_depth`` JEGO layers, ``heads``
-    multi (separate matching and geometry heads) or single (ablation). Blocks: ``n_blocks`` AS-Mamba blocks,
+    ``local_d_state`` and ``local_expand`` of the local path's multi-head mixer. Initializer: ``init_depth`` JEGO
+    layers, ``glu_hidden`` width of its GLU aggregator, ``heads`` multi (separate matching and geometry heads) or
+    single (ablation). Blocks: ``n_blocks`` AS-Mamba blocks,
     ``global_depth`` JEGO layers on the 1/32 pooled features, local path of ``c_local`` channels in
     ``local_heads`` heads over ``span_points`` x ``span_points`` samples in the adaptive span (``radius_scale``,
     ``max_span`` cells), ``merge_hidden`` width of the merge FFN, ``flow_head`` kan or mlp (equal parameter
@@ -38,26 +39,27 @@ class ASMambaConfig:
     c_match: int = 128
     c_geom: int = 32
     c_fine: int = 64
-    enc_dims: tuple[int, int] = (24, 48)
-    enc_depths: tuple[int, int, int] = (1, 1, 2)
+    enc_dims: tuple[int, int] = (16, 48)
+    enc_depths: tuple[int, int, int] = (1, 1, 1)
     enc_mlp_ratio: int = 2
     d_state: int = 16
-    expand: int = 2
+    expand: int = 1
     local_d_state: int = 4
     local_expand: int = 1
     init_depth: int = 1
+    glu_hidden: int = 64
     heads: str = "multi"
     n_blocks: int = 2
     global_depth: int = 1
-    c_local: int = 64
-    local_heads: int = 4
+    c_local: int = 32
+    local_heads: int = 2
     span_points: int = 3
     radius_scale: float = 1.0
     max_span: float = 16.0
-    merge_hidden: int = 128
+    merge_hidden: int = 96
     flow_head: str = "kan"
-    flow_hidden: int = 16
-    num_basis: int = 8
+    flow_hidden: int = 12
+    num_basis: int = 6
     geom_feedback: bool = True
     scan_order: str = "rowmajor"
     scan_backend: str = "sequential"
@@ -78,7 +80,7 @@ class ASMambaConfig:
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
                 raise InputError(f"{name}: expected one of {', '.join(choices)}, found {getattr(self, name)!r}")
-        for name in ("c_enc", "c_match", "c_geom", "c_fine", "d_state", "expand", "local_d_state", "local_expand", "init_depth",
+        for name in ("c_enc", "c_match", "c_geom", "c_fine", "d_state", "expand", "local_d_state", "local_expand", "init_depth", "glu_hidden",
                      "global_depth", "c_local", "local_heads", "span_points", "merge_hidden", "flow_hidden",
                      "num_basis", "chunk_rows", "max_train_fine"):
             if int(getattr(self, name)) < 1:

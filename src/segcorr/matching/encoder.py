@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from segcorr.matching.common import Pointwise
+
 
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of a [B, C, H, W] map."""
@@ -72,8 +74,8 @@ class Encoder(nn.Module):
         self.down3 = nn.Sequential(LayerNorm2d(d2), nn.Conv2d(d2, c_enc, 2, stride=2))
         self.stage3 = nn.Sequential(*[ConvNeXtV2Block(c_enc, mlp_ratio) for _ in range(depths[2])])
         self.out_norm = LayerNorm2d(c_enc)
-        self.fine1 = nn.Conv2d(d1, c_fine, 1)
-        self.fine2 = nn.Conv2d(d2, c_fine, 1)
+        self.fine1 = Pointwise(d1, c_fine)
+        self.fine2 = Pointwise(d2, c_fine)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # centre the input so the stem sees zero-mean values (images come in 0..1); channels-last memory from the

@@ -31,9 +31,15 @@ class RBFKANLayer(nn.Module):
         with torch.no_grad():  # small initial splines: the layer starts close to its SiLU base branch
             self.spline.weight.mul_(0.1)
 
+    def basis(self, x: torch.Tensor) -> torch.Tensor:
+        """phi [..., in, num_basis] of x [..., in]."""
+        z = (self.norm(x) * self.inv_width).unsqueeze(-1) - self.centres * self.inv_width
+        if torch.is_grad_enabled() and z.requires_grad:
+            return torch.exp(-z.square())
+        return z.square_().neg_().exp_()  # inference: in place, no extra [..., in, num_basis] buffers
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        phi = torch.exp(-(((self.norm(x).unsqueeze(-1) - self.centres) * self.inv_width) ** 2))
-        return self.base(F.silu(x)) + self.spline(phi.flatten(-2))
+        return self.base(F.silu(x)) + self.spline(self.basis(x).flatten(-2))
 
 
 class KAN(nn.Module):

@@ -28,6 +28,7 @@ from torch import nn
 from segcorr.errors import InputError
 from segcorr.matching.block import ASMambaBlock
 from segcorr.matching.coarse import CoarseMatcher
+from segcorr.matching.common import Pointwise
 from segcorr.matching.config import ASMambaConfig
 from segcorr.matching.encoder import Encoder
 from segcorr.matching.fine import FineMatcher
@@ -48,7 +49,7 @@ class ASMamba(nn.Module):
         self.config = config
         self.encoder, self.initializer, self.coarse, self.fine = encoder, initializer, coarse, fine
         self.blocks = nn.ModuleList(blocks)
-        self.init_logit = nn.Conv2d(c_geom, 1, 1)
+        self.init_logit = Pointwise(c_geom, 1)
         self.max_train_fine = max_train_fine
 
     @classmethod
@@ -60,7 +61,7 @@ class ASMamba(nn.Module):
                                cfg.scan_order, cfg.geom_feedback, cfg.merge_hidden, be) for _ in range(cfg.n_blocks)]
         return cls(Encoder(cfg.c_enc, cfg.c_fine, cfg.enc_dims, cfg.enc_depths, cfg.enc_mlp_ratio),
                    Initializer(cfg.c_enc, cfg.c_match, cfg.c_geom, cfg.init_depth, cfg.d_state, cfg.expand,
-                               cfg.scan_order, cfg.heads, be),
+                               cfg.scan_order, cfg.heads, be, cfg.glu_hidden),
                    blocks,
                    CoarseMatcher(cfg.temperature, cfg.match_threshold, cfg.chunk_rows, cfg.max_dense_pairs),
                    FineMatcher(cfg.c_fine, cfg.c_match, cfg.fine_window),

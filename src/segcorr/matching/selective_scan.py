@@ -34,8 +34,10 @@ def _discretise(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.
 
 
 def _readout(h: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
-    """<C, h> over the state: h [..., E, N], C [..., N] -> [..., E] (a batched matmul, no copies)."""
-    return (h @ C.unsqueeze(-1)).squeeze(-1)
+    """<C, h> over the state: h [..., E, N] (contiguous), C [..., N] -> [..., E], as one flat batched matmul."""
+    e, n = h.shape[-2:]
+    y = torch.bmm(h.reshape(-1, e, n), C.reshape(-1, n, 1))
+    return y.reshape(h.shape[:-1])
 
 
 def scan_sequential(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
