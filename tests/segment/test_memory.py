@@ -11,6 +11,15 @@ from segcorr.segment.memory import (CXBlock, MemoryEntry, SimpleFuser, SimpleMas
 from segcorr.segment.memory_attention import MemoryAttention, MemoryAttentionLayer, _KeyRope
 from segcorr.segment.model.position import Rope2d
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread is faster than several fighting over a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 
 @pytest.mark.parametrize("total, stride", [(4, 2), (16, 4), (16, 2)])
 def test_mask_downsampler_reaches_the_feature_grid(total, stride):

@@ -139,11 +139,13 @@ def _box(m: np.ndarray) -> np.ndarray:
 
 
 def innermost_point(m: np.ndarray) -> np.ndarray:
-    """The pixel of bool mask [H, W] farthest from its outside (x, y), or its centroid's nearest pixel."""
+    """Centre (x, y) of the pixel of bool mask [H, W] farthest from its outside; among ties, the one nearest
+    the ties' mean (the middle of a ridge, not its end)."""
     import cv2
 
     dist = cv2.distanceTransform(np.pad(m, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    cand = np.argwhere(dist >= dist.max() - 1e-4)
+    y, x = cand[int(np.argmin(((cand - cand.mean(0)) ** 2).sum(1)))]
     return np.array([x + 0.5, y + 0.5], np.float32)
 
 
