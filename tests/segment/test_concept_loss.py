@@ -95,3 +95,16 @@ def test_prompt_loss_trains_best_multimask_output_only():
     single = Sam3Loss().prompt_loss(out, {"p_target": target, "p_multimask": torch.tensor([False])})[1]
     assert multi["prompt/mask"] < 0.05 < single["prompt/mask"]
     assert multi["prompt/miou"] == 1.0 and multi["prompt/iou_mse"] < 1e-6
+
+
+def test_balanced_bce_weights_positives_by_their_rarity():
+    from segcorr.segment.model.loss import balanced_bce
+
+    t = torch.zeros(1, 10, 10)
+    t[0, 0, :5] = 1  # 5 positives, 95 negatives: weight capped at 10
+    miss_pos = balanced_bce(torch.where(t > 0, -5.0, -5.0), t)  # everything predicted negative
+    miss_neg = balanced_bce(torch.where(t > 0, 5.0, 5.0), t)  # everything predicted positive
+    assert float(balanced_bce(t * 20 - 10, t)) < 1e-3
+    # unweighted, predicting all-negative would be far cheaper than all-positive; weighted the gap shrinks
+    assert float(miss_pos) > 5 * 5.0 * 10 / 100 * 0.99
+    assert float(miss_neg) > float(miss_pos)

@@ -153,3 +153,15 @@ def test_registry_errors_and_overrides():
     feats = m.encode_image(torch.rand(1, 3, 64, 64))
     out = m.predict_prompts(feats, torch.tensor([0]), *_points(1))
     assert out["masks"].shape[-2:] == (16, 16)
+
+
+def test_click_maps_mark_clicks_and_box():
+    from segcorr.segment.model.prompt_encoder import PromptEncoder
+
+    pe = PromptEncoder(16, click_maps=True)
+    coords = torch.tensor([[[8.0, 8.0], [56.0, 24.0], [16.0, 16.0], [48.0, 48.0]]])
+    labels = torch.tensor([[1, 0, 2, 3]])
+    maps = pe.draw_clicks(coords, labels, (64, 64), (4, 4))  # 16 px cells
+    assert maps.shape == (1, 3, 4, 4)
+    assert maps[0, 0].argmax() == 0 and maps[0, 1].argmax() == 1 * 4 + 3  # positive at cell (0,0), negative (1,3)
+    assert maps[0, 2].tolist() == [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]

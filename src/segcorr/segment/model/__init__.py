@@ -45,6 +45,7 @@ class Sam3Config:
     twoway_heads: int = 8
     twoway_mlp: int = 512
     twoway_rope: bool = False
+    click_maps: bool = True
     num_multimask_outputs: int = 3
     dynamic_multimask_via_stability: bool = True
     det_heads: int = 4
@@ -84,7 +85,7 @@ def build_from_config(cfg: Sam3Config) -> Sam3Image:
     neck = Sam3DualViTDetNeck(cfg.vit_dim, d, tuple(cfg.neck_scales), cfg.neck_dual, cfg.stem_skips)
     text = VETextEncoder(d, cfg.vocab_size, cfg.text_width, cfg.text_heads, cfg.text_layers, cfg.context_length,
                          layer_scale=cfg.layer_scale)
-    prompt = PromptEncoder(d)
+    prompt = PromptEncoder(d, click_maps=cfg.click_maps)
     decoder = MaskDecoder(d, TwoWayTransformer(cfg.twoway_depth, d, cfg.twoway_heads, cfg.twoway_mlp,
                                                use_rope=cfg.twoway_rope),
                           num_multimask_outputs=cfg.num_multimask_outputs, iou_head_hidden_dim=d,

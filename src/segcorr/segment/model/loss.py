@@ -37,6 +37,11 @@ class Sam3LossWeights:
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
     normalize_by_valid_object_num: bool = True
+    # "balanced_bce": per-pixel BCE with positives weighted by each target's negative/positive ratio (capped at
+    # ``max_pos_weight``); "focal": SAM's sigmoid focal loss. A small model trained from scratch for a few thousand
+    # CPU steps stayed at empty masks under focal (alpha 0.25), and learned under balanced BCE.
+    mask_loss: str = "balanced_bce"
+    max_pos_weight: float = 10.0
 
 
 def sigmoid_focal(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0) -> torch.Tensor:
@@ -48,6 +53,15 @@ def sigmoid_focal(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.2
     if alpha >= 0:
         loss = (alpha * target + (1 - alpha) * (1 - target)) * loss
     return loss
+
+
+def balanced_bce(logits: torch.Tensor, target: torch.Tensor, max_pos_weight: float = 10.0) -> torch.Tensor:
+    """[..., H, W] -> [...]: mean BCE with positives weighted by (negatives / positives) of each target, capped."""
+    t = target.flatten(-2)
+    pos = t.sum(-1, keepdim=True)
+    w = ((t.shape[-1] - pos) / pos.clamp(min=1.0)).clamp(1.0, max_pos_weight)
+    ce = F.binary_cross_entropy_with_logits(logits.flatten(-2), t, reduction="none")
+    return (ce * (1 + (w - 1) * t)).mean(-1)
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -102,13 +116,21 @@ class Sam3Loss:
     ``segcorr.data.sam3_synth.collate`` batches."""
 
     def __init__(self, weights: Sam3LossWeights = Sam3LossWeights()) -> None:
+        if weights.mask_loss not in ("balanced_bce", "focal"):
+            raise ValueError(f"mask_loss must be 'balanced_bce' or 'focal', got {weights.mask_loss!r}")
         self.w = weights
+
+    def _pixel_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """[..., H, W] -> [...] per-mask pixel loss (``mask_loss``)."""
+        if self.w.mask_loss == "focal":
+            return sigmoid_focal(logits, target, self.w.focal_alpha, self.w.focal_gamma).flatten(-2).mean(-1)
+        return balanced_bce(logits, target, self.w.max_pos_weight)
 
     def prompt_loss(self, out: dict[str, torch.Tensor], batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.w
         logits, iou_pred = out["all_masks"], out["all_iou"]  # [P, 4, h, w], [P, 4]
         target = batch["p_target"][:, None].expand_as(logits)
-        focal = sigmoid_focal(logits, target, w.focal_alpha, w.focal_gamma).flatten(2).mean(-1)  # [P, 4]
+        focal = self._pixel_loss(logits, target)  # [P, 4]
         dice = dice_loss(logits, target)  # [P, 4]
         combo = w.mask_focal * focal + w.mask_dice * dice
         multi = batch["p_multimask"]
@@ -164,7 +186,7 @@ class Sam3Loss:
             pm, gm = torch.cat(m_pred_masks), torch.cat(m_gt_masks)
             l1 = (pb - gb).abs().sum() / norm
             giou = (1 - torch.diag(generalized_box_iou(box_cxcywh_to_xyxy(pb), box_cxcywh_to_xyxy(gb)))).sum() / norm
-            mfocal = sigmoid_focal(pm, gm, w.focal_alpha, w.focal_gamma).flatten(1).mean(-1).sum() / norm
+            mfocal = self._pixel_loss(pm, gm).sum() / norm
             mdice = dice_loss(pm, gm).sum() / norm
         else:
             zero = logits.sum() * 0

@@ -68,7 +68,8 @@ class Sam3Image(nn.Module):
         if mask_inputs is not None:
             md = self.prompt_encoder.mask_downscaling(mask_inputs.float())
             keep = has_mask.view(-1, 1, 1, 1) if has_mask is not None else torch.ones_like(md[:, :1, :1, :1]).bool()
-            dense = torch.where(keep, md, dense)
+            no_mask = self.prompt_encoder.no_mask_embed.weight.view(1, -1, 1, 1)
+            dense = dense + torch.where(keep, md - no_mask, torch.zeros_like(md))
         out = self.mask_decoder(f16, feats["pos16"], sparse, dense, multimask_output, (s0, s1))
         if not self.training:
             appearing = out["object_score_logits"][:, :, None, None] > 0
