@@ -190,6 +190,7 @@ class Sam3Tracker:
         """Forget every object and phrase; the next ``step`` is frame 0."""
         self.tracks: dict[int, ObjectTrack] = {}
         self.phrases: dict[str, int] = {}  # phrase -> frame it was added
+        self._reserved: set[int] = set()
         self.t = 0
         self._hw: tuple[int, int] | None = None
         self.predictor.reset_image()
@@ -200,8 +201,12 @@ class Sam3Tracker:
         if p not in self.phrases:
             self.phrases[p] = self.t
 
+    def reserve_ids(self, ids) -> None:
+        """Ids that prompts on later frames will use: masklets started by text detections skip them."""
+        self._reserved |= {int(i) for i in ids}
+
     def _new_id(self) -> int:
-        return max(self.tracks, default=0) + 1
+        return max(set(self.tracks) | self._reserved, default=0) + 1
 
     def _track(self, obj_id: int | None, phrase: str | None = None) -> ObjectTrack:
         if obj_id is None:
