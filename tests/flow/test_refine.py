@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segcorr.flow.refine import (RefineConfig, compact_labels, fuse_segments, photometric_error, refine_flow,
-                                 segment_affine)
+from segcorr.errors import InputError
+from segcorr.flow.refine import fuse_segments, propagate_segments, refine_flow, textured_segments
+from segcorr.flow.refine_config import RefineConfig
+from segcorr.flow.segment_fit import (SegmentSamples, affine_field, compact_labels, robust_segment_affines,
+                                      segment_affine, segment_neighbours)
+from segcorr.flow.warp_cost import photometric_error
 
 
 def _affine_field(h, w, p):
@@ -39,7 +43,7 @@ def test_thin_and_tiny_segments_fall_back_to_translation():
     flow = np.zeros((2, h, w), np.float32)
     flow[0][labels == 1] = 4.0
     flow[:, 12, 12] = (-2.0, 1.0)
-    fit = segment_affine(flow, labels, stride=3)
+    fit = segment_affine(flow, labels, RefineConfig(fit_stride=3))
     assert np.isfinite(fit).all()
     assert np.allclose(fit[0][labels == 1], 4.0, atol=1e-3)
     assert np.allclose(fit[:, 12, 12], (-2.0, 1.0), atol=1e-3)
@@ -51,7 +55,7 @@ def test_a_long_line_between_sample_rows_is_still_fitted_and_costed():
     labels[5, :] = 1  # 160 px, but on no row of the stride-2 grid
     flow = np.zeros((2, h, w), np.float32)
     flow[0][labels == 1] = 4.0
-    fit = segment_affine(flow, labels, stride=2)
+    fit = segment_affine(flow, labels, RefineConfig(fit_stride=2))
     assert np.allclose(fit[0][labels == 1], 4.0, atol=1e-3)
     # the line's photometric cost must come from its own pixels: a bright line that moved 3 px right
     img0 = np.full((h, w, 3), 128, np.uint8)
@@ -60,7 +64,7 @@ def test_a_long_line_between_sample_rows_is_still_fitted_and_costed():
     right = np.zeros((2, h, w), np.float32)
     right[0][labels == 1] = 3.0
     wrong = np.zeros((2, h, w), np.float32)
-    fused = fuse_segments(img0, img1, labels, [wrong, right], stride=2)
+    fused = fuse_segments(img0, img1, labels, [wrong, right], cfg=RefineConfig(cost_stride=2))
     assert np.array_equal(fused[:, labels == 1], right[:, labels == 1])
 
 
@@ -84,7 +88,7 @@ def test_photometric_error_is_zero_for_the_true_flow_and_high_otherwise():
     img0, img1 = _textured_shift(3, -2)
     true = np.zeros((2, 64, 80), np.float32)
     true[0], true[1] = 3, -2
-    err_true = photometric_error(img0, img1, true)
+    err_true = photometric_error(img0, img1, true, trunc=10.0)
     inside = err_true[4:-4, 4:-4]
     assert inside.max() < 1e-3
     assert photometric_error(img0, img1, np.zeros_like(true), trunc=40.0)[4:-4, 4:-4].mean() > 20
@@ -124,8 +128,8 @@ def test_refine_flow_modes():
     # fuse falls back to the classical candidate when the network's flow is wrong everywhere
     out = refine_flow(img0, img1, np.zeros_like(true), labels, RefineConfig(mode="fuse"))
     assert np.linalg.norm(out - true, axis=0).mean() < 1.0
-    with pytest.raises(ValueError):
-        refine_flow(img0, img1, noisy, labels, RefineConfig(mode="magic"))
+    with pytest.raises(InputError, match="refine mode"):
+        RefineConfig(mode="magic")
 
 
 def test_fuse_keeps_the_network_flow_where_the_motion_is_not_affine():
@@ -145,14 +149,12 @@ def test_fuse_keeps_the_network_flow_where_the_motion_is_not_affine():
 
 
 def test_fit_parameters_in_pixel_coordinates_and_neighbours_by_border_length():
-    from segcorr.flow.refine import affine_field, fit_segment_affine, segment_neighbours
-
     h, w = 40, 60
     labels = np.full((h, w), 3, np.int32)
     labels[:, 20:] = 9
     labels[30:, 20:40] = 4
     truth = _affine_field(h, w, (1.5, 0.01, -0.02, -2, 0.03, 0.0))
-    lab, params = fit_segment_affine(truth, labels)
+    lab, params = robust_segment_affines(truth, labels)
     assert params.shape == (3, 2, 3)
     assert np.allclose(params[:, 0], [1.5, 0.01, -0.02], atol=1e-3)  # every segment: the same map, in px
     assert np.abs(affine_field(lab, params) - truth).max() < 1e-3
@@ -164,8 +166,6 @@ def test_fit_parameters_in_pixel_coordinates_and_neighbours_by_border_length():
 
 def test_propagation_gives_a_flat_region_the_motion_of_its_neighbour():
     import cv2
-
-    from segcorr.flow.refine import propagate_segments
 
     rng = np.random.default_rng(7)
     h, w = 72, 96
@@ -185,8 +185,6 @@ def test_propagation_gives_a_flat_region_the_motion_of_its_neighbour():
 
 
 def test_propagation_rejects_motions_far_beyond_the_frame_s_own():
-    from segcorr.flow.refine import propagate_segments
-
     rng = np.random.default_rng(11)
     h, w = 64, 96
     img0 = (rng.random((h, w, 3)) * 255).astype(np.uint8)  # unrelated frames: every motion mismatches
@@ -203,8 +201,6 @@ def test_propagation_rejects_motions_far_beyond_the_frame_s_own():
 
 
 def test_textured_segments_tells_flat_cel_regions_from_texture_and_keeps_lines():
-    from segcorr.flow.refine import textured_segments
-
     rng = np.random.default_rng(3)
     h, w = 48, 96
     img = np.full((h, w, 3), 200, np.uint8)  # segment 0: flat colour
@@ -224,8 +220,6 @@ def test_textured_segments_tells_flat_cel_regions_from_texture_and_keeps_lines()
 
 
 def test_affine_field_on_a_subsampled_label_map_matches_the_full_field():
-    from segcorr.flow.refine import affine_field
-
     lab = np.zeros((37, 53), np.int64)
     lab[:, 20:] = 1
     lab[25:, 5:30] = 2
@@ -241,8 +235,6 @@ def test_refine_flow_equals_fusion_then_the_propagation_pass():
     """refine_flow chooses the propagation's candidates on the sampled fused flow; the result must be what a
     separate propagation pass over the fused field gives."""
     import cv2
-
-    from segcorr.flow.refine import propagate_segments
 
     rng = np.random.default_rng(5)
     h, w = 72, 96
@@ -260,3 +252,86 @@ def test_refine_flow_equals_fusion_then_the_propagation_pass():
     both = refine_flow(img0, img1, noisy, labels)
     assert np.allclose(both, propagate_segments(img0, img1, fused, labels), atol=1e-4)
     assert np.abs(both - flow).max() < np.abs(fused - flow).max()  # the pass fixed the flat patch
+
+
+def test_one_sample_set_serves_the_fits_and_the_costs():
+    """`SegmentSamples` holds both: a fit on its grid recovers each segment's motion, and the costs of the true
+    flow at the same samples are zero while a wrong flow's are not."""
+    img0, img1 = _textured_shift(3, -2)
+    labels = np.zeros((64, 80), np.int32)
+    labels[:, 40:] = 5
+    true = np.zeros((2, 64, 80), np.float32)
+    true[0], true[1] = 3, -2
+    s = SegmentSamples.of(labels, stride=3, min_samples=32, img0=img0, img1=img1)
+    assert s.n == 2 and s.index.size < 64 * 80 and np.array_equal(s.seg, s.lab.ravel()[s.index])
+    params = s.fit(true, tau=2.0, iters=3, scale_mult=1.5)
+    assert np.abs(affine_field(s.lab, params) - true).max() < 1e-3
+    inner = (s.x > 4) & (s.x < 75) & (s.y > 4) & (s.y < 59)
+    assert s.error(s.take(true), 10.0)[inner].max() < 1e-3
+    assert s.error(s.affine(params), 10.0)[inner].max() < 1e-2
+    pick, _ = s.choose([s.error(s.take(np.zeros_like(true)), 10.0), s.error(s.take(true), 10.0)], np.zeros(2))
+    assert pick.tolist() == [1, 1]
+    with pytest.raises(ValueError):
+        SegmentSamples.of(labels, 3, 32).error(s.take(true)[:, :5], 10.0, np.arange(5))  # no frames: no costs
+
+
+def test_min_samples_keeps_thin_segments_on_a_coarse_grid():
+    h, w = 24, 160
+    labels = np.zeros((h, w), np.int32)
+    labels[5, :] = 1  # on no row of the stride-3 grid
+    flow = np.zeros((2, h, w), np.float32)
+    flow[0][labels == 1] = 4.0
+    kept = segment_affine(flow, labels, RefineConfig(fit_stride=3))
+    assert np.allclose(kept[0][labels == 1], 4.0, atol=1e-3)
+    lost = segment_affine(flow, labels, RefineConfig(fit_stride=3, min_samples=0))  # no fallback: no samples
+    assert not np.allclose(lost[0][labels == 1], 4.0, atol=1e-3)
+
+
+def test_the_speed_bound_of_the_propagation_is_the_config_s():
+    rng = np.random.default_rng(11)
+    h, w = 64, 96
+    img0 = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+    img1 = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+    labels = np.zeros((h, w), np.int32)
+    labels[:6, 88:] = 1
+    flow = np.zeros((2, h, w), np.float32)
+    flow[0, :6, 88:] = 0.5 * (np.arange(88, 96, dtype=np.float32) - 92)
+    guarded = propagate_segments(img0, img1, flow, labels)
+    loose = propagate_segments(img0, img1, flow, labels, RefineConfig(speed_margin=100.0, speed_slack=1000.0))
+    assert np.abs(guarded[:, labels == 0]).max() < 1.0
+    assert np.abs(loose[:, labels == 0]).max() > 1.0  # without the bound the far motion wins, as the guard's test says
+
+
+def test_refine_config_rejects_unknown_modes_methods_and_strides():
+    for bad in ({"mode": "magic"}, {"classical": "raft"}, {"cost_stride": 0}, {"fit_stride": 0},
+                {"max_side": 0}, {"neighbours": -1}, {"min_samples": -1}):
+        with pytest.raises(InputError):
+            RefineConfig(**bad)
+
+
+def test_every_entry_point_raises_the_same_input_error_for_the_same_mistake():
+    img0, img1 = _textured_shift(1, 0)
+    labels = np.zeros((64, 80), np.int32)
+    flow = np.zeros((2, 64, 80), np.float32)
+    calls = {
+        "refine": lambda a, b, f, lab: refine_flow(a, b, f, lab),
+        "propagate": lambda a, b, f, lab: propagate_segments(a, b, f, lab),
+        "fuse": lambda a, b, f, lab: fuse_segments(a, b, lab, [f]),
+    }
+    mistakes = {
+        "img1: expected uint8": (img0, img1.astype(np.float32), flow, labels),
+        "differ in size": (img0, img1[:-1], flow, labels),
+        r"expected shape \(2, 64, 80\)": (img0, img1, flow[:, :-1], labels),
+        "labels: expected an integer label map": (img0, img1, flow, labels[:-1]),
+    }
+    for message, args in mistakes.items():
+        seen = set()
+        for call in calls.values():
+            with pytest.raises(InputError, match=message) as e:
+                call(*args)
+            seen.add(str(e.value))
+        assert len(seen) == 1, (message, seen)
+    from segcorr.flow.classical import estimate_flow
+
+    with pytest.raises(InputError, match="differ in size"):
+        estimate_flow(img0, img1[:-1], "zero")

@@ -1,7 +1,7 @@
 """Classical optical flow from OpenCV: the baselines every learned model is compared against.
 
 All methods run on grey frames with OpenCV's default settings, so the numbers are comparable with the
-published OpenCV references (FlyingChairs9 README: DIS medium EPE 3.69, DIS fast 4.08, Farneback 6.82).
+published OpenCV references (the reference figures of the benchmark data's README).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from segcorr.errors import InputError
+from segcorr.flow.checks import check_flow, check_frames
 
 METHODS = ("zero", "farneback", "dis-ultrafast", "dis-fast", "dis-medium")
 
@@ -17,18 +18,14 @@ METHODS = ("zero", "farneback", "dis-ultrafast", "dis-fast", "dis-medium")
 FARNEBACK_ARGS = (0.5, 3, 15, 3, 5, 1.2, 0)
 
 
-def _to_gray(img: np.ndarray, which: str) -> np.ndarray:
-    """uint8 [H, W] or [H, W, 3] RGB -> uint8 [H, W] contiguous."""
+def _to_gray(img: np.ndarray) -> np.ndarray:
+    """uint8 [H, W] or [H, W, 3] RGB (checked) -> uint8 [H, W] contiguous."""
     import cv2
 
     a = np.asarray(img)
-    if a.dtype != np.uint8:
-        raise InputError(f"{which}: expected uint8 pixels, found {a.dtype}")
     if a.ndim == 2:
         return np.ascontiguousarray(a)
-    if a.ndim == 3 and a.shape[2] == 3:
-        return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGB2GRAY)
-    raise InputError(f"{which}: expected an image [H, W] or [H, W, 3], found shape {tuple(a.shape)}")
+    return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGB2GRAY)
 
 
 def _dis_preset(method: str) -> int:
@@ -71,21 +68,16 @@ def estimate_flow(img0: np.ndarray, img1: np.ndarray, method: str = "dis-medium"
     """
     if method not in METHODS:
         raise InputError(f"unknown classical flow method {method!r}; known: {', '.join(METHODS)}")
-    g0 = _to_gray(img0, "img0")
-    g1 = _to_gray(img1, "img1")
-    if g0.shape != g1.shape:
-        raise InputError(f"frames differ in size: img0 is {g0.shape[1]}x{g0.shape[0]}, "
-                         f"img1 is {g1.shape[1]}x{g1.shape[0]} (expected equal sizes)")
-    h, w = g0.shape
+    h, w = check_frames(img0, img1)
     if method == "zero":
         return np.zeros((2, h, w), np.float32)
 
     import cv2
 
+    g0, g1 = _to_gray(img0), _to_gray(img1)
     start = None
     if init is not None:
-        if np.shape(init) != (2, h, w):
-            raise InputError(f"init flow: expected shape {(2, h, w)}, found {tuple(np.shape(init))}")
+        check_flow(init, (h, w), "init flow")
         start = np.ascontiguousarray(np.asarray(init, np.float32).transpose(1, 2, 0))  # [H, W, 2]
     if method == "farneback":
         *args, flags = FARNEBACK_ARGS

@@ -25,7 +25,6 @@ LEARNED = {
 
 
 MASK_SOURCES = ("given", "segmenter")
-REFINE_MAX_SIDE = 1024  # px: frames above it are refined at this longer side and the flow scaled back
 
 
 def available_methods() -> list[str]:
@@ -41,10 +40,9 @@ def _get(sample: Any, key: str) -> Any:
 
 
 def _check_refine(refine: str) -> None:
-    from segcorr.flow.refine import REFINE_MODES
+    from segcorr.flow.refine_config import RefineConfig
 
-    if refine not in REFINE_MODES:
-        raise InputError(f"unknown refine mode {refine!r}; known: {', '.join(REFINE_MODES)}")
+    RefineConfig(mode=refine)
 
 
 def training_side(weights: str) -> int | None:
@@ -78,13 +76,13 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
     ("auto": the training frame size from the model card; None: always full resolution). Small models
     trained on small frames match large displacements better at the scale they were trained at (on held-out
     validation cels at 512x384, seeds 500000..500011: EPE 10.8 at full size, 7.9 at the training scale).
-    refine: segment-level refinement at full size, at most `REFINE_MAX_SIDE` (`segcorr.flow.refine`): "fuse"
+    refine: segment-level refinement at full size, at most `RefineConfig.max_side` (`segcorr.flow.refine`): "fuse"
     (default), "affine" or "none" (the network's flow as is). Frame 0's label map: the given one, else the
     segmenter's at full size (shrunk for the network).
     """
-    from segcorr.flow.refine import RefineConfig, refine_flow
+    from segcorr.flow.refine import refine_flow
+    from segcorr.flow.refine_config import RefineConfig
 
-    _check_refine(refine)
     refine_cfg = RefineConfig(mode=refine)
     if masks not in MASK_SOURCES:
         raise InputError(f"unknown mask source {masks!r}; known: {', '.join(MASK_SOURCES)}")
@@ -156,9 +154,9 @@ def learned_method(weights: str, device: str | None = None, segmenter: str = "fl
             flow = _resize_flow(flow, h, w)
         if refine == "none":
             return flow
-        if max(h, w) <= REFINE_MAX_SIDE:
+        if max(h, w) <= refine_cfg.max_side:
             return refine_flow(img0, img1, flow, np.asarray(given0), refine_cfg)
-        k = REFINE_MAX_SIDE / max(h, w)  # very large frames: refine at a bounded size (memory, DIS time)
+        k = refine_cfg.max_side / max(h, w)  # very large frames: refine at a bounded size (memory, DIS time)
         rhw = (max(64, int(round(h * k))), max(64, int(round(w * k))))
         small = refine_flow(shrink(img0, rhw, False), shrink(img1, rhw, False), _resize_flow(flow, *rhw),
                             shrink(np.asarray(given0), rhw, True), refine_cfg)
