@@ -311,18 +311,23 @@ class Sam3Predictor:
         if not keep:
             return ConceptResult(np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32),
                                  presence)
-        prob = self._to_image(out["pred_masks"][0, keep])
-        masks = self._finish(prob)
+        # non-maximum suppression on the stride-4 masks, so only the survivors are resized and snapped
+        low = out["pred_masks"][0, keep] > 0
         kept: list[int] = []
         for i in range(len(keep)):
-            if not masks[i].any():
+            if not low[i].any():
                 continue
-            if any((masks[i] & masks[j]).sum() > 0.7 * (masks[i] | masks[j]).sum() for j in kept):
+            if any(float((low[i] & low[j]).sum()) > 0.7 * float((low[i] | low[j]).sum()) for j in kept):
                 continue
             kept.append(i)
             if len(kept) == self.max_instances:
                 break
-        masks = masks[kept]
+        if not kept:
+            return ConceptResult(np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32),
+                                 presence)
+        masks = self._finish(self._to_image(out["pred_masks"][0, [keep[i] for i in kept]]))
+        nonempty = [k for k, m in enumerate(masks) if m.any()]
+        masks, kept = masks[nonempty], [kept[k] for k in nonempty]
         sc = scores[keep].cpu().numpy()[kept].astype(np.float32)
         return ConceptResult(masks, sc, np.stack([_mask_box(m) for m in masks]) if len(masks) else
                              np.zeros((0, 4), np.float32), presence)
