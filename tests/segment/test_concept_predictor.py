@@ -153,3 +153,10 @@ def main_rc(argv: list[str]) -> int:
     except SystemExit as e:
         return int(e.code or 0)
     return 0
+
+
+def test_snap_clicks_decide_their_regions():
+    labels = np.array([[1, 1, 1, 0, 2, 2]])
+    prob = np.array([[0.1, 0.2, 0.9, 0.9, 0.9, 0.8]])
+    out = snap_to_regions(prob, labels, positive=np.array([[0.0, 0.0]]), negative=np.array([[5.0, 0.0]]))
+    assert out.tolist() == [[True, True, True, True, False, False]]

@@ -74,9 +74,12 @@ def check_phrase(text: str) -> str:
     return phrase
 
 
-def snap_to_regions(prob: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def snap_to_regions(prob: np.ndarray, labels: np.ndarray, positive: np.ndarray | None = None,
+                    negative: np.ndarray | None = None) -> np.ndarray:
     """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
-    takes the majority decision of its pixels; label-0 pixels keep their own."""
+    takes the majority decision of its pixels; label-0 pixels keep their own. The regions under ``positive``
+    clicks ([P, 2] x, y) are in and those under ``negative`` clicks out, whatever the mask says: a click on a
+    flat-colour region says which region is meant."""
     raw = prob > 0.5
     lab = labels.ravel()
     n = int(lab.max()) + 1
@@ -85,6 +88,14 @@ def snap_to_regions(prob: np.ndarray, labels: np.ndarray) -> np.ndarray:
     inside = np.bincount(lab, weights=raw.ravel().astype(np.float64), minlength=n)
     total = np.bincount(lab, minlength=n).astype(np.float64)
     keep = inside > 0.5 * np.maximum(total, 1)
+    h, w = labels.shape
+    for pts, value in ((positive, True), (negative, False)):
+        if pts is None:
+            continue
+        for x, y in np.asarray(pts).reshape(-1, 2):
+            r = int(labels[min(h - 1, max(0, int(y))), min(w - 1, max(0, int(x)))])
+            if r > 0:
+                keep[r] = value
     out = keep[lab].reshape(labels.shape)
     return np.where(labels > 0, out, raw)
 
@@ -190,10 +201,11 @@ class Sam3Predictor:
         up = F.interpolate(up, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
         return up.sigmoid().cpu().numpy()
 
-    def _finish(self, prob: np.ndarray) -> np.ndarray:
+    def _finish(self, prob: np.ndarray, positive: np.ndarray | None = None,
+                negative: np.ndarray | None = None) -> np.ndarray:
         if self.refine == "snap" and len(prob):
             labels = self._region_labels()
-            return np.stack([snap_to_regions(p, labels) for p in prob])
+            return np.stack([snap_to_regions(p, labels, positive, negative) for p in prob])
         return prob > 0.5
 
     # ---------------------------------------------------------------------------------------------- prompts
@@ -254,7 +266,11 @@ class Sam3Predictor:
         logits, iou = out["masks"][0], out["iou_pred"][0]
         order = torch.argsort(iou, descending=True)
         logits, iou = logits[order], iou[order]
-        masks = self._finish(self._to_image(logits))
+        pos = neg = None
+        if point_coords is not None:
+            pts, pl = np.concatenate(coords[:1]), np.concatenate(labels[:1])
+            pos, neg = pts[pl == 1], pts[pl == 0]
+        masks = self._finish(self._to_image(logits), pos, neg)
         return masks, iou.cpu().numpy(), logits.cpu().numpy(), float(out["object_score_logits"][0, 0])
 
     @torch.no_grad()
