@@ -26,7 +26,8 @@ VARIANTS = {"full": [], "hilbert": ["model.args.scan_order=hilbert"], "single_he
 ROWS = (("homography8", "auc5"), ("homography8", "auc10"), ("homography8", "precision"),
         ("scannet15", "pose_auc10"), ("scannet15", "pose_auc20"), ("scannet15", "precision"),
         ("heldout", "auc3"), ("heldout", "auc5"), ("heldout", "auc10"), ("heldout", "precision"),
-        ("val", "val/precision"), ("val", "val/coarse_recall"))
+        ("val", "val/precision"), ("val", "val/coarse_recall"), ("val", "val/loss"), ("val", "val/loss_coarse"),
+        ("train", "loss_coarse_last20"), ("train", "loss_last20"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from segcorr.io.atomic import atomic_write_text
     from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
     from segcorr.train import train
+    from segcorr.train.logs import read_scalars
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/train_as_mamba_synth.yaml")
@@ -62,11 +64,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         weights = out / f"{name}.safetensors"
         run = train(args.config, [*VARIANTS[name], f"steps={args.steps}", f"out={out}", f"name={name}",
-                                  "progress=false", "threads=1", "val.every=100000", f"export={weights}",
-                                  *args.extra])
+                                  "progress=false", "threads=1", "val.every=100000", "log_every=1", *args.extra])
+        from segcorr.train.task_match import export_match_weights
+
+        export_match_weights(str(run), str(weights))
         summary = json.loads((run / "summary.json").read_text())
+        tail = {f"{k}_last20": sum(v for _, v in read_scalars(run, f"loss/{k}")[-20:]) /
+                max(1, len(read_scalars(run, f"loss/{k}")[-20:])) for k in ("loss", "loss_coarse")}
         r = {"steps": summary["steps"], "wall_s": summary["wall_s"], "overrides": VARIANTS[name],
-             "val": {k: v for k, v in summary["metrics"].items() if k.startswith("val/")}}
+             "val": {k: v for k, v in summary["metrics"].items() if k.startswith("val/")}, "train": tail}
         for key, d in sets.items():
             m = evaluate_matches(open_match_dataset(d), build_matcher(str(weights)), name, str(d), protocol=proto,
                                  progress=False)
@@ -77,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [["set", "metric", *names]]
     for s, k in ROWS:
         rows.append([s, k, *(f"{results[n].get(s, {}).get(k) or 0:.3f}" for n in names)])
+    rows.append(["", "steps", *(str(results[n]["steps"]) for n in names)])
     w = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     print("\n".join("  ".join(x.ljust(w[i]) for i, x in enumerate(r)) for r in rows))
     return 0

@@ -23,9 +23,9 @@ def test_two_steps_train_validate_and_checkpoint(tmp_path):
                                     "ckpt_every=2"])
     loss = [v for _, v in read_scalars(run, "train/loss")]
     assert len(loss) == 2 and all(torch.isfinite(torch.tensor(loss)))
-    for key in ("val/precision", "val/coarse_recall", "val/matches"):
+    for key in ("val/precision", "val/coarse_recall", "val/matches", "val/loss", "val/loss_coarse"):
         (step, value), = read_scalars(run, key)
-        assert step == 2 and 0 <= value and (key == "val/matches" or value <= 1)
+        assert step == 2 and 0 <= value and (key in ("val/matches", "val/loss", "val/loss_coarse") or value <= 1)
     assert json.loads((run / "summary.json").read_text())["steps"] == 2
     # shippable weights carry the full model config: load_pretrained rebuilds the tiny model from the file
     from segcorr.io.weights import read_model_card

@@ -115,18 +115,29 @@ def match_scores(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -
 
 @torch.no_grad()
 def validate(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], cfg: TrainConfig) -> dict[str, float]:
+    """Matching scores in eval mode, plus the training loss and its coarse term on the same pairs (train-mode
+    forward without gradients: the model has no dropout or batch norm, so it is deterministic): the loss moves
+    long before any match clears the confidence threshold."""
+    from segcorr.matching.losses import ASMambaLoss, LossWeights
+
+    loss = ASMambaLoss(LossWeights(**_fields(LossWeights, cfg.loss.args, "loss.args")))
     was = model.training
-    model.eval()
     tot = {"correct": 0.0, "matches": 0.0, "coarse_correct": 0.0, "valid_cells": 0.0}
-    n = 0
+    n, loss_sum, coarse_sum = 0, 0.0, 0.0
     for batch in batches:
+        model.eval()
         s = match_scores(model(batch), batch)
         tot = {k: tot[k] + s[k] for k in tot}
+        model.train()
+        total, parts = loss(model(batch, return_conf=True), batch)
+        loss_sum += float(total)
+        coarse_sum += float(parts.get("loss_coarse", float("nan")))
         n += int(batch["image0"].shape[0])
     model.train(was)
+    nb = max(len(batches), 1)
     return {"val/precision": tot["correct"] / max(tot["matches"], 1.0),
             "val/coarse_recall": min(1.0, tot["coarse_correct"] / max(tot["valid_cells"], 1.0)),
-            "val/matches": tot["matches"] / max(n, 1)}
+            "val/matches": tot["matches"] / max(n, 1), "val/loss": loss_sum / nb, "val/loss_coarse": coarse_sum / nb}
 
 
 FAMILY = TaskFamily(build_model=build_model, build_dataset=build_dataset, make_loss=make_loss,
