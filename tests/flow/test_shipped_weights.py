@@ -68,15 +68,6 @@ def test_cli_flow_default_is_shipped_v3_with_flat_masks(tmp_path):
     assert np.linalg.norm(f - p.flow_fw, axis=0).mean() < np.linalg.norm(p.flow_fw, axis=0).mean()
 
 
-def test_resize_flow_scales_vectors_with_the_image():
-    from segcorr.flow.methods import _resize_flow
-
-    f = np.stack([np.full((24, 32), 2.0, np.float32), np.full((24, 32), -1.0, np.float32)])
-    g = _resize_flow(f, 48, 96)
-    assert g.shape == (2, 48, 96)
-    assert np.allclose(g[0], 6.0) and np.allclose(g[1], -2.0)
-
-
 def test_work_side_runs_large_frames_at_training_scale_and_returns_full_size():
     p = make_cel_pair(15, height=192, width=256)
     sample = {"seg0": p.seg0, "seg1": p.seg1}
@@ -104,11 +95,11 @@ def test_segment_refinement_improves_the_shipped_model_on_unseen_cels():
         assert np.mean(err_fused) < factor * np.mean(err_raw), masks
 
 
-def test_frames_above_the_refine_limit_are_refined_at_a_bounded_size(monkeypatch):
-    import segcorr.flow.methods as methods
+def test_frames_above_the_refine_limit_are_refined_at_a_bounded_size():
+    from segcorr.flow.predictor import FlowPredictor
+    from segcorr.flow.refine_config import RefineConfig
 
-    monkeypatch.setattr(methods, "REFINE_MAX_SIDE", 128)
     p = make_cel_pair(16, height=192, width=256)
-    f = get_method("aniflowformer-v3", masks="segmenter")(p.img0, p.img1)
+    f = FlowPredictor.from_weights("aniflowformer_t_v3", refine=RefineConfig(max_side=128))(p.img0, p.img1)
     assert f.shape == (2, 192, 256) and np.isfinite(f).all()
     assert np.linalg.norm(f - p.flow_fw, axis=0).mean() < np.linalg.norm(p.flow_fw, axis=0).mean()
