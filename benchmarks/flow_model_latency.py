@@ -115,11 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     res["pipeline_ms"] = round(res["ms_median"] + (res["flat_segments_ms_median"] if model.uses_segments else 0), 1)
     res["pipeline_ratio_to_dis_medium"] = round(res["pipeline_ms"] / max(res["dis_medium_ms_median"], 1e-6), 2)
     # What `segcorr flow IMG0 IMG1` does by default: shipped weights, frames at the training scale, flat segments.
-    from segcorr.flow.methods import LEARNED, get_method
+    from segcorr.flow import shipped_model
+    from segcorr.flow.methods import get_method
     from segcorr.io.weights import weights_path
 
-    shipped = {"AniFlowFormerTV3": "aniflowformer-v3", "AniFlowFormerT": "aniflowformer"}.get(args.model)
-    if shipped and weights_path(LEARNED[shipped]) is not None:
+    entry = shipped_model(args.model)
+    shipped = entry.cli if entry is not None else None
+    if entry is not None and weights_path(entry.weights) is not None:
         # Rounds of [DIS medium, default, --refine none] blocks on the same pair, each block after one warm-up
         # call: a shared machine's speed drifts over seconds, so each round's ratio compares times taken
         # close together; the figures are the medians over rounds, with the range of the per-round ratios.

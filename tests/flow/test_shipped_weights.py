@@ -7,22 +7,32 @@ import pytest
 
 from segcorr.cli import main
 from segcorr.data.synth import make_cel_pair
-from segcorr.flow import load_pretrained
+from segcorr.flow import SHIPPED, load_pretrained, shipped_model
 from segcorr.flow.methods import get_method
 from segcorr.io.flo import read_flo
 from segcorr.io.image import write_image
 from segcorr.io.weights import read_model_card, weights_path
 
-SHIPPED = {"aniflowformer_t_v3": "AniFlowFormerTV3", "aniflowformer_t": "AniFlowFormerT"}
+STEMS = sorted(m.weights for m in SHIPPED)
 
 
-@pytest.mark.parametrize("stem", sorted(SHIPPED))
+def test_one_table_names_every_shipped_model():
+    from segcorr.flow import REGISTRY
+    from segcorr.flow.methods import LEARNED, available_methods
+
+    for m in SHIPPED:
+        assert m.registry in REGISTRY and m.cli in available_methods() and LEARNED[m.cli] == m.weights
+        assert shipped_model(m.cli) == shipped_model(m.registry) == shipped_model(m.weights) == m
+    assert shipped_model("raft") is None
+
+
+@pytest.mark.parametrize("stem", STEMS)
 def test_weights_present_small_and_carded(stem):
     path = weights_path(stem)
     assert path is not None and path.is_file()
     assert path.stat().st_size <= 20 * 2**20
     card = read_model_card(stem)
-    assert card["registry_name"] == SHIPPED[stem]
+    assert card["registry_name"] == shipped_model(stem).registry and card["name"] == stem
     for key in ("command", "data", "steps", "wall_time_s", "metrics", "train_config"):
         assert card[key], key
     assert "segcorr train" in card["command"]
@@ -30,12 +40,12 @@ def test_weights_present_small_and_carded(stem):
     assert card["train_config"]["data"]["seed_start"] >= 1_000_000
 
 
-@pytest.mark.parametrize("stem", sorted(SHIPPED))
+@pytest.mark.parametrize("stem", STEMS)
 def test_shipped_config_is_the_registry_entry(stem):
     """`segcorr train` with the registry name builds the architecture that was shipped (guidance modes included)."""
     from segcorr.flow import build
 
-    assert load_pretrained(stem).config == build(SHIPPED[stem]).config
+    assert load_pretrained(stem).config == build(shipped_model(stem).registry).config
 
 
 def test_v3_reads_segments_and_ablation_does_not():

@@ -1,7 +1,8 @@
-"""AniFlowFormer-T optical flow: registry, pretrained loading, and the classical baselines beside it.
+"""AniFlowFormer-T optical flow: registry, shipped checkpoints, pretrained loading.
 
 ``build(name, **overrides)`` builds a model from the registry; ``load_pretrained(name_or_path)`` rebuilds
-one from the config stored in a safetensors file and loads its weights. Heavy modules import lazily so
+one from the config stored in a safetensors file and loads its weights; ``SHIPPED`` is the one table of the
+shipped checkpoints' names (command line, registry, weights file). Heavy modules import lazily so
 ``import segcorr.flow`` stays cheap.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from segcorr.errors import InputError
@@ -26,6 +28,28 @@ REGISTRY: dict[str, dict[str, Any]] = {
     "AniFlowFormerT-test": {**_TINY, "use_sam": False},
     "AniFlowFormerTV3-test": {**_TINY, **_V3},
 }
+
+
+@dataclass(frozen=True)
+class ShippedFlowModel:
+    """One shipped checkpoint under its three names: ``cli`` (``segcorr flow --method``), ``registry`` (a key of
+    ``REGISTRY``, ``model.name`` of a training config) and ``weights`` (the stem of ``segcorr/weights/<stem>``
+    ``.safetensors`` and its ``.json`` model card)."""
+
+    cli: str
+    registry: str
+    weights: str
+
+
+SHIPPED: tuple[ShippedFlowModel, ...] = (
+    ShippedFlowModel("aniflowformer-v3", "AniFlowFormerTV3", "aniflowformer_t_v3"),
+    ShippedFlowModel("aniflowformer", "AniFlowFormerT", "aniflowformer_t"),
+)
+
+
+def shipped_model(name: str) -> ShippedFlowModel | None:
+    """The shipped checkpoint with ``name`` as its CLI, registry or weights name; None when there is none."""
+    return next((m for m in SHIPPED if name in (m.cli, m.registry, m.weights)), None)
 
 
 def model_names() -> list[str]:
@@ -92,4 +116,5 @@ def save_pretrained(model, path: str | os.PathLike, name: str, extra: dict[str, 
     return save_weights(model, path, meta)
 
 
-__all__ = ["REGISTRY", "build", "build_from_config", "load_pretrained", "model_names", "save_pretrained"]
+__all__ = ["REGISTRY", "SHIPPED", "ShippedFlowModel", "build", "build_from_config", "load_pretrained", "model_names",
+           "save_pretrained", "shipped_model"]

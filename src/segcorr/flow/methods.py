@@ -12,13 +12,14 @@ from typing import Any, Callable
 import numpy as np
 
 from segcorr.errors import InputError
+from segcorr.flow import SHIPPED
 from segcorr.flow.classical import METHODS as CLASSICAL
 from segcorr.flow.refine_config import RefineConfig
 
 FlowFn = Callable[..., np.ndarray]
 
-# CLI name -> shipped weights stem
-LEARNED = {"aniflowformer-v3": "aniflowformer_t_v3", "aniflowformer": "aniflowformer_t"}
+# CLI name -> shipped weights stem, from the one table of names
+LEARNED = {m.cli: m.weights for m in SHIPPED}
 MASK_SOURCES = ("given", "segmenter")
 
 

@@ -1,13 +1,6 @@
-"""`segcorr eval isolate`: ordering accuracy, mask IoU, bleeding and speed on a manga folder.
+"""`segcorr eval isolate`: runs the Z-buffer isolation on manga pages and scores it with the isolation metrics
+(`segcorr.metrics.isolate`: ordering accuracy against two baselines, mask IoU, bleeding), plus speed.
 
-Protocol (one for every method compared):
-- ordering: every pair of characters of one panel whose GT amodal masks overlap (>= 1 px) and whose GT
-  depths differ; a method is right when it puts the GT-nearer one in front; a tie counts 1/2. The
-  Z-buffer is compared with two baselines on the same pairs and the same masks: area only (larger mask
-  area = nearer) and lower edge (larger body-box y1 = nearer).
-- iou: mean over characters of IoU(isolated mask, GT visible mask).
-- bleeding: over all characters, the share of isolated-mask pixels that lie in OTHER characters' GT
-  visible masks (pooled: sum of bleeding pixels / sum of mask pixels).
 - ms_per_item: isolation alone (Z-buffer keys + isolation formula) per page; ms_per_item_total: with
   segmentation. File reading is in neither.
 Masks: "amodal" feeds the GT amodal masks as the segmenter's answer (every mask leaks over its
@@ -24,6 +17,7 @@ import numpy as np
 
 from segcorr.errors import InputError
 from segcorr.layering.isolate import IsolationConfig, isolate_page
+from segcorr.metrics.isolate import IsolationMetricAccumulator
 from segcorr.segment.base import Masks, Prompts
 
 
@@ -47,39 +41,6 @@ class GivenMasks:
         for i, m in enumerate(self.masks, start=1):
             labels[m & (labels == 0)] = i
         return labels
-
-
-def _pair_score(key_i: float, key_j: float, i_nearer: bool, smaller_is_nearer: bool) -> float:
-    if key_i == key_j:
-        return 0.5
-    return float((key_i < key_j) == i_nearer) if smaller_is_nearer else float((key_i > key_j) == i_nearer)
-
-
-def ordering_pairs(characters: list[dict], amodal: dict) -> list[tuple[int, int]]:
-    """Index pairs (i, j) of characters of one panel whose amodal masks overlap and whose depths differ."""
-    out = []
-    boxes = {}
-    for ch in characters:
-        m = amodal[ch["id"]]
-        rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-        boxes[ch["id"]] = None if not len(rows) else (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
-    for i, a in enumerate(characters):
-        for j in range(i + 1, len(characters)):
-            b = characters[j]
-            if a.get("panel") != b.get("panel") or a.get("depth") is None or b.get("depth") is None:
-                continue
-            if a["depth"] == b["depth"] or boxes[a["id"]] is None or boxes[b["id"]] is None:
-                continue
-            ba, bb = boxes[a["id"]], boxes[b["id"]]
-            r0, r1, c0, c1 = max(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), min(ba[3], bb[3])
-            if r0 < r1 and c0 < c1 and (amodal[a["id"]][r0:r1, c0:c1] & amodal[b["id"]][r0:r1, c0:c1]).any():
-                out.append((i, j))
-    return out
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = int(np.count_nonzero(a | b))
-    return 1.0 if union == 0 else int(np.count_nonzero(a & b)) / union
 
 
 def evaluate_isolation(root: str | os.PathLike, masks: str = "amodal", progress: bool = True,
@@ -106,8 +67,8 @@ def evaluate_items(items: Iterable, count: int, masks: str = "amodal", data_name
 
         flat = build("flat")
     cfg = config or IsolationConfig()
-    right = {"zbuffer": 0.0, "area": 0.0, "lower_edge": 0.0}
-    n_pairs, ious, bleed_px, mask_px, ms_iso, ms_tot, fallbacks = 0, [], 0, 0, [], [], 0
+    acc = IsolationMetricAccumulator()
+    ms_iso, ms_tot, fallbacks = [], [], 0
     with Progress(disable=not progress, transient=True) as prog:
         task = prog.add_task(f"isolate ({masks})", total=count)
         for item in items:
@@ -117,31 +78,14 @@ def evaluate_items(items: Iterable, count: int, masks: str = "amodal", data_name
             ms_iso.append(res.ms_isolate)
             ms_tot.append(res.ms_isolate + res.ms_segment)
             fallbacks += sum(s.startswith("box") for s in res.sources.values())
-            for i, j in ordering_pairs(chars, item.amodal):
-                a, b = chars[i], chars[j]
-                i_near = a["depth"] < b["depth"]
-                ka, kb = res.keys[a["id"]], res.keys[b["id"]]
-                right["zbuffer"] += _pair_score(ka.d, kb.d, i_near, True)
-                right["area"] += _pair_score(ka.area_px, kb.area_px, i_near, False)
-                right["lower_edge"] += _pair_score(a["body_box"][3], b["body_box"][3], i_near, False)
-                n_pairs += 1
-            owner = np.zeros(item.image.shape[:2], np.int32)
-            for n, c in enumerate(chars, start=1):
-                owner[item.visible[c["id"]]] = n
-            for n, c in enumerate(chars, start=1):
-                m = res.masks[c["id"]]
-                ious.append(_iou(m, item.visible[c["id"]]))
-                inside = owner[m]
-                bleed_px += int(np.count_nonzero((inside > 0) & (inside != n)))
-                mask_px += int(inside.size)
+            acc.update(chars, item.amodal, item.visible, res.keys, res.masks, item.image.shape[:2])
             prog.advance(task)
-    acc = {k: (v / n_pairs if n_pairs else None) for k, v in right.items()}
+    m = acc.result()
     return {
         "method": f"zbuffer+{masks}", "data": data_name, "count": len(ms_iso),
-        "order_acc": acc["zbuffer"], "order_acc_area": acc["area"], "order_acc_lower_edge": acc["lower_edge"],
-        "iou": float(np.mean(ious)) if ious else None,
-        "bleeding": bleed_px / mask_px if mask_px else None,
+        "order_acc": m["order_acc"], "order_acc_area": m["order_acc_area"],
+        "order_acc_lower_edge": m["order_acc_lower_edge"], "iou": m["iou"], "bleeding": m["bleeding"],
         "ms_per_item": float(np.mean(ms_iso)) if ms_iso else None,
         "ms_per_item_total": float(np.mean(ms_tot)) if ms_tot else None,
-        "pairs": n_pairs, "characters": len(ious), "box_fallbacks": fallbacks,
+        "pairs": m["pairs"], "characters": m["characters"], "box_fallbacks": fallbacks,
     }

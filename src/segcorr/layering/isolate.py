@@ -67,7 +67,10 @@ def _int_box(box: list[float], shape: tuple[int, int]) -> tuple[int, int, int, i
     return r0, r1, c0, c1
 
 
-def box_mask(box: list[float], shape: tuple[int, int]) -> np.ndarray:
+def rect_mask(box: list[float], shape: tuple[int, int]) -> np.ndarray:
+    """The filled rectangle of `box` (x0, y0, x1, y1 px, clipped to the page) as bool [H, W] (the fallback mask of
+    a character, a panel's area); `segcorr.segment.prompting.box_mask` is another thing: a box prompt's answer
+    from a label map."""
     r0, r1, c0, c1 = _int_box(box, shape)
     m = np.zeros(shape, bool)
     m[r0:r1, c0:c1] = True
@@ -114,7 +117,8 @@ def segment_characters(image: np.ndarray, characters: list[dict], segmenter, con
         top = set(np.argsort(-prom, kind="stable")[:config.keep_top].tolist())
         need = [i for i in need if prom[i] >= config.prominence_min or i in top]
         for i in sorted(set(range(len(characters))) - set(need)):
-            masks[characters[i]["id"]], sources[characters[i]["id"]] = box_mask(characters[i]["body_box"], shape), "box:budget"
+            cid = characters[i]["id"]
+            masks[cid], sources[cid] = rect_mask(characters[i]["body_box"], shape), "box:budget"
         log.warning("memory budget %.1f MB exceeded: %d of %d characters get box masks",
                     budget, len(characters) - len(need), len(characters))
     page_key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()[:16] if cache is not None else ""
@@ -143,7 +147,7 @@ def segment_characters(image: np.ndarray, characters: list[dict], segmenter, con
                 cache.put(keys[i], masks[ch["id"]])
         else:
             log.warning("character %s: %s mask from the segmenter; using its body box", ch["id"], why)
-            masks[ch["id"]], sources[ch["id"]] = box_mask(ch["body_box"], shape), f"box:{why}"
+            masks[ch["id"]], sources[ch["id"]] = rect_mask(ch["body_box"], shape), f"box:{why}"
     return masks, sources
 
 
@@ -189,7 +193,7 @@ def isolate_masks(seg: dict, keys: dict, zbuffer: ZBufferCalculator, panels: lis
         m = np.ascontiguousarray(m, dtype=bool)
         panel = keys[cid].panel
         if cfg.clip_to_panel and panels and 0 <= panel < len(panels):
-            m = m & box_mask(panels[panel], m.shape)
+            m = m & rect_mask(panels[panel], m.shape)
         bb = _bbox(m)
         closed[cid] = None if bb is None else (_morph(m[bb[0]:bb[1], bb[2]:bb[3]], "close", 1), bb)
     out = {}

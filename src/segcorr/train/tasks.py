@@ -132,7 +132,8 @@ def make_loss(cfg: TrainConfig) -> LossFn:
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], iters: int | None) -> dict[str, float]:
+def validate_flow(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]],
+                  iters: int | None) -> dict[str, float]:
     """Mean end-point error (all pixels, and non-occluded) of the final flow over pre-built batches."""
     was = model.training
     model.eval()
@@ -176,5 +177,5 @@ FLOW = TaskFamily(
     build_dataset=lambda cfg: build_dataset(cfg.data, cfg.task != "flow_unsup"),
     make_loss=make_loss,
     val_batches=_flow_val_batches,
-    validate=lambda model, batches, cfg: validate(model, batches, cfg.model.iters),
+    validate=lambda model, batches, cfg: validate_flow(model, batches, cfg.model.iters),
 )

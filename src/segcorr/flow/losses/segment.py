@@ -24,8 +24,9 @@ def _coords(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     return torch.stack([xs.reshape(-1), ys.reshape(-1), torch.ones_like(xs).reshape(-1)], -1)
 
 
-def fit_segment_affine(flow: torch.Tensor, weights: torch.Tensor, ridge: float = 1e-4) -> torch.Tensor:
-    """Weighted least-squares affine motion per segment, all segments of all images at once.
+def weighted_affine_fields(flow: torch.Tensor, weights: torch.Tensor, ridge: float = 1e-4) -> torch.Tensor:
+    """Weighted least-squares affine motion per segment, all segments of all images at once (differentiable;
+    the robust NumPy fit the refinement uses is `segcorr.flow.segment_fit.robust_segment_affines`).
 
     flow: [B, 2, H, W]; weights: [B, K, HW] (>= 0, e.g. segment membership x visibility) ->
     fitted flow [B, K, 2, HW] (the affine field of segment k evaluated over the whole image).
@@ -60,7 +61,7 @@ def segment_affine_loss(flow: torch.Tensor, labels: torch.Tensor, visible: torch
     vis = flow.new_ones(b, 1, member.shape[-1]) if visible is None else visible.reshape(b, 1, -1).to(flow.dtype)
     wts = member * vis
     f = flow.detach()
-    fitted = fit_segment_affine(f, wts)  # [B, K, 2, N]
+    fitted = weighted_affine_fields(f, wts)  # [B, K, 2, N]
     n_seg, n_vis = member.sum(-1), wts.sum(-1)
     resid = torch.linalg.vector_norm(f.flatten(2)[:, None] - fitted, dim=2)  # [B, K, N]
     inliers = ((resid < inlier_px).to(flow.dtype) * wts).sum(-1) / n_vis.clamp_min(1.0)
