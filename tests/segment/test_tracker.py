@@ -141,14 +141,41 @@ def test_new_objects_on_later_frames_and_reset(model):
 
 def test_reprompt_inputs_follow_the_last_displacement(model):
     _objectness(model, 10.0)
-    tr = _tracker(model, reprompt_inputs=("mask", "point", "box"))
+    tr = _tracker(model, reprompt_inputs=("mask", "point", "box"), motion="velocity")
     tr.step(_frame(_square(10, 10)), [ObjectPrompt(mask=_square(10, 10))])
+    tr.t = 1  # as if frame 1 were being processed: the object was seen on the frame before
     obj = tr.tracks[1]
     obj.velocity = np.array([4.0, -2.0], np.float32)
     c, lab, m = tr._reprompt_inputs(obj)
     assert lab.tolist() == [1, 2, 3]
     assert np.allclose(c[0], obj.last_point + [4, -2]) and np.allclose(c[1:].ravel(), obj.last_box + [4, -2, 4, -2])
     assert m.shape == obj.last_prompt.shape and not np.array_equal(m, obj.last_prompt)
+
+
+def test_flow_motion_moves_the_reprompt_and_the_gate_keeps_the_warped_mask(model, monkeypatch):
+    """Frame 1's flow says everything moved 4 px right: the reprompt follows it, and since the random decoder's
+    mask does not overlap the warped one (IoU < flow_gate), the warped mask is the answer."""
+    _objectness(model, 10.0)
+    a = _square(10, 10)
+    tr = _tracker(model, min_pixels=0)
+    flows = iter([None, np.stack([np.full((H, W), -4.0, np.float32), np.zeros((H, W), np.float32)])])
+    monkeypatch.setattr(tr, "_flow_back", lambda: next(flows))
+    tr.step(_frame(a), [ObjectPrompt(mask=a)])
+    obj = tr.tracks[1]
+    p0 = obj.last_point.copy()
+    flow = np.stack([np.full((H, W), -4.0, np.float32), np.zeros((H, W), np.float32)])
+    c, lab, m = tr._reprompt_inputs(obj, flow)  # tr.t is 1 now: the object was seen on the frame before
+    assert np.allclose(c[0], p0 + [4, 0]) and lab.tolist() == [1]
+    r = tr.step(_frame(np.roll(a, 4, axis=1)))
+    assert tr.config.flow_gate > 0 and np.array_equal(r.masks[0], np.roll(a, 4, axis=1))
+
+
+def test_warp_backward_follows_a_constant_flow():
+    from segcorr.segment.tracker import warp_backward
+
+    m = _square(10, 10).astype(np.float32)
+    back = np.stack([np.full((H, W), -3.0, np.float32), np.full((H, W), 2.0, np.float32)])
+    assert np.array_equal(warp_backward(m, back) > 0.5, np.roll(np.roll(m > 0.5, 3, axis=1), -2, axis=0))
 
 
 def test_text_detections_start_masklets_keep_ids_and_bring_back_the_absent(model, monkeypatch):

@@ -20,18 +20,7 @@ import numpy as np
 from segcorr.errors import InputError
 from segcorr.segment.model.sam3 import NO_OBJ_SCORE
 from segcorr.segment.predictor import as_rgb_uint8, snap_to_regions
-from segcorr.segment.tracker import MAX_ID, FrameResult, ObjectPrompt
-
-
-def warp_backward(mask: np.ndarray, flow_back: np.ndarray) -> np.ndarray:
-    """mask float [H, W] of frame t-1, flow_back float32 [2, H, W] (frame t -> t-1) -> float [H, W] on frame t:
-    out(x) = mask(x + flow_back(x)), bilinear, 0 outside."""
-    import cv2
-
-    h, w = mask.shape
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(mask.astype(np.float32), xs + flow_back[0], ys + flow_back[1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+from segcorr.segment.tracker import MAX_ID, FrameResult, ObjectPrompt, warp_backward
 
 
 class FlowPropagator:

@@ -38,6 +38,7 @@ from segcorr.segment.model.sam3 import NO_OBJ_SCORE
 from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8, check_phrase
 
 MODES = ("auto", "reprompt", "memory")
+MOTIONS = ("flow", "velocity", "none")
 MAX_ID = 65535  # label maps are 16-bit
 
 
@@ -46,7 +47,10 @@ class TrackerConfig:
     """mode: see the module docstring. num_maskmem: memory frames per object (1 conditioning + FIFO of the rest).
     detect_every: text detection period K (frames). assoc_iou: least mask IoU to match a detection to a masklet.
     det_threshold: least detection score kept. max_objects: masklets at most. reprompt_inputs: what the reprompt
-    mode sends ("mask", "point", "box"). motion: shift reprompts by the last displacement. min_pixels: smaller
+    mode sends ("mask", "point", "box"). motion: how reprompts follow the object: "flow" (the last mask warped
+    along DIS flow between the frames at the model's working size), "velocity" (shifted by its last
+    displacement) or "none". flow_gate: with "flow", when the model's mask overlaps the flow-warped last mask with
+    IoU below this, the warped mask stands (the model lost the object; 0 disables the check). min_pixels: smaller
     masks count as absent. recover_area_ratio / max_overlap: a reprompted absent object comes back only with an
     area within this factor of its last good one and at most this share of it under other objects."""
 
@@ -58,7 +62,9 @@ class TrackerConfig:
     max_objects: int = 64
     reprompt_inputs: tuple[str, ...] = ("mask", "point")
     mask_logit_scale: float = 6.0
-    motion: bool = True
+    motion: str = "flow"
+    flow_gate: float = 0.85
+    flow_fuse: str = "gate"
     min_pixels: int = 8
     recover_area_ratio: float = 3.0
     max_overlap: float = 0.5
@@ -68,6 +74,8 @@ class TrackerConfig:
             raise InputError(f"unknown tracker mode {self.mode!r}; expected one of {', '.join(MODES)}")
         if self.num_maskmem < 1 or self.detect_every < 1:
             raise InputError("num_maskmem and detect_every must be >= 1")
+        if self.motion not in MOTIONS:
+            raise InputError(f"unknown motion {self.motion!r}; expected one of {', '.join(MOTIONS)}")
         bad = sorted(set(self.reprompt_inputs) - {"mask", "point", "box"})
         if bad or not self.reprompt_inputs:
             raise InputError(f"reprompt_inputs must be some of mask, point, box; found {list(self.reprompt_inputs)}")
@@ -99,6 +107,7 @@ class ObjectTrack:
     best_score: float = 0.0
     last_t: int = -1
     last_prompt: np.ndarray | None = None  # [h4, w4] mask-prompt logits
+    last_small: np.ndarray | None = None  # float32 [sh, sw]: the mask at the model's working size
     last_point: np.ndarray | None = None  # [2] x, y
     last_box: np.ndarray | None = None  # [4]
     last_area: int = 0
@@ -191,6 +200,8 @@ class Sam3Tracker:
         self.tracks: dict[int, ObjectTrack] = {}
         self.phrases: dict[str, int] = {}  # phrase -> frame it was added
         self._reserved: set[int] = set()
+        self._prev_grey: np.ndarray | None = None
+        self._flow: np.ndarray | None = None
         self.t = 0
         self._hw: tuple[int, int] | None = None
         self.predictor.reset_image()
@@ -235,6 +246,7 @@ class Sam3Tracker:
         p = self.predictor
         p.set_image(img)
         t = self.t
+        self._flow = self._flow_back() if self.mode == "reprompt" and self.config.motion == "flow" else None
         probs: dict[int, np.ndarray] = {}  # obj id -> probability [H, W] on this frame
         scores: dict[int, float] = {}
         prompted = {}
@@ -279,18 +291,40 @@ class Sam3Tracker:
     def _dev(self) -> torch.device:
         return next(self.predictor.model.parameters()).device
 
-    def _mask_prompt(self, m: np.ndarray) -> np.ndarray:
-        """bool [H, W] -> [h4, w4] mask-prompt logits in the predictor's frame (cell share * 2 - 1, scaled)."""
+    def _small(self, m: np.ndarray) -> np.ndarray:
+        """bool [H, W] -> float32 [sh, sw]: the mask at the model's working size (area shares)."""
         import cv2
 
-        p = self.predictor
-        sh, sw = p._scaled_hw
-        h4, w4 = p._feats["inter"][0].shape[-2:]
-        small = cv2.resize(m.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+        sh, sw = self.predictor._scaled_hw
+        return cv2.resize(m.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+
+    def _prompt_from_small(self, small: np.ndarray) -> np.ndarray:
+        """float [sh, sw] in 0..1 -> [h4, w4] mask-prompt logits (cell share * 2 - 1, scaled), as in training."""
+        sh, sw = small.shape
+        h4, w4 = self.predictor._feats["inter"][0].shape[-2:]
         grid = np.zeros((h4 * 4, w4 * 4), np.float32)
         grid[:sh, :sw] = small
         soft = grid.reshape(h4, 4, w4, 4).mean(axis=(1, 3))
         return (soft * 2 - 1) * self.config.mask_logit_scale
+
+    def _mask_prompt(self, m: np.ndarray) -> np.ndarray:
+        """bool [H, W] -> [h4, w4] mask-prompt logits in the predictor's frame."""
+        return self._prompt_from_small(self._small(m))
+
+    def _flow_back(self) -> np.ndarray | None:
+        """DIS medium flow from this frame to the previous one at the model's working size ([2, sh, sw]), or
+        None on the first frame. Frames are kept grey at that size only (bounded)."""
+        import cv2
+
+        from segcorr.flow.classical import estimate_flow
+
+        sh, sw = self.predictor._scaled_hw
+        grey = cv2.resize(cv2.cvtColor(self.predictor._image, cv2.COLOR_RGB2GRAY), (sw, sh),
+                          interpolation=cv2.INTER_AREA)
+        prev, self._prev_grey = self._prev_grey, grey
+        if prev is None or prev.shape != grey.shape:
+            return None
+        return estimate_flow(grey, prev, "dis-medium")
 
     def _decode(self, feats: dict, bidx: torch.Tensor, coords: list[np.ndarray], labels: list[np.ndarray],
                 mask_in: list[np.ndarray | None]) -> dict[str, torch.Tensor]:
@@ -368,38 +402,66 @@ class Sam3Tracker:
         if self.mode == "memory":
             self._write_memory(ids, out, cond=True, masks_hr=[probs[i] for i in ids])
 
-    def _reprompt_inputs(self, tr: ObjectTrack) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _reprompt_inputs(self, tr: ObjectTrack, flow: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(coords [N, 2] original pixels, labels [N], mask-prompt logits [h4, w4] or None) for one object: its
+        last mask moved by the flow (``flow``: [2, sh, sw] from this frame back to the last) or its velocity."""
         h, w = self._hw
-        shift = tr.velocity if (self.config.motion and tr.present) else np.zeros(2, np.float32)
-        coords, labels = [], []
         inputs = self.config.reprompt_inputs
+        point, box, prompt = tr.last_point, tr.last_box, tr.last_prompt
+        moved = tr.present and tr.last_t == self.t - 1
+        if flow is not None and moved and tr.last_small is not None:
+            warped = warp_backward(tr.last_small, flow)
+            if (warped > 0.5).sum() >= 1:
+                s = self.predictor._scale
+                point = innermost_point(warped > 0.5) / s
+                box = _box(warped > 0.5) / s
+                prompt = self._prompt_from_small(warped)
+        elif self.config.motion == "velocity" and moved:
+            shift = tr.velocity
+            point, box = tr.last_point + shift, tr.last_box + np.concatenate([shift, shift])
+            cells = np.round(shift * self.predictor._scale / 4).astype(int)
+            prompt = _shift(tr.last_prompt, int(cells[0]), int(cells[1]), fill=-self.config.mask_logit_scale)
+        coords, labels = [], []
         if "point" in inputs:
-            coords.append(np.clip(tr.last_point + shift, 0, [w - 0.5, h - 0.5])[None])
+            coords.append(np.clip(point, 0, [w - 0.5, h - 0.5])[None])
             labels.append(np.ones(1, np.int64))
         if "box" in inputs:
-            b = tr.last_box + np.concatenate([shift, shift])
-            b = np.clip(b, 0, [w, h, w, h])
+            b = np.clip(box, 0, [w, h, w, h])
             if b[2] - b[0] >= 1 and b[3] - b[1] >= 1:
                 coords.append(b.reshape(2, 2))
                 labels.append(np.array([2, 3], np.int64))
-        mask = None
-        if "mask" in inputs:
-            cells = np.round(shift * self.predictor._scale / 4).astype(int)
-            mask = _shift(tr.last_prompt, int(cells[0]), int(cells[1]), fill=-self.config.mask_logit_scale)
+        mask = prompt if "mask" in inputs else None
         c = np.concatenate(coords) if coords else np.zeros((0, 2), np.float32)
         lab = np.concatenate(labels) if labels else np.zeros(0, np.int64)
         return c, lab, mask
 
     def _propagate_reprompt(self, tracks: list[ObjectTrack], probs: dict, scores: dict) -> None:
         p = self.predictor
-        coords, labels, mask_in = zip(*(self._reprompt_inputs(tr) for tr in tracks))
+        import cv2
+
+        coords, labels, mask_in = zip(*(self._reprompt_inputs(tr, self._flow) for tr in tracks))
         dev = self._dev()
         out = self._decode(p._feats, torch.zeros(len(tracks), dtype=torch.long, device=dev), list(coords),
                            list(labels), list(mask_in))
         pr = p._to_image(out["masks"][:, 0])
         obj = out["object_score_logits"][:, 0].cpu().numpy()
+        h, w = self._hw
         for k, tr in enumerate(tracks):
             probs[tr.obj_id], scores[tr.obj_id] = pr[k], float(obj[k])
+            if self._flow is None or self.config.flow_gate <= 0 or obj[k] <= 0 or tr.last_small is None or \
+                    not (tr.present and tr.last_t == self.t - 1):
+                continue
+            warped = warp_backward(tr.last_small, self._flow)
+            sh, sw = warped.shape
+            if self.config.flow_fuse == "mean":
+                probs[tr.obj_id] = 0.5 * (pr[k] + cv2.resize(warped, (w, h), interpolation=cv2.INTER_LINEAR))
+                continue
+            mine = cv2.resize(pr[k], (sw, sh), interpolation=cv2.INTER_AREA) > 0.5
+            wb = warped > 0.5
+            union = np.count_nonzero(mine | wb)
+            if union and np.count_nonzero(mine & wb) / union < self.config.flow_gate:
+                probs[tr.obj_id] = cv2.resize(warped, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def _propagate_memory(self, tracks: list[ObjectTrack], probs: dict, scores: dict) -> None:
         p, mem = self.predictor, self.memory
@@ -534,11 +596,23 @@ class Sam3Tracker:
                 tr.velocity = np.zeros(2, np.float32)
             tr.present, tr.score, tr.last_t = True, float(scores[i]), self.t
             tr.best_score = max(tr.best_score, tr.score)
-            tr.last_prompt = self._mask_prompt(m)
+            tr.last_small = self._small(m)
+            tr.last_prompt = self._prompt_from_small(tr.last_small)
             tr.last_point = innermost_point(m)
             tr.last_box = _box(m)
             tr.last_area = int(m.sum())
             tr.last_centroid = c
+
+
+def warp_backward(mask: np.ndarray, flow_back: np.ndarray) -> np.ndarray:
+    """mask float [H, W] of frame t-1, flow_back float32 [2, H, W] (frame t -> t-1) -> float [H, W] on frame t:
+    out(x) = mask(x + flow_back(x)), bilinear, 0 outside."""
+    import cv2
+
+    h, w = mask.shape
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(mask.astype(np.float32), xs + flow_back[0], ys + flow_back[1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def _shift(a: np.ndarray, dx: int, dy: int, fill: float) -> np.ndarray:
