@@ -95,3 +95,17 @@ def test_frame_size_mismatch_is_input_error(tmp_path):
     ds = open_flow_dataset(tmp_path)
     with pytest.raises(InputError, match="Image0002.png"):
         ds[0]
+
+
+def test_precomputed_label_maps_replace_segment(tmp_path):
+    from segcorr.io.labelmap import write_labelmap
+
+    root = _make_root(tmp_path / "ar")
+    for i in range(3):
+        write_labelmap(tmp_path / "lab" / "sceneA" / f"Image{i + 1:04d}.png", np.full((H, W), 40 + i, np.int32))
+    ds = AnimeRunFlowDataset(root, labels_dir=tmp_path / "lab")
+    s = ds[1]  # sceneA frames 2 -> 3
+    assert int(s.seg0.max()) == 41 and int(s.seg1.max()) == 42  # read as is, no AnimeRun id shift
+    assert ds[2].seg0 is None  # sceneB has no precomputed maps
+    with pytest.raises(InputError, match="label maps"):
+        AnimeRunFlowDataset(root, labels_dir=tmp_path / "none")

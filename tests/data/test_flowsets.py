@@ -91,3 +91,30 @@ def test_empty_unknown_and_missing_folders_are_input_errors(tmp_path):
         open_flow_dataset(tmp_path)
     with pytest.raises(InputError, match="no such folder"):
         open_flow_dataset(tmp_path / "nope")
+
+
+def test_precomputed_label_maps_replace_the_folder_s_own(tmp_path):
+    data = _write_pair(tmp_path / "p", "00000", 0, seg=True)
+    labels = tmp_path / "lab"
+    write_labelmap(labels / "00000_seg0.png", np.full((H, W), 7, np.int32))
+    s = PairsFlowDataset(tmp_path / "p", labels_dir=labels)[0]
+    assert int(s.seg0.max()) == 7 and s.seg1 is None  # no _seg1.png there: no map, not the folder's own
+    assert np.array_equal(PairsFlowDataset(tmp_path / "p")[0].seg0, data["seg"])
+    with pytest.raises(InputError, match="label maps"):
+        PairsFlowDataset(tmp_path / "p", labels_dir=tmp_path / "none")
+    with pytest.raises(InputError, match="no folder"):
+        PairsFlowDataset(tmp_path / "none")
+
+
+def test_readers_do_not_import_the_opener():
+    """The sample type lives in its own module, so the readers and the opener import without a cycle."""
+    import subprocess
+    import sys
+
+    code = ("import sys, segcorr.data.pairs, segcorr.data.animerun; "
+            "print('segcorr.data.flowsets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    from segcorr.data.flow_sample import FlowSample as Canonical
+
+    assert FlowSample is Canonical

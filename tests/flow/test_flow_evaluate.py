@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from segcorr.data.flowsets import FlowSample, open_flow_dataset
+from segcorr.data.flow_sample import FlowSample
+from segcorr.data.flowsets import open_flow_dataset
 from segcorr.errors import InputError
 from segcorr.flow.evaluate import classical_method, evaluate_flow, format_table, write_metrics_json
 from segcorr.io.flo import write_flo

@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from segcorr.data.flow_train import (VAL_SEED_START, AugmentConfig, FramesDataset, PairsFlowDataset,
-                                     SynthFlowDataset, augment, check_seed_range)
+from segcorr.data.animerun import AnimeRunFlowDataset
+from segcorr.data.flow_train import (VAL_SEED_START, AugmentConfig, FlowTrainingSet, FramesDataset, SynthFlowDataset,
+                                     augment, check_seed_range)
+from segcorr.data.pairs import PairsFlowDataset
 from segcorr.errors import InputError
 
 KEYS = {"img0", "img1", "flow", "valid", "occ", "seg0", "seg1"}
@@ -91,13 +93,34 @@ def test_pairs_dataset_reads_layout(tmp_path):
     from segcorr.data.synth.cels import write_cels
 
     write_cels(tmp_path, 2, seed=1_000_000, height=64, width=80, progress=False)
-    ds = PairsFlowDataset(tmp_path)
+    ds = FlowTrainingSet(PairsFlowDataset(tmp_path))
     assert len(ds) == 2
     s = ds[0]
     assert set(s) == KEYS and s["flow"].shape == (2, 64, 80) and int(s["seg0"].max()) > 0
     assert float(s["occ"].sum()) >= 0 and float(s["valid"].mean()) == 1.0
+    # the reader is the evaluation's: training sees its sample, converted
+    ev = PairsFlowDataset(tmp_path)[0]
+    np.testing.assert_array_equal(s["flow"].numpy(), ev.flow)
+    np.testing.assert_array_equal(s["img0"].numpy(), ev.img0.transpose(2, 0, 1) / np.float32(255))
+    masked = FlowTrainingSet(PairsFlowDataset(tmp_path), mask_occluded=True)[0]
+    assert torch.equal(masked["valid"], 1.0 - masked["occ"])
+    unsup = FlowTrainingSet(PairsFlowDataset(tmp_path), supervised=False)[0]
+    assert float(unsup["valid"].sum()) == 0.0 and float(unsup["flow"].abs().sum()) == 0.0
     with pytest.raises(InputError):
         PairsFlowDataset(tmp_path / "missing")
+
+
+def test_a_missing_flow_file_is_found_when_the_training_set_is_built(tmp_path):
+    from segcorr.data.synth.cels import write_cels
+    from segcorr.train.config import DataConfig
+    from segcorr.train.tasks import build_dataset
+
+    write_cels(tmp_path, 2, seed=1_000_000, height=64, width=80, progress=False)
+    (tmp_path / "00001_flow.flo").unlink()
+    with pytest.raises(InputError, match="00001_flow.flo"):
+        build_dataset(DataConfig(kind="pairs", roots=[str(tmp_path)]), supervised=True)
+    with pytest.raises(InputError, match="label maps"):
+        PairsFlowDataset(tmp_path, labels_dir=tmp_path / "none")
 
 
 def test_frames_dataset_folders_and_video(tmp_path):
@@ -122,7 +145,6 @@ def test_frames_dataset_folders_and_video(tmp_path):
 
 
 def test_animerun_dataset_reads_flow_occlusion_and_segments(tmp_path):
-    from segcorr.data.flow_train import AnimeRunFlowDataset
     from segcorr.io.flo import write_flo
     from segcorr.io.image import write_image
 
@@ -140,19 +162,19 @@ def test_animerun_dataset_reads_flow_occlusion_and_segments(tmp_path):
     matched = np.ones((32, 40), np.uint8)
     matched[:, :5] = 0
     np.save(tr / "UnMatchedForward/s1/Image0001.npy", matched)
-    ds = AnimeRunFlowDataset(tmp_path)
+    ds = FlowTrainingSet(AnimeRunFlowDataset(tmp_path, "train"))
     assert len(ds) == 1
     s = ds[0]
     np.testing.assert_allclose(s["flow"].numpy(), flow, rtol=0, atol=1e-6)
     assert float(s["occ"][:, :5].mean()) == 1.0 and float(s["occ"][:, 5:].sum()) == 0.0  # 1 = NOT occluded
     assert int(s["seg0"].min()) == 1 and int(s["seg0"].max()) == 4  # shifted off 0 ("no segment")
     assert int(s["seg1"].max()) == 1
-    unsup = AnimeRunFlowDataset(tmp_path, supervised=False)[0]
+    unsup = FlowTrainingSet(AnimeRunFlowDataset(tmp_path, "train"), supervised=False)[0]
     assert float(unsup["valid"].sum()) == 0.0
     # precomputed label maps replace Segment/
     from segcorr.io.labelmap import write_labelmap
 
     for i, v in ((1, 7), (2, 9)):
         write_labelmap(tmp_path / "lab" / "s1" / f"Image{i:04d}.png", np.full((32, 40), v, np.int32))
-    pre = AnimeRunFlowDataset(tmp_path, labels_dir=tmp_path / "lab")[0]
+    pre = FlowTrainingSet(AnimeRunFlowDataset(tmp_path, "train", labels_dir=tmp_path / "lab"))[0]
     assert int(pre["seg0"].max()) == 7 and int(pre["seg1"].max()) == 9

@@ -11,7 +11,11 @@ Layout of one split (``<root>/{train,test}/``)::
 
 Files are matched by position in name order within each scene, as the authors' own loader does, so
 the names themselves need not line up across folders; counts must. Optional folders may be absent
-(the metrics that need them become None); an optional folder that exists must be complete.
+(the metrics that need them become None); an optional folder that exists must be complete. Evaluation and
+training (`segcorr.data.flow_train`) both read AnimeRun here.
+
+Precomputed label maps (``labels_dir``, e.g. from ``segcorr precompute-masks``) replace ``Segment/``:
+``<labels_dir>/<scene>/<frame stem>.png`` (16-bit, 0 = no segment); a frame without one has no label map.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segcorr.data.flowsets import FlowSample, check_same_size
+from segcorr.data.flow_sample import FlowSample, check_same_size
 from segcorr.errors import InputError
 
 FRAMES = "Frame_Anime"
@@ -66,7 +70,7 @@ def _need_count(files: list[Path], want: int, folder: Path, what: str) -> None:
                          f"found {len(files)}", folder)
 
 
-def _scene_pairs(split: Path, scene: str) -> list[_Pair]:
+def _scene_pairs(split: Path, scene: str, labels_dir: Path | None) -> list[_Pair]:
     frames = _files(split / FRAMES / scene / "original", "*.png")
     if len(frames) < 2:
         return []
@@ -85,7 +89,10 @@ def _scene_pairs(split: Path, scene: str) -> list[_Pair]:
         lines = _files(split / "LineArea" / scene, "*.npy")
         _need_count(lines, n, split / "LineArea" / scene, "line area (.npy)")
     segs: list[Path | None] = [None] * (n + 1)
-    if (split / "Segment" / scene).is_dir():
+    if labels_dir is not None:
+        segs = [labels_dir / scene / f"{f.stem}.png" for f in frames]
+        segs = [p if p.is_file() else None for p in segs]
+    elif (split / "Segment" / scene).is_dir():
         segs = _files(split / "Segment" / scene, "*.npy")
         _need_count(segs, n + 1, split / "Segment" / scene, "segment")
     return [_Pair(f"{scene}/{frames[i].stem}", frames[i], frames[i + 1], flows[i], occs[i], lines[i],
@@ -104,19 +111,31 @@ def _load_npy(path: Path) -> np.ndarray:
 
 
 def _labels(path: Path | None) -> np.ndarray | None:
-    """AnimeRun ids start at 0 for a real segment; ours reserve 0 for 'no segment', hence the shift."""
+    """AnimeRun ids start at 0 for a real segment; ours reserve 0 for 'no segment', hence the shift. A .png is a
+    precomputed label map in our ids, read as is."""
     if path is None:
         return None
+    if path.suffix == ".png":
+        from segcorr.io.labelmap import read_labelmap
+
+        return read_labelmap(path)
     a = _load_npy(path).astype(np.int64)
     return np.where(a >= 0, a + 1, 0).astype(np.int32)
 
 
 class AnimeRunFlowDataset:
-    """Lazy AnimeRun flow pairs of one split; scenes in name order, frames i -> i+1 within a scene."""
+    """Lazy AnimeRun flow pairs of one split; scenes in name order, frames i -> i+1 within a scene.
 
-    def __init__(self, root: str | Path, split: str = "test", line_radius: float = LINE_RADIUS) -> None:
+    labels_dir: precomputed label maps used instead of ``Segment/`` (see the module docstring).
+    """
+
+    def __init__(self, root: str | Path, split: str = "test", line_radius: float = LINE_RADIUS,
+                 labels_dir: str | Path | None = None) -> None:
         self.root = Path(root)
         self.line_radius = line_radius
+        labels = Path(labels_dir) if labels_dir else None
+        if labels is not None and not labels.is_dir():
+            raise InputError("expected a folder of label maps <scene>/<frame stem>.png, found no folder", labels)
         found = _split_dir(self.root, split)
         if found is None:
             have = [s for s in ("test", "train") if (self.root / s / FRAMES).is_dir()]
@@ -124,7 +143,7 @@ class AnimeRunFlowDataset:
                              f"found splits: {', '.join(have) or 'none'})", self.root)
         self.split_dir = found
         scenes = sorted(p.name for p in (found / FRAMES).iterdir() if p.is_dir())
-        self._pairs = [pair for scene in scenes for pair in _scene_pairs(found, scene)]
+        self._pairs = [pair for scene in scenes for pair in _scene_pairs(found, scene, labels)]
         if not self._pairs:
             raise InputError(f"no frame pairs found (expected {FRAMES}/<scene>/original/*.png, "
                              "at least two frames per scene)", found / FRAMES)

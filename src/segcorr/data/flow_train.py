@@ -1,4 +1,5 @@
-"""Torch datasets that feed flow training: synthetic cels on the fly, pairs folders, AnimeRun, raw frames.
+"""Torch datasets that feed flow training: synthetic cels on the fly, any flow reader (pairs folders, AnimeRun)
+with augmentation, raw frames.
 
 Every dataset returns the same dict of tensors, so one collate and one trainer serve all of them:
     img0, img1: float [3, H, W] in 0..1
@@ -156,99 +157,39 @@ class SynthFlowDataset(Dataset):
         return to_tensors(p.img0, p.img1, p.flow_fw, valid, p.occ0, p.seg0, p.seg1, self.aug, rng)
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    from segcorr.io.image import read_image
-
-    return read_image(path)
-
-
 def _read_labels(path: Path) -> np.ndarray | None:
+    """A 16-bit label-map PNG, None when the file does not exist."""
     if not path.exists():
         return None
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False).astype(np.int64)
     from segcorr.io.labelmap import read_labelmap
 
     return read_labelmap(path)
 
 
-class PairsFlowDataset(Dataset):
-    """A folder in the pairs layout (``NNNNN_img0.png``, ``_img1.png``, ``_flow.flo``, optional ``_occ.png``,
-    ``_seg0.png``, ``_seg1.png``); supervised. ``labels_dir`` overrides where the seg maps are read from."""
+class FlowTrainingSet(Dataset):
+    """Training items read by a flow reader (`segcorr.data.pairs.PairsFlowDataset`,
+    `segcorr.data.animerun.AnimeRunFlowDataset`: the readers evaluation uses), augmented.
 
-    def __init__(self, root: str | Path, aug: AugmentConfig | None = None, labels_dir: str | Path | None = None,
-                 mask_occluded: bool = False) -> None:
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise InputError("expected a folder in the pairs layout, found no folder", self.root)
-        self.stems = sorted(p.name[: -len("_img0.png")] for p in self.root.glob("*_img0.png"))
-        if not self.stems:
-            raise InputError("expected NNNNN_img0.png / _img1.png / _flow.flo files, found none", self.root)
-        self.labels = Path(labels_dir) if labels_dir else self.root
-        self.aug, self.mask_occluded = aug, mask_occluded
-
-    def __len__(self) -> int:
-        return len(self.stems)
-
-    def __getitem__(self, item: Any) -> dict[str, torch.Tensor]:
-        from segcorr.io.flo import read_flo
-
-        idx, draw = _split_index(item)
-        stem = self.stems[idx]
-        flow_path = self.root / f"{stem}_flow.flo"
-        if not flow_path.exists():
-            raise InputError("expected a ground-truth flow file beside the frames, found none", flow_path)
-        occ_path = self.root / f"{stem}_occ.png"
-        occ = None
-        if occ_path.exists():
-            from segcorr.io.image import read_gray
-
-            occ = read_gray(occ_path) > 127
-        valid = ~occ if (self.mask_occluded and occ is not None) else None
-        return to_tensors(_read_rgb(self.root / f"{stem}_img0.png"), _read_rgb(self.root / f"{stem}_img1.png"),
-                          read_flo(flow_path), valid, occ, _read_labels(self.labels / f"{stem}_seg0.png"),
-                          _read_labels(self.labels / f"{stem}_seg1.png"), self.aug,
-                          np.random.default_rng([idx, draw]))
-
-
-class AnimeRunFlowDataset(Dataset):
-    """AnimeRun pairs for training, read by ``segcorr.data.animerun`` (the one AnimeRun parser of the package):
-    forward flow, occlusion and its ``Segment/`` maps.
-
-    ``labels_dir``: precomputed label maps ``<labels_dir>/<scene>/<frame stem>.png`` used instead of ``Segment/``.
-    ``supervised``: when False the ground truth is not used (``valid`` is 0) for unsupervised training.
+    reader: indexable, ``len`` and ``[i] -> FlowSample``; its layout and partner files are checked when it is built,
+    so a missing file ends the run before the first step. supervised: False drops the ground truth (``valid`` all
+    0) for unsupervised training; mask_occluded: occluded pixels are not ``valid``.
     """
 
-    def __init__(self, root: str | Path, split: str = "train", aug: AugmentConfig | None = None,
-                 labels_dir: str | Path | None = None, supervised: bool = True) -> None:
-        from segcorr.data.animerun import AnimeRunFlowDataset as Reader
-
-        self.reader = Reader(root, split)
-        self.labels = Path(labels_dir) if labels_dir else None
-        self.aug, self.supervised = aug, supervised
-        self._frames: dict[str, list[str]] = {}
+    def __init__(self, reader: Any, aug: AugmentConfig | None = None, supervised: bool = True,
+                 mask_occluded: bool = False) -> None:
+        self.reader, self.aug, self.supervised, self.mask_occluded = reader, aug, supervised, mask_occluded
 
     def __len__(self) -> int:
         return len(self.reader)
 
-    def _precomputed(self, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Label maps of both frames of pair ``<scene>/<frame0 stem>`` from ``labels_dir``."""
-        scene, stem = name.rsplit("/", 1)
-        if scene not in self._frames:
-            folder = self.reader.split_dir / "Frame_Anime" / scene / "original"
-            self._frames[scene] = sorted(p.stem for p in folder.glob("*.png"))
-        frames = self._frames[scene]
-        nxt = frames[frames.index(stem) + 1]
-        return (_read_labels(self.labels / scene / f"{stem}.png"), _read_labels(self.labels / scene / f"{nxt}.png"))
-
     def __getitem__(self, item: Any) -> dict[str, torch.Tensor]:
         idx, draw = _split_index(item)
         s = self.reader[idx]
-        seg0, seg1 = self._precomputed(s.name) if self.labels is not None else (s.seg0, s.seg1)
         rng = np.random.default_rng([idx, draw])
         if not self.supervised:
-            return to_tensors(s.img0, s.img1, None, None, None, seg0, seg1, self.aug, rng)
-        return to_tensors(s.img0, s.img1, s.flow, s.valid, s.occ, seg0, seg1, self.aug, rng)
+            return to_tensors(s.img0, s.img1, None, None, None, s.seg0, s.seg1, self.aug, rng)
+        valid = ~s.occ if (self.mask_occluded and s.occ is not None) else s.valid
+        return to_tensors(s.img0, s.img1, s.flow, valid, s.occ, s.seg0, s.seg1, self.aug, rng)
 
 
 def _video_frames(path: Path) -> list[np.ndarray]:
@@ -312,7 +253,9 @@ class FramesDataset(Dataset):
         if isinstance(f, np.ndarray):
             stem = f"{i:06d}"
         else:
-            stem, f = f.stem, _read_rgb(f)
+            from segcorr.io.image import read_image
+
+            stem, f = f.stem, read_image(f)
         seg = _read_labels(self.labels / name / f"{stem}.png") if self.labels is not None else None
         return f, seg
 

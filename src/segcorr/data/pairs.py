@@ -3,7 +3,8 @@
 and ``NNNNN_line0.png`` (255 = line art in frame 0). ``meta.json`` and unknown files are ignored.
 
 Line pixels for the line/flat metrics: ``_line0.png`` when present, else pixels within 2 px of a segment
-boundary of ``_seg0.png``, else none (line metrics None).
+boundary of ``_seg0.png``, else none (line metrics None). Evaluation and training (`segcorr.data.flow_train`)
+both read the layout here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from segcorr.data.flowsets import FlowSample, check_same_size
+from segcorr.data.flow_sample import FlowSample, check_same_size
 from segcorr.errors import InputError
 
 _PART = re.compile(r"^(?P<stem>.+)_(?P<part>img0|img1|flow)\.(png|flo)$")
@@ -35,11 +36,22 @@ def is_pairs_dir(root: str | Path) -> bool:
 
 
 class PairsFlowDataset:
-    """Lazy pairs-layout set; samples sorted by stem. Partner files are checked at open time."""
+    """Lazy pairs-layout set; samples sorted by stem. Partner files are checked at open time.
 
-    def __init__(self, root: str | Path, line_radius: float = LINE_RADIUS) -> None:
+    labels_dir: a folder of ``NNNNN_seg0.png`` / ``_seg1.png`` label maps (precomputed by a segmenter) read instead
+    of the pairs folder's own.
+    """
+
+    def __init__(self, root: str | Path, line_radius: float = LINE_RADIUS,
+                 labels_dir: str | Path | None = None) -> None:
         self.root = Path(root)
         self.line_radius = line_radius
+        if not self.root.is_dir():
+            raise InputError("expected a folder in the pairs layout, found no folder", self.root)
+        self.labels = Path(labels_dir) if labels_dir else self.root
+        if not self.labels.is_dir():
+            raise InputError("expected a folder of label maps (NNNNN_seg0.png, NNNNN_seg1.png), found no folder",
+                             self.labels)
         found = _stems(self.root)
         if not found:
             raise InputError("no flow pairs found (expected NNNNN_img0.png, NNNNN_img1.png, NNNNN_flow.flo)",
@@ -62,7 +74,8 @@ class PairsFlowDataset:
         stem = self.stems[index]
         path = {k: self.root / f"{stem}{suffix}" for k, suffix in
                 {"img0": "_img0.png", "img1": "_img1.png", "flow": "_flow.flo", "occ": "_occ.png",
-                 "seg0": "_seg0.png", "seg1": "_seg1.png", "line": "_line0.png"}.items()}
+                 "line": "_line0.png"}.items()}
+        path["seg0"], path["seg1"] = self.labels / f"{stem}_seg0.png", self.labels / f"{stem}_seg1.png"
         img0 = read_image(path["img0"])
         shape = img0.shape[:2]
         img1 = read_image(path["img1"])

@@ -19,8 +19,9 @@ from typing import Any, Callable, Optional
 import torch
 from torch.utils.data import Dataset
 
-from segcorr.data.flow_train import (AnimeRunFlowDataset, AugmentConfig, FramesDataset, PairsFlowDataset,
-                                     SynthFlowDataset)
+from segcorr.data.animerun import AnimeRunFlowDataset
+from segcorr.data.flow_train import AugmentConfig, FlowTrainingSet, FramesDataset, SynthFlowDataset
+from segcorr.data.pairs import PairsFlowDataset
 from segcorr.errors import InputError
 from segcorr.train.config import DataConfig, LossConfig, TrainConfig, ValConfig
 
@@ -76,12 +77,12 @@ def build_dataset(cfg: DataConfig, supervised: bool) -> Dataset:
                                 mask_occluded=cfg.mask_occluded)
     if not cfg.roots:
         raise InputError(f"data.kind {cfg.kind} needs data.roots (folders or videos), found none")
-    if cfg.kind == "pairs":
+    if cfg.kind in ("pairs", "animerun"):  # the evaluation readers; training adds augmentation
         if len(cfg.roots) != 1:
-            raise InputError(f"expected one pairs folder in data.roots, found {len(cfg.roots)}")
-        return PairsFlowDataset(cfg.roots[0], aug, cfg.labels_dir, cfg.mask_occluded)
-    if cfg.kind == "animerun":
-        return AnimeRunFlowDataset(cfg.roots[0], cfg.split, aug, cfg.labels_dir, supervised=supervised)
+            raise InputError(f"expected one {cfg.kind} folder in data.roots, found {len(cfg.roots)}")
+        reader = (PairsFlowDataset(cfg.roots[0], labels_dir=cfg.labels_dir) if cfg.kind == "pairs" else
+                  AnimeRunFlowDataset(cfg.roots[0], cfg.split, labels_dir=cfg.labels_dir))
+        return FlowTrainingSet(reader, aug, supervised, cfg.mask_occluded)
     return FramesDataset(cfg.roots, aug, cfg.labels_dir)
 
 
