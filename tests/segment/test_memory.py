@@ -20,7 +20,6 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-
 @pytest.mark.parametrize("total, stride", [(4, 2), (16, 4), (16, 2)])
 def test_mask_downsampler_reaches_the_feature_grid(total, stride):
     ds = SimpleMaskDownSampler(8, stride=stride, total_stride=total, padding=1, kernel_size=3)

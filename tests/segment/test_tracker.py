@@ -27,7 +27,6 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
