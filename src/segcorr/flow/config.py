@@ -25,9 +25,8 @@ class FlowModelConfig:
     same-segment attention bias, ``cost_mod`` segment-pair correlation bias, ``obj_pool`` segment tokens for
     the refinement; ``seg_upsample`` segment-aware convex upsampling (beyond the design note's four modes: each
     full-resolution pixel's 3x3 convex weights are scaled by the share of each coarse cell that lies in the pixel's
-    own segment, so motion edges follow segment edges inside a 1/8 cell; no parameters; on the held-out validation
-    cels with the stage-6 V3 weights, switched on without retraining: line EPE 8.60 -> 8.49, motion-boundary EPE
-    10.57 -> 10.12; the shipped weights train with it from stage 7 on). Label maps are cut to the
+    own segment, so motion edges follow segment edges inside a 1/8 cell; no parameters; its effect on validation
+    is in ``src/segcorr/weights/README.md``). Label maps are cut to the
     ``num_segments`` largest segments. ``sam_version`` records which guidance generation the weights were trained
     with (3 = this design) and changes nothing else.
     """
