@@ -211,6 +211,18 @@ def test_eval_track_bad_input(clips, tmp_path, capsys):
     assert "no clip folders" in capsys.readouterr().err
 
 
+def test_reentries_count_returns_under_the_same_id():
+    from segcorr.segment.track_eval import reentries
+
+    gt = np.zeros((6, 4, 4), np.uint16)
+    gt[[0, 1, 4, 5], :2, :2] = 3  # object 3 leaves on frame 2 and returns on frame 4
+    pred = gt.copy()
+    assert reentries(pred, gt, [3]) == (1, 1)
+    swapped = np.where(gt == 3, 7, 0).astype(np.uint16)
+    swapped[:2] = gt[:2]
+    assert reentries(swapped, gt, [3]) == (1, 0)  # it came back under another id
+
+
 def test_ytvis_results_deduplicate_by_video_and_category():
     r = YTVISResults()
     assert r.add(1, 3, [{"score": 0.5, "segmentations": [None]}, {"score": 0.4, "segmentations": [None]}])

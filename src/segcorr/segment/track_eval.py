@@ -160,11 +160,29 @@ def score_clip(pred: np.ndarray, gt: np.ndarray, clip: ClipReader, prompt: str,
     return out
 
 
+def reentries(pred: np.ndarray, gt: np.ndarray, ids: list[int], window: int = 3) -> tuple[int, int]:
+    """Objects that leave the view and come back: (re-entries, re-entries where the prediction under the same
+    id has IoU >= 0.5 with the truth on one of the first ``window`` frames after the return)."""
+    n = kept = 0
+    for k in ids:
+        vis = (gt == k).reshape(len(gt), -1).any(1)
+        for t in range(1, len(gt)):
+            if vis[t] and not vis[t - 1] and vis[:t].any():
+                n += 1
+                for u in range(t, min(t + window, len(gt))):
+                    g, p = gt[u] == k, pred[u] == k
+                    if np.count_nonzero(g & p) >= 0.5 * max(np.count_nonzero(g | p), 1):
+                        kept += 1
+                        break
+    return n, kept
+
+
 def evaluate_tracking(data: Path, method: str, prompt: str = "mask", limit: int | None = None,
                       progress: bool = True, **method_kw) -> dict[str, Any]:
     """Evaluate ``method`` on every clip of ``data`` (or the first ``limit``). Returns the DESIGN metrics dict
     (``method``, ``data``, ``count``, ``j``, ``f``, ``jf``, ``st_iou``, ``ms_per_frame``, ``peak_rss_mb``, plus
-    ``prompt``, ``frames``, ``objects``)."""
+    ``prompt``, ``frames``, ``objects``, and with mask prompts ``reentries`` / ``reentries_kept``: objects that
+    left and came back, and how often the same id had them again within 3 frames)."""
     from rich.progress import Progress
 
     if prompt not in PROMPTS:
@@ -175,12 +193,15 @@ def evaluate_tracking(data: Path, method: str, prompt: str = "mask", limit: int 
     if prompt == "text" and not hasattr(tracker, "tracks"):
         raise InputError(f"method {method} takes mask prompts only; use --prompt mask")
     scores: list[ObjectScores] = []
-    frames, spent = 0, 0.0
+    frames, spent, back, back_kept = 0, 0.0, 0, 0
     with Progress(disable=not progress, transient=True) as prog:
         task = prog.add_task(f"track {method}", total=sum(c.num_frames for c in clips))
         for clip in clips:
             pred, gt, s, phrases = track_clip(tracker, clip, prompt)
             scores += score_clip(pred, gt, clip, prompt, phrases)
+            if prompt == "mask":
+                n, k = reentries(pred, gt, sorted(clip.first_frames()))
+                back, back_kept = back + n, back_kept + k
             frames += clip.num_frames
             spent += s
             prog.advance(task, clip.num_frames)
@@ -191,5 +212,6 @@ def evaluate_tracking(data: Path, method: str, prompt: str = "mask", limit: int 
     return {"method": method, "data": str(data), "count": len(clips), "prompt": prompt, "frames": frames,
             "objects": len(scores), "j": j, "f": f, "jf": (j + f) / 2 if js else None,
             "st_iou": float(np.mean([s.st_iou for s in scores])) if scores else None,
+            "reentries": back, "reentries_kept": back_kept,
             "ms_per_frame": 1000.0 * spent / frames if frames else None,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
