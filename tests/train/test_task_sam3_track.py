@@ -1,0 +1,84 @@
+"""Task family ``sam3_track``: clip samples, the unrolled memory forward, frozen image model, validation, export
+to a file the tracker loads, and two steps through the one trainer (registered for the test only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from segcorr.train.config import DataConfig, ModelConfig, TrainConfig, ValConfig
+from segcorr.train.task_sam3_track import FAMILY, TrackClipDataset, export_track_memory
+
+TINY = dict(task="sam3_track", model=ModelConfig(name="track-test", args={"image": "sam3-test"}),
+            data=DataConfig(height=64, width=96, seed_start=1_000_000, length=4, num_workers=0, args={"frames": 3}),
+            val=ValConfig(count=2, height=64, width=96, every=2, args={"frames": 3}), batch_size=2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_clip_sample_shapes_and_first_frame_visible():
+    ds = TrackClipDataset(1_000_000, 2, 64, 96, frames=3, min_pixels=16)
+    s = ds[(0, 1)]
+    assert s["frames"].shape == (3, 3, 64, 96) and s["target"].shape == (3, 16, 24)
+    assert s["visible"][0] and s["target"][0].sum() > 0 and s["point0"].shape == (1, 2)
+    x, y = s["point0"][0].long().tolist()
+    assert s["target"][0, y // 4, x // 4] > 0  # the click is on the object
+
+
+def test_memory_learns_and_the_image_model_stays_frozen():
+    torch.manual_seed(0)
+    cfg = TrainConfig(**TINY)
+    model = FAMILY.build_model(cfg)
+    ds = FAMILY.build_dataset(cfg)
+    batch = torch.utils.data.default_collate([ds[0], ds[1]])
+    loss, parts = FAMILY.make_loss(cfg)(model, batch)
+    loss.backward()
+    assert torch.isfinite(loss) and set(parts) == {"loss_mask", "loss_obj"}
+    assert all(p.grad is None for p in model.image.parameters())
+    assert model.memory.encoder.out_proj.weight.grad.abs().sum() > 0
+    assert model.memory.attention.layers[0].cross_attn.k_proj.weight.grad.abs().sum() > 0
+    res = FAMILY.validate(model, FAMILY.val_batches(cfg, torch.device("cpu")), cfg)
+    assert 0 <= res["val/track_miou"] <= 1 and 0 <= res["val/obj_acc"] <= 1 and np.isfinite(res["val/loss"])
+
+
+def test_export_gives_memory_weights_the_tracker_runs_with(tmp_path):
+    from segcorr.segment.predictor import Sam3Predictor
+    from segcorr.segment.tracker import ObjectPrompt, Sam3Tracker, load_memory
+
+    cfg = TrainConfig(**TINY)
+    model = FAMILY.build_model(cfg)
+    path = tmp_path / "mem.safetensors"
+    export_track_memory(model, path, model.memory.config)
+    mem = load_memory(str(path))
+    assert all(torch.equal(a, b) for a, b in zip(mem.state_dict().values(), model.memory.state_dict().values()))
+    tr = Sam3Tracker(Sam3Predictor(model.image, refine="none"), memory=mem)
+    assert tr.mode == "memory"
+    m = np.zeros((48, 64), bool)
+    m[10:20, 10:20] = True
+    tr.step(np.full((48, 64, 3), 200, np.uint8), [ObjectPrompt(mask=m)])
+    assert tr.step(np.full((48, 64, 3), 200, np.uint8)).ids == [1]
+
+
+def test_two_steps_through_the_trainer(tmp_path, monkeypatch):
+    from segcorr.train import config, tasks, train
+    from segcorr.train.logs import read_scalars
+
+    monkeypatch.setitem(tasks._FAMILY_MODULES, "sam3_track", "segcorr.train.task_sam3_track")
+    monkeypatch.setitem(config.TASK_DATA_KINDS, "sam3_track", ("synth",))
+    monkeypatch.setattr(config, "TASKS", tuple(config.TASK_DATA_KINDS))
+    run = train(None, ["task=sam3_track", "model.name=track-test", "model.args={image: sam3-test}",
+                       "batch_size=2", "data.height=64", "data.width=96", "data.num_workers=0",
+                       "data.args={frames: 3}", "val.count=2", "val.height=64", "val.width=96",
+                       "val.args={frames: 3}", "progress=false", "threads=1", f"out={tmp_path}", "name=t",
+                       "steps=2", "log_every=1", "val.every=2", "ckpt_every=2"])
+    loss = [v for _, v in read_scalars(run, "train/loss")]
+    assert len(loss) == 2 and all(np.isfinite(loss))
+    (step, value), = read_scalars(run, "val/track_miou")
+    assert step == 2 and 0 <= value <= 1
