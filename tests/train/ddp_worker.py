@@ -1,5 +1,6 @@
 """Launched by test_ddp.py under torchrun: trains a few steps and reports what this rank saw."""
 
+import dataclasses
 import json
 import os
 import sys
@@ -15,19 +16,24 @@ def main(out: str, model: str) -> None:
     from segcorr.train import trainer
 
     seen = []
-    real_loss = trainer.make_loss
+    real_family = trainer.family
 
-    def spying_make_loss(cfg):
-        fn = real_loss(cfg)
+    def spying_family(task):
+        fam = real_family(task)
 
-        def loss_fn(model, batch):
-            seen.append(float(batch["img0"].sum()))
-            # the model is wrapped in DDP on every rank
-            assert type(model).__name__ == "DistributedDataParallel"
-            return fn(model, batch)
-        return loss_fn
+        def spying_make_loss(cfg):
+            fn = fam.make_loss(cfg)
 
-    trainer.make_loss = spying_make_loss
+            def loss_fn(model, batch):
+                seen.append(float(batch["img0"].sum()))
+                # the model is wrapped in DDP on every rank
+                assert type(model).__name__ == "DistributedDataParallel"
+                return fn(model, batch)
+            return loss_fn
+
+        return dataclasses.replace(fam, make_loss=spying_make_loss)
+
+    trainer.family = spying_family
     run = trainer.train(None, TINY + [f"out={out}", "name=ddp", "steps=3", "ckpt_every=3", "val.every=3",
                                       "log_every=1", f"model.name={model}"])
     rank = int(os.environ["RANK"])

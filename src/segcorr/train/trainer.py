@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from segcorr.train.config import TrainConfig, load_config, to_dict
 from segcorr.train.distributed import DistInfo, all_mean, barrier, init_distributed, pick_device, shutdown
 from segcorr.train.logs import ScalarLog
 from segcorr.train.sampler import StepBatchSampler, lr_at_progress
-from segcorr.train.tasks import family, move_to
+from segcorr.train.tasks import TaskFamily, family, move_to
 
 
 def train(config_path: str | Path | None, overrides: list[str] | None = None) -> Path:
@@ -61,18 +62,58 @@ def run_training(cfg: TrainConfig, command: str = "") -> Path:
         shutdown(info)
 
 
-def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -> Path:
+@dataclass
+class _Run:
+    """What the steps of one run share: its parts, where it writes, and its clocks."""
+
+    cfg: TrainConfig
+    info: DistInfo
+    device: torch.device
+    run_dir: Path
+    fam: TaskFamily
+    model: torch.nn.Module
+    ddp: torch.nn.Module
+    opt: torch.optim.Optimizer
+    start: int
+    wall_before: float
+    loss_fn: Any = None
+    val_batches: list = field(default_factory=list)
+    log: ScalarLog | None = None
+    last: dict[str, float] = field(default_factory=dict)
+    t_start: float = field(default_factory=time.perf_counter)
+
+    def wall(self) -> float:
+        """Training seconds over all resumes, on this rank's clock."""
+        return self.wall_before + time.perf_counter() - self.t_start
+
+    def time_progress(self) -> float:
+        """Share of the ``max_minutes`` budget used (0 without one). Ranks average their clocks so that all of
+        them stop after the same step."""
+        if not self.cfg.max_minutes:
+            return 0.0
+        return all_mean(self.wall(), self.info, self.device) / (self.cfg.max_minutes * 60.0)
+
+
+def _set_threads(cfg: TrainConfig, device: torch.device, info: DistInfo) -> None:
     threads = cfg.threads
     if threads is None and info.enabled and device.type == "cpu":
         threads = max(1, (os.cpu_count() or 1) // info.world)  # ranks share the cores instead of oversubscribing
     if threads:
         torch.set_num_threads(threads)
+
+
+def _prepare_run_dir(cfg: TrainConfig, info: DistInfo) -> Path:
+    """``<out>/<name>`` with the resolved ``config.json`` (rank 0 writes; every rank waits for it)."""
     run_dir = Path(cfg.out) / cfg.name
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.json", json.dumps(to_dict(cfg), indent=1))
     barrier(info)
+    return run_dir
 
+
+def _start(cfg: TrainConfig, device: torch.device, info: DistInfo, run_dir: Path) -> _Run:
+    """Model (seeded the same on every rank), optimiser, the latest checkpoint when resuming, the DDP wrapper."""
     torch.manual_seed(cfg.seed)  # identical init on every rank (DDP also broadcasts rank 0's weights)
     fam = family(cfg.task)
     model = fam.build_model(cfg).to(device)
@@ -90,81 +131,116 @@ def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -
 
         ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                       find_unused_parameters=cfg.ddp_find_unused)
+    return _Run(cfg, info, device, run_dir, fam, model, ddp, opt, start, wall_before)
 
-    dataset = fam.build_dataset(cfg)
-    sampler = StepBatchSampler(len(dataset), cfg.batch_size, cfg.steps, cfg.seed, info.rank, info.world, start)
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.num_workers,
-                        pin_memory=device.type == "cuda", collate_fn=fam.collate)
-    loss_fn = fam.make_loss(cfg)
-    val_batches = fam.val_batches(cfg, device) if info.is_main else []
-    log = ScalarLog(run_dir) if info.is_main else None
-    last: dict[str, float] = {}
-    t_start = time.perf_counter()
-    budget = cfg.max_minutes * 60.0 if cfg.max_minutes else None
 
-    def time_progress() -> float:
-        # ranks average their clocks so that all of them stop after the same step
-        if budget is None:
-            return 0.0
-        return all_mean(wall_before + time.perf_counter() - t_start, info, device) / budget
+def _loader(run: _Run) -> DataLoader:
+    """Batches from the step the run starts at: a function of (seed, step), so a resume sees the same ones."""
+    cfg, info = run.cfg, run.info
+    dataset = run.fam.build_dataset(cfg)
+    sampler = StepBatchSampler(len(dataset), cfg.batch_size, cfg.steps, cfg.seed, info.rank, info.world, run.start)
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.num_workers,
+                      pin_memory=run.device.type == "cuda", collate_fn=run.fam.collate)
 
-    done = start
-    prog, task = _progress(cfg.progress and info.is_main, cfg.steps, start)
+
+def _optimise(run: _Run, step: int, batch: Any, lr: float) -> tuple[torch.Tensor, dict[str, float], float]:
+    """One optimiser step at learning rate lr -> (loss, loss metrics, gradient norm before clipping)."""
+    cfg = run.cfg
+    for g in run.opt.param_groups:
+        g["lr"] = lr
+    torch.manual_seed(_step_seed(cfg.seed, run.info.rank, step))
+    loss, metrics = run.loss_fn(run.ddp, move_to(batch, run.device))
+    run.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    clip = cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else float("inf")
+    gnorm = float(torch.nn.utils.clip_grad_norm_(run.model.parameters(), clip))
+    # gradients are already averaged over ranks, so every rank takes the same decision
+    if math.isfinite(gnorm):
+        run.opt.step()
+    return loss, metrics, gnorm
+
+
+def _log_step(run: _Run, done: int, row: dict[str, float]) -> None:
+    if run.log is not None:
+        run.log.log(done, row)
+    run.last.update(row)
+
+
+def _validate(run: _Run, done: int, final: bool) -> None:
+    """Validation on rank 0 every ``val.every`` steps and after the last one."""
+    if run.info.is_main and run.val_batches and (done % run.cfg.val.every == 0 or final):
+        _log_step(run, done, run.fam.validate(run.model, run.val_batches, run.cfg))
+
+
+def _checkpoint(run: _Run, done: int, final: bool) -> None:
+    """A checkpoint every ``ckpt_every`` steps and after the last one (rank 0 writes; every rank waits)."""
+    if done % run.cfg.ckpt_every == 0 or final:
+        if run.info.is_main:
+            save_checkpoint(run.run_dir, done, run.model, run.opt, {"wall_s": run.wall(), "metrics": run.last},
+                            keep=run.cfg.keep_ckpts)
+        barrier(run.info)
+
+
+def _train_steps(run: _Run, loader: DataLoader) -> int:
+    """The loop: steps from ``run.start`` until ``cfg.steps`` or the time budget; returns the steps done."""
+    cfg = run.cfg
+    done = run.start
+    prog, task = _progress(cfg.progress and run.info.is_main, cfg.steps, run.start)
+    with prog:
+        t_step, step_logged = time.perf_counter(), run.start
+        p_time = run.time_progress()
+        for step, batch in zip(range(run.start, cfg.steps), loader):
+            lr = lr_at_progress(max(step / cfg.steps, p_time), cfg.optim.lr, cfg.optim.schedule, cfg.optim.warmup,
+                                cfg.optim.final_frac)
+            loss, metrics, gnorm = _optimise(run, step, batch, lr)
+            done = step + 1
+            p_time = run.time_progress()
+            final = done == cfg.steps or p_time >= 1.0
+            if done % cfg.log_every == 0 or final:
+                now = time.perf_counter()
+                row = {"train/loss": all_mean(float(loss.detach()), run.info, run.device), "train/lr": lr,
+                       "train/grad_norm": gnorm, "train/step_s": (now - t_step) / max(1, done - step_logged),
+                       **metrics}
+                t_step, step_logged = now, done
+                _log_step(run, done, row)
+                prog.update(task, completed=done, info=f"loss {row['train/loss']:.3f}")
+            else:
+                prog.update(task, completed=done)
+            _validate(run, done, final)
+            _checkpoint(run, done, final)
+            if final:
+                break
+    return done
+
+
+def _finish(run: _Run, done: int, command: str) -> None:
+    """``summary.json`` and the exported weights (rank 0)."""
+    if not run.info.is_main:
+        return
+    summary: dict[str, Any] = {"steps": done, "resumed_from": run.start, "world_size": run.info.world,
+                               "wall_s": run.wall(), "metrics": run.last, "command": command, "argv": sys.argv,
+                               "device": str(run.device)}
+    atomic_write_text(run.run_dir / "summary.json", json.dumps(summary, indent=1))
+    if run.cfg.export:
+        from segcorr.train.export import export_weights
+
+        export_weights(run.run_dir, run.cfg.export)
+
+
+def _run(cfg: TrainConfig, command: str, device: torch.device, info: DistInfo) -> Path:
+    _set_threads(cfg, device, info)
+    run_dir = _prepare_run_dir(cfg, info)
+    run = _start(cfg, device, info, run_dir)
+    loader = _loader(run)
+    run.loss_fn = run.fam.make_loss(cfg)
+    run.val_batches = run.fam.val_batches(cfg, device) if info.is_main else []
+    run.log = ScalarLog(run_dir) if info.is_main else None
+    run.t_start = time.perf_counter()
     try:
-        with prog:
-            t_step, step_logged = time.perf_counter(), start
-            p_time = time_progress()
-            for step, batch in zip(range(start, cfg.steps), loader):
-                lr = lr_at_progress(max(step / cfg.steps, p_time), cfg.optim.lr, cfg.optim.schedule,
-                                    cfg.optim.warmup, cfg.optim.final_frac)
-                for g in opt.param_groups:
-                    g["lr"] = lr
-                torch.manual_seed(_step_seed(cfg.seed, info.rank, step))
-                loss, metrics = loss_fn(ddp, move_to(batch, device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                clip = cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else float("inf")
-                gnorm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip))
-                # gradients are already averaged over ranks, so every rank takes the same decision
-                if math.isfinite(gnorm):
-                    opt.step()
-                done = step + 1
-                p_time = time_progress()
-                final = done == cfg.steps or p_time >= 1.0
-                if done % cfg.log_every == 0 or final:
-                    now = time.perf_counter()
-                    row = {"train/loss": all_mean(float(loss.detach()), info, device), "train/lr": lr,
-                           "train/grad_norm": gnorm, "train/step_s": (now - t_step) / max(1, done - step_logged), **metrics}
-                    t_step, step_logged = now, done
-                    if log is not None:
-                        log.log(done, row)
-                    last.update(row)
-                    prog.update(task, completed=done, info=f"loss {row['train/loss']:.3f}")
-                else:
-                    prog.update(task, completed=done)
-                if info.is_main and val_batches and (done % cfg.val.every == 0 or final):
-                    v = fam.validate(model, val_batches, cfg)
-                    log.log(done, v)
-                    last.update(v)
-                if done % cfg.ckpt_every == 0 or final:
-                    if info.is_main:
-                        wall = wall_before + time.perf_counter() - t_start
-                        save_checkpoint(run_dir, done, model, opt, {"wall_s": wall, "metrics": last},
-                                        keep=cfg.keep_ckpts)
-                    barrier(info)
-                if final:
-                    break
+        done = _train_steps(run, loader)
     finally:
-        if log is not None:
-            log.close()
-    if info.is_main:
-        summary: dict[str, Any] = {"steps": done, "resumed_from": start, "world_size": info.world,
-                                   "wall_s": wall_before + time.perf_counter() - t_start, "metrics": last,
-                                   "command": command, "argv": sys.argv, "device": str(device)}
-        atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
-        if cfg.export:
-            from segcorr.train.export import export_weights
-
-            export_weights(run_dir, cfg.export)
+        if run.log is not None:
+            run.log.close()
+    _finish(run, done, command)
     barrier(info)
     return run_dir
