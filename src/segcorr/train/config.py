@@ -21,6 +21,7 @@ TASK_DATA_KINDS: dict[str, tuple[str, ...]] = {
     "flow_unsup": ("synth", "pairs", "animerun", "frames"),
     "flow_mixed": ("synth", "pairs", "animerun"),
     "sam3": ("synth",),
+    "sam3_track": ("synth",),
     "match": ("synth",),
 }
 TASKS = tuple(TASK_DATA_KINDS)

@@ -45,7 +45,8 @@ class TaskFamily:
     collate: Optional[Callable] = None
 
 
-_FAMILY_MODULES = {"sam3": "segcorr.train.task_sam3", "match": "segcorr.train.task_match"}
+_FAMILY_MODULES = {"sam3": "segcorr.train.task_sam3", "sam3_track": "segcorr.train.task_sam3_track",
+                   "match": "segcorr.train.task_match"}
 
 
 def family(task: str) -> TaskFamily:
