@@ -9,8 +9,8 @@ seeds, same data, same schedule), with one ``model.args`` change:
     single_head     heads=single
     no_geom_fb      geom_feedback=false
     mlp_head        flow_head=mlp
-then is evaluated on homography8, scannet15 and the warped held-out photos (``benchmarks/match_compare.py``'s
-sets). A short budget ranks early learning, not converged quality: read the table as such. Writes
+then is evaluated on its synthetic validation pairs (``val/...``: precision, coarse recall, loss) and on the
+real sets of ``--sets`` (homography8, scannet15, the warped held-out photos of ``benchmarks/match_compare.py``). A short budget ranks early learning, not converged quality: read the table as such. Writes
 ``OUT/ablation.json`` and prints a table (one column per variant). Runs train with ``threads=1``.
 """
 
@@ -47,13 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/match_ablation")
     ap.add_argument("--heldout", default="runs/match_heldout30")
     ap.add_argument("--extra", action="append", default=[], help="more key=value overrides for every run")
+    ap.add_argument("--sets", default="homography8,scannet15,heldout",
+                    help="real sets to evaluate each variant on (comma list; 'none' = synthetic validation only)")
     args = ap.parse_args(argv)
 
     out = Path(args.out)
     held = Path(args.heldout)
-    if not any(held.glob("*_H.txt")):
+    if "heldout" in args.sets and not any(held.glob("*_H.txt")):
         write_homography_pairs(held, 30, seed=0)
     sets = {"homography8": BENCH / "homography8", "scannet15": BENCH / "scannet15", "heldout": held}
+    sets = {k: v for k, v in sets.items() if k in args.sets.split(",")}
     proto = MatchProtocol()
     results: dict[str, dict] = {}
     path = out / "ablation.json"
