@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     names = list(results)
     rows = [["set", "metric", *names]]
     for s, k in ROWS:
-        rows.append([s, k, *(f"{results[n].get(s, {}).get(k) or 0:.3f}" for n in names)])
+        vals = [results[n].get(s, {}).get(k) for n in names]  # None: set not evaluated (or no such figure)
+        if any(v is not None for v in vals):
+            rows.append([s, k, *("-" if v is None else f"{v:.3f}" for v in vals)])
     rows.append(["", "steps", *(str(results[n]["steps"]) for n in names)])
     w = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     print("\n".join("  ".join(x.ljust(w[i]) for i, x in enumerate(r)) for r in rows))
