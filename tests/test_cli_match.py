@@ -202,3 +202,19 @@ def test_as_mamba_tiny_image_is_one_line(files, tmp_path, test_weights, capsys):
     line = one_error_line(capsys)
     assert "at least 64 px" in line and "small.png" in line
     assert not (tmp_path / "x.json").exists()
+
+
+def test_shipped_as_mamba_tiny_loads_and_matches(files, tmp_path):
+    """The shipped weights fit the registry's as_mamba_tiny (strict load) and `segcorr match` uses them by
+    default; its card names the same config."""
+    from segcorr.io.weights import read_model_card
+    from segcorr.matching import build, load_pretrained
+
+    model = load_pretrained("as_mamba_tiny")
+    tiny = build("as_mamba_tiny").config
+    assert model.config.to_dict() | {"scan_backend": None} == tiny.to_dict() | {"scan_backend": None}
+    card = read_model_card("as_mamba_tiny")
+    assert card["config"] == json.loads(json.dumps(model.config.to_dict())) and card["task"] == "match"
+    out = tmp_path / "m.json"
+    assert run(["match", files["a"], files["b"], "--out", out, "--longer-side", "128"]) == 0
+    assert {"mkpts0", "mkpts1", "mconf"} <= set(json.loads(out.read_text()))
