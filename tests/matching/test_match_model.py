@@ -218,8 +218,8 @@ def test_save_and_load_pretrained_round_trip(tmp_path):
 
 
 def test_from_pretrained_names_the_missing_weights_file(tmp_path):
-    with pytest.raises(InputError, match="as_mamba_tiny"):
-        MatchPredictor.from_pretrained("as_mamba_tiny")
+    with pytest.raises(InputError, match="as_mamba_huge"):
+        MatchPredictor.from_pretrained("as_mamba_huge")
     with pytest.raises(InputError, match="nothing.safetensors"):
         MatchPredictor.from_pretrained(tmp_path / "nothing.safetensors")
 
