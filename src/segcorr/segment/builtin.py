@@ -28,12 +28,13 @@ def _box_of(m: np.ndarray) -> np.ndarray:
 
 class BuiltinSegmenter:
     """weights: a shipped name or a .safetensors path; refine: "snap" | "none" (see ``Sam3Predictor``);
-    text_threshold: the least score of an instance returned for a phrase; grid: points per side for
+    text_threshold: the least score of an instance returned for a phrase (0.2: chosen on validation seeds 500 000-500 005,
+    where it doubled COCO mask AP over 0.5 for the shipped weights); grid: points per side for
     ``segment_all``."""
 
     name = "builtin"
 
-    def __init__(self, weights: str = "sam3_tiny", refine: str = "snap", text_threshold: float = 0.5,
+    def __init__(self, weights: str = "sam3_tiny", refine: str = "snap", text_threshold: float = 0.2,
                  grid: int = 16) -> None:
         self.predictor = Sam3Predictor.from_pretrained(weights, refine=refine, text_threshold=text_threshold)
         self.grid = grid

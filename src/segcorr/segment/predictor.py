@@ -104,7 +104,7 @@ class Sam3Predictor:
     """SAM-style predictor over ``Sam3Image``. ``refine``: "snap" (default) or "none"; ``snap_side``: the largest
     side at which the flat segmentation for snapping runs; ``device``: where the model runs (default: its own)."""
 
-    def __init__(self, model, refine: str = "snap", snap_side: int = 1024, text_threshold: float = 0.5,
+    def __init__(self, model, refine: str = "snap", snap_side: int = 1024, text_threshold: float = 0.2,
                  max_instances: int = 16) -> None:
         if refine not in ("snap", "none"):
             raise InputError(f"expected refine 'snap' or 'none', found {refine!r}")
