@@ -1,6 +1,6 @@
 """Every classical OpenCV flow method on one flow set, side by side.
 
-    python benchmarks/flow_classical.py --data /work/shared/data/benchmarks/flyingchairs9 [--json OUT.json]
+    python benchmarks/flow_classical.py --data ../shared/data/benchmarks/flyingchairs9 [--json OUT.json]
 
 Prints the metrics table (one column per method). ``--json`` writes a list of the per-method metric
 objects (DESIGN keys). ``--methods`` picks a subset, ``--limit`` evaluates the first N pairs only.

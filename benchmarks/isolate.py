@@ -5,7 +5,7 @@ meta.json already matches), then runs `segcorr eval isolate` with ``--masks amod
 fed as the segmenter's answer) and ``--masks flat`` (classical segmenter, body-box prompts). OpenCV is
 limited to one thread, so the ms figures are per core.
 
-    python benchmarks/isolate.py [--count 200] [--data /tmp/manga200] [--json OUT]
+    python benchmarks/isolate.py [--count 200] [--data runs/manga200] [--json OUT]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _ready(root: Path, count: int, h: int, w: int) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=200)
-    ap.add_argument("--data", default="/tmp/manga200")
+    ap.add_argument("--data", default="runs/manga200")
     ap.add_argument("--height", type=int, default=1088)
     ap.add_argument("--width", type=int, default=768)
     ap.add_argument("--masks", nargs="+", default=["amodal", "flat"], choices=["amodal", "flat"])
