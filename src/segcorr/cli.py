@@ -246,7 +246,6 @@ def segment(image: Path = typer.Argument(..., help="Image to segment."),
     "iou_pred", "box", "prompt"}]}); without prompts labels.png (16-bit) and overlay.png."""
     import numpy as np
 
-    from segcorr.io.atomic import atomic_write_text
     from segcorr.io.image import read_image, write_image
     from segcorr.io.labelmap import write_labelmap
     from segcorr.segment import NAMES, build
@@ -259,21 +258,8 @@ def segment(image: Path = typer.Argument(..., help="Image to segment."),
     if refine not in ("snap", "none"):
         raise InputError(f"expected --refine snap or none, found {refine!r}")
     img = read_image(_need_file(image, "image"))
-    h, w = img.shape[:2]
     phrase = check_phrase(text) if text is not None else None
-    pts = [_parse_floats(p, 2, "--point") for p in point]
-    negs = [_parse_floats(p, 2, "--neg-point") for p in neg_point]
-    bxs = [_parse_floats(b, 4, "--box") for b in box]
-    for x, y in pts + negs:
-        if not (0 <= x <= w and 0 <= y <= h):
-            raise InputError(f"point {x:g},{y:g} lies outside the {w}x{h} image", image)
-    for x0, y0, x1, y1 in bxs:
-        if x1 <= x0 or y1 <= y0:
-            raise InputError(f"expected a box with x1 > x0 and y1 > y0, found {x0:g},{y0:g},{x1:g},{y1:g}")
-        if min(x0, y0) < 0 or x1 > w or y1 > h:
-            raise InputError(f"box {x0:g},{y0:g},{x1:g},{y1:g} reaches outside the {w}x{h} image", image)
-    if negs and not pts and not bxs:
-        raise InputError("--neg-point needs a --point or --box on the object")
+    pts, negs, bxs = _segment_prompts(image, img.shape[:2], point, neg_point, box)
     kw: dict = {}
     if checkpoint is not None:
         kw["checkpoint"] = _need_file(checkpoint, "checkpoint")
@@ -294,6 +280,38 @@ def segment(image: Path = typer.Argument(..., help="Image to segment."),
                       boxes=np.array(bxs, np.float32) if bxs else None,
                       text=[phrase] if phrase else [])
     result = seg.segment(img, prompts)
+    _write_segment_output(out, img, result, lambda pid: _describe_prompt(pid, pts, negs, bxs))
+
+
+def _segment_prompts(image: Path, hw: tuple[int, int], point: list[str], neg_point: list[str],
+                     box: list[str]) -> tuple[list, list, list]:
+    """Parse and check `segcorr segment`'s clicks and boxes against the image size: (points, negatives, boxes)."""
+    h, w = hw
+    pts = [_parse_floats(p, 2, "--point") for p in point]
+    negs = [_parse_floats(p, 2, "--neg-point") for p in neg_point]
+    bxs = [_parse_floats(b, 4, "--box") for b in box]
+    for x, y in pts + negs:
+        if not (0 <= x <= w and 0 <= y <= h):
+            raise InputError(f"point {x:g},{y:g} lies outside the {w}x{h} image", image)
+    for x0, y0, x1, y1 in bxs:
+        if x1 <= x0 or y1 <= y0:
+            raise InputError(f"expected a box with x1 > x0 and y1 > y0, found {x0:g},{y0:g},{x1:g},{y1:g}")
+        if min(x0, y0) < 0 or x1 > w or y1 > h:
+            raise InputError(f"box {x0:g},{y0:g},{x1:g},{y1:g} reaches outside the {w}x{h} image", image)
+    if negs and not pts and not bxs:
+        raise InputError("--neg-point needs a --point or --box on the object")
+    return pts, negs, bxs
+
+
+def _write_segment_output(out: Path, img, result, describe) -> None:
+    """mask_NN.png per mask, overlay.png and masks.json ({"presence", "masks": [...]}); ``describe(k)`` names the
+    k-th prompted answer (text answers are named by their phrase)."""
+    import numpy as np
+
+    from segcorr.io.atomic import atomic_write_text
+    from segcorr.io.image import write_image
+    from segcorr.viz.overlay import overlay_masks
+
     records = []
     n = len(result)
     for i, m in enumerate(result.masks):
@@ -307,7 +325,7 @@ def segment(image: Path = typer.Argument(..., help="Image to segment."),
             bx = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)] if len(xs) else None
         pid = result.ids[i] if result.ids is not None else i
         records.append({"file": name, "score": float(result.scores[i]), "iou_pred": iou, "box": bx,
-                        "prompt": pid if isinstance(pid, str) else _describe_prompt(int(pid), pts, negs, bxs)})
+                        "prompt": pid if isinstance(pid, str) else describe(int(pid))})
     write_image(out / "overlay.png", overlay_masks(img, result.masks) if n else img)
     presence = None if result.presence is None else float(result.presence)
     atomic_write_text(out / "masks.json", json.dumps({"presence": presence, "masks": records}, indent=2) + "\n")
