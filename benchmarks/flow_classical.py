@@ -31,9 +31,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         ds = open_flow_dataset(args.data, split=args.split)
-        results = [evaluate_flow(ds, classical_method(m.strip()), m.strip(), args.data,
-                                 progress=not args.no_progress, limit=args.limit)
-                   for m in args.methods.split(",") if m.strip()]
+        results = [
+            evaluate_flow(
+                ds, classical_method(m.strip()), m.strip(), args.data, progress=not args.no_progress, limit=args.limit
+            )
+            for m in args.methods.split(",")
+            if m.strip()
+        ]
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

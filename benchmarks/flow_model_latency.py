@@ -1,6 +1,7 @@
 """Latency and peak memory of AniFlowFormer-T at 512x384 on CPU, next to DIS medium on the same pair.
 
-    python benchmarks/flow_model_latency.py [--model AniFlowFormerTV3] [--threads 2] [--runs 5] [--rounds 3] [--size 384x512]
+    python benchmarks/flow_model_latency.py [--model AniFlowFormerTV3] [--threads 2] [--runs 5] [--rounds 3]
+        [--size 384x512]
                                             [--iters N] [--json OUT.json]
 
 Eval mode under ``torch.inference_mode``, untrained weights (latency does not depend on them), one synthetic
@@ -102,13 +103,19 @@ def main(argv: list[str] | None = None) -> int:
         refine_flow(pair.img0, pair.img1, rough, labels0)
         ref_ms.append(time.perf_counter() - t)
     res = {
-        "model": args.model, "size": f"{h}x{w}", "threads": args.threads, "iters": args.iters or model.config.iters,
-        "params": params, "weights_mb_fp32": round(params * 4 / 2**20, 2),
-        "ms_median": round(1000 * float(np.median(times)), 1), "ms_min": round(1000 * min(times), 1),
+        "model": args.model,
+        "size": f"{h}x{w}",
+        "threads": args.threads,
+        "iters": args.iters or model.config.iters,
+        "params": params,
+        "weights_mb_fp32": round(params * 4 / 2**20, 2),
+        "ms_median": round(1000 * float(np.median(times)), 1),
+        "ms_min": round(1000 * min(times), 1),
         "dis_medium_ms_median": round(1000 * float(np.median(dis)), 1),
         "flat_segments_ms_median": round(1000 * float(np.median(seg_ms)), 1),  # both frames (segcorr flow default)
         "refine_fuse_ms_median": round(1000 * float(np.median(ref_ms)), 1),  # includes its DIS medium run
-        "peak_rss_mb": round(rss1, 1), "peak_rss_growth_mb": round(rss1 - rss0, 1),
+        "peak_rss_mb": round(rss1, 1),
+        "peak_rss_growth_mb": round(rss1 - rss0, 1),
         "python_alloc_peak_mb": round(py_peak / 2**20, 2),
     }
     res["ratio_to_dis_medium"] = round(res["ms_median"] / max(res["dis_medium_ms_median"], 1e-6), 2)
@@ -125,8 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         # Rounds of [DIS medium, default, --refine none] blocks on the same pair, each block after one warm-up
         # call: a shared machine's speed drifts over seconds, so each round's ratio compares times taken
         # close together; the figures are the medians over rounds, with the range of the per-round ratios.
-        fns = {key: get_method(shipped, masks="segmenter", refine=refine)
-               for key, refine in (("default_cli", "fuse"), ("cli_refine_none", "none"))}
+        fns = {
+            key: get_method(shipped, masks="segmenter", refine=refine)
+            for key, refine in (("default_cli", "fuse"), ("cli_refine_none", "none"))
+        }
         blocks = {"dis": lambda: estimate_flow(pair.img0, pair.img1, "dis-medium")}
         blocks.update({key: (lambda f=f: f(pair.img0, pair.img1)) for key, f in fns.items()})
         per_round: dict[str, list[float]] = {key: [] for key in blocks}

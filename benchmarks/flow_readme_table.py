@@ -16,8 +16,10 @@ ROWS = {
     "dis-medium": ("aniflowformer_t_v3", "baseline_dis_medium.cels200"),
     "aniflowformer-v3 (data's segments, fused)": ("aniflowformer_t_v3", "cels200_given_masks_refine_fuse"),
     "aniflowformer-v3 (data's segments, network)": ("aniflowformer_t_v3", "cels200_given_masks_refine_none"),
-    "aniflowformer-v3 (flat segmenter, fused: `--masks segmenter`)": ("aniflowformer_t_v3",
-                                                                      "cels200_segmenter_masks_refine_fuse"),
+    "aniflowformer-v3 (flat segmenter, fused: `--masks segmenter`)": (
+        "aniflowformer_t_v3",
+        "cels200_segmenter_masks_refine_fuse",
+    ),
     "aniflowformer-v3 (flat segmenter, network)": ("aniflowformer_t_v3", "cels200_segmenter_masks_refine_none"),
     "aniflowformer (ablation, data's segments, fused)": ("aniflowformer_t", "cels200_given_masks_refine_fuse"),
     "aniflowformer (ablation, network)": ("aniflowformer_t", "cels200_given_masks_refine_none"),

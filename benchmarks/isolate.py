@@ -20,8 +20,18 @@ import cv2
 from segcorr.data.synth.manga import GENERATOR_VERSION, write_manga
 from segcorr.layering.evaluate import evaluate_isolation
 
-KEYS = ("order_acc", "order_acc_area", "order_acc_lower_edge", "iou", "bleeding", "ms_per_item",
-        "ms_per_item_total", "pairs", "characters", "box_fallbacks")
+KEYS = (
+    "order_acc",
+    "order_acc_area",
+    "order_acc_lower_edge",
+    "iou",
+    "bleeding",
+    "ms_per_item",
+    "ms_per_item_total",
+    "pairs",
+    "characters",
+    "box_fallbacks",
+)
 
 
 def _ready(root: Path, count: int, h: int, w: int) -> bool:
@@ -30,7 +40,12 @@ def _ready(root: Path, count: int, h: int, w: int) -> bool:
     except (OSError, ValueError):
         return False
     return (meta.get("generator"), meta.get("count"), meta.get("seed"), meta.get("height"), meta.get("width")) == (
-        GENERATOR_VERSION, count, 0, h, w)
+        GENERATOR_VERSION,
+        count,
+        0,
+        h,
+        w,
+    )
 
 
 def main() -> None:
@@ -56,8 +71,10 @@ def main() -> None:
         results.append(r)
     print(f"{'masks':8s} " + " ".join(f"{k:>21s}" for k in KEYS))
     for r in results:
-        print(f"{r['method']:8s} " + " ".join(f"{r[k]:21.4f}" if isinstance(r[k], float) else f"{r[k]!s:>21s}"
-                                                for k in KEYS))
+        print(
+            f"{r['method']:8s} "
+            + " ".join(f"{r[k]:21.4f}" if isinstance(r[k], float) else f"{r[k]!s:>21s}" for k in KEYS)
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
 

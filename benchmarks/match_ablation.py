@@ -10,7 +10,9 @@ seeds, same data, same schedule), with one ``model.args`` change:
     no_geom_fb      geom_feedback=false
     mlp_head        flow_head=mlp
 then is evaluated on its synthetic validation pairs (``val/...``: precision, coarse recall, loss) and on the
-real sets of ``--sets`` (homography8, scannet15, the warped held-out photos of ``benchmarks/match_compare.py``). A short budget ranks early learning, not converged quality: read the table as such. Writes
+real sets of ``--sets`` (homography8, scannet15, the warped held-out photos of
+``benchmarks/match_compare.py``). A short budget ranks early learning, not converged quality: read the table as
+such. Writes
 ``OUT/ablation.json`` and prints a table (one column per variant). Runs train with ``threads=1``.
 """
 
@@ -21,13 +23,31 @@ import json
 import sys
 from pathlib import Path
 
-VARIANTS = {"full": [], "hilbert": ["model.args.scan_order=hilbert"], "single_head": ["model.args.heads=single"],
-            "no_geom_fb": ["model.args.geom_feedback=false"], "mlp_head": ["model.args.flow_head=mlp"]}
-ROWS = (("homography8", "auc5"), ("homography8", "auc10"), ("homography8", "precision"),
-        ("scannet15", "pose_auc10"), ("scannet15", "pose_auc20"), ("scannet15", "precision"),
-        ("heldout", "auc3"), ("heldout", "auc5"), ("heldout", "auc10"), ("heldout", "precision"),
-        ("val", "val/precision"), ("val", "val/coarse_recall"), ("val", "val/loss"), ("val", "val/loss_coarse"),
-        ("train", "loss_coarse_last20"), ("train", "loss_last20"))
+VARIANTS = {
+    "full": [],
+    "hilbert": ["model.args.scan_order=hilbert"],
+    "single_head": ["model.args.heads=single"],
+    "no_geom_fb": ["model.args.geom_feedback=false"],
+    "mlp_head": ["model.args.flow_head=mlp"],
+}
+ROWS = (
+    ("homography8", "auc5"),
+    ("homography8", "auc10"),
+    ("homography8", "precision"),
+    ("scannet15", "pose_auc10"),
+    ("scannet15", "pose_auc20"),
+    ("scannet15", "precision"),
+    ("heldout", "auc3"),
+    ("heldout", "auc5"),
+    ("heldout", "auc10"),
+    ("heldout", "precision"),
+    ("val", "val/precision"),
+    ("val", "val/coarse_recall"),
+    ("val", "val/loss"),
+    ("val", "val/loss_coarse"),
+    ("train", "loss_coarse_last20"),
+    ("train", "loss_last20"),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/match_ablation")
     ap.add_argument("--heldout", default="runs/match_heldout30")
     ap.add_argument("--extra", action="append", default=[], help="more key=value overrides for every run")
-    ap.add_argument("--sets", default="homography8,scannet15,heldout",
-                    help="real sets to evaluate each variant on (comma list; 'none' = synthetic validation only)")
+    ap.add_argument(
+        "--sets",
+        default="homography8,scannet15,heldout",
+        help="real sets to evaluate each variant on (comma list; 'none' = synthetic validation only)",
+    )
     args = ap.parse_args(argv)
 
     out = Path(args.out)
@@ -66,19 +89,40 @@ def main(argv: list[str] | None = None) -> int:
         if name in results:
             continue
         weights = out / f"{name}.safetensors"
-        run = train(args.config, [*VARIANTS[name], f"steps={args.steps}", f"out={out}", f"name={name}",
-                                  "progress=false", "threads=1", "val.every=100000", "log_every=1", *args.extra])
+        run = train(
+            args.config,
+            [
+                *VARIANTS[name],
+                f"steps={args.steps}",
+                f"out={out}",
+                f"name={name}",
+                "progress=false",
+                "threads=1",
+                "val.every=100000",
+                "log_every=1",
+                *args.extra,
+            ],
+        )
         from segcorr.train.task_match import export_match_weights
 
         export_match_weights(str(run), str(weights))
         summary = json.loads((run / "summary.json").read_text())
-        tail = {f"{k}_last20": sum(v for _, v in read_scalars(run, f"loss/{k}")[-20:]) /
-                max(1, len(read_scalars(run, f"loss/{k}")[-20:])) for k in ("loss", "loss_coarse")}
-        r = {"steps": summary["steps"], "wall_s": summary["wall_s"], "overrides": VARIANTS[name],
-             "val": {k: v for k, v in summary["metrics"].items() if k.startswith("val/")}, "train": tail}
+        tail = {
+            f"{k}_last20": sum(v for _, v in read_scalars(run, f"loss/{k}")[-20:])
+            / max(1, len(read_scalars(run, f"loss/{k}")[-20:]))
+            for k in ("loss", "loss_coarse")
+        }
+        r = {
+            "steps": summary["steps"],
+            "wall_s": summary["wall_s"],
+            "overrides": VARIANTS[name],
+            "val": {k: v for k, v in summary["metrics"].items() if k.startswith("val/")},
+            "train": tail,
+        }
         for key, d in sets.items():
-            m = evaluate_matches(open_match_dataset(d), build_matcher(str(weights)), name, str(d), protocol=proto,
-                                 progress=False)
+            m = evaluate_matches(
+                open_match_dataset(d), build_matcher(str(weights)), name, str(d), protocol=proto, progress=False
+            )
             r[key] = m
         results[name] = r
         atomic_write_text(path, json.dumps(results, indent=1) + "\n")

@@ -17,8 +17,18 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
-KEYS = ("count", "ms_per_item", "auc3", "auc5", "auc10", "pose_auc5", "pose_auc10", "pose_auc20", "matches",
-        "precision")
+KEYS = (
+    "count",
+    "ms_per_item",
+    "auc3",
+    "auc5",
+    "auc10",
+    "pose_auc5",
+    "pose_auc10",
+    "pose_auc20",
+    "matches",
+    "precision",
+)
 
 
 def table(results: list[dict]) -> str:
@@ -78,9 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         card = json.loads(Path(args.card).read_text())
         ev = card.setdefault("evaluation", {})
         for d, res in out.items():
-            ev[Path(d).name] = {"protocol": vars(proto), "command": "python benchmarks/match_compare.py " +
-                                " ".join(argv if argv is not None else sys.argv[1:]),
-                                "methods": {r["method"]: r for r in res}}
+            ev[Path(d).name] = {
+                "protocol": vars(proto),
+                "command": "python benchmarks/match_compare.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+                "methods": {r["method"]: r for r in res},
+            }
         atomic_write_text(args.card, json.dumps(card, indent=2, sort_keys=True) + "\n")
     return 0
 

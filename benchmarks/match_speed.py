@@ -18,7 +18,6 @@ median wall seconds of encoder, initializer, blocks, coarse and fine matching.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import resource
 import statistics
@@ -48,7 +47,9 @@ def _pair(h: int, w: int, shift: int = 13):
     base = cv2.GaussianBlur(rng.random((h + shift, w + shift)).astype(np.float32), (0, 0), 2.0)
     base = (base - base.min()) / (base.max() - base.min())
     img0, img1 = base[:h, :w], base[shift:, shift:]
-    return torch.from_numpy(np.ascontiguousarray(img0))[None, None], torch.from_numpy(np.ascontiguousarray(img1))[None, None]
+    return torch.from_numpy(np.ascontiguousarray(img0))[None, None], torch.from_numpy(np.ascontiguousarray(img1))[
+        None, None
+    ]
 
 
 def _stages(model, img0, img1, threshold: float) -> dict[str, float]:
@@ -77,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--size", default="480x640", help="HxW (multiples of 32)")
     ap.add_argument("--backend", default="sequential", choices=["sequential", "parallel"])
-    ap.add_argument("--threshold", type=float, default=0.0,
-                    help="coarse threshold; 0 refines every mutual match (untrained weights give few above 0.2)")
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        default=0.0,
+        help="coarse threshold; 0 refines every mutual match (untrained weights give few above 0.2)",
+    )
     ap.add_argument("--stages", action="store_true", help="also time each stage")
     ap.add_argument("--json", default=None)
     ap.add_argument("overrides", nargs="*", help="ASMambaConfig field=value")
@@ -111,11 +116,21 @@ def main(argv: list[str] | None = None) -> int:
             cpus.append(time.process_time() - c)
             if args.stages:
                 stages.append(_stages(model, img0, img1, args.threshold))
-    result = {"model": args.model, "size": f"{h}x{w}", "threads": args.threads, "backend": args.backend,
-              "overrides": overrides, "params": params, "safetensors_mb": round(size_mb, 2),
-              "gflops": round(gflops, 2), "s_per_pair_median": round(statistics.median(walls), 3),
-              "s_per_pair_min": round(min(walls), 3), "cpu_s_per_pair_median": round(statistics.median(cpus), 3),
-              "matches": int(len(out["mconf"])), "peak_rss_mb": round(_peak_rss_mb(), 1)}
+    result = {
+        "model": args.model,
+        "size": f"{h}x{w}",
+        "threads": args.threads,
+        "backend": args.backend,
+        "overrides": overrides,
+        "params": params,
+        "safetensors_mb": round(size_mb, 2),
+        "gflops": round(gflops, 2),
+        "s_per_pair_median": round(statistics.median(walls), 3),
+        "s_per_pair_min": round(min(walls), 3),
+        "cpu_s_per_pair_median": round(statistics.median(cpus), 3),
+        "matches": len(out["mconf"]),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
     if stages:
         result["stages_s_median"] = {k: round(statistics.median(s[k] for s in stages), 3) for k in stages[0]}
     text = json.dumps(result, indent=2)

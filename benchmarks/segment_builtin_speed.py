@@ -52,15 +52,24 @@ def main(argv: list[str] | None = None) -> int:
     click = _median_ms(lambda: pred.predict(np.array([[256.0, 192.0]]), np.array([1])), args.runs)
     box = _median_ms(lambda: pred.predict(box=np.array([100.0, 80.0, 300.0, 300.0])), args.runs)
     _, _, low, _ = pred.predict(np.array([[256.0, 192.0]]), np.array([1]))
-    refine_ms = _median_ms(lambda: pred.predict(np.array([[256.0, 192.0], [120.0, 60.0]]), np.array([1, 0]),
-                                                mask_input=low[0]), args.runs)
+    refine_ms = _median_ms(
+        lambda: pred.predict(np.array([[256.0, 192.0], [120.0, 60.0]]), np.array([1, 0]), mask_input=low[0]), args.runs
+    )
     text = _median_ms(lambda: pred.predict_text("red hair"), args.runs)
     params = sum(p.numel() for p in pred.model.parameters())
-    out = {"size": "512x384", "threads": args.threads, "refine": args.refine, "params": params,
-           "ms_embed": round(embed, 1), "ms_first_prompt_with_snap_segmentation": round(first_ms, 1),
-           "ms_click": round(click, 1), "ms_box": round(box, 1), "ms_click_with_mask_input": round(refine_ms, 1),
-           "ms_text": round(text, 1),
-           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    out = {
+        "size": "512x384",
+        "threads": args.threads,
+        "refine": args.refine,
+        "params": params,
+        "ms_embed": round(embed, 1),
+        "ms_first_prompt_with_snap_segmentation": round(first_ms, 1),
+        "ms_click": round(click, 1),
+        "ms_box": round(box, 1),
+        "ms_click_with_mask_input": round(refine_ms, 1),
+        "ms_text": round(text, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
     print(json.dumps(out, indent=1))
     return 0
 

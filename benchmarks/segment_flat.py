@@ -62,12 +62,19 @@ def main(argv: list[str] | None = None) -> int:
             for seg, out in ((plain, box_iou), (shading, box_iou_shading)):
                 a = seg.segment(pair.img0, Prompts(boxes=box)).masks[0]
                 out.append(float((a & m).sum() / (a | m).sum()))
-    result = {"images": args.count, "size": f"{args.width}x{args.height}", "threads": args.threads,
-              "ms_segment_all_median": round(float(np.median(ms)), 1), "ms_segment_all_max": round(max(ms), 1),
-              "segments_mean": round(float(np.mean(nseg)), 1), "part_iou_area_weighted": round(float(np.mean(part_iou)), 3),
-              "characters": len(box_iou), "box_iou_mean": round(float(np.mean(box_iou)), 3),
-              "box_iou_median": round(float(np.median(box_iou)), 3),
-              "box_iou_mean_merge_shading": round(float(np.mean(box_iou_shading)), 3)}
+    result = {
+        "images": args.count,
+        "size": f"{args.width}x{args.height}",
+        "threads": args.threads,
+        "ms_segment_all_median": round(float(np.median(ms)), 1),
+        "ms_segment_all_max": round(max(ms), 1),
+        "segments_mean": round(float(np.mean(nseg)), 1),
+        "part_iou_area_weighted": round(float(np.mean(part_iou)), 3),
+        "characters": len(box_iou),
+        "box_iou_mean": round(float(np.mean(box_iou)), 3),
+        "box_iou_median": round(float(np.median(box_iou)), 3),
+        "box_iou_mean_merge_shading": round(float(np.mean(box_iou_shading)), 3),
+    }
     print(json.dumps(result, indent=2))
     return 0
 

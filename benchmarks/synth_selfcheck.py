@@ -41,8 +41,12 @@ def main() -> None:
     keys = rows[0].keys()
     table = {k: np.array([r[k] for r in rows]) for k in keys}
     out = {
-        "count": args.count, "style": args.style, "height": args.height, "width": args.width,
-        "warp_err_mean": float(table["warp_err"].mean()), "warp_err_max": float(table["warp_err"].max()),
+        "count": args.count,
+        "style": args.style,
+        "height": args.height,
+        "width": args.width,
+        "warp_err_mean": float(table["warp_err"].mean()),
+        "warp_err_max": float(table["warp_err"].max()),
         "warp_err_share_under_3": float((table["warp_err"] < 3).mean()),
         "fb_err_mean_px": float(table["fb_err"].mean()),
         "fb_ok_nearest_min": float(table["fb_ok_nearest"].min()),
@@ -52,7 +56,8 @@ def main() -> None:
         "occ_share_mean": float(table["occ_share"].mean()),
         "mean_flow_px": float(table["mean_flow"].mean()),
         "max_of_mean_flow_px": float(table["mean_flow"].max()),
-        "pairs_per_s": args.count / gen_s, "ms_per_pair": 1000 * gen_s / args.count,
+        "pairs_per_s": args.count / gen_s,
+        "ms_per_pair": 1000 * gen_s / args.count,
     }
     for k, v in out.items():
         print(f"{k:26s} {v:.4f}" if isinstance(v, float) else f"{k:26s} {v}")

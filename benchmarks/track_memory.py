@@ -74,7 +74,7 @@ def run(args) -> dict:
     ids, areas = np.unique(insts[0], return_counts=True)
     objs = [int(i) for i, _ in sorted(zip(ids, areas), key=lambda x: -x[1]) if i > 0]
     if args.objects:
-        objs = objs[:args.objects]
+        objs = objs[: args.objects]
     period = 2 * args.cycle - 2
     rss100 = None
     t_first = t0 = time.perf_counter()
@@ -90,11 +90,21 @@ def run(args) -> dict:
             rss100 = _rss_mb()
     spent = time.perf_counter() - t0
     entries = max((len(tr.memories()) for tr in tracker.tracks.values()), default=0)
-    return {"frames": args.frames, "mode": tracker.mode, "objects": len(objs), "height": args.height,
-            "width": args.width, "refine": args.refine, "threads": args.threads,
-            "peak_rss_mb": _peak_rss_mb(), "rss_at_100_mb": rss100, "rss_end_mb": _rss_mb(),
-            "ms_first_frame": 1000 * t_first,
-            "ms_per_frame": 1000 * spent / max(args.frames - 1, 1), "memory_entries_per_object": entries}
+    return {
+        "frames": args.frames,
+        "mode": tracker.mode,
+        "objects": len(objs),
+        "height": args.height,
+        "width": args.width,
+        "refine": args.refine,
+        "threads": args.threads,
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_at_100_mb": rss100,
+        "rss_end_mb": _rss_mb(),
+        "ms_first_frame": 1000 * t_first,
+        "ms_per_frame": 1000 * spent / max(args.frames - 1, 1),
+        "memory_entries_per_object": entries,
+    }
 
 
 def main() -> None:
@@ -118,12 +128,13 @@ def main() -> None:
         for n in (int(x) for x in args.compare.split(",")):
             argv = [a for a in sys.argv[1:]]
             i = argv.index("--compare")
-            del argv[i:i + 2]
+            del argv[i : i + 2]
             if "--json" in argv:
                 j = argv.index("--json")
-                del argv[j:j + 2]
-            out = subprocess.run([sys.executable, __file__, *argv, "--frames", str(n)], check=True,
-                                 capture_output=True, text=True).stdout
+                del argv[j : j + 2]
+            out = subprocess.run(
+                [sys.executable, __file__, *argv, "--frames", str(n)], check=True, capture_output=True, text=True
+            ).stdout
             runs.append(json.loads(out.strip().splitlines()[-1]))
             print(json.dumps(runs[-1]), flush=True)
         result = {"runs": runs, "peak_ratio_last_to_first": runs[-1]["peak_rss_mb"] / runs[0]["peak_rss_mb"]}

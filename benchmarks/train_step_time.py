@@ -51,8 +51,10 @@ def main() -> None:
             step_t.append(t2 - t1)
     d, s = sum(data_t) / len(data_t), sum(step_t) / len(step_t)
     n = sum(p.numel() for p in model.parameters())
-    print(f"model {cfg.model.name} params {n / 1e6:.2f}M  batch {cfg.batch_size} "
-          f"size {cfg.data.height}x{cfg.data.width} crop {cfg.data.crop} threads {torch.get_num_threads()}")
+    print(
+        f"model {cfg.model.name} params {n / 1e6:.2f}M  batch {cfg.batch_size} "
+        f"size {cfg.data.height}x{cfg.data.width} crop {cfg.data.crop} threads {torch.get_num_threads()}"
+    )
     print(f"data {d:.3f} s/batch  compute {s:.3f} s/step  loss {float(loss.detach()):.3f}")
     # with one loader worker the data overlaps compute, so the slower of the two sets the pace
     pace = max(s, d)

@@ -83,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     mid = results[len(results) // 2]
     best = results[-1]
     tiles = [overlay_masks(_mark(r[6], r[3]), r[4]) for r in (best, mid)]
-    write_image(args.out / "clicks.png", side_by_side(tiles, [f"best click: IoU {best[0]:.2f}",
-                                                              f"median click: IoU {mid[0]:.2f}"]))
+    write_image(
+        args.out / "clicks.png",
+        side_by_side(tiles, [f"best click: IoU {best[0]:.2f}", f"median click: IoU {mid[0]:.2f}"]),
+    )
 
     # the second generator
     img, seg = make_toon_image(1)

@@ -17,8 +17,22 @@ from segcorr.cli import app, main
 from segcorr.io.image import write_image
 
 # free-text options where any string is a valid value (a phrase, a query, a model name on a server, a URL)
-FREE_TEXT = {"text", "query", "model", "base_url", "api_key_env", "name", "prompt_text", "point", "box",
-             "neg_point", "estimate", "k0", "k1", "phrase"}
+FREE_TEXT = {
+    "text",
+    "query",
+    "model",
+    "base_url",
+    "api_key_env",
+    "name",
+    "prompt_text",
+    "point",
+    "box",
+    "neg_point",
+    "estimate",
+    "k0",
+    "k1",
+    "phrase",
+}
 SKIP_COMMANDS = {("train",), ("demo",)}  # train takes free key=value overrides; demo has no inputs to spoil
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "matching"))
-from match_cases import H_TRUE, warped_pair, write_homography_set, write_pose_set  # noqa: E402
+from match_cases import H_TRUE, warped_pair, write_homography_set, write_pose_set
 
-from segcorr.cli import main  # noqa: E402
-from segcorr.io.image import read_image, write_image  # noqa: E402
-from segcorr.metrics.matching import MATCH_KEYS  # noqa: E402
+from segcorr.cli import main
+from segcorr.io.image import read_image, write_image
+from segcorr.metrics.matching import MATCH_KEYS
 
 
 def run(args: list) -> int:
@@ -53,8 +53,26 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 def test_match_writes_json_with_h_and_viz(files, tmp_path):
     out, viz = tmp_path / "m.json", tmp_path / "m.png"
-    assert run(["match", files["a"], files["b"], "--method", "sift", "--out", out, "--viz", viz,
-                "--estimate", "H", "--longer-side", "160"]) == 0
+    assert (
+        run(
+            [
+                "match",
+                files["a"],
+                files["b"],
+                "--method",
+                "sift",
+                "--out",
+                out,
+                "--viz",
+                viz,
+                "--estimate",
+                "H",
+                "--longer-side",
+                "160",
+            ]
+        )
+        == 0
+    )
     m = json.loads(out.read_text())
     assert {"mkpts0", "mkpts1", "mconf", "H"} <= set(m)
     assert len(m["mkpts0"]) == len(m["mconf"]) > 10
@@ -80,8 +98,26 @@ def test_match_essential_with_intrinsics(tmp_path):
     k = f"{K[0, 0]},{K[1, 1]},{K[0, 2]},{K[1, 2]}"
     K1 = ",".join(line[13:22])
     out = tmp_path / "e.json"
-    assert run(["match", root / "a0.png", root / "b0.png", "--method", "sift", "--out", out, "--estimate", "E",
-                "--K0", k, "--K1", K1]) == 0
+    assert (
+        run(
+            [
+                "match",
+                root / "a0.png",
+                root / "b0.png",
+                "--method",
+                "sift",
+                "--out",
+                out,
+                "--estimate",
+                "E",
+                "--K0",
+                k,
+                "--K1",
+                K1,
+            ]
+        )
+        == 0
+    )
     m = json.loads(out.read_text())
     assert np.array(m["E"]).shape == (3, 3) and np.array(m["R"]).shape == (3, 3)
 
@@ -96,8 +132,22 @@ def test_match_batch_over_pairs_list(files, tmp_path):
 
 def test_batch_over_superglue_pairs_estimates_e(tmp_path):
     root = write_pose_set(tmp_path / "p")
-    assert run(["match", "--pairs", root / "pairs_with_gt.txt", "--out", tmp_path / "o", "--method", "sift",
-                "--estimate", "E"]) == 0
+    assert (
+        run(
+            [
+                "match",
+                "--pairs",
+                root / "pairs_with_gt.txt",
+                "--out",
+                tmp_path / "o",
+                "--method",
+                "sift",
+                "--estimate",
+                "E",
+            ]
+        )
+        == 0
+    )
     assert all("E" in json.loads(p.read_text()) for p in (tmp_path / "o").glob("*.json"))
 
 
@@ -111,19 +161,50 @@ def test_eval_match_table_and_json(tmp_path, capsys):
     assert "auc5" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("case, needle", [
-    (lambda f, t: ["match", f["tiny"], f["b"], "--method", "sift", "--out", t / "x.json"], "at least 16 px"),
-    (lambda f, t: ["match", f["junk"], f["b"], "--method", "sift", "--out", t / "x.json"], "junk.png"),
-    (lambda f, t: ["match", f["a"], t / "nope.png", "--method", "sift", "--out", t / "x.json"], "not found"),
-    (lambda f, t: ["match", f["a"], f["b"], "--method", "sift", "--out", t / "x.txt"], ".json"),
-    (lambda f, t: ["match", f["a"], f["b"], "--method", "sift", "--out", t / "x.json", "--estimate", "E"], "--K0"),
-    (lambda f, t: ["match", f["a"], f["b"], "--method", "sift", "--out", t / "x.json", "--estimate", "E",
-                   "--K0", "1,2,3"], "--K0"),
-    (lambda f, t: ["match", f["a"], f["b"], "--method", "sift", "--out", t / "x.json", "--estimate", "E",
-                   "--K0", "-5,5,1,1"], "fx, fy > 0"),
-    (lambda f, t: ["match", f["a"], f["b"], "--method", "nope", "--out", t / "x.json"], "unknown matching method"),
-    (lambda f, t: ["eval", "match", "--data", t, "--method", "sift"], "no homography pairs"),
-])
+@pytest.mark.parametrize(
+    "case, needle",
+    [
+        (lambda f, t: ["match", f["tiny"], f["b"], "--method", "sift", "--out", t / "x.json"], "at least 16 px"),
+        (lambda f, t: ["match", f["junk"], f["b"], "--method", "sift", "--out", t / "x.json"], "junk.png"),
+        (lambda f, t: ["match", f["a"], t / "nope.png", "--method", "sift", "--out", t / "x.json"], "not found"),
+        (lambda f, t: ["match", f["a"], f["b"], "--method", "sift", "--out", t / "x.txt"], ".json"),
+        (lambda f, t: ["match", f["a"], f["b"], "--method", "sift", "--out", t / "x.json", "--estimate", "E"], "--K0"),
+        (
+            lambda f, t: [
+                "match",
+                f["a"],
+                f["b"],
+                "--method",
+                "sift",
+                "--out",
+                t / "x.json",
+                "--estimate",
+                "E",
+                "--K0",
+                "1,2,3",
+            ],
+            "--K0",
+        ),
+        (
+            lambda f, t: [
+                "match",
+                f["a"],
+                f["b"],
+                "--method",
+                "sift",
+                "--out",
+                t / "x.json",
+                "--estimate",
+                "E",
+                "--K0",
+                "-5,5,1,1",
+            ],
+            "fx, fy > 0",
+        ),
+        (lambda f, t: ["match", f["a"], f["b"], "--method", "nope", "--out", t / "x.json"], "unknown matching method"),
+        (lambda f, t: ["eval", "match", "--data", t, "--method", "sift"], "no homography pairs"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(files, tmp_path, capsys, case, needle):
     assert run(case(files, tmp_path)) == 2
     assert needle in one_error_line(capsys)
@@ -151,15 +232,15 @@ def test_export_onnx_agrees_with_pytorch(tmp_path):
     from segcorr.matching.export import DenseWrapper, load_matching_model
 
     out = tmp_path / "m.onnx"
-    assert run(["export", "as-mamba", "--model", "as_mamba-test", "--out", out, "--height", "64",
-                "--width", "96"]) == 0
+    assert run(["export", "as-mamba", "--model", "as_mamba-test", "--out", out, "--height", "64", "--width", "96"]) == 0
     model = load_matching_model(model_name="as_mamba-test")  # same seed-0 init as the export
     g = torch.Generator().manual_seed(1)
     a, b = torch.rand(1, 1, 64, 96, generator=g), torch.rand(1, 1, 64, 96, generator=g)
     with torch.no_grad():
         ref = DenseWrapper(model)(a, b)
     got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(
-        None, {"image0": a.numpy(), "image1": b.numpy()})
+        None, {"image0": a.numpy(), "image1": b.numpy()}
+    )
     assert len(got) == 4 and got[0].shape == (1, 96, 96) and got[2].shape == (1, 96, 2)
     for r, o in zip(ref, got):
         np.testing.assert_allclose(o, r.numpy(), atol=1e-4)
@@ -183,8 +264,24 @@ def test_weights(tmp_path_factory) -> Path:
 
 def test_as_mamba_weights_path_through_match_and_eval(files, tmp_path, test_weights, capsys):
     out = tmp_path / "m.json"
-    assert run(["match", files["a"], files["mid"], "--method", test_weights, "--out", out, "--viz",
-                tmp_path / "m.png", "--longer-side", "128"]) == 0
+    assert (
+        run(
+            [
+                "match",
+                files["a"],
+                files["mid"],
+                "--method",
+                test_weights,
+                "--out",
+                out,
+                "--viz",
+                tmp_path / "m.png",
+                "--longer-side",
+                "128",
+            ]
+        )
+        == 0
+    )
     m = json.loads(out.read_text())
     assert len(m["mkpts0"]) == len(m["mkpts1"]) == len(m["mconf"])
     assert all(0 <= x <= 159 and 0 <= y <= 119 for x, y in m["mkpts0"])  # original pixels of img0

@@ -48,7 +48,7 @@ def _frames(t_count=T, size=(H, W)):
     out = []
     for t in range(t_count):
         img = np.full((*size, 3), 225, np.uint8)
-        img[10:26, 8 + 2 * t:24 + 2 * t] = (200, 40, 40)
+        img[10:26, 8 + 2 * t : 24 + 2 * t] = (200, 40, 40)
         img[28:44, 40:56] = (40, 60, 200)
         out.append(img)
     return out
@@ -72,9 +72,31 @@ def rc(argv, capsys=None):
 
 def test_track_writes_labels_masklets_and_sheet(weights, frames_dir, tmp_path):
     out = tmp_path / "o"
-    assert rc(["track", str(frames_dir), "--out", str(out), "--weights", weights, "--refine", "none",
-               "--point", "0,16,18", "--box", "2,40,28,56,44", "--text", "red box", "--text", "red  box",
-               "--detect-every", "2"]) == 0
+    assert (
+        rc(
+            [
+                "track",
+                str(frames_dir),
+                "--out",
+                str(out),
+                "--weights",
+                weights,
+                "--refine",
+                "none",
+                "--point",
+                "0,16,18",
+                "--box",
+                "2,40,28,56,44",
+                "--text",
+                "red box",
+                "--text",
+                "red  box",
+                "--detect-every",
+                "2",
+            ]
+        )
+        == 0
+    )
     labels = [read_labelmap(out / f"labels_{t:03d}.png") for t in range(T)]
     assert all(lab.shape == (H, W) for lab in labels)
     doc = json.loads((out / "masklets.json").read_text())
@@ -103,23 +125,28 @@ def test_track_reads_a_video_file(weights, tmp_path):
         vw.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     vw.release()
     out = tmp_path / "o"
-    assert rc(["track", str(video), "--out", str(out), "--weights", weights, "--refine", "none",
-               "--point", "0,16,18"]) == 0
+    assert (
+        rc(["track", str(video), "--out", str(out), "--weights", weights, "--refine", "none", "--point", "0,16,18"])
+        == 0
+    )
     assert len(list(out.glob("labels_*.png"))) == T
     assert len(json.loads((out / "masklets.json").read_text())[0]["segmentations"]) == T
 
 
-@pytest.mark.parametrize("args, msg", [
-    (["--point", "9,16,18"], "frame 9"),
-    (["--point", "0,500,18"], "outside"),
-    (["--box", "0,40,28,20,44"], "x1 > x0"),
-    (["--point", "0,16"], "F,x,y"),
-    (["--neg-point", "0,16,18"], "needs the ID"),
-    (["--point", "0,16,18,0"], "object ID"),
-    ([], "nothing to track"),
-    (["--text", " "], "non-empty"),
-    (["--point", "0,16,18", "--mode", "memory"], "memory weights"),
-])
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (["--point", "9,16,18"], "frame 9"),
+        (["--point", "0,500,18"], "outside"),
+        (["--box", "0,40,28,20,44"], "x1 > x0"),
+        (["--point", "0,16"], "F,x,y"),
+        (["--neg-point", "0,16,18"], "needs the ID"),
+        (["--point", "0,16,18,0"], "object ID"),
+        ([], "nothing to track"),
+        (["--text", " "], "non-empty"),
+        (["--point", "0,16,18", "--mode", "memory"], "memory weights"),
+    ],
+)
 def test_track_bad_input_is_one_line_and_exit_2(weights, frames_dir, tmp_path, capsys, args, msg):
     assert rc(["track", str(frames_dir), "--out", str(tmp_path / "o"), "--weights", weights] + args) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -144,8 +171,7 @@ def test_frames_of_another_size_stop_with_outputs_so_far_complete(weights, tmp_p
     for t, img in enumerate(imgs):
         write_image(d / f"f_{t:04d}.png", img)
     out = tmp_path / "o"
-    assert rc(["track", str(d), "--out", str(out), "--weights", weights, "--refine", "none",
-               "--point", "0,16,18"]) == 2
+    assert rc(["track", str(d), "--out", str(out), "--weights", weights, "--refine", "none", "--point", "0,16,18"]) == 2
     assert "one size" in capsys.readouterr().err
     assert sorted(p.name for p in out.glob("labels_*.png")) == [f"labels_{t:03d}.png" for t in range(3)]
     doc = json.loads((out / "masklets.json").read_text())
@@ -156,8 +182,7 @@ def test_frames_of_another_size_stop_with_outputs_so_far_complete(weights, tmp_p
 def clips(tmp_path_factory):
     from segcorr.data.synth import write_clips
 
-    return write_clips(tmp_path_factory.mktemp("clips"), 1, seed=0, num_frames=3, height=64, width=96,
-                       progress=False)
+    return write_clips(tmp_path_factory.mktemp("clips"), 1, seed=0, num_frames=3, height=64, width=96, progress=False)
 
 
 class _Oracle:
@@ -177,8 +202,9 @@ class _Oracle:
         inst = self.clip.instance_map(self.t)
         ids = [k for k in sorted(self.clip.instances) if k in np.unique(inst)]
         self.tracks = {k: type("T", (), {"phrase": self.clip.instances[k]["concept"]})() for k in ids}
-        r = FrameResult(self.t, ids, np.stack([inst == k for k in ids]), np.ones(len(ids), np.float32),
-                        np.ones(len(ids), bool))
+        r = FrameResult(
+            self.t, ids, np.stack([inst == k for k in ids]), np.ones(len(ids), np.float32), np.ones(len(ids), bool)
+        )
         self.t += 1
         return r
 
@@ -196,8 +222,7 @@ def test_protocol_scores_a_perfect_method_at_one(clips, prompt):
 @pytest.mark.parametrize("method", ["builtin", "flow-propagate-dis"])
 def test_eval_track_writes_the_metric_keys(weights, clips, tmp_path, method):
     js = tmp_path / "m.json"
-    assert rc(["eval", "track", "--data", str(clips), "--method", method, "--weights", weights,
-               "--json", str(js)]) == 0
+    assert rc(["eval", "track", "--data", str(clips), "--method", method, "--weights", weights, "--json", str(js)]) == 0
     res = json.loads(js.read_text())
     assert {"method", "data", "count", "j", "f", "jf", "st_iou", "ms_per_frame", "peak_rss_mb"} <= set(res)
     assert res["count"] == 1 and 0 <= res["j"] <= 1 and res["peak_rss_mb"] > 0

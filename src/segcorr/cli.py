@@ -11,7 +11,6 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -24,8 +23,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-eval_app = typer.Typer(help="Evaluate a method on a data folder; prints a table, --json writes the metrics.",
-                       no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate a method on a data folder; prints a table, --json writes the metrics.", no_args_is_help=True
+)
 synth_app = typer.Typer(help="Generate synthetic data with exact ground truth.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.add_typer(synth_app, name="synth")
@@ -69,18 +69,20 @@ def _parse_floats(text: str, n: int, what: str) -> list[float]:
     return values
 
 
-_REFINE_HELP = ("Learned methods: segment-level refinement: fuse (per segment, the best by photometric error of "
-                "robust affine fits of the network's and DIS medium's flow and the network's own flow, then a "
-                "propagation pass offering each segment its neighbours' and the dominant motion) | affine "
-                "(fits of the network's flow) | none.")
+_REFINE_HELP = (
+    "Learned methods: segment-level refinement: fuse (per segment, the best by photometric error of "
+    "robust affine fits of the network's and DIS medium's flow and the network's own flow, then a "
+    "propagation pass offering each segment its neighbours' and the dominant motion) | affine "
+    "(fits of the network's flow) | none."
+)
 
 
-def _work_side(value: Optional[int]) -> int | str | None:
+def _work_side(value: int | None) -> int | str | None:
     """CLI --work-side: None -> "auto" (model card), 0 -> None (full resolution), n -> n."""
     return "auto" if value is None else (value or None)
 
 
-def _print_metrics(result: dict, json_out: Optional[Path]) -> None:
+def _print_metrics(result: dict, json_out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -100,8 +102,10 @@ def _print_metrics(result: dict, json_out: Optional[Path]) -> None:
 
 # ----------------------------------------------------------------------------------------------- demo
 @app.command()
-def demo(out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder for report.html and pictures."),
-         quick: bool = typer.Option(False, help="Fewer samples (used by the tests).")) -> None:
+def demo(
+    out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder for report.html and pictures."),
+    quick: bool = typer.Option(False, help="Fewer samples (used by the tests)."),
+) -> None:
     """Run every capability on built-in samples and write OUT/report.html."""
     from segcorr.demo import run_demo
 
@@ -111,10 +115,14 @@ def demo(out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder
 
 # ---------------------------------------------------------------------------------------------- synth
 @synth_app.command("cels")
-def synth_cels(out: Path = typer.Option(..., "--out"), count: int = typer.Option(8, min=1),
-               seed: int = typer.Option(0, min=0), height: int = typer.Option(384, min=64),
-               width: int = typer.Option(512, min=64),
-               style: CelStyle = typer.Option(CelStyle.cel, help="Scene style.")) -> None:
+def synth_cels(
+    out: Path = typer.Option(..., "--out"),
+    count: int = typer.Option(8, min=1),
+    seed: int = typer.Option(0, min=0),
+    height: int = typer.Option(384, min=64),
+    width: int = typer.Option(512, min=64),
+    style: CelStyle = typer.Option(CelStyle.cel, help="Scene style."),
+) -> None:
     """Cel-animation pairs with exact flow, occlusion, segments (pairs layout)."""
     from segcorr.data.synth import write_cels
 
@@ -122,9 +130,13 @@ def synth_cels(out: Path = typer.Option(..., "--out"), count: int = typer.Option
 
 
 @synth_app.command("toon")
-def synth_toon(out: Path = typer.Option(..., "--out"), count: int = typer.Option(40, min=1),
-               seed: int = typer.Option(0, min=0), height: int = typer.Option(384, min=64),
-               width: int = typer.Option(512, min=64)) -> None:
+def synth_toon(
+    out: Path = typer.Option(..., "--out"),
+    count: int = typer.Option(40, min=1),
+    seed: int = typer.Option(0, min=0),
+    height: int = typer.Option(384, min=64),
+    width: int = typer.Option(512, min=64),
+) -> None:
     """Flat-colour outlined shapes from a second, independent generator (NNNNN_img.png + NNNNN_seg.png), to
     evaluate segmenters on cel-like images the synthetic world never drew."""
     from segcorr.data.toon_shapes import write_toon_images
@@ -133,9 +145,14 @@ def synth_toon(out: Path = typer.Option(..., "--out"), count: int = typer.Option
 
 
 @synth_app.command("clips")
-def synth_clips(out: Path = typer.Option(..., "--out"), count: int = typer.Option(2, min=1),
-                seed: int = typer.Option(0, min=0), frames: int = typer.Option(8, min=2),
-                height: int = typer.Option(256, min=64), width: int = typer.Option(384, min=64)) -> None:
+def synth_clips(
+    out: Path = typer.Option(..., "--out"),
+    count: int = typer.Option(2, min=1),
+    seed: int = typer.Option(0, min=0),
+    frames: int = typer.Option(8, min=2),
+    height: int = typer.Option(256, min=64),
+    width: int = typer.Option(384, min=64),
+) -> None:
     """Clips of T frames with per-instance masklets."""
     from segcorr.data.synth import write_clips
 
@@ -143,8 +160,9 @@ def synth_clips(out: Path = typer.Option(..., "--out"), count: int = typer.Optio
 
 
 @synth_app.command("manga")
-def synth_manga(out: Path = typer.Option(..., "--out"), count: int = typer.Option(4, min=1),
-                seed: int = typer.Option(0, min=0)) -> None:
+def synth_manga(
+    out: Path = typer.Option(..., "--out"), count: int = typer.Option(4, min=1), seed: int = typer.Option(0, min=0)
+) -> None:
     """Grayscale manga pages with panels, screentones, characters and visible/amodal masks."""
     from segcorr.data.synth.manga import write_manga
 
@@ -153,20 +171,31 @@ def synth_manga(out: Path = typer.Option(..., "--out"), count: int = typer.Optio
 
 # ----------------------------------------------------------------------------------------------- flow
 @app.command()
-def flow(img0: Path = typer.Argument(..., help="First frame."),
-         img1: Path = typer.Argument(..., help="Second frame."),
-         out: Path = typer.Option(..., "--out", help="Output .flo file."),
-         viz: Optional[Path] = typer.Option(None, "--viz", help="Optional flow colour PNG."),
-         method: str = typer.Option("aniflowformer-v3", help="aniflowformer-v3 (shipped, segment-guided) | "
-                                    "aniflowformer | zero | farneback | dis-ultrafast | dis-fast | dis-medium | "
-                                    "a .safetensors path."),
-         masks: Optional[Path] = typer.Option(None, help="Label maps for learned methods: a 16-bit PNG for IMG0 "
-                                              "(default: the flat segmenter on both frames)."),
-         masks1: Optional[Path] = typer.Option(None, help="Label map PNG for IMG1 (default: flat segmenter)."),
-         work_side: Optional[int] = typer.Option(None, "--work-side", min=0, help="Learned methods: run frames larger than "
-                                          "this (longer side, px) downscaled; default: the training size from the "
-                                          "model card; 0: full resolution."),
-         refine: str = typer.Option("fuse", help=_REFINE_HELP)) -> None:
+def flow(
+    img0: Path = typer.Argument(..., help="First frame."),
+    img1: Path = typer.Argument(..., help="Second frame."),
+    out: Path = typer.Option(..., "--out", help="Output .flo file."),
+    viz: Path | None = typer.Option(None, "--viz", help="Optional flow colour PNG."),
+    method: str = typer.Option(
+        "aniflowformer-v3",
+        help="aniflowformer-v3 (shipped, segment-guided) | "
+        "aniflowformer | zero | farneback | dis-ultrafast | dis-fast | dis-medium | "
+        "a .safetensors path.",
+    ),
+    masks: Path | None = typer.Option(
+        None, help="Label maps for learned methods: a 16-bit PNG for IMG0 (default: the flat segmenter on both frames)."
+    ),
+    masks1: Path | None = typer.Option(None, help="Label map PNG for IMG1 (default: flat segmenter)."),
+    work_side: int | None = typer.Option(
+        None,
+        "--work-side",
+        min=0,
+        help="Learned methods: run frames larger than "
+        "this (longer side, px) downscaled; default: the training size from the "
+        "model card; 0: full resolution.",
+    ),
+    refine: str = typer.Option("fuse", help=_REFINE_HELP),
+) -> None:
     """Optical flow from IMG0 to IMG1, written as Middlebury .flo."""
     from segcorr.flow.methods import get_method
     from segcorr.io.flo import write_flo
@@ -175,8 +204,9 @@ def flow(img0: Path = typer.Argument(..., help="First frame."),
     a = read_image(_need_file(img0, "image"))
     b = read_image(_need_file(img1, "image"))
     if a.shape != b.shape:
-        raise InputError(f"size mismatch: {img0.name} is {a.shape[1]}x{a.shape[0]}, "
-                         f"{img1.name} is {b.shape[1]}x{b.shape[0]}", img1)
+        raise InputError(
+            f"size mismatch: {img0.name} is {a.shape[1]}x{a.shape[0]}, {img1.name} is {b.shape[1]}x{b.shape[0]}", img1
+        )
     from segcorr.io.labelmap import read_labelmap
 
     segs = []
@@ -199,14 +229,16 @@ def flow(img0: Path = typer.Argument(..., help="First frame."),
 
 # -------------------------------------------------------------------------------------------- isolate
 @app.command()
-def isolate(page: Path = typer.Argument(..., help="Manga page image."),
-            boxes: Path = typer.Option(..., "--boxes", help="JSON with characters (body_box, face_box) and panels."),
-            out: Path = typer.Option(..., "--out", help="Output folder."),
-            segmenter: str = typer.Option("flat", help="flat | builtin | sam2 | labelmap"),
-            checkpoint: Optional[Path] = typer.Option(None, help="SAM 2.1 checkpoint (segmenter sam2)."),
-            labels: Optional[Path] = typer.Option(None, help="Label map PNG or folder (segmenter labelmap)."),
-            depth_model: Optional[Path] = typer.Option(None, help="MiDaS-small ONNX file for the depth term."),
-            cache: Optional[Path] = typer.Option(None, help="RLE mask cache JSON.")) -> None:
+def isolate(
+    page: Path = typer.Argument(..., help="Manga page image."),
+    boxes: Path = typer.Option(..., "--boxes", help="JSON with characters (body_box, face_box) and panels."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    segmenter: str = typer.Option("flat", help="flat | builtin | sam2 | labelmap"),
+    checkpoint: Path | None = typer.Option(None, help="SAM 2.1 checkpoint (segmenter sam2)."),
+    labels: Path | None = typer.Option(None, help="Label map PNG or folder (segmenter labelmap)."),
+    depth_model: Path | None = typer.Option(None, help="MiDaS-small ONNX file for the depth term."),
+    cache: Path | None = typer.Option(None, help="RLE mask cache JSON."),
+) -> None:
     """Per-character masks ordered front-to-back (hierarchical Z-buffer), occluders subtracted."""
     from segcorr.io.image import read_gray
     from segcorr.layering import isolate_cli
@@ -223,23 +255,24 @@ def isolate(page: Path = typer.Argument(..., help="Manga page image."),
         seg_kw["checkpoint"] = _need_file(checkpoint, "checkpoint")
     if labels is not None:
         seg_kw["source"] = labels
-    result = isolate_cli(img, spec, segmenter, seg_kw, out, depth_model=depth_model, cache_path=cache,
-                         boxes_path=boxes)
+    result = isolate_cli(img, spec, segmenter, seg_kw, out, depth_model=depth_model, cache_path=cache, boxes_path=boxes)
     typer.echo(f"wrote {result}")
 
 
 # -------------------------------------------------------------------------------------------- segment
 @app.command()
-def segment(image: Path = typer.Argument(..., help="Image to segment."),
-            out: Path = typer.Option(..., "--out", help="Output folder."),
-            point: List[str] = typer.Option([], "--point", help="x,y (repeatable): clicks on one object."),
-            neg_point: List[str] = typer.Option([], "--neg-point", help="x,y (repeatable): clicks NOT on it."),
-            box: List[str] = typer.Option([], "--box", help="x0,y0,x1,y1 (repeatable): one object per box."),
-            text: Optional[str] = typer.Option(None, "--text", help="Concept phrase: every instance of it."),
-            segmenter: str = typer.Option("builtin", help="builtin | flat | sam2 | labelmap"),
-            weights: Optional[str] = typer.Option(None, help="builtin: weights name or .safetensors path."),
-            refine: str = typer.Option("snap", help="builtin: snap masks to flat-colour regions | none."),
-            checkpoint: Optional[Path] = typer.Option(None, help="SAM 2.1 checkpoint (segmenter sam2).")) -> None:
+def segment(
+    image: Path = typer.Argument(..., help="Image to segment."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    point: list[str] = typer.Option([], "--point", help="x,y (repeatable): clicks on one object."),
+    neg_point: list[str] = typer.Option([], "--neg-point", help="x,y (repeatable): clicks NOT on it."),
+    box: list[str] = typer.Option([], "--box", help="x0,y0,x1,y1 (repeatable): one object per box."),
+    text: str | None = typer.Option(None, "--text", help="Concept phrase: every instance of it."),
+    segmenter: str = typer.Option("builtin", help="builtin | flat | sam2 | labelmap"),
+    weights: str | None = typer.Option(None, help="builtin: weights name or .safetensors path."),
+    refine: str = typer.Option("snap", help="builtin: snap masks to flat-colour regions | none."),
+    checkpoint: Path | None = typer.Option(None, help="SAM 2.1 checkpoint (segmenter sam2)."),
+) -> None:
     """Masks from points, boxes or a text phrase (or the full label map when no prompt is given).
 
     Writes mask_NN.png (0/255) per mask, overlay.png and masks.json ({"presence", "masks": [{"file", "score",
@@ -275,16 +308,19 @@ def segment(image: Path = typer.Argument(..., help="Image to segment."),
         typer.echo(f"wrote {out / 'labels.png'} ({int(labels.max())} segments)")
         return
     all_pts = pts + negs
-    prompts = Prompts(points=np.array(all_pts, np.float32) if all_pts else None,
-                      point_labels=np.array([1] * len(pts) + [0] * len(negs), np.int64) if all_pts else None,
-                      boxes=np.array(bxs, np.float32) if bxs else None,
-                      text=[phrase] if phrase else [])
+    prompts = Prompts(
+        points=np.array(all_pts, np.float32) if all_pts else None,
+        point_labels=np.array([1] * len(pts) + [0] * len(negs), np.int64) if all_pts else None,
+        boxes=np.array(bxs, np.float32) if bxs else None,
+        text=[phrase] if phrase else [],
+    )
     result = seg.segment(img, prompts)
     _write_segment_output(out, img, result, lambda pid: _describe_prompt(pid, pts, negs, bxs))
 
 
-def _segment_prompts(image: Path, hw: tuple[int, int], point: list[str], neg_point: list[str],
-                     box: list[str]) -> tuple[list, list, list]:
+def _segment_prompts(
+    image: Path, hw: tuple[int, int], point: list[str], neg_point: list[str], box: list[str]
+) -> tuple[list, list, list]:
     """Parse and check `segcorr segment`'s clicks and boxes against the image size: (points, negatives, boxes)."""
     h, w = hw
     pts = [_parse_floats(p, 2, "--point") for p in point]
@@ -324,8 +360,15 @@ def _write_segment_output(out: Path, img, result, describe) -> None:
             ys, xs = np.nonzero(m)
             bx = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)] if len(xs) else None
         pid = result.ids[i] if result.ids is not None else i
-        records.append({"file": name, "score": float(result.scores[i]), "iou_pred": iou, "box": bx,
-                        "prompt": pid if isinstance(pid, str) else describe(int(pid))})
+        records.append(
+            {
+                "file": name,
+                "score": float(result.scores[i]),
+                "iou_pred": iou,
+                "box": bx,
+                "prompt": pid if isinstance(pid, str) else describe(int(pid)),
+            }
+        )
     write_image(out / "overlay.png", overlay_masks(img, result.masks) if n else img)
     presence = None if result.presence is None else float(result.presence)
     atomic_write_text(out / "masks.json", json.dumps({"presence": presence, "masks": records}, indent=2) + "\n")
@@ -338,16 +381,21 @@ def _describe_prompt(k: int, pts: list, negs: list, bxs: list) -> str:
     if k < len(bxs):
         desc = "box " + ",".join(f"{v:g}" for v in bxs[k])
         return desc + (f" + {len(pts) + len(negs)} point(s)" if pts or negs else "")
-    return "points " + " ".join(f"{x:g},{y:g}" for x, y in pts) + (
-        " not " + " ".join(f"{x:g},{y:g}" for x, y in negs) if negs else "")
+    return (
+        "points "
+        + " ".join(f"{x:g},{y:g}" for x, y in pts)
+        + (" not " + " ".join(f"{x:g},{y:g}" for x, y in negs) if negs else "")
+    )
 
 
 # ---------------------------------------------------------------------------------- precompute-masks
 @app.command("precompute-masks")
-def precompute_masks(input_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
-                     out: Path = typer.Option(..., "--out", help="Output folder of 16-bit label-map PNGs."),
-                     segmenter: str = typer.Option("flat", help="flat | builtin | sam2 | labelmap"),
-                     checkpoint: Optional[Path] = typer.Option(None, help="SAM 2.1 checkpoint.")) -> None:
+def precompute_masks(
+    input_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
+    out: Path = typer.Option(..., "--out", help="Output folder of 16-bit label-map PNGs."),
+    segmenter: str = typer.Option("flat", help="flat | builtin | sam2 | labelmap"),
+    checkpoint: Path | None = typer.Option(None, help="SAM 2.1 checkpoint."),
+) -> None:
     """Label maps for every image; resumes after a kill; splits work across torchrun ranks."""
     from segcorr.segment.precompute import precompute_masks as run
 
@@ -358,17 +406,28 @@ def precompute_masks(input_dir: Path = typer.Argument(..., help="Folder of image
 
 # ----------------------------------------------------------------------------------------------- eval
 @eval_app.command("flow")
-def eval_flow(data: Path = typer.Option(..., "--data", help="Pairs folder or AnimeRun root."),
-              method: str = typer.Option("dis-medium", help="zero | farneback | dis-ultrafast | dis-fast | "
-                                                            "dis-medium | aniflowformer-v3 | aniflowformer"),
-              json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
-              limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
-              masks: str = typer.Option("given", help="Label maps for learned methods: given (the data's own "
-                                                      "segment maps when present) | segmenter (flat, always)"),
-              work_side: Optional[int] = typer.Option(None, "--work-side", min=0, help="Learned methods: run frames larger than "
-                                               "this (longer side, px) downscaled; default: the training size from the "
-                                               "model card; 0: full resolution."),
-              refine: str = typer.Option("fuse", help=_REFINE_HELP)) -> None:
+def eval_flow(
+    data: Path = typer.Option(..., "--data", help="Pairs folder or AnimeRun root."),
+    method: str = typer.Option(
+        "dis-medium", help="zero | farneback | dis-ultrafast | dis-fast | dis-medium | aniflowformer-v3 | aniflowformer"
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
+    limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
+    masks: str = typer.Option(
+        "given",
+        help="Label maps for learned methods: given (the data's own "
+        "segment maps when present) | segmenter (flat, always)",
+    ),
+    work_side: int | None = typer.Option(
+        None,
+        "--work-side",
+        min=0,
+        help="Learned methods: run frames larger than "
+        "this (longer side, px) downscaled; default: the training size from the "
+        "model card; 0: full resolution.",
+    ),
+    refine: str = typer.Option("fuse", help=_REFINE_HELP),
+) -> None:
     """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates."""
     from segcorr.data.flowsets import open_flow_dataset
     from segcorr.flow.evaluate import evaluate_flow
@@ -381,10 +440,12 @@ def eval_flow(data: Path = typer.Option(..., "--data", help="Pairs folder or Ani
 
 
 @eval_app.command("isolate")
-def eval_isolate(data: Path = typer.Option(..., "--data", help="Manga pages folder."),
-                 masks: IsolateMasks = typer.Option(IsolateMasks.amodal, help="amodal (GT masks) or flat (classical)."),
-                 json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
-                 limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pages.")) -> None:
+def eval_isolate(
+    data: Path = typer.Option(..., "--data", help="Manga pages folder."),
+    masks: IsolateMasks = typer.Option(IsolateMasks.amodal, help="amodal (GT masks) or flat (classical)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
+    limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pages."),
+) -> None:
     """Ordering accuracy (Z-buffer vs baselines), IoU, bleeding, ms per page."""
     from segcorr.layering.evaluate import evaluate_isolation
 
@@ -422,7 +483,7 @@ _register_system_commands()
 
 
 # ----------------------------------------------------------------------------------------------- main
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and maps errors to exit codes (2 = bad input; usage errors are 2 too)."""
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc  # typer's own click
@@ -456,8 +517,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     except Exception as e:  # a bug, not bad input: still one line; SEGCORR_DEBUG=1 shows the traceback
         if debug:
             raise
-        print(f"segcorr: internal error: {type(e).__name__}: {e} (set SEGCORR_DEBUG=1 for a traceback)",
-              file=sys.stderr)
+        print(
+            f"segcorr: internal error: {type(e).__name__}: {e} (set SEGCORR_DEBUG=1 for a traceback)", file=sys.stderr
+        )
         sys.exit(1)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -12,23 +11,32 @@ from segcorr.errors import InputError
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @app.command()
-    def agent(image: Path = typer.Argument(..., help="Image to search."),
-              query: str = typer.Option(..., "--query", help='What to find, e.g. "the girl holding the umbrella".'),
-              out: Path = typer.Option(..., "--out", help="Output folder (masks, overlay, masks.json, transcript)."),
-              base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. "
-                                                     "http://127.0.0.1:8000/v1 (default: the offline verifier)."),
-              model: Optional[str] = typer.Option(None, "--model", help="Model name on that server."),
-              api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env",
-                                              help="Environment variable holding the key (unset: no key)."),
-              max_generations: int = typer.Option(16, "--max-generations", min=1,
-                                                  help="Replies of the model before giving up."),
-              segmenter: str = typer.Option("builtin", "--segmenter", help="Segmenter that answers text prompts."),
-              timeout: float = typer.Option(120.0, "--timeout", min=0.001, help="Seconds per request."),
-              retries: int = typer.Option(3, "--retries", min=0, help="Retries on time-out, 429 and 5xx."),
-              backoff: float = typer.Option(1.0, "--backoff", min=0.0, help="First wait between retries (s), "
-                                            "doubled each time."),
-              min_score: float = typer.Option(0.5, "--min-score", help="Offline verifier: lowest instance score "
-                                              "(and presence) accepted.")) -> None:
+    def agent(
+        image: Path = typer.Argument(..., help="Image to search."),
+        query: str = typer.Option(..., "--query", help='What to find, e.g. "the girl holding the umbrella".'),
+        out: Path = typer.Option(..., "--out", help="Output folder (masks, overlay, masks.json, transcript)."),
+        base_url: str | None = typer.Option(
+            None,
+            "--base-url",
+            help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default: the offline verifier).",
+        ),
+        model: str | None = typer.Option(None, "--model", help="Model name on that server."),
+        api_key_env: str = typer.Option(
+            "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the key (unset: no key)."
+        ),
+        max_generations: int = typer.Option(
+            16, "--max-generations", min=1, help="Replies of the model before giving up."
+        ),
+        segmenter: str = typer.Option("builtin", "--segmenter", help="Segmenter that answers text prompts."),
+        timeout: float = typer.Option(120.0, "--timeout", min=0.001, help="Seconds per request."),
+        retries: int = typer.Option(3, "--retries", min=0, help="Retries on time-out, 429 and 5xx."),
+        backoff: float = typer.Option(
+            1.0, "--backoff", min=0.0, help="First wait between retries (s), doubled each time."
+        ),
+        min_score: float = typer.Option(
+            0.5, "--min-score", help="Offline verifier: lowest instance score (and presence) accepted."
+        ),
+    ) -> None:
         """Find the objects a query describes: a multimodal model drives the segmenter and checks its masks."""
         from segcorr import segment as seg
         from segcorr.agent import Agent, AgentConfig, ClientConfig, OfflineVerifier, OpenAIChat
@@ -42,18 +50,24 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             raise InputError("--model needs --base-url (without a server the offline verifier runs)")
         img = read_image(_need_file(image, "image"))
         if segmenter not in seg.NAMES:
-            raise InputError(f"segmenter {segmenter!r} is not available in this installation (have: "
-                             f"{', '.join(seg.NAMES)}); choose one that answers text prompts with --segmenter")
+            raise InputError(
+                f"segmenter {segmenter!r} is not available in this installation (have: "
+                f"{', '.join(seg.NAMES)}); choose one that answers text prompts with --segmenter"
+            )
         if base_url is None:
             chat = OfflineVerifier(min_score=min_score, min_presence=min_score)
         else:
-            chat = OpenAIChat(base_url, model or "", api_key_env=api_key_env,
-                              config=ClientConfig(timeout_s=timeout, retries=retries, backoff_s=backoff,
-                                                  backoff_max_s=max(backoff, 16.0)))
+            chat = OpenAIChat(
+                base_url,
+                model or "",
+                api_key_env=api_key_env,
+                config=ClientConfig(
+                    timeout_s=timeout, retries=retries, backoff_s=backoff, backoff_max_s=max(backoff, 16.0)
+                ),
+            )
         runner = Agent(seg.build(segmenter), chat, config=AgentConfig(max_generations=max_generations))
         result = runner.run(img, query)
         write_result(out, img, result)
         if result.status == "max_generations":
             typer.echo(f"no answer within {max_generations} generations; wrote the transcript to {out}", err=True)
-        typer.echo(f"{result.status}: wrote {len(result.masks)} mask(s) to {out} "
-                   f"({result.generations} generations)")
+        typer.echo(f"{result.status}: wrote {len(result.masks)} mask(s) to {out} ({result.generations} generations)")

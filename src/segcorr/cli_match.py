@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -17,7 +17,7 @@ _METHOD_HELP = "as-mamba (shipped as_mamba_tiny) | sift | orb | a .safetensors p
 MIN_SIDE = 16
 
 
-def _intrinsics(text: Optional[str], flag: str) -> Any:
+def _intrinsics(text: str | None, flag: str) -> Any:
     """--K0/--K1: "fx,fy,cx,cy" or 9 row-major numbers -> float64 [3, 3]."""
     import numpy as np
 
@@ -46,7 +46,7 @@ def _read(path: Path) -> Any:
     return img
 
 
-def _estimate(result: dict[str, Any], kind: Optional[str], K0: Any, K1: Any) -> dict[str, Any]:
+def _estimate(result: dict[str, Any], kind: str | None, K0: Any, K1: Any) -> dict[str, Any]:
     """Adds "H" (homography, RANSAC 3 px) or "E", "R", "t" (essential matrix; None when not found)."""
     if kind is None:
         return result
@@ -70,8 +70,9 @@ def _as_json(out: dict[str, Any]) -> str:
     return json.dumps(data) + "\n"
 
 
-def _match_one(matcher: Any, p0: Path, p1: Path, out: Path, viz: Optional[Path], estimate: Optional[str],
-               K0: Any, K1: Any) -> int:
+def _match_one(
+    matcher: Any, p0: Path, p1: Path, out: Path, viz: Path | None, estimate: str | None, K0: Any, K1: Any
+) -> int:
     from segcorr.io.atomic import atomic_write_text
 
     a, b = _read(p0), _read(p1)
@@ -115,13 +116,16 @@ def _pairs_list(path: Path) -> list[tuple[Path, Path, Any, Any]]:
                 raise InputError(f"line {no}: expected numbers after the two image names", path) from None
             K0, K1 = nums[2:11].reshape(3, 3), nums[11:20].reshape(3, 3)
         else:
-            raise InputError(f"line {no}: expected 'img0 img1' or SuperGlue's 22/38 fields, found {len(f)} fields",
-                             path)
+            raise InputError(
+                f"line {no}: expected 'img0 img1' or SuperGlue's 22/38 fields, found {len(f)} fields", path
+            )
         rows.append((no, f[0], f[1], K0, K1))
     if not rows:
         raise InputError("expected at least one pair line, found none", path)
-    return [(find_image(path.parent, n0, path, no), find_image(path.parent, n1, path, no), K0, K1)
-            for no, n0, n1, K0, K1 in rows]
+    return [
+        (find_image(path.parent, n0, path, no), find_image(path.parent, n1, path, no), K0, K1)
+        for no, n0, n1, K0, K1 in rows
+    ]
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
@@ -130,19 +134,25 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
     @app.command()
-    def match(img0: Optional[Path] = typer.Argument(None, help="First image."),
-              img1: Optional[Path] = typer.Argument(None, help="Second image (any size)."),
-              out: Path = typer.Option(..., "--out", help="Output JSON (or folder with --pairs)."),
-              viz: Optional[Path] = typer.Option(None, "--viz", help="Match-lines PNG (a folder with --pairs)."),
-              method: str = typer.Option("as-mamba", help=_METHOD_HELP),
-              pairs: Optional[Path] = typer.Option(None, "--pairs", help="Batch: a list of 'img0 img1' lines (or "
-                                                   "SuperGlue pairs_with_gt lines, whose K give --estimate E)."),
-              estimate: Optional[str] = typer.Option(None, "--estimate", help="H (homography) | E (essential "
-                                                     "matrix; needs --K0/--K1 or SuperGlue pair lines)."),
-              k0: Optional[str] = typer.Option(None, "--K0", help="Intrinsics of IMG0: fx,fy,cx,cy or 9 numbers."),
-              k1: Optional[str] = typer.Option(None, "--K1", help="Intrinsics of IMG1 (default: --K0)."),
-              longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side (px)."),
-              max_matches: int = typer.Option(2048, "--max-matches", min=1)) -> None:
+    def match(
+        img0: Path | None = typer.Argument(None, help="First image."),
+        img1: Path | None = typer.Argument(None, help="Second image (any size)."),
+        out: Path = typer.Option(..., "--out", help="Output JSON (or folder with --pairs)."),
+        viz: Path | None = typer.Option(None, "--viz", help="Match-lines PNG (a folder with --pairs)."),
+        method: str = typer.Option("as-mamba", help=_METHOD_HELP),
+        pairs: Path | None = typer.Option(
+            None,
+            "--pairs",
+            help="Batch: a list of 'img0 img1' lines (or SuperGlue pairs_with_gt lines, whose K give --estimate E).",
+        ),
+        estimate: str | None = typer.Option(
+            None, "--estimate", help="H (homography) | E (essential matrix; needs --K0/--K1 or SuperGlue pair lines)."
+        ),
+        k0: str | None = typer.Option(None, "--K0", help="Intrinsics of IMG0: fx,fy,cx,cy or 9 numbers."),
+        k1: str | None = typer.Option(None, "--K1", help="Intrinsics of IMG1 (default: --K0)."),
+        longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side (px)."),
+        max_matches: int = typer.Option(2048, "--max-matches", min=1),
+    ) -> None:
         """Match two images (or every pair of --pairs); writes {"mkpts0", "mkpts1", "mconf", "H" or "E"}."""
         from segcorr.cli import _need_file
         from segcorr.matching.evaluate import build_matcher
@@ -170,18 +180,22 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
         for i, (p0, p1, K0, K1) in enumerate(items):
             name = f"{i:05d}_{p0.stem}_{p1.stem}"
-            _match_one(matcher, p0, p1, out / f"{name}.json", None if viz is None else viz / f"{name}.png",
-                       estimate, K0, K1)
+            _match_one(
+                matcher, p0, p1, out / f"{name}.json", None if viz is None else viz / f"{name}.png", estimate, K0, K1
+            )
         typer.echo(f"wrote {len(items)} match files to {out}")
 
     @eval_app.command("match")
-    def eval_match(data: Path = typer.Option(..., "--data", help="Homography pairs folder or pose pairs folder "
-                                             "(pairs_with_gt.txt)."),
-                   method: str = typer.Option("as-mamba", help=_METHOD_HELP),
-                   json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
-                   longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side."),
-                   max_matches: int = typer.Option(2048, "--max-matches", min=1),
-                   limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N pairs.")) -> None:
+    def eval_match(
+        data: Path = typer.Option(
+            ..., "--data", help="Homography pairs folder or pose pairs folder (pairs_with_gt.txt)."
+        ),
+        method: str = typer.Option("as-mamba", help=_METHOD_HELP),
+        json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
+        longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side."),
+        max_matches: int = typer.Option(2048, "--max-matches", min=1),
+        limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
+    ) -> None:
         """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
         from segcorr.cli import _need_dir, _print_metrics
         from segcorr.data.matchsets import open_match_dataset
@@ -194,13 +208,16 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         _print_metrics(result, json_out)
 
     @export_app.command("as-mamba")
-    def export_as_mamba(out: Path = typer.Option(..., "--out", help="Output .onnx file."),
-                        weights: str = typer.Option("as_mamba_tiny", help="Shipped weights name or .safetensors path."),
-                        model: Optional[str] = typer.Option(None, help="Registry name to build instead of loading "
-                                                            "weights (e.g. as_mamba-test, random init)."),
-                        height: int = typer.Option(480, min=32, help="Fixed input height (multiple of 32)."),
-                        width: int = typer.Option(640, min=32, help="Fixed input width (multiple of 32)."),
-                        opset: int = typer.Option(17, min=11)) -> None:
+    def export_as_mamba(
+        out: Path = typer.Option(..., "--out", help="Output .onnx file."),
+        weights: str = typer.Option("as_mamba_tiny", help="Shipped weights name or .safetensors path."),
+        model: str | None = typer.Option(
+            None, help="Registry name to build instead of loading weights (e.g. as_mamba-test, random init)."
+        ),
+        height: int = typer.Option(480, min=32, help="Fixed input height (multiple of 32)."),
+        width: int = typer.Option(640, min=32, help="Fixed input width (multiple of 32)."),
+        opset: int = typer.Option(17, min=11),
+    ) -> None:
         """AS-Mamba's dense matching head as ONNX at a fixed input size (see segcorr.matching.export)."""
         from segcorr.matching.export import export_onnx
 
@@ -208,6 +225,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             raise InputError("expected an .onnx output path", out)
         if height % 32 or width % 32:
             raise InputError(f"--height and --width must be multiples of 32, got {height}x{width}")
-        path = export_onnx(out, weights=None if model else weights, model_name=model, height=height, width=width,
-                           opset=opset)
+        path = export_onnx(
+            out, weights=None if model else weights, model_name=model, height=height, width=width, opset=opset
+        )
         typer.echo(f"wrote {path}")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 from segcorr.errors import InputError
 
-_MODE_HELP = ("Propagation: auto (memory when --memory-weights is given, else reprompt) | reprompt (each object "
-              "prompted again from its last mask; needs only the image model) | memory (memory attention over a "
-              "bounded bank; needs trained memory weights).")
+_MODE_HELP = (
+    "Propagation: auto (memory when --memory-weights is given, else reprompt) | reprompt (each object "
+    "prompted again from its last mask; needs only the image model) | memory (memory attention over a "
+    "bounded bank; needs trained memory weights)."
+)
 
 
 def _parse_prompts(point: list[str], neg_point: list[str], box: list[str]) -> dict:
@@ -37,7 +38,7 @@ def _parse_prompts(point: list[str], neg_point: list[str], box: list[str]) -> di
                 oid = int(nums[-1])
             if kind == "neg" and oid is None:
                 raise InputError(f"--neg-point needs the ID of the object it corrects (F,x,y,ID), got {text!r}")
-            parsed.append((kind, int(nums[0]), nums[1:n + 1], oid))
+            parsed.append((kind, int(nums[0]), nums[1 : n + 1], oid))
     used = {p[3] for p in parsed if p[3] is not None}
     nxt = 1
     frames: dict[int, dict[int, dict]] = {}
@@ -62,20 +63,30 @@ def _parse_prompts(point: list[str], neg_point: list[str], box: list[str]) -> di
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @app.command()
-    def track(source: Path = typer.Argument(..., help="Folder of frames (sorted by name) or a video file."),
-              out: Path = typer.Option(..., "--out", help="Output folder."),
-              point: List[str] = typer.Option([], "--point", help="F,x,y[,ID] (repeatable): a click on frame F; "
-                                              "clicks sharing an ID on one frame are one object; no ID: a new one."),
-              neg_point: List[str] = typer.Option([], "--neg-point", help="F,x,y,ID: a click NOT on object ID."),
-              box: List[str] = typer.Option([], "--box", help="F,x0,y0,x1,y1[,ID] (repeatable): one object."),
-              text: List[str] = typer.Option([], "--text", help="Concept phrase (repeatable): every instance, "
-                                             "detected on frame 0 and every --detect-every frames."),
-              weights: str = typer.Option("sam3_tiny", help="Image model weights (name or .safetensors)."),
-              memory_weights: Optional[str] = typer.Option(None, "--memory-weights", help="Tracker memory "
-                                                           "weights (.safetensors)."),
-              mode: str = typer.Option("auto", help=_MODE_HELP),
-              detect_every: int = typer.Option(8, "--detect-every", min=1, help="Text detection period (frames)."),
-              refine: str = typer.Option("snap", help="snap masks to flat-colour regions | none.")) -> None:
+    def track(
+        source: Path = typer.Argument(..., help="Folder of frames (sorted by name) or a video file."),
+        out: Path = typer.Option(..., "--out", help="Output folder."),
+        point: list[str] = typer.Option(
+            [],
+            "--point",
+            help="F,x,y[,ID] (repeatable): a click on frame F; "
+            "clicks sharing an ID on one frame are one object; no ID: a new one.",
+        ),
+        neg_point: list[str] = typer.Option([], "--neg-point", help="F,x,y,ID: a click NOT on object ID."),
+        box: list[str] = typer.Option([], "--box", help="F,x0,y0,x1,y1[,ID] (repeatable): one object."),
+        text: list[str] = typer.Option(
+            [],
+            "--text",
+            help="Concept phrase (repeatable): every instance, detected on frame 0 and every --detect-every frames.",
+        ),
+        weights: str = typer.Option("sam3_tiny", help="Image model weights (name or .safetensors)."),
+        memory_weights: str | None = typer.Option(
+            None, "--memory-weights", help="Tracker memory weights (.safetensors)."
+        ),
+        mode: str = typer.Option("auto", help=_MODE_HELP),
+        detect_every: int = typer.Option(8, "--detect-every", min=1, help="Text detection period (frames)."),
+        refine: str = typer.Option("snap", help="snap masks to flat-colour regions | none."),
+    ) -> None:
         """Masklets through a video: labels_TTT.png (16-bit, value = object id), masklets.json (YTVIS results)
         and overlay.png (contact sheet)."""
         import numpy as np
@@ -101,8 +112,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             for oid, ask in asks.items():
                 if not ask["points"] and ask["box"] is None:
                     raise InputError(f"object {oid} on frame {t} has only negative clicks")
-        tracker = Sam3Tracker.from_pretrained(weights, memory_weights=memory_weights, refine=refine, mode=mode,
-                                              detect_every=detect_every)
+        tracker = Sam3Tracker.from_pretrained(
+            weights, memory_weights=memory_weights, refine=refine, mode=mode, detect_every=detect_every
+        )
         tracker.reserve_ids(spec["queries"])
         for ph in phrases:
             tracker.add_text(ph)
@@ -117,36 +129,44 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                 for t, frame in enumerate(src):
                     if t == 0:
                         _check_coords(spec["frames"], frame.shape[1], frame.shape[0], source)
-                    prompts = [ObjectPrompt(obj_id=oid,
-                                            points=np.array(a["points"], np.float32) if a["points"] else None,
-                                            labels=np.array(a["labels"], np.int64) if a["points"] else None,
-                                            box=np.array(a["box"], np.float32) if a["box"] is not None else None)
-                               for oid, a in sorted(spec["frames"].get(t, {}).items())]
+                    prompts = [
+                        ObjectPrompt(
+                            obj_id=oid,
+                            points=np.array(a["points"], np.float32) if a["points"] else None,
+                            labels=np.array(a["labels"], np.int64) if a["points"] else None,
+                            box=np.array(a["box"], np.float32) if a["box"] is not None else None,
+                        )
+                        for oid, a in sorted(spec["frames"].get(t, {}).items())
+                    ]
                     r = tracker.step(frame, prompts)
                     writer.add(frame, r, {i: tr.phrase for i, tr in tracker.tracks.items()})
                     done += 1
                     prog.advance(task)
             if last >= done:
-                raise InputError(f"a prompt is on frame {last}, but the video has {done} frames (0..{done - 1})",
-                                 source)
+                raise InputError(
+                    f"a prompt is on frame {last}, but the video has {done} frames (0..{done - 1})", source
+                )
         finally:
             if done:
                 writer.close()
         typer.echo(f"wrote {done} frames, {len(writer.rles)} masklet(s) to {out} (mode {tracker.mode})")
 
     @eval_app.command("track")
-    def eval_track(data: Path = typer.Option(..., "--data", help="Clips folder (segcorr synth clips)."),
-                   method: str = typer.Option("builtin", help="builtin | flow-propagate (AniFlowFormer-T V3 flow) "
-                                                              "| flow-propagate-dis (DIS medium flow)"),
-                   prompt: str = typer.Option("mask", help="mask (first-frame masks, semi-supervised VOS) | text "
-                                                           "(the instances' concept names)"),
-                   json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
-                   limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N clips."),
-                   weights: str = typer.Option("sam3_tiny", help="builtin: image model weights."),
-                   memory_weights: Optional[str] = typer.Option(None, "--memory-weights",
-                                                                help="builtin: tracker memory weights."),
-                   mode: str = typer.Option("auto", help=_MODE_HELP),
-                   refine: str = typer.Option("snap", help="snap | none (every method).")) -> None:
+    def eval_track(
+        data: Path = typer.Option(..., "--data", help="Clips folder (segcorr synth clips)."),
+        method: str = typer.Option(
+            "builtin", help="builtin | flow-propagate (AniFlowFormer-T V3 flow) | flow-propagate-dis (DIS medium flow)"
+        ),
+        prompt: str = typer.Option(
+            "mask", help="mask (first-frame masks, semi-supervised VOS) | text (the instances' concept names)"
+        ),
+        json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
+        limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N clips."),
+        weights: str = typer.Option("sam3_tiny", help="builtin: image model weights."),
+        memory_weights: str | None = typer.Option(None, "--memory-weights", help="builtin: tracker memory weights."),
+        mode: str = typer.Option("auto", help=_MODE_HELP),
+        refine: str = typer.Option("snap", help="snap | none (every method)."),
+    ) -> None:
         """J (region IoU), F (DAVIS boundary F), J&F, space-time IoU, ms per frame, peak RSS."""
         from segcorr.cli import _need_dir, _print_metrics
         from segcorr.segment.track_eval import METHODS, evaluate_tracking
@@ -164,7 +184,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
 def _check_coords(frames: dict, w: int, h: int, source: Path) -> None:
     for t, asks in frames.items():
-        for oid, a in asks.items():
+        for _oid, a in asks.items():
             for x, y in a["points"]:
                 if not (0 <= x <= w and 0 <= y <= h):
                     raise InputError(f"point {x:g},{y:g} (frame {t}) lies outside the {w}x{h} frames", source)
@@ -173,5 +193,6 @@ def _check_coords(frames: dict, w: int, h: int, source: Path) -> None:
                 if x1 <= x0 or y1 <= y0:
                     raise InputError(f"expected a box with x1 > x0 and y1 > y0, found {x0:g},{y0:g},{x1:g},{y1:g}")
                 if min(x0, y0) < 0 or x1 > w or y1 > h:
-                    raise InputError(f"box {x0:g},{y0:g},{x1:g},{y1:g} (frame {t}) reaches outside the {w}x{h} "
-                                     "frames", source)
+                    raise InputError(
+                        f"box {x0:g},{y0:g},{x1:g},{y1:g} (frame {t}) reaches outside the {w}x{h} frames", source
+                    )

@@ -27,18 +27,41 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
     from segcorr.viz.panel import side_by_side
 
     p = pairs[0]
-    report.section("Synthetic cel world",
-                   "Flat-colour characters with cel shading and line art, layered depth, per-layer affine motion with "
-                   "articulation, background pan and occlusions. Ground truth is exact: forward/backward flow, "
-                   "occlusion, segments of both frames.")
+    report.section(
+        "Synthetic cel world",
+        "Flat-colour characters with cel shading and line art, layered depth, per-layer affine motion with "
+        "articulation, background pan and occlusions. Ground truth is exact: forward/backward flow, "
+        "occlusion, segments of both frames.",
+    )
     mag = float(np.percentile(np.linalg.norm(p.flow_fw, axis=0), 99)) + 1e-6
-    report.image("cel_pair", side_by_side(
-        [p.img0, p.img1, flow_to_color(p.flow_fw, max_mag=mag), overlay_masks(p.img0, p.seg0),
-         (p.occ0.astype(np.uint8) * 255)],
-        ["frame 0", "frame 1", "GT flow", "GT segments", "GT occlusion"]), "Sample pair (seed 0).")
+    report.image(
+        "cel_pair",
+        side_by_side(
+            [
+                p.img0,
+                p.img1,
+                flow_to_color(p.flow_fw, max_mag=mag),
+                overlay_masks(p.img0, p.seg0),
+                (p.occ0.astype(np.uint8) * 255),
+            ],
+            ["frame 0", "frame 1", "GT flow", "GT segments", "GT occlusion"],
+        ),
+        "Sample pair (seed 0).",
+    )
 
-    samples = [FlowSample(name=f"{i:05d}", img0=q.img0, img1=q.img1, flow=q.flow_fw, occ=q.occ0, line=q.line0,
-                          seg0=q.seg0, seg1=q.seg1) for i, q in enumerate(pairs)]
+    samples = [
+        FlowSample(
+            name=f"{i:05d}",
+            img0=q.img0,
+            img1=q.img1,
+            flow=q.flow_fw,
+            occ=q.occ0,
+            line=q.line0,
+            seg0=q.seg0,
+            seg1=q.seg1,
+        )
+        for i, q in enumerate(pairs)
+    ]
     rows, pictures, titles = [], [flow_to_color(p.flow_fw, max_mag=mag)], ["GT"]
     task = progress.add_task("flow methods", total=len(methods))
     for name, method, refine in methods:
@@ -53,19 +76,38 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
         r = evaluate_flow(samples, keep_first, name, progress=False)
         pictures += [flow_to_color(first[0], max_mag=mag), error_map(first[0], p.flow_fw, max_err=10.0)]
         titles += [name, f"{name} error"]
-        rows.append({"method": name, **{k: r.get(k) for k in ("epe", "epe_noc", "epe_occ", "epe_line", "epe_mb",
-                                                               "epe_flat", "px1", "px3", "ms_per_item")}})
+        rows.append(
+            {
+                "method": name,
+                **{
+                    k: r.get(k)
+                    for k in (
+                        "epe",
+                        "epe_noc",
+                        "epe_occ",
+                        "epe_line",
+                        "epe_mb",
+                        "epe_flat",
+                        "px1",
+                        "px3",
+                        "ms_per_item",
+                    )
+                },
+            }
+        )
         progress.advance(task)
-    report.section("Optical flow against ground truth",
-                   f"{len(pairs)} generated cel pairs. EPE in pixels (lower is better); epe_mb: within 2 px of a "
-                   "motion boundary of the ground truth; px1/px3: share of pixels off by more than 1/3 px. Flat anime "
-                   "regions have no texture, which defeats classical flow. The learned "
-                   "rows use the pairs' segments and, unless marked network only, the segment-level refinement "
-                   "(robust affine fits per segment, fused with DIS medium's in textured segments by photometric "
-                   "error, then a propagation pass that offers each segment its neighbours' motions and the dominant "
-                   "one). Its known failure is visible here: on periodic textures (the striped floors of seeds 1 "
-                   "and 2) a photometric cost cannot tell the true motion from one shifted by a stripe; see "
-                   "src/segcorr/weights/README.md for the figures on 200 pairs.")
+    report.section(
+        "Optical flow against ground truth",
+        f"{len(pairs)} generated cel pairs. EPE in pixels (lower is better); epe_mb: within 2 px of a "
+        "motion boundary of the ground truth; px1/px3: share of pixels off by more than 1/3 px. Flat anime "
+        "regions have no texture, which defeats classical flow. The learned "
+        "rows use the pairs' segments and, unless marked network only, the segment-level refinement "
+        "(robust affine fits per segment, fused with DIS medium's in textured segments by photometric "
+        "error, then a propagation pass that offers each segment its neighbours' motions and the dominant "
+        "one). Its known failure is visible here: on periodic textures (the striped floors of seeds 1 "
+        "and 2) a photometric cost cannot tell the true motion from one shifted by a stripe; see "
+        "src/segcorr/weights/README.md for the figures on 200 pairs.",
+    )
     report.table(rows, caption="Flow metrics on generated cel pairs")
     report.image("flow_methods", side_by_side(pictures, titles), "Flow colours and error maps (error scale 0-10 px).")
 
@@ -96,9 +138,17 @@ def _concept_section(report, pair, progress) -> None:
         r = pred.predict_text(phrase)
         ms = (time.perf_counter() - t1) * 1000
         n_true = int(truth[phrase].shape[0]) if phrase in truth else 0
-        rows.append({"phrase": phrase, "in image": "yes" if n_true else "no", "presence": round(r.presence, 3),
-                     "instances found": len(r.masks), "instances true": n_true,
-                     "best score": round(float(r.scores[0]), 3) if len(r.scores) else None, "ms": round(ms, 1)})
+        rows.append(
+            {
+                "phrase": phrase,
+                "in image": "yes" if n_true else "no",
+                "presence": round(r.presence, 3),
+                "instances found": len(r.masks),
+                "instances true": n_true,
+                "best score": round(float(r.scores[0]), 3) if len(r.scores) else None,
+                "ms": round(ms, 1),
+            }
+        )
         pictures.append(overlay_masks(pair.img0, r.masks) if len(r.masks) else pair.img0)
         titles.append(f"'{phrase}': {len(r.masks)} found, presence {r.presence:.2f}")
         progress.advance(task)
@@ -114,16 +164,21 @@ def _concept_section(report, pair, progress) -> None:
     pictures.append(overlay_masks(pair.img0, m))
     titles.append(f"box around character {inst}: IoU pred {iou[0]:.2f}")
     progress.advance(task, 2)
-    report.section("Concept segmentation (builtin SAM 3-style model)",
-                   f"One image embedding ({t_embed:.0f} ms here), then phrases, a click and a box. A phrase returns "
-                   "every instance with a score; the presence probability says whether the phrase is in the image at "
-                   "all and multiplies every instance's score. The last phrase is absent on purpose (a hair colour "
-                   "nobody in the picture has). The model knows the synthetic world's vocabulary only "
-                   "(src/segcorr/weights/sam3_tiny.json).")
+    report.section(
+        "Concept segmentation (builtin SAM 3-style model)",
+        f"One image embedding ({t_embed:.0f} ms here), then phrases, a click and a box. A phrase returns "
+        "every instance with a score; the presence probability says whether the phrase is in the image at "
+        "all and multiplies every instance's score. The last phrase is absent on purpose (a hair colour "
+        "nobody in the picture has). The model knows the synthetic world's vocabulary only "
+        "(src/segcorr/weights/sam3_tiny.json).",
+    )
     report.table(rows, caption="Phrases on a generated cel image (evaluation seed 0)")
     report.image("concepts", side_by_side(pictures[:3], titles[:3]), "Masks of the first three phrases.")
-    report.image("concepts_prompts", side_by_side(pictures[3:], titles[3:]),
-                 "The absent phrase (nothing should be painted), a click and a box.")
+    report.image(
+        "concepts_prompts",
+        side_by_side(pictures[3:], titles[3:]),
+        "The absent phrase (nothing should be painted), a click and a box.",
+    )
 
 
 def _isolation_section(report, out: Path, quick: bool) -> None:

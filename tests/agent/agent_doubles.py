@@ -33,10 +33,14 @@ class Sleep:
 
 
 def completion(content: str) -> dict:
-    return {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": "scripted",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "scripted",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
 
 
 class ScriptedChatServer:
@@ -65,8 +69,9 @@ class ScriptedChatServer:
                     server._closing.wait(item.seconds)
                     item = "late reply"
                 if isinstance(item, Status):
-                    return self._send(item.code, {"error": {"message": f"scripted status {item.code}",
-                                                            "type": "scripted"}})
+                    return self._send(
+                        item.code, {"error": {"message": f"scripted status {item.code}", "type": "scripted"}}
+                    )
                 self._send(200, completion(item))
 
             def _send(self, code: int, obj: dict) -> None:
@@ -79,8 +84,7 @@ class ScriptedChatServer:
                     self.wfile.write(data)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -94,7 +98,7 @@ class ScriptedChatServer:
         """The chat messages of request i."""
         return self.requests[i]["body"]["messages"]
 
-    def __enter__(self) -> "ScriptedChatServer":
+    def __enter__(self) -> ScriptedChatServer:
         self.thread.start()
         return self
 
@@ -135,8 +139,12 @@ class BoxSegmenter:
         masks = np.zeros((len(items), h, w), bool)
         for i, ((x0, y0, x1, y1), _) in enumerate(items):
             masks[i, y0:y1, x0:x1] = True
-        return Masks(masks=masks, scores=np.array([s for _, s in items], np.float32), presence=presence,
-                     iou_pred=np.full(len(items), 0.8, np.float32))
+        return Masks(
+            masks=masks,
+            scores=np.array([s for _, s in items], np.float32),
+            presence=presence,
+            iou_pred=np.full(len(items), 0.8, np.float32),
+        )
 
     def segment_all(self, image: np.ndarray) -> np.ndarray:
         return np.zeros(image.shape[:2], np.int32)

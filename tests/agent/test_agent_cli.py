@@ -71,35 +71,98 @@ def test_offline_by_default(builtin, image_file, tmp_path, capsys):
 
 def test_against_a_server_with_a_named_key(builtin, image_file, tmp_path, server, monkeypatch):
     monkeypatch.setenv("SEGCORR_CLI_KEY", "sk-cli-secret-2718")
-    server.push(tool("segment_phrase", text_prompt="girl"), tool("examine_each_mask"),
-                verdict(True), verdict(True), verdict(False),
-                tool("select_masks_and_return", final_answer_masks=[1, 2]))
+    server.push(
+        tool("segment_phrase", text_prompt="girl"),
+        tool("examine_each_mask"),
+        verdict(True),
+        verdict(True),
+        verdict(False),
+        tool("select_masks_and_return", final_answer_masks=[1, 2]),
+    )
     out = tmp_path / "out"
-    assert run(["agent", image_file, "--query", "the girls", "--out", out, "--base-url", server.base_url,
-                "--model", "scripted", "--api-key-env", "SEGCORR_CLI_KEY", "--max-generations", "4"]) == 0
+    assert (
+        run(
+            [
+                "agent",
+                image_file,
+                "--query",
+                "the girls",
+                "--out",
+                out,
+                "--base-url",
+                server.base_url,
+                "--model",
+                "scripted",
+                "--api-key-env",
+                "SEGCORR_CLI_KEY",
+                "--max-generations",
+                "4",
+            ]
+        )
+        == 0
+    )
     _, transcript = check_outputs(out, [GIRL_A, GIRL_C])
     text = (out / "transcript.json").read_text()
     assert "sk-cli-secret-2718" not in text and "base64" not in text
-    assert transcript["model"] == {"kind": "openai-compatible", "base_url": server.base_url, "model": "scripted",
-                                   "api_key_env": "SEGCORR_CLI_KEY"}
+    assert transcript["model"] == {
+        "kind": "openai-compatible",
+        "base_url": server.base_url,
+        "model": "scripted",
+        "api_key_env": "SEGCORR_CLI_KEY",
+    }
     assert server.requests[0]["headers"]["authorization"] == "Bearer sk-cli-secret-2718"
 
 
 def test_budget_spent_writes_an_empty_answer(builtin, image_file, tmp_path, server, capsys):
     server.push("hmm", "hmm")
     out = tmp_path / "out"
-    assert run(["agent", image_file, "--query", "girl", "--out", out, "--base-url", server.base_url,
-                "--model", "m", "--max-generations", "2"]) == 0
-    assert json.loads((out / "masks.json").read_text()) == {"presence": None, "status": "max_generations",
-                                                            "masks": []}
+    assert (
+        run(
+            [
+                "agent",
+                image_file,
+                "--query",
+                "girl",
+                "--out",
+                out,
+                "--base-url",
+                server.base_url,
+                "--model",
+                "m",
+                "--max-generations",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert json.loads((out / "masks.json").read_text()) == {"presence": None, "status": "max_generations", "masks": []}
     assert "no answer within 2 generations" in capsys.readouterr().err
 
 
 def test_server_time_out_is_one_line(builtin, image_file, tmp_path, server, capsys):
     server.push(Sleep(30))
     out = tmp_path / "out"
-    assert run(["agent", image_file, "--query", "girl", "--out", out, "--base-url", server.base_url,
-                "--model", "m", "--timeout", "0.3", "--retries", "0"]) == 2
+    assert (
+        run(
+            [
+                "agent",
+                image_file,
+                "--query",
+                "girl",
+                "--out",
+                out,
+                "--base-url",
+                server.base_url,
+                "--model",
+                "m",
+                "--timeout",
+                "0.3",
+                "--retries",
+                "0",
+            ]
+        )
+        == 2
+    )
     assert "time-out" in one_error_line(capsys)
     assert not (out / "masks.json").exists()
 
@@ -109,18 +172,40 @@ def test_unreachable_server_is_one_line(builtin, image_file, tmp_path, capsys):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = tmp_path / "out"
-    assert run(["agent", image_file, "--query", "girl", "--out", out, "--base-url", f"http://127.0.0.1:{port}/v1",
-                "--model", "m", "--retries", "1", "--backoff", "0.01"]) == 2
+    assert (
+        run(
+            [
+                "agent",
+                image_file,
+                "--query",
+                "girl",
+                "--out",
+                out,
+                "--base-url",
+                f"http://127.0.0.1:{port}/v1",
+                "--model",
+                "m",
+                "--retries",
+                "1",
+                "--backoff",
+                "0.01",
+            ]
+        )
+        == 2
+    )
     assert "cannot connect after 2 tries" in one_error_line(capsys)
     assert not out.exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--query", "  "], "--query is empty"),
-    (["--query", "girl", "--model", "m"], "--model needs --base-url"),
-    (["--query", "girl", "--segmenter", "flat"], "cannot answer text prompts"),
-    (["--query", "girl", "--base-url", "localhost:8000"], "expected an http(s) URL"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--query", "  "], "--query is empty"),
+        (["--query", "girl", "--model", "m"], "--model needs --base-url"),
+        (["--query", "girl", "--segmenter", "flat"], "cannot answer text prompts"),
+        (["--query", "girl", "--base-url", "localhost:8000"], "expected an http(s) URL"),
+    ],
+)
 def test_bad_arguments_are_one_line(builtin, image_file, tmp_path, capsys, args, message):
     assert run(["agent", image_file, "--out", tmp_path / "out", *args]) == 2
     assert message in one_error_line(capsys)

@@ -77,7 +77,8 @@ def test_request_carries_model_text_and_images_as_data_urls(server):
     server.push("ok")
     img = np.zeros((6, 9, 3), np.uint8)
     chat(server, temperature=0.0, max_tokens=64).complete(
-        [Message.of("system", "sys"), Message.of("user", ImagePart.from_array(img), "what is this?")])
+        [Message.of("system", "sys"), Message.of("user", ImagePart.from_array(img), "what is this?")]
+    )
     body = server.requests[0]["body"]
     assert body["model"] == "scripted" and body["temperature"] == 0.0 and body["max_tokens"] == 64
     assert body["messages"][0] == {"role": "system", "content": "sys"}
@@ -101,11 +102,13 @@ def test_bad_settings_and_urls_are_input_errors():
 
 
 def test_without_openai_the_package_imports_and_the_client_says_what_to_install():
-    code = ("import sys; sys.modules['openai'] = None\n"
-            "import segcorr.agent, segcorr.cli\n"
-            "from segcorr.errors import InputError\n"
-            "try:\n    segcorr.agent.OpenAIChat('http://127.0.0.1:1/v1', 'm')\n"
-            "except InputError as e:\n    print(e)\n")
+    code = (
+        "import sys; sys.modules['openai'] = None\n"
+        "import segcorr.agent, segcorr.cli\n"
+        "from segcorr.errors import InputError\n"
+        "try:\n    segcorr.agent.OpenAIChat('http://127.0.0.1:1/v1', 'm')\n"
+        "except InputError as e:\n    print(e)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "pip install 'segcorr[agent]'" in out.stdout

@@ -17,8 +17,9 @@ SECRET = "sk-test-NOT-A-REAL-KEY-31415"
 
 def make_agent(server, segmenter, monkeypatch, max_generations: int = 8) -> tuple[Agent, OpenAIChat]:
     monkeypatch.setenv("SEGCORR_TEST_KEY", SECRET)
-    chat = OpenAIChat(server.base_url, "scripted-mllm", api_key_env="SEGCORR_TEST_KEY",
-                      config=ClientConfig(timeout_s=5.0, retries=0))
+    chat = OpenAIChat(
+        server.base_url, "scripted-mllm", api_key_env="SEGCORR_TEST_KEY", config=ClientConfig(timeout_s=5.0, retries=0)
+    )
     return Agent(segmenter, chat, config=AgentConfig(max_generations=max_generations)), chat
 
 
@@ -33,9 +34,14 @@ def last_text(message: dict) -> str:
 
 
 def test_happy_path_segment_examine_reject_one_return(server, segmenter, monkeypatch):
-    server.push(tool("segment_phrase", text_prompt="girl"), tool("examine_each_mask"),
-                verdict(True), verdict(True), verdict(False),  # masks 1 (A), 2 (C) accepted, 3 (B) rejected
-                tool("select_masks_and_return", final_answer_masks=[1, 2]))
+    server.push(
+        tool("segment_phrase", text_prompt="girl"),
+        tool("examine_each_mask"),
+        verdict(True),
+        verdict(True),
+        verdict(False),  # masks 1 (A), 2 (C) accepted, 3 (B) rejected
+        tool("select_masks_and_return", final_answer_masks=[1, 2]),
+    )
     agent, _ = make_agent(server, segmenter, monkeypatch)
     result = agent.run(sample_image(), "the girls on the left and right")
 
@@ -64,26 +70,32 @@ def test_happy_path_segment_examine_reject_one_return(server, segmenter, monkeyp
     assert SECRET not in dumped and "base64" not in dumped and "data:image" not in dumped
     assert "<image 80x48>" in dumped
     assert [s["call"]["name"] for s in result.transcript["steps"]] == [
-        "segment_phrase", "examine_each_mask", "select_masks_and_return"]
+        "segment_phrase",
+        "examine_each_mask",
+        "select_masks_and_return",
+    ]
     assert [c["verdict"] for c in result.transcript["steps"][1]["checks"]] == ["Accept", "Accept", "Reject"]
 
 
 SEGMENT_GIRL = tool("segment_phrase", text_prompt="girl")
 
 
-@pytest.mark.parametrize("mistakes, error", [
-    (["It is the girl on the left, I think."], "no tool call found"),
-    (['<tool>{"name": "segment_phrase", "parameters": {"text_prompt": "girl"}</tool>'], "not valid JSON"),
-    ([tool("zoom_in", factor=2)], "unknown tool 'zoom_in'"),
-    ([tool("examine_each_mask")], "cannot come first"),
-    ([SEGMENT_GIRL + "\n" + SEGMENT_GIRL], "exactly one per reply"),
-    ([tool("segment_phrase", text_prompt="")], "non-empty noun phrase"),
-    ([SEGMENT_GIRL, tool("segment_phrase", text_prompt=" Girl ")], "already used"),
-    ([SEGMENT_GIRL, tool("select_masks_and_return", final_answer_masks=[4])], "from 1 to 3, found [4]"),
-    ([SEGMENT_GIRL, tool("select_masks_and_return", final_answer_masks=[])], "found an empty list"),
-    ([SEGMENT_GIRL, tool("select_masks_and_return", final_answer_masks=["one"])], "mask numbers"),
-    ([SEGMENT_GIRL, tool("select_masks_and_return", final_answer_masks=[2, 2])], "repeated numbers"),
-])
+@pytest.mark.parametrize(
+    "mistakes, error",
+    [
+        (["It is the girl on the left, I think."], "no tool call found"),
+        (['<tool>{"name": "segment_phrase", "parameters": {"text_prompt": "girl"}</tool>'], "not valid JSON"),
+        ([tool("zoom_in", factor=2)], "unknown tool 'zoom_in'"),
+        ([tool("examine_each_mask")], "cannot come first"),
+        ([SEGMENT_GIRL + "\n" + SEGMENT_GIRL], "exactly one per reply"),
+        ([tool("segment_phrase", text_prompt="")], "non-empty noun phrase"),
+        ([SEGMENT_GIRL, tool("segment_phrase", text_prompt=" Girl ")], "already used"),
+        ([SEGMENT_GIRL, tool("select_masks_and_return", final_answer_masks=[4])], "from 1 to 3, found [4]"),
+        ([SEGMENT_GIRL, tool("select_masks_and_return", final_answer_masks=[])], "found an empty list"),
+        ([SEGMENT_GIRL, tool("select_masks_and_return", final_answer_masks=["one"])], "mask numbers"),
+        ([SEGMENT_GIRL, tool("select_masks_and_return", final_answer_masks=[2, 2])], "repeated numbers"),
+    ],
+)
 def test_mistake_is_fed_back_and_the_model_recovers(server, segmenter, monkeypatch, mistakes, error):
     script = list(mistakes)
     if SEGMENT_GIRL not in script:
@@ -106,8 +118,16 @@ def test_mistake_is_fed_back_and_the_model_recovers(server, segmenter, monkeypat
 
 
 def test_budget_spent_ends_with_max_generations_and_no_masks(server, segmenter, monkeypatch):
-    server.push(SEGMENT_GIRL, "no idea", tool("examine_each_mask"), verdict(True), verdict(True), verdict(True),
-                "still thinking", "one more")
+    server.push(
+        SEGMENT_GIRL,
+        "no idea",
+        tool("examine_each_mask"),
+        verdict(True),
+        verdict(True),
+        verdict(True),
+        "still thinking",
+        "one more",
+    )
     agent, _ = make_agent(server, segmenter, monkeypatch, max_generations=3)
     result = agent.run(sample_image(), "a girl")
     assert result.status == "max_generations" and result.masks == [] and result.generations == 3
@@ -116,8 +136,7 @@ def test_budget_spent_ends_with_max_generations_and_no_masks(server, segmenter, 
 
 
 def test_report_no_mask_and_no_masks_found(server, segmenter, monkeypatch):
-    server.push(tool("segment_phrase", text_prompt="umbrella"), tool("examine_each_mask"),
-                tool("report_no_mask"))
+    server.push(tool("segment_phrase", text_prompt="umbrella"), tool("examine_each_mask"), tool("report_no_mask"))
     agent, _ = make_agent(server, segmenter, monkeypatch)
     result = agent.run(sample_image(), "the umbrella")
     assert result.status == "no_mask" and result.masks == [] and result.generations == 3
@@ -128,8 +147,15 @@ def test_report_no_mask_and_no_masks_found(server, segmenter, monkeypatch):
 
 def test_missing_verdict_rejects_and_a_new_phrase_replaces_masks(server, segmenter, monkeypatch):
     segmenter.phrases["woman"] = (0.6, [(GIRL_B, 0.4)])
-    server.push(SEGMENT_GIRL, tool("examine_each_mask"), "hmm", "unsure", "<verdict>maybe</verdict>",
-                tool("segment_phrase", text_prompt="woman"), tool("select_masks_and_return", final_answer_masks=[1]))
+    server.push(
+        SEGMENT_GIRL,
+        tool("examine_each_mask"),
+        "hmm",
+        "unsure",
+        "<verdict>maybe</verdict>",
+        tool("segment_phrase", text_prompt="woman"),
+        tool("select_masks_and_return", final_answer_masks=[1]),
+    )
     agent, _ = make_agent(server, segmenter, monkeypatch)
     result = agent.run(sample_image(), "the woman")
     checks = result.transcript["steps"][1]["checks"]

@@ -13,14 +13,17 @@ from segcorr.agent.prompts import CHECKER_PROMPT, checker_question
 from segcorr.agent.protocol import parse_tool_call, parse_verdict
 
 
-@pytest.mark.parametrize("query, variants", [
-    ("the girl holding the umbrella", ["the girl holding the umbrella", "girl holding the umbrella", "girl"]),
-    ("a small red car", ["a small red car", "small red car", "red car", "car"]),
-    ("red hair of the girl", ["red hair of the girl", "red hair", "hair"]),
-    ("the building on the left", ["the building on the left", "building on the left", "building"]),
-    ("Umbrella", ["Umbrella"]),
-    ("girl  sitting", ["girl sitting", "girl"]),
-])
+@pytest.mark.parametrize(
+    "query, variants",
+    [
+        ("the girl holding the umbrella", ["the girl holding the umbrella", "girl holding the umbrella", "girl"]),
+        ("a small red car", ["a small red car", "small red car", "red car", "car"]),
+        ("red hair of the girl", ["red hair of the girl", "red hair", "hair"]),
+        ("the building on the left", ["the building on the left", "building on the left", "building"]),
+        ("Umbrella", ["Umbrella"]),
+        ("girl  sitting", ["girl sitting", "girl"]),
+    ],
+)
 def test_noun_phrase_variants_shorten_to_the_head_noun(query, variants):
     assert noun_phrase_variants(query) == variants
 
@@ -54,13 +57,16 @@ def test_low_presence_rejects_everything_and_ends_with_no_mask():
 
 def test_offline_respects_the_generation_budget(segmenter):
     result = Agent(segmenter, OfflineVerifier(), config=AgentConfig(max_generations=2)).run(
-        sample_image(), "the girl holding the umbrella")
+        sample_image(), "the girl holding the umbrella"
+    )
     assert result.status == "max_generations" and result.masks == [] and result.generations == 2
 
 
 def test_offline_answers_are_valid_protocol():
-    checker = [Message.of("system", CHECKER_PROMPT),
-               Message.of("user", checker_question("q", 1, 1, {"score": 0.6, "presence": None, "iou_pred": None}))]
+    checker = [
+        Message.of("system", CHECKER_PROMPT),
+        Message.of("user", checker_question("q", 1, 1, {"score": 0.6, "presence": None, "iou_pred": None})),
+    ]
     assert parse_verdict(OfflineVerifier().complete(checker)) is True
     assert parse_verdict(OfflineVerifier(min_score=0.7).complete(checker)) is False
     first = OfflineVerifier().complete([Message.of("system", "s"), Message.of("user", "Query: the cat\nFind it.")])

@@ -11,20 +11,27 @@ from segcorr.agent.render import fit_side, mask_box, numbered_overlay, zoomed_cr
 
 
 def test_tool_call_parsed_from_prose_and_code_fence():
-    call = parse_tool_call('I will segment.\n<tool>```json\n{"name": "segment_phrase", '
-                           '"parameters": {"text_prompt": "cat"}}\n```</tool> done')
+    call = parse_tool_call(
+        'I will segment.\n<tool>```json\n{"name": "segment_phrase", '
+        '"parameters": {"text_prompt": "cat"}}\n```</tool> done'
+    )
     assert call.name == "segment_phrase" and call.parameters == {"text_prompt": "cat"}
     assert parse_tool_call('<TOOL>{"name": "report_no_mask"}</TOOL>').parameters == {}
 
 
-@pytest.mark.parametrize("reply, error", [
-    ("", "no tool call"),
-    ("<tool>[1, 2]</tool>", "JSON object"),
-    ('<tool>{"name": "report_no_mask", "parameters": [1]}</tool>', '"parameters" must be a JSON object'),
-    ('<tool>{"name": "segment_phrase", "parameters": {"text_prompt": 3}}</tool>', "text_prompt"),
-    ('<tool>{"name": "select_masks_and_return", "parameters": {"final_answer_masks": [true]}}</tool>',
-     "final_answer_masks"),
-])
+@pytest.mark.parametrize(
+    "reply, error",
+    [
+        ("", "no tool call"),
+        ("<tool>[1, 2]</tool>", "JSON object"),
+        ('<tool>{"name": "report_no_mask", "parameters": [1]}</tool>', '"parameters" must be a JSON object'),
+        ('<tool>{"name": "segment_phrase", "parameters": {"text_prompt": 3}}</tool>', "text_prompt"),
+        (
+            '<tool>{"name": "select_masks_and_return", "parameters": {"final_answer_masks": [true]}}</tool>',
+            "final_answer_masks",
+        ),
+    ],
+)
 def test_bad_tool_calls_say_what_is_wrong(reply, error):
     with pytest.raises(ToolCallError, match=error):
         parse_tool_call(reply)

@@ -25,15 +25,18 @@ def _make_root(root: Path, split: str = "test", occ_dir: str = "UnmatchedForward
         for sub in ("Flow/" + scene + "/forward", "Segment/" + scene, f"{occ_dir}/{scene}", "LineArea/" + scene):
             (s / sub).mkdir(parents=True, exist_ok=True)
         for i in range(3):
-            write_image(s / "Frame_Anime" / scene / "original" / f"Image{i + 1:04d}.png",
-                        np.full((H, W, 3), 10 * k + i, np.uint8))
+            write_image(
+                s / "Frame_Anime" / scene / "original" / f"Image{i + 1:04d}.png",
+                np.full((H, W, 3), 10 * k + i, np.uint8),
+            )
             seg = np.zeros((H, W), np.int32)
-            seg[:, i + 4:] = 1  # AnimeRun ids start at 0
+            seg[:, i + 4 :] = 1  # AnimeRun ids start at 0
             np.save(s / "Segment" / scene / f"Image{i + 1:04d}.npy", seg)
         for i in range(2):
             # flows named by the first frame's number starting at 1, as released; pairs go by order
-            write_flo(s / "Flow" / scene / "forward" / f"Image{i + 1:04d}.flo",
-                      np.full((2, H, W), 10 * k + i, np.float32))
+            write_flo(
+                s / "Flow" / scene / "forward" / f"Image{i + 1:04d}.flo", np.full((2, H, W), 10 * k + i, np.float32)
+            )
             matched = np.ones((H, W), np.uint8)
             matched[0] = 0  # first row occluded
             np.save(s / occ_dir / scene / f"Image{i + 1:04d}.npy", matched)
@@ -51,8 +54,12 @@ def test_pairs_follow_frame_order_within_each_scene(tmp_path):
     ds = open_flow_dataset(_make_root(tmp_path))
     assert isinstance(ds, AnimeRunFlowDataset)
     assert len(ds) == 4  # 2 scenes x (3 - 1) pairs
-    assert [ds[i].name for i in range(4)] == ["sceneA/Image0001", "sceneA/Image0002",
-                                              "sceneB/Image0001", "sceneB/Image0002"]
+    assert [ds[i].name for i in range(4)] == [
+        "sceneA/Image0001",
+        "sceneA/Image0002",
+        "sceneB/Image0001",
+        "sceneB/Image0002",
+    ]
     for i, (k, j) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
         s = ds[i]
         assert s.img0.shape == (H, W, 3)

@@ -32,7 +32,7 @@ def _write_pair(root: Path, stem: str, seed: int, occ=False, seg=False, line=Fal
         write_image(root / f"{stem}_occ.png", m)
     if seg:
         s = np.ones((H, W), np.int32)
-        s[:, W // 2:] = 300  # > 255: 16-bit labels must survive
+        s[:, W // 2 :] = 300  # > 255: 16-bit labels must survive
         write_labelmap(root / f"{stem}_seg0.png", s)
         write_labelmap(root / f"{stem}_seg1.png", s)
         out["seg"] = s
@@ -64,8 +64,8 @@ def test_pairs_layout_reads_every_part_lazily_in_stem_order(tmp_path):
 def test_line_falls_back_to_segment_boundaries_within_2px(tmp_path):
     _write_pair(tmp_path, "00000", 0, seg=True)
     line = open_flow_dataset(tmp_path)[0].line
-    assert line[:, W // 2 - 3:W // 2 + 3].all()  # boundary columns 15, 16 +- 2 px
-    assert not line[:, :W // 2 - 3].any() and not line[:, W // 2 + 3:].any()
+    assert line[:, W // 2 - 3 : W // 2 + 3].all()  # boundary columns 15, 16 +- 2 px
+    assert not line[:, : W // 2 - 3].any() and not line[:, W // 2 + 3 :].any()
 
 
 def test_missing_partner_file_is_named(tmp_path):
@@ -111,8 +111,7 @@ def test_readers_do_not_import_the_opener():
     import subprocess
     import sys
 
-    code = ("import sys, segcorr.data.pairs, segcorr.data.animerun; "
-            "print('segcorr.data.flowsets' in sys.modules)")
+    code = "import sys, segcorr.data.pairs, segcorr.data.animerun; print('segcorr.data.flowsets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     from segcorr.data.flow_sample import FlowSample as Canonical

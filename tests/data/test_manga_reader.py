@@ -40,13 +40,16 @@ def test_missing_mask_is_an_input_error_unless_optional(tmp_path) -> None:
     assert item.visible is None and item.amodal is None
 
 
-@pytest.mark.parametrize("doc, message", [
-    ([], "JSON object"),
-    ({"characters": [{"id": 1}]}, "body_box"),
-    ({"characters": [{"id": 1, "body_box": [5, 5, 1, 1]}]}, "x1 >= x0"),
-    ({"characters": [{"id": 1, "body_box": [0, 0, 1, 1]}, {"id": 1, "body_box": [0, 0, 1, 1]}]}, "unique"),
-    ({"characters": [{"id": 1, "body_box": [0, 0, 1, 1], "panel": 3}], "panels": [[0, 0, 9, 9]]}, "panel"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ([], "JSON object"),
+        ({"characters": [{"id": 1}]}, "body_box"),
+        ({"characters": [{"id": 1, "body_box": [5, 5, 1, 1]}]}, "x1 >= x0"),
+        ({"characters": [{"id": 1, "body_box": [0, 0, 1, 1]}, {"id": 1, "body_box": [0, 0, 1, 1]}]}, "unique"),
+        ({"characters": [{"id": 1, "body_box": [0, 0, 1, 1], "panel": 3}], "panels": [[0, 0, 9, 9]]}, "panel"),
+    ],
+)
 def test_bad_page_json_is_named(doc, message) -> None:
     with pytest.raises(InputError, match=message):
         parse_page_spec(doc, "b.json")

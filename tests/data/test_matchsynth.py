@@ -94,7 +94,7 @@ def test_occlusion_by_a_board_is_invalid():
     corr, valid = correspondence([wall, board], cam0, cam1, depth0, face0)
     assert (face0 == 1).sum() > 50 and valid[face0 == 1].all()  # the board is seen by both
     # wall pixels whose point falls behind the board in camera 1 are occluded there
-    d1, f1, _ = trace([wall, board], cam1, np.stack([corr[0][face0 == 0], corr[1][face0 == 0]], 1))
+    _d1, f1, _ = trace([wall, board], cam1, np.stack([corr[0][face0 == 0], corr[1][face0 == 0]], 1))
     hidden = f1 == 1
     assert hidden.sum() > 20
     assert not valid[face0 == 0][hidden].any()
@@ -115,7 +115,7 @@ def test_dataset_tensors():
     for i in range(len(ds)):
         s = ds[i]
         assert s["image0"].shape == (1, 64, 96) and s["image0"].dtype.is_floating_point
-        assert 0 <= float(s["image0"].min()) and float(s["image0"].max()) <= 1
+        assert float(s["image0"].min()) >= 0 and float(s["image0"].max()) <= 1
         assert s["corr01"].shape == (2, 64, 96) and s["valid01"].dtype == torch.bool
         assert s["K0"].shape == (3, 3) and s["T_0to1"].shape == (4, 4)
         kinds.add(bool(s["is_scene"]))

@@ -97,16 +97,29 @@ def test_styles_differ_and_mixed_uses_both() -> None:
 
 
 def _square_layer(x: float, y: float, vx: float, rgb: tuple[int, int, int], instance: int, size: float = 20) -> Layer:
-    sprite = rasterize(rect_poly(-size / 2, -size / 2, size / 2, size / 2), lambda h, w: flat(h, w, rgb),
-                       0, np.zeros(3, np.uint8), None)
-    return Layer(parts=(Part(sprite=sprite, concept="square", kind="square"),),
-                 motion=Motion(pos=(x, y), vel=(vx, 0.0)), instance=instance, concept="square")
+    sprite = rasterize(
+        rect_poly(-size / 2, -size / 2, size / 2, size / 2),
+        lambda h, w: flat(h, w, rgb),
+        0,
+        np.zeros(3, np.uint8),
+        None,
+    )
+    return Layer(
+        parts=(Part(sprite=sprite, concept="square", kind="square"),),
+        motion=Motion(pos=(x, y), vel=(vx, 0.0)),
+        instance=instance,
+        concept="square",
+    )
 
 
 def test_nearer_layer_hides_farther_one_exactly() -> None:
     """A front square slides 10 px right over a static back square: the covered strip is occluded."""
-    bg = Background(color=np.full((80, 80, 3), 200, np.uint8), regions=np.ones((80, 80), np.uint16),
-                    motion=Motion(pos=(0.0, 0.0)), concepts={1: "wall"})
+    bg = Background(
+        color=np.full((80, 80, 3), 200, np.uint8),
+        regions=np.ones((80, 80), np.uint16),
+        motion=Motion(pos=(0.0, 0.0)),
+        concepts={1: "wall"},
+    )
     back = _square_layer(40, 40, 0.0, (255, 0, 0), instance=1)
     front = _square_layer(30, 40, 10.0, (0, 0, 255), instance=2)
     scene = Scene(height=64, width=64, style="cel", background=bg, layers=(back, front))
@@ -114,7 +127,9 @@ def test_nearer_layer_hides_farther_one_exactly() -> None:
     f0, f1 = render(scene, 0.0, m0), render(scene, 1.0, m1)
     fw = flow_between(f0.sid, m0, m1)
     occ = occlusion(fw, f0.sid, f1.sid)
-    np.testing.assert_allclose(fw[:, f0.inst == 2], np.array([[10.0], [0.0]]).repeat((f0.inst == 2).sum(), 1), atol=1e-4)
+    np.testing.assert_allclose(
+        fw[:, f0.inst == 2], np.array([[10.0], [0.0]]).repeat((f0.inst == 2).sum(), 1), atol=1e-4
+    )
     assert np.abs(fw[:, f0.inst != 2]).max() < 1e-4
     back_visible = f0.inst == 1
     covered_later = back_visible & (f1.inst == 2)

@@ -19,8 +19,7 @@ def test_write_cels_pairs_layout_round_trips(tmp_path) -> None:
     out = write_cels(tmp_path / "cels", 2, seed=40, height=48, width=64, progress=False)
     names = sorted(p.name for p in out.iterdir())
     for stem in ("00000", "00001"):
-        for suffix in ("img0.png", "img1.png", "flow.flo", "occ.png", "seg0.png", "seg1.png", "inst0.png",
-                       "line0.png"):
+        for suffix in ("img0.png", "img1.png", "flow.flo", "occ.png", "seg0.png", "seg1.png", "inst0.png", "line0.png"):
             assert f"{stem}_{suffix}" in names
     assert not [n for n in names if n.endswith(".tmp")]
     pair = make_cel_pair(41, 48, 64)  # pair 1 uses seed + 1

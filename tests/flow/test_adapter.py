@@ -70,10 +70,12 @@ def test_cost_bias_low_rank_matches_its_definition():
     f0, f1 = torch.randn(1, 8, 2, 3), torch.randn(1, 8, 2, 3)
     left, right = ad.cost_bias(f0, f1, g0, g1)
     bias = left @ right
-    d0 = torch.nn.functional.normalize(torch.einsum("bchw,bshw->bsc", f0, g0.frac) /
-                                       g0.frac.sum((2, 3))[..., None].clamp_min(1e-6), dim=-1)
-    d1 = torch.nn.functional.normalize(torch.einsum("bchw,bshw->bsc", f1, g1.frac) /
-                                       g1.frac.sum((2, 3))[..., None].clamp_min(1e-6), dim=-1)
+    d0 = torch.nn.functional.normalize(
+        torch.einsum("bchw,bshw->bsc", f0, g0.frac) / g0.frac.sum((2, 3))[..., None].clamp_min(1e-6), dim=-1
+    )
+    d1 = torch.nn.functional.normalize(
+        torch.einsum("bchw,bshw->bsc", f1, g1.frac) / g1.frac.sum((2, 3))[..., None].clamp_min(1e-6), dim=-1
+    )
     p0, p1 = g0.frac.flatten(2)[0], g1.frac.flatten(2)[0]  # [S, HW]
     i, j = 1, 4
     want = sum(float(p0[s, i] * (d0[0, s] @ d1[0, t]) * p1[t, j]) for s in range(4) for t in range(4))
@@ -96,8 +98,9 @@ def test_feature_lookup_equals_dense_pyramid():
 def test_matcher_chunked_path_equals_dense():
     torch.manual_seed(0)
     dense = SAMGuidedGlobalMatcher(16, num_layers=2, heads=2, window=4, max_dense_tokens=10_000, attn_bias=True)
-    chunked = SAMGuidedGlobalMatcher(16, num_layers=2, heads=2, window=4, max_dense_tokens=10, chunk_rows=7,
-                                     attn_bias=True)
+    chunked = SAMGuidedGlobalMatcher(
+        16, num_layers=2, heads=2, window=4, max_dense_tokens=10, chunk_rows=7, attn_bias=True
+    )
     chunked.load_state_dict(dense.state_dict())
     f0, f1 = torch.randn(1, 16, 6, 10), torch.randn(1, 16, 6, 10)
     frac = torch.rand(1, 3, 6, 10)

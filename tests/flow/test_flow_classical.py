@@ -15,8 +15,8 @@ def _shifted_pair(dx: int, dy: int, h: int = 64, w: int = 80, seed: int = 0) -> 
     rng = np.random.default_rng(seed)
     big = cv2.GaussianBlur(rng.uniform(0, 255, (h + 20, w + 20)).astype(np.float32), (0, 0), 2.0)
     big = cv2.normalize(big, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    img0 = big[10:10 + h, 10:10 + w]
-    img1 = big[10 - dy:10 - dy + h, 10 - dx:10 - dx + w]  # img1(x + dx) = img0(x)
+    img0 = big[10 : 10 + h, 10 : 10 + w]
+    img1 = big[10 - dy : 10 - dy + h, 10 - dx : 10 - dx + w]  # img1(x + dx) = img0(x)
     return np.repeat(img0[..., None], 3, 2), np.repeat(img1[..., None], 3, 2)
 
 

@@ -58,8 +58,9 @@ def test_gt_method_scores_zero_and_result_has_design_keys():
 
 def test_offset_method_error_and_limit():
     ds = ListSet([_sample(1), _sample(2), _sample(3)])
-    r = evaluate_flow(ds, lambda a, b, s: s.flow + np.array([3, 4], np.float32)[:, None, None], "off",
-                      progress=True, limit=2)
+    r = evaluate_flow(
+        ds, lambda a, b, s: s.flow + np.array([3, 4], np.float32)[:, None, None], "off", progress=True, limit=2
+    )
     assert r["count"] == 2 and r["epe"] == pytest.approx(5) and r["data"] == "mem"
 
 
@@ -95,8 +96,9 @@ def test_format_table_puts_methods_side_by_side():
 
 def test_write_metrics_json_is_flat_with_nulls(tmp_path):
     p = tmp_path / "sub" / "m.json"
-    write_metrics_json(p, {"method": "x", "count": np.int64(2), "epe": np.float32(1.5), "px1": float("nan"),
-                           "epe_occ": None})
+    write_metrics_json(
+        p, {"method": "x", "count": np.int64(2), "epe": np.float32(1.5), "px1": float("nan"), "epe_occ": None}
+    )
     assert json.loads(p.read_text()) == {"method": "x", "count": 2, "epe": 1.5, "px1": None, "epe_occ": None}
 
 

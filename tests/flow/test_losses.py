@@ -6,18 +6,27 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from segcorr.flow.losses import (UnsupervisedFlowLoss, UnsupLossConfig, boundary_sharpness, census_distance,
-                                 cross_segment_discontinuity_loss, edge_aware_smoothness, fb_occlusion,
-                                 segment_affine_loss, segment_consistency_loss, sequence_loss, warp)
+from segcorr.flow.losses import (
+    UnsupervisedFlowLoss,
+    UnsupLossConfig,
+    boundary_sharpness,
+    census_distance,
+    cross_segment_discontinuity_loss,
+    edge_aware_smoothness,
+    fb_occlusion,
+    segment_affine_loss,
+    segment_consistency_loss,
+    sequence_loss,
+    warp,
+)
 
 
 def _texture_pair(shift: int = 3, h: int = 48, w: int = 64, seed: int = 0):
     """A smooth random texture and the same texture moved ``shift`` px right: true flow (shift, 0)."""
     g = torch.Generator().manual_seed(seed)
-    base = F.interpolate(torch.rand(1, 3, h // 4 + 4, w // 4 + 4, generator=g), size=(h + 16, w + 16),
-                         mode="bilinear")
-    img0 = base[..., 8:8 + h, 8:8 + w]
-    img1 = base[..., 8:8 + h, 8 - shift:8 - shift + w]
+    base = F.interpolate(torch.rand(1, 3, h // 4 + 4, w // 4 + 4, generator=g), size=(h + 16, w + 16), mode="bilinear")
+    img0 = base[..., 8 : 8 + h, 8 : 8 + w]
+    img1 = base[..., 8 : 8 + h, 8 - shift : 8 - shift + w]
     flow = torch.zeros(1, 2, h, w)
     flow[:, 0] = shift
     return img0, img1, flow
@@ -25,14 +34,13 @@ def _texture_pair(shift: int = 3, h: int = 48, w: int = 64, seed: int = 0):
 
 def _quadrants(h: int = 32, w: int = 32) -> torch.Tensor:
     seg = torch.ones(1, h, w, dtype=torch.long)
-    seg[:, : h // 2, w // 2:], seg[:, h // 2:, : w // 2], seg[:, h // 2:, w // 2:] = 2, 3, 4
+    seg[:, : h // 2, w // 2 :], seg[:, h // 2 :, : w // 2], seg[:, h // 2 :, w // 2 :] = 2, 3, 4
     return seg
 
 
 def _affine_per_segment(seg: torch.Tensor) -> torch.Tensor:
     h, w = seg.shape[-2:]
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                            indexing="ij")
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
     flow = torch.zeros(1, 2, h, w)
     for s in range(1, int(seg.max()) + 1):
         m = seg[0] == s

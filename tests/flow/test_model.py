@@ -19,7 +19,7 @@ def _inputs(b: int = 1, h: int = 64, w: int = 72, seed: int = 0):
     img0 = torch.rand(b, 3, h, w, generator=g)
     img1 = torch.roll(img0, 2, -1)
     seg = torch.zeros(b, h, w, dtype=torch.long)
-    seg[:, : h // 2], seg[:, h // 2:, : w // 3], seg[:, h // 2:, w // 3:] = 1, 2, 3
+    seg[:, : h // 2], seg[:, h // 2 :, : w // 3], seg[:, h // 2 :, w // 3 :] = 1, 2, 3
     return img0, img1, seg
 
 

@@ -21,14 +21,14 @@ class RecordingSegmenter:
     def segment_all(self, img: np.ndarray) -> np.ndarray:
         self.sizes.append(img.shape[:2])
         lab = np.ones(img.shape[:2], np.int32)
-        lab[:, img.shape[1] // 2:] = 2
+        lab[:, img.shape[1] // 2 :] = 2
         return lab
 
 
 def _frames(h: int = 128, w: int = 192) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     big = (rng.random((h + 8, w + 8, 3)) * 255).astype(np.uint8)
-    return np.ascontiguousarray(big[4:4 + h, 4:4 + w]), np.ascontiguousarray(big[4:4 + h, 2:2 + w])
+    return np.ascontiguousarray(big[4 : 4 + h, 4 : 4 + w]), np.ascontiguousarray(big[4 : 4 + h, 2 : 2 + w])
 
 
 def _predictor(name: str = "AniFlowFormerTV3-test", **kw) -> tuple[FlowPredictor, RecordingSegmenter]:

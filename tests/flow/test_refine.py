@@ -8,8 +8,14 @@ import pytest
 from segcorr.errors import InputError
 from segcorr.flow.refine import fuse_segments, propagate_segments, refine_flow, textured_segments
 from segcorr.flow.refine_config import RefineConfig
-from segcorr.flow.segment_fit import (SegmentSamples, affine_field, compact_labels, robust_segment_affines,
-                                      segment_affine, segment_neighbours)
+from segcorr.flow.segment_fit import (
+    SegmentSamples,
+    affine_field,
+    compact_labels,
+    robust_segment_affines,
+    segment_affine,
+    segment_neighbours,
+)
 from segcorr.flow.warp_cost import photometric_error
 
 
@@ -23,8 +29,11 @@ def test_affine_fit_recovers_each_segment_through_noise_and_outliers():
     h, w = 60, 80
     labels = np.zeros((h, w), np.int32)
     labels[:, 40:] = 7  # two segments with different ids, not 0..n-1
-    truth = np.where(labels[None] == 0, _affine_field(h, w, (3, 0.02, 0, -1, 0, 0.03)),
-                     _affine_field(h, w, (-5, 0, -0.05, 2, 0.01, 0)))
+    truth = np.where(
+        labels[None] == 0,
+        _affine_field(h, w, (3, 0.02, 0, -1, 0, 0.03)),
+        _affine_field(h, w, (-5, 0, -0.05, 2, 0.01, 0)),
+    )
     noisy = truth + rng.normal(0, 0.3, truth.shape).astype(np.float32)
     bad = rng.random((h, w)) < 0.2  # 20 % gross outliers
     noisy[:, bad] += rng.uniform(-30, 30, (2, int(bad.sum()))).astype(np.float32)
@@ -79,8 +88,8 @@ def test_compact_labels_handles_sparse_and_negative_ids():
 def _textured_shift(dx, dy, h=64, w=80, seed=1):
     rng = np.random.default_rng(seed)
     big = (rng.random((h + 20, w + 20, 3)) * 255).astype(np.uint8)
-    img0 = big[10:10 + h, 10:10 + w]
-    img1 = big[10 - dy:10 - dy + h, 10 - dx:10 - dx + w]  # img1(x + d) = img0(x)
+    img0 = big[10 : 10 + h, 10 : 10 + w]
+    img1 = big[10 - dy : 10 - dy + h, 10 - dx : 10 - dx + w]  # img1(x + d) = img0(x)
     return np.ascontiguousarray(img0), np.ascontiguousarray(img1)
 
 
@@ -171,8 +180,8 @@ def test_propagation_gives_a_flat_region_the_motion_of_its_neighbour():
     h, w = 72, 96
     big = cv2.GaussianBlur((rng.random((h + 20, w + 20, 3)) * 255).astype(np.uint8), (3, 3), 0)
     big[30:60, 35:75] = (40, 200, 90)  # a flat patch on a textured plate: both pan by (5, 2)
-    img0 = big[10:10 + h, 10:10 + w]
-    img1 = big[8:8 + h, 5:5 + w]  # img1(x + (5, 2)) = img0(x)
+    img0 = big[10 : 10 + h, 10 : 10 + w]
+    img1 = big[8 : 8 + h, 5 : 5 + w]  # img1(x + (5, 2)) = img0(x)
     labels = np.zeros((h, w), np.int32)
     labels[20:50, 25:65] = 1  # the patch in frame 0
     flow = np.zeros((2, h, w), np.float32)
@@ -223,9 +232,13 @@ def test_affine_field_on_a_subsampled_label_map_matches_the_full_field():
     lab = np.zeros((37, 53), np.int64)
     lab[:, 20:] = 1
     lab[25:, 5:30] = 2
-    params = np.array([[[1.0, 0.02, -0.01], [-2.0, 0.0, 0.03]],
-                       [[0.5, -0.04, 0.0], [3.0, 0.01, 0.01]],
-                       [[-4.0, 0.0, 0.05], [0.0, 0.02, -0.02]]])
+    params = np.array(
+        [
+            [[1.0, 0.02, -0.01], [-2.0, 0.0, 0.03]],
+            [[0.5, -0.04, 0.0], [3.0, 0.01, 0.01]],
+            [[-4.0, 0.0, 0.05], [0.0, 0.02, -0.02]],
+        ]
+    )
     full = affine_field(lab, params)
     for step in (2, 3, 8):
         assert np.array_equal(affine_field(lab[::step, ::step], params, step), full[:, ::step, ::step])
@@ -240,7 +253,7 @@ def test_refine_flow_equals_fusion_then_the_propagation_pass():
     h, w = 72, 96
     big = cv2.GaussianBlur((rng.random((h + 20, w + 20, 3)) * 255).astype(np.uint8), (3, 3), 0)
     big[30:60, 35:75] = (40, 200, 90)
-    img0, img1 = big[10:10 + h, 10:10 + w], big[8:8 + h, 5:5 + w]
+    img0, img1 = big[10 : 10 + h, 10 : 10 + w], big[8 : 8 + h, 5 : 5 + w]
     labels = np.zeros((h, w), np.int32)
     labels[20:50, 25:65] = 1
     labels[:, 80:] = 2
@@ -303,8 +316,15 @@ def test_the_speed_bound_of_the_propagation_is_the_config_s():
 
 
 def test_refine_config_rejects_unknown_modes_methods_and_strides():
-    for bad in ({"mode": "magic"}, {"classical": "raft"}, {"cost_stride": 0}, {"fit_stride": 0},
-                {"max_side": 0}, {"neighbours": -1}, {"min_samples": -1}):
+    for bad in (
+        {"mode": "magic"},
+        {"classical": "raft"},
+        {"cost_stride": 0},
+        {"fit_stride": 0},
+        {"max_side": 0},
+        {"neighbours": -1},
+        {"min_samples": -1},
+    ):
         with pytest.raises(InputError):
             RefineConfig(**bad)
 

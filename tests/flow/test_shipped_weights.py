@@ -129,10 +129,14 @@ def test_readme_evaluation_figures_are_the_cards():
     readme = (root / "src" / "segcorr" / "weights" / "README.md").read_text().replace("**", "")
     for label, cells in table.table_rows().items():
         assert f"| {label} | " + " | ".join(cells) + " |" in readme, label
-    fc = {stem: {r: table.card_metrics(stem, f"flyingchairs9_refine_{r}")["epe"] for r in ("fuse", "none")}
-          for stem in ("aniflowformer_t_v3", "aniflowformer_t")}
+    fc = {
+        stem: {r: table.card_metrics(stem, f"flyingchairs9_refine_{r}")["epe"] for r in ("fuse", "none")}
+        for stem in ("aniflowformer_t_v3", "aniflowformer_t")
+    }
     dis = table.card_metrics("aniflowformer_t_v3", "baseline_dis_medium.flyingchairs9")["epe"]
-    line = (f"dis-medium {dis:.2f}; aniflowformer-v3 fused {fc['aniflowformer_t_v3']['fuse']:.2f}, network "
-            f"{fc['aniflowformer_t_v3']['none']:.2f}; aniflowformer fused {fc['aniflowformer_t']['fuse']:.2f}, "
-            f"network {fc['aniflowformer_t']['none']:.2f}")
+    line = (
+        f"dis-medium {dis:.2f}; aniflowformer-v3 fused {fc['aniflowformer_t_v3']['fuse']:.2f}, network "
+        f"{fc['aniflowformer_t_v3']['none']:.2f}; aniflowformer fused {fc['aniflowformer_t']['fuse']:.2f}, "
+        f"network {fc['aniflowformer_t']['none']:.2f}"
+    )
     assert line in re.sub(r"\s+", " ", readme)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from segcorr.geometry import (essential_from_pose, estimate_pose, normalize_points, pose_error, rotation_angle,
-                              symmetric_epipolar_distance)
+from segcorr.geometry import (
+    essential_from_pose,
+    estimate_pose,
+    normalize_points,
+    pose_error,
+    rotation_angle,
+    symmetric_epipolar_distance,
+)
 
 K = np.array([[300.0, 0, 160], [0, 300.0, 120], [0, 0, 1]])
 
@@ -53,7 +59,7 @@ def test_estimate_pose_recovers_truth_with_outliers():
     p1[:40] = rng.uniform(0, 320, (40, 2))
     est = estimate_pose(p0, p1, K, K, threshold_px=0.5)
     assert est is not None
-    E, R, t, inl = est
+    _E, R, t, inl = est
     e_R, e_t = pose_error(T, R, t)
     assert e_R < 0.1 and e_t < 0.5
     assert inl[40:].mean() > 0.95

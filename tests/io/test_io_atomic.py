@@ -20,9 +20,8 @@ def test_written_file_has_umask_permissions(tmp_path):
 def test_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
     target = tmp_path / "a.txt"
     atomic_write_text(target, "old")
-    with pytest.raises(RuntimeError):
-        with atomic_open(target, "wb") as f:
-            f.write(b"new but incomplete")
-            raise RuntimeError("crash mid-write")
+    with pytest.raises(RuntimeError), atomic_open(target, "wb") as f:
+        f.write(b"new but incomplete")
+        raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]

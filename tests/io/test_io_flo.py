@@ -15,8 +15,13 @@ FAST = settings(max_examples=40, deadline=None)
 
 
 @FAST
-@given(hnp.arrays(np.float32, st.tuples(st.just(2), st.integers(1, 9), st.integers(1, 9)),
-                  elements=st.floats(width=32, allow_nan=True, allow_infinity=True)))
+@given(
+    hnp.arrays(
+        np.float32,
+        st.tuples(st.just(2), st.integers(1, 9), st.integers(1, 9)),
+        elements=st.floats(width=32, allow_nan=True, allow_infinity=True),
+    )
+)
 def test_round_trip_is_bit_exact(tmp_path_factory, flow):
     path = tmp_path_factory.mktemp("flo") / "f.flo"
     write_flo(path, flow)

@@ -14,9 +14,12 @@ from segcorr.io.kitti import read_kitti_flow, write_kitti_flow
 
 
 @settings(max_examples=30, deadline=None)
-@given(hnp.arrays(np.float32, st.tuples(st.just(2), st.integers(1, 8), st.integers(1, 8)),
-                  elements=st.floats(-500, 500, width=32)),
-       st.data())
+@given(
+    hnp.arrays(
+        np.float32, st.tuples(st.just(2), st.integers(1, 8), st.integers(1, 8)), elements=st.floats(-500, 500, width=32)
+    ),
+    st.data(),
+)
 def test_round_trip_within_quantisation(tmp_path_factory, flow, data):
     valid = data.draw(hnp.arrays(np.bool_, flow.shape[1:]))
     path = tmp_path_factory.mktemp("k") / "f.png"

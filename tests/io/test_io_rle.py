@@ -62,8 +62,13 @@ def test_corrupt_counts_raise_input_error_not_memory_errors(mask, junk):
 
 
 def test_bad_rle_dicts_refused():
-    for bad in ({"size": [2, 2]}, {"size": [2], "counts": "4"}, {"size": [2, 2], "counts": [4]},
-                {"size": [-1, 2], "counts": "0"}, "not a dict"):
+    for bad in (
+        {"size": [2, 2]},
+        {"size": [2], "counts": "4"},
+        {"size": [2, 2], "counts": [4]},
+        {"size": [-1, 2], "counts": "0"},
+        "not a dict",
+    ):
         with pytest.raises(InputError):
             decode_mask(bad)
 

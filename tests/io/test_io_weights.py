@@ -11,8 +11,14 @@ from torch import nn
 
 import segcorr.io.weights as wmod
 from segcorr.errors import InputError
-from segcorr.io.weights import (load_weights, read_model_card, read_weights_metadata, save_weights,
-                                weights_path, write_model_card)
+from segcorr.io.weights import (
+    load_weights,
+    read_model_card,
+    read_weights_metadata,
+    save_weights,
+    weights_path,
+    write_model_card,
+)
 
 
 def _net(seed: int, hidden: int = 4) -> nn.Module:

@@ -25,8 +25,18 @@ def test_isolation_with_the_true_order_recovers_the_visible_masks() -> None:
 def test_evaluate_isolation_amodal_and_flat(tmp_path) -> None:
     root = write_manga(tmp_path / "m", 2, seed=20, height=320, width=240, progress=False)
     r = evaluate_isolation(root, "amodal", progress=False)
-    for key in ("order_acc", "order_acc_area", "order_acc_lower_edge", "iou", "bleeding", "ms_per_item",
-                "ms_per_item_total", "method", "data", "count"):
+    for key in (
+        "order_acc",
+        "order_acc_area",
+        "order_acc_lower_edge",
+        "iou",
+        "bleeding",
+        "ms_per_item",
+        "ms_per_item_total",
+        "method",
+        "data",
+        "count",
+    ):
         assert key in r
     assert r["count"] == 2 and r["pairs"] > 0 and r["method"] == "zbuffer+amodal"
     assert 0 <= r["order_acc_area"] <= 1 and r["iou"] > 0.8 and r["bleeding"] < 0.1

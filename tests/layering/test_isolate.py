@@ -137,8 +137,10 @@ def test_isolate_cli_on_a_generated_page_with_the_flat_segmenter(tmp_path) -> No
     from segcorr.data.synth.manga import make_manga_page
 
     page = make_manga_page(3, 320, 240)
-    spec = {"characters": [{k: v for k, v in c.items() if k != "depth"} for c in page.characters],
-            "panels": page.panels}
+    spec = {
+        "characters": [{k: v for k, v in c.items() if k != "depth"} for c in page.characters],
+        "panels": page.panels,
+    }
     out = isolate_cli(page.image, spec, "flat", {}, tmp_path / "out")
     doc = json.loads((out / "order.json").read_text())
     assert sorted(i for p in doc["panels"] for i in p["front_to_back"]) == sorted(c["id"] for c in page.characters)

@@ -51,10 +51,14 @@ def test_mask_areas_override_box_areas_and_panels_are_separate() -> None:
     m_small, m_big = np.zeros((100, 200), bool), np.zeros((100, 200), bool)
     m_small[50:60, 10:20] = True
     m_big[40:90, 20:60] = True
-    chars = [{"id": 1, "body_box": [10, 40, 60, 90]}, {"id": 2, "body_box": [20, 40, 60, 90]},
-             {"id": 3, "body_box": [120, 10, 130, 20]}]
-    keys = ZBufferCalculator().keys(chars, [[0, 0, 100, 100], [100, 0, 200, 100]], (100, 200),
-                                    masks={1: m_small, 2: m_big})
+    chars = [
+        {"id": 1, "body_box": [10, 40, 60, 90]},
+        {"id": 2, "body_box": [20, 40, 60, 90]},
+        {"id": 3, "body_box": [120, 10, 130, 20]},
+    ]
+    keys = ZBufferCalculator().keys(
+        chars, [[0, 0, 100, 100], [100, 0, 200, 100]], (100, 200), masks={1: m_small, 2: m_big}
+    )
     assert keys[1].area_px == 100 and keys[2].area_px == 2000 and keys[1].d > keys[2].d
     assert keys[3].panel == 1 and keys[3].area == 0.0  # alone in its panel: largest there
     assert set(order_by_panel(keys)) == {0, 1}
@@ -76,10 +80,17 @@ def _tiny_depth_onnx(path) -> None:
     w2 = numpy_helper.from_array(np.full((1, 1, 1, 1), 2.0, np.float32), "w2")
     axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["image", "w1"], ["a"]), helper.make_node("Relu", ["a"], ["b"]),
-         helper.make_node("Conv", ["b", "w2"], ["c"]), helper.make_node("Squeeze", ["c", "axes"], ["depth"])],
-        "tiny_depth", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 16, 16])],
-        [helper.make_tensor_value_info("depth", TensorProto.FLOAT, [1, 16, 16])], initializer=[w1, w2, axes])
+        [
+            helper.make_node("Conv", ["image", "w1"], ["a"]),
+            helper.make_node("Relu", ["a"], ["b"]),
+            helper.make_node("Conv", ["b", "w2"], ["c"]),
+            helper.make_node("Squeeze", ["c", "axes"], ["depth"]),
+        ],
+        "tiny_depth",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("depth", TensorProto.FLOAT, [1, 16, 16])],
+        initializer=[w1, w2, axes],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)

@@ -22,8 +22,8 @@ def shifted_pair(h: int = 64, w: int = 64, dx: int = 8, dy: int = 8, batch: int 
     """
     base = texture(h + abs(dy), w + abs(dx), seed)
     oy, ox = max(0, -dy), max(0, -dx)
-    img0 = base[oy:oy + h, ox:ox + w]
-    img1 = base[oy + dy:oy + dy + h, ox + dx:ox + dx + w]
+    img0 = base[oy : oy + h, ox : ox + w]
+    img1 = base[oy + dy : oy + dy + h, ox + dx : ox + dx + w]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     corr01 = np.stack([xs - dx, ys - dy])
     corr10 = np.stack([xs + dx, ys + dy])
@@ -33,8 +33,14 @@ def shifted_pair(h: int = 64, w: int = 64, dx: int = 8, dy: int = 8, batch: int 
     def t(a, dtype=torch.float32):
         return torch.from_numpy(np.ascontiguousarray(a)).to(dtype)[None].expand(batch, *a.shape).clone()
 
-    return {"image0": t(img0[None]), "image1": t(img1[None]), "corr01": t(corr01), "corr10": t(corr10),
-            "valid01": t(valid01, torch.bool), "valid10": t(valid10, torch.bool)}
+    return {
+        "image0": t(img0[None]),
+        "image1": t(img1[None]),
+        "corr01": t(corr01),
+        "corr10": t(corr10),
+        "valid01": t(valid01, torch.bool),
+        "valid10": t(valid10, torch.bool),
+    }
 
 
 @pytest.fixture(autouse=True)

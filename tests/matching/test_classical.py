@@ -38,9 +38,9 @@ def test_max_matches_keeps_most_confident():
 
 
 def test_top_matches_order():
-    r = {"mkpts0": np.arange(8.0).reshape(4, 2), "mkpts1": np.zeros((4, 2)), "mconf": np.array([.1, .9, .5, .7])}
+    r = {"mkpts0": np.arange(8.0).reshape(4, 2), "mkpts1": np.zeros((4, 2)), "mconf": np.array([0.1, 0.9, 0.5, 0.7])}
     t = top_matches(r, 2)
-    np.testing.assert_array_equal(t["mconf"], [.9, .7])
+    np.testing.assert_array_equal(t["mconf"], [0.9, 0.7])
     np.testing.assert_array_equal(t["mkpts0"], [[2, 3], [6, 7]])
 
 

@@ -65,8 +65,9 @@ def test_unknown_backend_is_an_error():
 def _mambapy_block(d_model, d_state, expand, d_conv, dt_rank, pscan):
     from mambapy.mamba import MambaBlock, MambaConfig  # the `test` extra's oracle
 
-    cfg = MambaConfig(d_model=d_model, n_layers=1, d_state=d_state, expand_factor=expand, d_conv=d_conv,
-                              dt_rank=dt_rank, pscan=pscan)
+    cfg = MambaConfig(
+        d_model=d_model, n_layers=1, d_state=d_state, expand_factor=expand, d_conv=d_conv, dt_rank=dt_rank, pscan=pscan
+    )
     return MambaBlock(cfg)
 
 
@@ -74,8 +75,8 @@ def _copy_group(ours: Mamba, g: int, ref) -> None:
     e = ours.d_inner
     with torch.no_grad():
         ref.in_proj.weight.copy_(ours.in_proj[g])
-        ref.conv1d.weight.copy_(ours.conv_weight[g * e:(g + 1) * e])
-        ref.conv1d.bias.copy_(ours.conv_bias[g * e:(g + 1) * e])
+        ref.conv1d.weight.copy_(ours.conv_weight[g * e : (g + 1) * e])
+        ref.conv1d.bias.copy_(ours.conv_bias[g * e : (g + 1) * e])
         ref.x_proj.weight.copy_(ours.x_proj[g])
         ref.dt_proj.weight.copy_(ours.dt_proj_weight[g])
         ref.dt_proj.bias.copy_(ours.dt_proj_bias[g])

@@ -36,7 +36,10 @@ def test_homography_reader_and_oracle_scores_one(tmp_path):
 
 def test_no_matches_scores_zero(tmp_path):
     ds = open_match_dataset(write_homography_set(tmp_path / "h", 1))
-    none = lambda a, b: {"mkpts0": np.zeros((0, 2)), "mkpts1": np.zeros((0, 2)), "mconf": np.zeros(0)}
+
+    def none(a, b):
+        return {"mkpts0": np.zeros((0, 2)), "mkpts1": np.zeros((0, 2)), "mconf": np.zeros(0)}
+
     r = evaluate_matches(ds, none, "none", progress=False)
     assert r["auc10"] == 0.0 and r["matches"] == 0.0
 
@@ -52,8 +55,9 @@ def test_pose_reader_and_sift(tmp_path):
     assert isinstance(ds, PosePairs) and len(ds) == 2
     p = ds[0]
     assert p.kind == "pose" and p.K0.shape == (3, 3) and p.T_0to1.shape == (4, 4)
-    r = evaluate_matches(ds, build_matcher("sift", longer_side=None), "sift", progress=False,
-                         protocol=MatchProtocol(longer_side=None))
+    r = evaluate_matches(
+        ds, build_matcher("sift", longer_side=None), "sift", progress=False, protocol=MatchProtocol(longer_side=None)
+    )
     assert set(r) == KEYS and r["auc3"] is None
     assert r["pose_auc20"] > 0.3
 
@@ -72,14 +76,17 @@ def _pairs_file(tmp_path, text):
 GOOD = "a.png b.png 0 0 " + " ".join(["100 0 50 0 100 40 0 0 1"] * 2) + " 1 0 0 1 0 1 0 0 0 0 1 0 0 0 0 1"
 
 
-@pytest.mark.parametrize("text, match", [
-    ("a.png b.png 0 0 1 2 3\n", "line 1: expected 38 fields"),
-    (GOOD + "\n" + GOOD.replace("100 0 50", "x 0 50", 1) + "\n", "line 2: expected 36 numbers"),
-    (GOOD.replace("100 0 50", "-5 0 50", 1), "line 1: expected K0"),
-    (GOOD.replace(" 0 0 0 1", " 0 0 0 2"), "line 1: expected T_0to1"),
-    (GOOD.replace(" 0 0 100", " 1 0 100", 1), "EXIF rotations"),
-    ("# only a comment\n", "at least one pair"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("a.png b.png 0 0 1 2 3\n", "line 1: expected 38 fields"),
+        (GOOD + "\n" + GOOD.replace("100 0 50", "x 0 50", 1) + "\n", "line 2: expected 36 numbers"),
+        (GOOD.replace("100 0 50", "-5 0 50", 1), "line 1: expected K0"),
+        (GOOD.replace(" 0 0 0 1", " 0 0 0 2"), "line 1: expected T_0to1"),
+        (GOOD.replace(" 0 0 100", " 1 0 100", 1), "EXIF rotations"),
+        ("# only a comment\n", "at least one pair"),
+    ],
+)
 def test_corrupt_pairs_file_names_file_and_line(tmp_path, text, match):
     with pytest.raises(InputError, match=match) as e:
         open_match_dataset(_pairs_file(tmp_path, text))

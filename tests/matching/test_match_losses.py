@@ -33,7 +33,7 @@ def test_zoom_leaves_cells_without_a_one_to_one_partner_ignored():
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
     corr01 = torch.stack([(xs + 0.5) * 2 - 0.5, (ys + 0.5) * 2 - 0.5])[None]
     corr10 = torch.stack([(xs + 0.5) / 2 - 0.5, (ys + 0.5) / 2 - 0.5])[None]
-    valid01 = ((corr01[:, 0] < w - 0.5) & (corr01[:, 1] < h - 0.5))
+    valid01 = (corr01[:, 0] < w - 0.5) & (corr01[:, 1] < h - 0.5)
     valid10 = torch.ones(1, h, w, dtype=torch.bool)
     spv = coarse_supervision(corr01, valid01, corr10, valid10)
     s1 = spv["spv_state1"][0]
@@ -85,8 +85,8 @@ def test_focal_loss_formula():
     st = torch.ones(1, 2, dtype=torch.int8)
     one = torch.tensor([0])
     got = focal_loss(conf, one, one, one, st, st, LossWeights(focal_alpha=0.25, focal_gamma=2.0))
-    pos = -0.25 * 0.3 ** 2 * math.log(0.7)
-    neg = [-0.25 * p ** 2 * math.log(1 - p) for p in (0.2, 0.1, 0.4)]
+    pos = -0.25 * 0.3**2 * math.log(0.7)
+    neg = [-0.25 * p**2 * math.log(1 - p) for p in (0.2, 0.1, 0.4)]
     torch.testing.assert_close(got, torch.tensor(pos + sum(neg) / 3))
 
 
@@ -99,8 +99,14 @@ def test_prob_loss_formula_and_minimum():
     # for a fixed error e, s + exp(-s) e^2 is smallest at s = log e^2
     e = 3.0
     s = torch.linspace(-2, 5, 701)
-    vals = torch.stack([prob_loss(torch.tensor([[[e, 0.0, float(v), 100.0]]]), torch.zeros(1, 1, 2),
-                                  torch.ones(1, 1, dtype=torch.bool)) for v in s])
+    vals = torch.stack(
+        [
+            prob_loss(
+                torch.tensor([[[e, 0.0, float(v), 100.0]]]), torch.zeros(1, 1, 2), torch.ones(1, 1, dtype=torch.bool)
+            )
+            for v in s
+        ]
+    )
     assert abs(float(s[vals.argmin()]) - math.log(e * e)) < 0.02
 
 
@@ -128,12 +134,22 @@ def _outputs(data, spv, perfect: bool):
     sign = 1.0 if perfect else -1.0
     lg0 = (spv["spv_vis0"].float() * 2 - 1).reshape(1, 8, 8) * 5 * sign
     lg1 = (spv["spv_vis1"].float() * 2 - 1).reshape(1, 8, 8) * 5 * sign
-    centre1 = (torch.stack([j % 8, j // 8], -1).float() * 8 + 3.5)
+    centre1 = torch.stack([j % 8, j // 8], -1).float() * 8 + 3.5
     target, _ = fine_targets(spv["spv_pt1"], spv["spv_vis0"], b, i, centre1, 5.0)
     expec = torch.cat([target if perfect else -target + 0.5, torch.full((len(b), 1), 0.3)], -1)
-    return {"conf_matrix": conf, "phi0": [phi0], "phi1": [phi1], "match_logits0": [lg0], "match_logits1": [lg1],
-            "expec_f": expec, "fine_b_ids": b, "fine_i_ids": i, "fine_centre1": centre1,
-            "fine_is_gt": torch.ones(len(b), dtype=torch.bool), "fine_radius": 5.0}
+    return {
+        "conf_matrix": conf,
+        "phi0": [phi0],
+        "phi1": [phi1],
+        "match_logits0": [lg0],
+        "match_logits1": [lg1],
+        "expec_f": expec,
+        "fine_b_ids": b,
+        "fine_i_ids": i,
+        "fine_centre1": centre1,
+        "fine_is_gt": torch.ones(len(b), dtype=torch.bool),
+        "fine_radius": 5.0,
+    }
 
 
 def test_full_loss_is_lower_for_a_perfect_prediction_in_every_term():

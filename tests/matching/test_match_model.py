@@ -74,8 +74,9 @@ def test_shapes_at_every_boundary_with_images_of_different_sizes():
 def test_matches_are_mutual_nearest_neighbours_of_the_conf_matrix():
     m = _model().eval()
     with torch.no_grad():
-        out = m({"image0": torch.rand(1, 1, 64, 64), "image1": torch.rand(1, 1, 64, 64)}, threshold=0.0,
-                return_conf=True)
+        out = m(
+            {"image0": torch.rand(1, 1, 64, 64), "image1": torch.rand(1, 1, 64, 64)}, threshold=0.0, return_conf=True
+        )
     conf = out["conf_matrix"][0]
     for i, j, c in zip(out["i_ids"], out["j_ids"], out["mconf"]):
         assert conf[i].argmax() == j and conf[:, j].argmax() == i
@@ -89,8 +90,10 @@ def test_padding_mask_keeps_padded_cells_out_of_matches():
     mask = torch.zeros(1, 64, 64, dtype=torch.bool)
     mask[:, :, :32] = True
     with torch.no_grad():
-        out = m({"image0": torch.rand(1, 1, 64, 64), "image1": torch.rand(1, 1, 64, 64), "mask0": mask,
-                 "mask1": mask}, threshold=0.0)
+        out = m(
+            {"image0": torch.rand(1, 1, 64, 64), "image1": torch.rand(1, 1, 64, 64), "mask0": mask, "mask1": mask},
+            threshold=0.0,
+        )
     assert len(out["mconf"]) > 0
     assert (out["mkpts0_c"][:, 0] < 32).all() and (out["mkpts1_c"][:, 0] < 32).all()
 
@@ -149,8 +152,9 @@ def test_sequential_and_parallel_backends_give_the_same_outputs():
     torch.testing.assert_close(par["mkpts1_f"], seq["mkpts1_f"], atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("option", [{"scan_order": "hilbert"}, {"heads": "single"}, {"geom_feedback": False},
-                                    {"flow_head": "mlp"}])
+@pytest.mark.parametrize(
+    "option", [{"scan_order": "hilbert"}, {"heads": "single"}, {"geom_feedback": False}, {"flow_head": "mlp"}]
+)
 def test_ablation_options_build_train_and_change_the_model(option):
     ref = _model()
     m = _model(**option)
@@ -194,8 +198,15 @@ def test_forward_dense_exports_to_onnx_with_the_parallel_scan():
     m = _model(scan_order="hilbert").eval().set_scan_backend("parallel")
     img0, img1 = torch.rand(1, 1, 64, 96), torch.rand(1, 1, 64, 64)
     buf = io.BytesIO()
-    torch.onnx.export(_Dense(m), (img0, img1), buf, dynamo=False, opset_version=17,
-                      input_names=["image0", "image1"], output_names=list(DENSE_OUTPUTS))
+    torch.onnx.export(
+        _Dense(m),
+        (img0, img1),
+        buf,
+        dynamo=False,
+        opset_version=17,
+        input_names=["image0", "image1"],
+        output_names=list(DENSE_OUTPUTS),
+    )
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
@@ -213,8 +224,9 @@ def test_save_and_load_pretrained_round_trip(tmp_path):
     assert loaded.config == m.config and not loaded.training
     data = {"image0": torch.rand(1, 1, 64, 64), "image1": torch.rand(1, 1, 64, 64)}
     with torch.no_grad():
-        torch.testing.assert_close(m(data, return_conf=True)["conf_matrix"],
-                                   loaded(data, return_conf=True)["conf_matrix"])
+        torch.testing.assert_close(
+            m(data, return_conf=True)["conf_matrix"], loaded(data, return_conf=True)["conf_matrix"]
+        )
 
 
 def test_from_pretrained_names_the_missing_weights_file(tmp_path):

@@ -22,11 +22,14 @@ def _rgb(h, w, seed=0):
     return np.stack([t, np.roll(t, 3, 0), 255 - t], -1)
 
 
-@pytest.mark.parametrize("img0,img1", [
-    (_rgb(120, 90), _rgb(70, 140, 1)),                                        # RGB, different aspect ratios
-    (np.dstack([_rgb(100, 100), np.full((100, 100), 200, np.uint8)]), _rgb(100, 100)),  # RGBA
-    (_rgb(80, 90)[:, :, 0], (_rgb(90, 80)[:, :, 1].astype(np.uint16) * 257)),  # grey uint8 and 16-bit
-])
+@pytest.mark.parametrize(
+    "img0,img1",
+    [
+        (_rgb(120, 90), _rgb(70, 140, 1)),  # RGB, different aspect ratios
+        (np.dstack([_rgb(100, 100), np.full((100, 100), 200, np.uint8)]), _rgb(100, 100)),  # RGBA
+        (_rgb(80, 90)[:, :, 0], (_rgb(90, 80)[:, :, 1].astype(np.uint16) * 257)),  # grey uint8 and 16-bit
+    ],
+)
 def test_predictor_returns_matches_in_original_pixels(predictor, img0, img1):
     out = predictor(img0, img1)
     n = len(out["mconf"])

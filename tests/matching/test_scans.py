@@ -60,7 +60,9 @@ def test_unknown_order_is_an_error():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 9), st.integers(1, 9), st.sampled_from(["rowmajor", "hilbert"]))
+@given(
+    st.integers(1, 9), st.integers(1, 9), st.integers(1, 9), st.integers(1, 9), st.sampled_from(["rowmajor", "hilbert"])
+)
 def test_jego_puts_every_token_of_both_images_in_exactly_one_sequence(h0, w0, h1, w1, order):
     seq, inv = jego_indices(h0, w0, h1, w1, order)
     n = h0 * w0 + h1 * w1
@@ -69,7 +71,7 @@ def test_jego_puts_every_token_of_both_images_in_exactly_one_sequence(h0, w0, h1
     # padding only at the ends of sequences (the scan is causal: end padding cannot touch real tokens)
     for s in seq:
         pad = s == n
-        assert not pad.any() or pad[np.argmax(pad):].all()
+        assert not pad.any() or pad[np.argmax(pad) :].all()
     assert (seq.reshape(-1)[inv] == np.arange(n)).all()
 
 

@@ -7,8 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segcorr.metrics.flow import (FLOW_KEYS, FlowMetricAccumulator, boundary, flow_metrics,
-                                  line_mask_from_segments, motion_boundary)
+from segcorr.metrics.flow import (
+    FLOW_KEYS,
+    FlowMetricAccumulator,
+    boundary,
+    flow_metrics,
+    line_mask_from_segments,
+    motion_boundary,
+)
 
 
 def _const(h: int, w: int, u: float, v: float) -> np.ndarray:

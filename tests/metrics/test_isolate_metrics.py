@@ -33,8 +33,10 @@ def _mask(r0, r1, c0, c1, shape=(10, 10)):
 def test_accumulator_on_two_overlapping_characters_with_known_answers() -> None:
     """A (depth 1, in front) overlaps B (depth 2). The method orders them right by its key, wrong by area
     (B is larger), right by the lower edge; A's mask is exact, B's mask leaks 4 px into A."""
-    chars = [{"id": 1, "panel": 0, "depth": 1.0, "body_box": [2, 2, 6, 9]},
-             {"id": 2, "panel": 0, "depth": 2.0, "body_box": [0, 0, 10, 6]}]
+    chars = [
+        {"id": 1, "panel": 0, "depth": 1.0, "body_box": [2, 2, 6, 9]},
+        {"id": 2, "panel": 0, "depth": 2.0, "body_box": [0, 0, 10, 6]},
+    ]
     amodal = {1: _mask(2, 9, 2, 6), 2: _mask(0, 6, 0, 10)}
     visible = {1: amodal[1], 2: amodal[2] & ~amodal[1]}
     keys = {1: SimpleNamespace(d=0.1, area_px=28), 2: SimpleNamespace(d=0.5, area_px=60)}

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from segcorr.metrics.masks import (coco_mask_ap, f1_score, instance_counts, mask_iou, match_instances,
-                                   matthews_corrcoef, pairwise_iou)
+from segcorr.metrics.masks import (
+    coco_mask_ap,
+    f1_score,
+    instance_counts,
+    mask_iou,
+    match_instances,
+    matthews_corrcoef,
+    pairwise_iou,
+)
 
 
 def _box(h, w, r0, r1, c0, c1):

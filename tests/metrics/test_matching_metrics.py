@@ -6,8 +6,15 @@ import math
 
 import numpy as np
 
-from segcorr.metrics.matching import (MATCH_KEYS, MatchMetricAccumulator, epipolar_precision, error_auc,
-                                      homography_aucs, homography_precision, pose_aucs)
+from segcorr.metrics.matching import (
+    MATCH_KEYS,
+    MatchMetricAccumulator,
+    epipolar_precision,
+    error_auc,
+    homography_aucs,
+    homography_precision,
+    pose_aucs,
+)
 
 
 def test_auc_is_one_for_zero_errors_and_zero_for_failures():

@@ -17,12 +17,12 @@ def tone_page(size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     yy, xx = np.mgrid[0:h, 0:w]
     # dot tone (period 6, dot radius 1.6) in a square
     r0, r1, c0, c1 = 20, 110, 20, 120
-    dots = ((yy % 6 - 2.5) ** 2 + (xx % 6 - 2.5) ** 2) <= 1.6 ** 2
+    dots = ((yy % 6 - 2.5) ** 2 + (xx % 6 - 2.5) ** 2) <= 1.6**2
     region = (yy >= r0) & (yy < r1) & (xx >= c0) & (xx < c1)
     page[region & dots] = 40
     tone |= region
     # diagonal line tone (period 5) in a disc
-    region = (yy - 180) ** 2 + (xx - 70) ** 2 <= 50 ** 2
+    region = (yy - 180) ** 2 + (xx - 70) ** 2 <= 50**2
     page[region & (((xx + yy) % 5) < 2)] = 60
     tone |= region
     # flat grey and solid black: not tone
@@ -44,7 +44,7 @@ def cel_image(h: int = 96, w: int = 128) -> tuple[np.ndarray, np.ndarray]:
     """
     img = np.zeros((h, w, 3), np.uint8)
     img[:] = (120, 180, 230)  # sky
-    img[h * 2 // 3:] = (90, 160, 70)  # grass
+    img[h * 2 // 3 :] = (90, 160, 70)  # grass
     parts = np.zeros((h, w), np.int32)
     body = np.zeros((h, w), np.uint8)
     cv2.rectangle(body, (50, 40), (80, 85), 1, -1)

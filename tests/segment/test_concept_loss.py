@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from segcorr.segment.model.loss import (Sam3Loss, Sam3LossWeights, dice_loss, generalized_box_iou,
-                                        hungarian_match)
+from segcorr.segment.model.loss import Sam3Loss, Sam3LossWeights, dice_loss, generalized_box_iou, hungarian_match
 
 
 def _square(h, w, y0, y1, x0, x1):
@@ -18,8 +17,12 @@ def _concept_batch(exhaustive: bool):
     h = w = 16
     gt = _square(h, w, 2, 8, 2, 8)[None]
     box = torch.tensor([[5 / 16, 5 / 16, 6 / 16, 6 / 16]])
-    return {"c_positive": torch.tensor([True]), "c_exhaustive": torch.tensor([exhaustive]),
-            "c_masks": [gt], "c_boxes": [box]}
+    return {
+        "c_positive": torch.tensor([True]),
+        "c_exhaustive": torch.tensor([exhaustive]),
+        "c_masks": [gt],
+        "c_boxes": [box],
+    }
 
 
 def _concept_out(q: int = 3, unmatched_logit: float = 5.0):
@@ -36,8 +39,14 @@ def _concept_out(q: int = 3, unmatched_logit: float = 5.0):
 def test_hungarian_assigns_the_matching_query():
     out = _concept_out()
     b = _concept_batch(True)
-    qi, ti = hungarian_match(out["pred_logits"][0], out["pred_boxes"][0], out["pred_masks"][0], b["c_boxes"][0],
-                             b["c_masks"][0], Sam3LossWeights())
+    qi, ti = hungarian_match(
+        out["pred_logits"][0],
+        out["pred_boxes"][0],
+        out["pred_masks"][0],
+        b["c_boxes"][0],
+        b["c_masks"][0],
+        Sam3LossWeights(),
+    )
     assert qi.tolist() == [0] and ti.tolist() == [0]
 
 
@@ -53,8 +62,12 @@ def test_unmatched_predictions_cost_nothing_on_non_exhaustive_queries():
 
 def test_negative_phrase_trains_presence_only():
     loss = Sam3Loss()
-    b = {"c_positive": torch.tensor([False]), "c_exhaustive": torch.tensor([True]),
-         "c_masks": [torch.zeros(0, 16, 16)], "c_boxes": [torch.zeros(0, 4)]}
+    b = {
+        "c_positive": torch.tensor([False]),
+        "c_exhaustive": torch.tensor([True]),
+        "c_masks": [torch.zeros(0, 16, 16)],
+        "c_boxes": [torch.zeros(0, 4)],
+    }
     out = _concept_out(unmatched_logit=6.0)
     out["pred_logits"] = out["pred_logits"].requires_grad_()
     total, m = loss.concept_loss(out, b)
@@ -89,8 +102,11 @@ def test_prompt_loss_trains_best_multimask_output_only():
     target = _square(h, w, 0, 4, 0, 8)[None]
     good = target * 20 - 10
     all_masks = torch.stack([-good, -good, good, -good], 1)  # only output 2 is right
-    out = {"all_masks": all_masks, "all_iou": torch.tensor([[0.0, 0.0, 1.0, 0.0]]),
-           "object_score_logits": torch.tensor([[5.0]])}
+    out = {
+        "all_masks": all_masks,
+        "all_iou": torch.tensor([[0.0, 0.0, 1.0, 0.0]]),
+        "object_score_logits": torch.tensor([[5.0]]),
+    }
     multi = Sam3Loss().prompt_loss(out, {"p_target": target, "p_multimask": torch.tensor([True])})[1]
     single = Sam3Loss().prompt_loss(out, {"p_target": target, "p_multimask": torch.tensor([False])})[1]
     assert multi["prompt/mask"] < 0.05 < single["prompt/mask"]

@@ -40,7 +40,7 @@ def image():
 def test_predict_points_boxes_masks_and_text(weights, image):
     p = Sam3Predictor.from_pretrained(str(weights))
     p.set_image(image)
-    masks, iou, low, obj = p.predict(np.array([[30.0, 20.0]]), np.array([1]), multimask_output=True)
+    masks, iou, _low, _obj = p.predict(np.array([[30.0, 20.0]]), np.array([1]), multimask_output=True)
     assert masks.shape == (3, 48, 80) and masks.dtype == bool and iou.shape == (3,)
     assert (np.diff(iou) <= 1e-6).all()  # best first
     m1, _, low1, _ = p.predict(box=np.array([20, 10, 50, 30]))
@@ -52,13 +52,16 @@ def test_predict_points_boxes_masks_and_text(weights, image):
     assert (r.scores <= r.presence + 1e-6).all()  # presence multiplies every instance's score
 
 
-@pytest.mark.parametrize("kw, msg", [
-    ({"point_coords": np.array([[200.0, 5.0]])}, "outside"),
-    ({"box": np.array([50, 10, 20, 30])}, "x1 > x0"),
-    ({"box": np.array([1, 2, 3])}, "4 numbers"),
-    ({"point_coords": np.array([[5.0, 5.0]]), "point_labels": np.array([3])}, "labels 0 or 1"),
-    ({}, "at least one"),
-])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        ({"point_coords": np.array([[200.0, 5.0]])}, "outside"),
+        ({"box": np.array([50, 10, 20, 30])}, "x1 > x0"),
+        ({"box": np.array([1, 2, 3])}, "4 numbers"),
+        ({"point_coords": np.array([[5.0, 5.0]]), "point_labels": np.array([3])}, "labels 0 or 1"),
+        ({}, "at least one"),
+    ],
+)
 def test_bad_prompts(weights, image, kw, msg):
     p = Sam3Predictor.from_pretrained(str(weights))
     p.set_image(image)
@@ -116,8 +119,23 @@ def test_cli_segment_builtin_writes_masks_json(weights, image, tmp_path):
     src = tmp_path / "img.png"
     write_image(src, image)
     out = tmp_path / "o"
-    assert main_rc(["segment", str(src), "--out", str(out), "--weights", str(weights), "--point", "30,20",
-                    "--box", "20,10,50,30"]) == 0
+    assert (
+        main_rc(
+            [
+                "segment",
+                str(src),
+                "--out",
+                str(out),
+                "--weights",
+                str(weights),
+                "--point",
+                "30,20",
+                "--box",
+                "20,10,50,30",
+            ]
+        )
+        == 0
+    )
     meta = json.loads((out / "masks.json").read_text())
     assert meta["presence"] is None and len(meta["masks"]) == 1  # the click joins the one box
     rec = meta["masks"][0]
@@ -128,15 +146,18 @@ def test_cli_segment_builtin_writes_masks_json(weights, image, tmp_path):
     assert isinstance(meta2["presence"], float)
 
 
-@pytest.mark.parametrize("args, msg", [
-    (["--text", "  "], "non-empty"),
-    (["--text", "x" * 300], "at most"),
-    (["--point", "500,5"], "outside"),
-    (["--box", "50,10,20,30"], "x1 > x0"),
-    (["--box", "0,0,500,30"], "outside"),
-    (["--neg-point", "5,5"], "needs a --point"),
-    (["--segmenter", "nope", "--point", "5,5"], "unknown segmenter"),
-])
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (["--text", "  "], "non-empty"),
+        (["--text", "x" * 300], "at most"),
+        (["--point", "500,5"], "outside"),
+        (["--box", "50,10,20,30"], "x1 > x0"),
+        (["--box", "0,0,500,30"], "outside"),
+        (["--neg-point", "5,5"], "needs a --point"),
+        (["--segmenter", "nope", "--point", "5,5"], "unknown segmenter"),
+    ],
+)
 def test_cli_segment_bad_input(weights, image, tmp_path, capsys, args, msg):
     src = tmp_path / "img.png"
     write_image(src, image)

@@ -6,10 +6,17 @@ import pytest
 import torch
 
 from segcorr.errors import InputError
-from segcorr.segment.memory import (CXBlock, MemoryEntry, SimpleFuser, SimpleMaskDownSampler, build_memory,
-                                    memory_config_for)
+from segcorr.segment.memory import (
+    CXBlock,
+    MemoryEntry,
+    SimpleFuser,
+    SimpleMaskDownSampler,
+    build_memory,
+    memory_config_for,
+)
 from segcorr.segment.memory_attention import MemoryAttention, MemoryAttentionLayer, _KeyRope
 from segcorr.segment.model.position import Rope2d
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():

@@ -13,10 +13,18 @@ from segcorr.data.synth import write_cels
 from segcorr.errors import InputError
 from segcorr.io.image import write_image
 from segcorr.io.labelmap import write_labelmap
-from segcorr.segment.base import Masks, Prompts
+from segcorr.segment.base import Masks
 from segcorr.segment.evalset import SegmentSet
-from segcorr.segment.evaluate import (EvalProtocol, TextAnswer, attribute_table, evaluate_segmenter,
-                                      innermost_point, prompt_segments, text_queries, tight_box)
+from segcorr.segment.evaluate import (
+    EvalProtocol,
+    TextAnswer,
+    attribute_table,
+    evaluate_segmenter,
+    innermost_point,
+    prompt_segments,
+    text_queries,
+    tight_box,
+)
 from segcorr.segment.prompting import box_bounds
 
 
@@ -162,10 +170,16 @@ def test_wrong_answer_shape_is_reported(cels):
 
 
 def test_attribute_table_right_vs_wrong_colour():
-    answers = [TextAnswer(0, "hair", True, 0.9), TextAnswer(0, "red hair", True, 0.8),
-               TextAnswer(0, "blue hair", False, 0.4), TextAnswer(0, "blue shoes", False, 0.7),  # shoes not in 0
-               TextAnswer(1, "hair", True, 0.9), TextAnswer(1, "blue hair", True, 0.6),
-               TextAnswer(1, "red hair", False, 0.2), TextAnswer(1, "striped chair", False, 0.5)]
+    answers = [
+        TextAnswer(0, "hair", True, 0.9),
+        TextAnswer(0, "red hair", True, 0.8),
+        TextAnswer(0, "blue hair", False, 0.4),
+        TextAnswer(0, "blue shoes", False, 0.7),  # shoes not in 0
+        TextAnswer(1, "hair", True, 0.9),
+        TextAnswer(1, "blue hair", True, 0.6),
+        TextAnswer(1, "red hair", False, 0.2),
+        TextAnswer(1, "striped chair", False, 0.5),
+    ]
     t = attribute_table(answers)
     assert set(t) == {"hair"}
     assert t["hair"]["right"] == pytest.approx(0.7) and t["hair"]["n_right"] == 2
@@ -227,8 +241,12 @@ def test_cli_flat_point_and_box(cels, tmp_path, capsys):
 
 
 def test_cli_errors_are_one_line(cels, tmp_path, capsys):
-    for args in (["--prompt", "text"], ["--prompt", "lasso"], ["--method", "nosuch"],
-                 ["--checkpoint", str(tmp_path / "w.pt")]):
+    for args in (
+        ["--prompt", "text"],
+        ["--prompt", "lasso"],
+        ["--method", "nosuch"],
+        ["--checkpoint", str(tmp_path / "w.pt")],
+    ):
         assert _run(["eval", "segment", "--data", cels, "--method", "flat", *args, "--json", tmp_path / "x"]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("segcorr: error:") and "\n" not in err
@@ -247,9 +265,43 @@ def test_cli_checkpoint_goes_to_the_backends_weights_option(cels, tmp_path, monk
     monkeypatch.setattr(segment_pkg, "build", fake_build)
     ckpt = tmp_path / "w.safetensors"
     ckpt.write_bytes(b"x")
-    assert _run(["eval", "segment", "--data", cels, "--method", "builtin", "--prompt", "box", "--limit", "1",
-                 "--checkpoint", ckpt]) == 0
+    assert (
+        _run(
+            [
+                "eval",
+                "segment",
+                "--data",
+                cels,
+                "--method",
+                "builtin",
+                "--prompt",
+                "box",
+                "--limit",
+                "1",
+                "--checkpoint",
+                ckpt,
+            ]
+        )
+        == 0
+    )
     assert seen == {"name": "builtin", "weights": str(ckpt)}
-    assert _run(["eval", "segment", "--data", cels, "--method", "sam2", "--prompt", "box", "--limit", "1",
-                 "--checkpoint", ckpt]) == 0
+    assert (
+        _run(
+            [
+                "eval",
+                "segment",
+                "--data",
+                cels,
+                "--method",
+                "sam2",
+                "--prompt",
+                "box",
+                "--limit",
+                "1",
+                "--checkpoint",
+                ckpt,
+            ]
+        )
+        == 0
+    )
     assert seen["checkpoint"] == str(ckpt)

@@ -1,11 +1,11 @@
 import cv2
 import numpy as np
 import pytest
+from segment_pages import cel_image, tone_page
 
 from segcorr.errors import InputError
 from segcorr.segment.base import Prompts
 from segcorr.segment.flat import FlatSegmenter, trapped_ball
-from segment_pages import cel_image, tone_page
 
 
 def _iou(a, b):
@@ -96,8 +96,9 @@ def test_point_prompts_and_negative_points():
     disc = np.zeros(parts.shape, np.uint8)
     cv2.circle(disc, (65, 25), 13, 1, -1)  # the head with its outline, which the answer claims
     assert _iou(head.masks[0], disc > 0) > 0.85
-    both = seg.segment(img, Prompts(boxes=np.array([[45, 8, 86, 90]]), points=np.array([[65, 25]]),
-                                    point_labels=np.array([0])))
+    both = seg.segment(
+        img, Prompts(boxes=np.array([[45, 8, 86, 90]]), points=np.array([[65, 25]]), point_labels=np.array([0]))
+    )
     assert not both.masks[0][25, 65] and both.masks[0][60, 65]
 
 

@@ -33,14 +33,14 @@ def test_enclosed_background_touching_the_box_frame_is_excluded():
     lab = np.full((60, 80), 5, np.int32)  # a panel filling the box, inside the page
     lab[0:5], lab[55:], lab[:, :5], lab[:, 75:] = 1, 1, 1, 1
     lab[20:40, 30:50] = 2
-    res = LabelMapSegmenter(lab).segment(np.zeros((60, 80), np.uint8),
-                                         Prompts(boxes=np.array([[5, 5, 75, 55]])))
+    res = LabelMapSegmenter(lab).segment(np.zeros((60, 80), np.uint8), Prompts(boxes=np.array([[5, 5, 75, 55]])))
     assert (res.masks[0] == (lab == 2)).all()
 
 
 def test_empty_answer_scores_zero():
     res = LabelMapSegmenter(np.ones((20, 20), np.int32)).segment(
-        np.zeros((20, 20), np.uint8), Prompts(boxes=np.array([[2, 2, 6, 6]])))
+        np.zeros((20, 20), np.uint8), Prompts(boxes=np.array([[2, 2, 6, 6]]))
+    )
     assert not res.masks[0].any() and res.scores[0] == 0.0
 
 
@@ -111,7 +111,7 @@ def test_components_of_keys_match_per_key_labelling_in_row_major_order():
     assert (comp[~valid] == 0).all()
     ref = np.zeros(keys.shape, np.int64)
     for k in range(3):  # 4-connected components of each key on its own
-        lab, n = label((keys == k) & valid)
+        lab, _n = label((keys == k) & valid)
         ref[lab > 0] = lab[lab > 0] + k * 10_000
     # same partition: a one-to-one map between the two labellings
     pairs = np.unique(np.stack([comp[valid], ref[valid]]), axis=1)
@@ -137,6 +137,7 @@ def test_fill_from_nearest_takes_a_nearest_label():
         m = out == k
         d_out[m] = np.hypot(*(np.argwhere(m) - [ys[k - 1], xs[k - 1]]).T)
     assert (d_out <= d_true * 1.03 + 0.5).all()
+
 
 def test_registry_builds_protocol_segmenters_and_segment_image():
     from segcorr.segment import segment_image

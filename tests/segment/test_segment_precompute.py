@@ -4,12 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from segment_pages import cel_image
 
 from segcorr.errors import InputError
 from segcorr.io.image import write_image
 from segcorr.io.labelmap import read_labelmap
 from segcorr.segment.precompute import precompute_masks
-from segment_pages import cel_image
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,14 +79,37 @@ def test_bad_rank_and_bad_folder(tmp_path, monkeypatch):
 
 def test_script_wrapper_runs(tmp_path):
     _frames(tmp_path / "in", 1)
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "precompute_sam_masks.py"), str(tmp_path / "in"),
-                        "--out", str(tmp_path / "out"), "--segmenter", "flat", "--no-progress"],
-                       capture_output=True, text=True, env={"PATH": "", "PYTHONPATH": str(ROOT / "src")})
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "precompute_sam_masks.py"),
+            str(tmp_path / "in"),
+            "--out",
+            str(tmp_path / "out"),
+            "--segmenter",
+            "flat",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": "", "PYTHONPATH": str(ROOT / "src")},
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "f0.png").is_file()
-    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "precompute_sam_masks.py"), str(tmp_path / "x"),
-                          "--out", str(tmp_path / "out"), "--segmenter", "flat"],
-                         capture_output=True, text=True, env={"PATH": "", "PYTHONPATH": str(ROOT / "src")})
+    bad = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "precompute_sam_masks.py"),
+            str(tmp_path / "x"),
+            "--out",
+            str(tmp_path / "out"),
+            "--segmenter",
+            "flat",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": "", "PYTHONPATH": str(ROOT / "src")},
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
 
 
@@ -96,7 +119,8 @@ def test_labelmap_segmenter_is_bound_to_each_image(tmp_path):
     names = _frames(tmp_path / "in", 4)
     for k, n in enumerate(names):
         write_labelmap(tmp_path / "src" / f"{n}.png", np.full((48, 64), k + 1, np.int32))
-    precompute_masks(tmp_path / "in", tmp_path / "out", "labelmap", progress=False, rank=0, world_size=1,
-                     source=tmp_path / "src")
+    precompute_masks(
+        tmp_path / "in", tmp_path / "out", "labelmap", progress=False, rank=0, world_size=1, source=tmp_path / "src"
+    )
     for k, n in enumerate(names):
         assert (read_labelmap(tmp_path / "out" / f"{n}.png") == k + 1).all()

@@ -60,8 +60,14 @@ def test_checkpoint_loads_strictly_on_cpu(checkpoint, segmenter):
 
 def test_box_and_point_prompts_give_masks_of_the_image_size(segmenter):
     img = _image()
-    res = segmenter.segment(img, Prompts(boxes=np.array([[20, 15, 50, 45], [0, 0, 30, 30]], np.float32),
-                                         points=np.array([[35, 30]]), point_labels=np.array([1])))
+    res = segmenter.segment(
+        img,
+        Prompts(
+            boxes=np.array([[20, 15, 50, 45], [0, 0, 30, 30]], np.float32),
+            points=np.array([[35, 30]]),
+            point_labels=np.array([1]),
+        ),
+    )
     assert res.masks.shape == (2, 60, 80) and res.masks.dtype == bool
     assert ((res.scores >= 0) & (res.scores <= 1)).all()
     pts = segmenter.segment(img[:, :, 0], Prompts(points=np.array([[35, 30]]), point_labels=np.array([1])))

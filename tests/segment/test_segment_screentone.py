@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from segment_pages import tone_page
 
 from segcorr.errors import InputError
 from segcorr.segment.screentone import ScreentoneConfig, detect_screentone
-from segment_pages import tone_page
 
 
 def _pr(mask, gt):
@@ -20,7 +20,7 @@ def test_tone_page_precision_and_recall_above_0_9():
 
 
 def test_flat_fills_line_art_and_black_are_not_tone():
-    page, gt = tone_page(256)
+    page, _gt = tone_page(256)
     mask = detect_screentone(page)
     assert not mask[30:100, 150:230].any()  # flat grey
     assert not mask[130:160, 150:235].any()  # solid black
@@ -33,7 +33,7 @@ def test_dot_tones_of_other_periods_with_noise(period, radius):
     h = w = 160
     yy, xx = np.mgrid[0:h, 0:w]
     region = (yy > 30) & (yy < 130) & (xx > 20) & (xx < 140)
-    dots = ((yy % period - period / 2 + 0.5) ** 2 + (xx % period - period / 2 + 0.5) ** 2) <= radius ** 2
+    dots = ((yy % period - period / 2 + 0.5) ** 2 + (xx % period - period / 2 + 0.5) ** 2) <= radius**2
     page = np.where(region & dots, 30, 255) + rng.normal(0, 6, (h, w))
     mask = detect_screentone(np.clip(page, 0, 255).astype(np.uint8))
     p, r = _pr(mask, region)
@@ -47,7 +47,7 @@ def test_random_paper_noise_is_not_tone():
 
 
 def test_rgb_input_and_tiny_input():
-    page, gt = tone_page(128)
+    page, _gt = tone_page(128)
     rgb = np.repeat(page[:, :, None], 3, axis=2)
     assert (detect_screentone(rgb) == detect_screentone(page)).all()
     assert not detect_screentone(np.zeros((10, 10), np.uint8)).any()
@@ -59,5 +59,5 @@ def test_bad_input_raises():
 
 
 def test_config_threshold_changes_answer():
-    page, gt = tone_page(128)
+    page, _gt = tone_page(128)
     assert not detect_screentone(page, ScreentoneConfig(peak_corr=1.5)).any()

@@ -34,8 +34,9 @@ def tok():
 def _reference():
     """open_clip's SimpleTokenizer, loaded from its file: the package's __init__ imports torchvision and timm."""
     spec = importlib.util.find_spec("open_clip")
-    assert spec is not None, ("the reference tokenizer is missing: pip install --no-deps open-clip-torch==3.3.0 "
-                              "(the Makefile does)")
+    assert spec is not None, (
+        "the reference tokenizer is missing: pip install --no-deps open-clip-torch==3.3.0 (the Makefile does)"
+    )
     path = spec.submodule_search_locations[0] + "/tokenizer.py"
     file_spec = importlib.util.spec_from_file_location("open_clip_reference_tokenizer", path)
     module = importlib.util.module_from_spec(file_spec)
@@ -59,9 +60,24 @@ def test_vocabulary_and_special_ids(tok):
     assert max(tok.encode("zzzqqq xylophone antidisestablishmentarianism")) < VOCAB_SIZE
 
 
-LIVE = ["red hair", "character in blue", "checkered ellipse", "A  Photo\tof\n a CAT.", "Tom &amp;amp; Jerry &lt;3",
-        "naïve café résumé Ångström", "東京タワーの夜景", "🍣🍺 emoji 👩‍👩‍👧", "don't you'll we've I'm he'd",
-        "1234567890 3.14", "ÃƒÂ© mojibake", "hello,world!!! ???", "x" * 300, "", "   ", "<end_of_text>"]
+LIVE = [
+    "red hair",
+    "character in blue",
+    "checkered ellipse",
+    "A  Photo\tof\n a CAT.",
+    "Tom &amp;amp; Jerry &lt;3",
+    "naïve café résumé Ångström",
+    "東京タワーの夜景",
+    "🍣🍺 emoji 👩‍👩‍👧",
+    "don't you'll we've I'm he'd",
+    "1234567890 3.14",
+    "ÃƒÂ© mojibake",
+    "hello,world!!! ???",
+    "x" * 300,
+    "",
+    "   ",
+    "<end_of_text>",
+]
 
 
 @pytest.mark.parametrize("text", LIVE)

@@ -13,10 +13,10 @@ from segcorr.errors import InputError
 from segcorr.segment.memory import build_memory
 from segcorr.segment.model import NO_OBJ_SCORE, build
 from segcorr.segment.predictor import ConceptResult, Sam3Predictor
-from segcorr.segment.tracker import (ObjectPrompt, ObjectTrack, Sam3Tracker, TrackerConfig, _shift,
-                                     innermost_point)
+from segcorr.segment.tracker import ObjectPrompt, ObjectTrack, Sam3Tracker, TrackerConfig, _shift, innermost_point
 
 H, W = 48, 64
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
@@ -42,7 +42,7 @@ def _objectness(model, value: float) -> None:
 
 def _square(y, x, s=12):
     m = np.zeros((H, W), bool)
-    m[y:y + s, x:x + s] = True
+    m[y : y + s, x : x + s] = True
     return m
 
 
@@ -54,8 +54,11 @@ def _frame(*masks):
 
 
 def _tracker(model, **cfg):
-    return Sam3Tracker(Sam3Predictor(model, refine="none"), TrackerConfig(**cfg),
-                       memory=build_memory("track-test") if cfg.get("mode") == "memory" else None)
+    return Sam3Tracker(
+        Sam3Predictor(model, refine="none"),
+        TrackerConfig(**cfg),
+        memory=build_memory("track-test") if cfg.get("mode") == "memory" else None,
+    )
 
 
 def test_mask_prompts_are_the_answer_and_label_map_holds_ids(model):
@@ -163,7 +166,7 @@ def test_flow_motion_moves_the_reprompt_and_the_gate_keeps_the_warped_mask(model
     obj = tr.tracks[1]
     p0 = obj.last_point.copy()
     flow = np.stack([np.full((H, W), -4.0, np.float32), np.zeros((H, W), np.float32)])
-    c, lab, m = tr._reprompt_inputs(obj, flow)  # tr.t is 1 now: the object was seen on the frame before
+    c, lab, _m = tr._reprompt_inputs(obj, flow)  # tr.t is 1 now: the object was seen on the frame before
     assert np.allclose(c[0], p0 + [4, 0]) and lab.tolist() == [1]
     r = tr.step(_frame(np.roll(a, 4, axis=1)))
     assert tr.config.flow_gate > 0 and np.array_equal(r.masks[0], np.roll(a, 4, axis=1))
@@ -190,9 +193,21 @@ def test_text_detections_start_masklets_keep_ids_and_bring_back_the_absent(model
 
     def detect(phrase, threshold=None):
         ms = truth(tr.t)
-        sc = np.array([0.9, 0.8, 0.7][:len(ms)], np.float32)
-        boxes = np.stack([np.array([np.nonzero(m)[1].min(), np.nonzero(m)[0].min(), np.nonzero(m)[1].max() + 1,
-                                    np.nonzero(m)[0].max() + 1], np.float32) for m in ms])
+        sc = np.array([0.9, 0.8, 0.7][: len(ms)], np.float32)
+        boxes = np.stack(
+            [
+                np.array(
+                    [
+                        np.nonzero(m)[1].min(),
+                        np.nonzero(m)[0].min(),
+                        np.nonzero(m)[1].max() + 1,
+                        np.nonzero(m)[0].max() + 1,
+                    ],
+                    np.float32,
+                )
+                for m in ms
+            ]
+        )
         return ConceptResult(np.stack(ms), sc, boxes, 0.95)
 
     def oracle(tracks, probs, scores):
@@ -226,8 +241,10 @@ def test_bad_input(model):
     with pytest.raises(InputError, match="outside"):
         tr.step(_frame(a), [ObjectPrompt(points=np.array([[500.0, 5.0]]))])
     with pytest.raises(InputError, match="twice"):
-        tr.step(_frame(a), [ObjectPrompt(obj_id=3, points=np.array([[5.0, 5.0]])),
-                            ObjectPrompt(obj_id=3, box=np.array([1, 1, 9, 9]))])
+        tr.step(
+            _frame(a),
+            [ObjectPrompt(obj_id=3, points=np.array([[5.0, 5.0]])), ObjectPrompt(obj_id=3, box=np.array([1, 1, 9, 9]))],
+        )
     with pytest.raises(InputError, match="object id"):
         tr.step(_frame(a), [ObjectPrompt(obj_id=70000, points=np.array([[5.0, 5.0]]))])
     with pytest.raises(InputError, match="x1 > x0"):

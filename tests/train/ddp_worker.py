@@ -9,7 +9,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import TINY  # noqa: E402
+from conftest import TINY
 
 
 def main(out: str, model: str) -> None:
@@ -29,17 +29,23 @@ def main(out: str, model: str) -> None:
                 # the model is wrapped in DDP on every rank
                 assert type(model).__name__ == "DistributedDataParallel"
                 return fn(model, batch)
+
             return loss_fn
 
         return dataclasses.replace(fam, make_loss=spying_make_loss)
 
     trainer.family = spying_family
-    run = trainer.train(None, TINY + [f"out={out}", "name=ddp", "steps=3", "ckpt_every=3", "val.every=3",
-                                      "log_every=1", f"model.name={model}"])
+    run = trainer.train(
+        None,
+        TINY
+        + [f"out={out}", "name=ddp", "steps=3", "ckpt_every=3", "val.every=3", "log_every=1", f"model.name={model}"],
+    )
     rank = int(os.environ["RANK"])
-    Path(out, f"rank{rank}.json").write_text(json.dumps({"steps": len(seen), "batch_sums": seen,
-                                                         "initialized_after": dist.is_initialized(),
-                                                         "run": str(run)}))
+    Path(out, f"rank{rank}.json").write_text(
+        json.dumps(
+            {"steps": len(seen), "batch_sums": seen, "initialized_after": dist.is_initialized(), "run": str(run)}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,9 @@ from segcorr.train.config import TrainConfig, load_config
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-@pytest.mark.parametrize("name", ["train_synth_sam_v3", "train_synth_noguide", "train_unsup_animerun_sam_v3",
-                                  "finetune_unsup_frames"])
+@pytest.mark.parametrize(
+    "name", ["train_synth_sam_v3", "train_synth_noguide", "train_unsup_animerun_sam_v3", "finetune_unsup_frames"]
+)
 def test_shipped_configs_parse(name):
     cfg = load_config(CONFIGS / f"{name}.yaml")
     assert isinstance(cfg, TrainConfig)
@@ -21,8 +23,14 @@ def test_v3_and_ablation_differ_only_in_model_and_name():
     b = load_config(CONFIGS / "train_synth_noguide.yaml")
     assert a.model.name == "AniFlowFormerTV3" and a.model.args == {"sam_version": 3, "use_sam": True}
     assert b.model.name == "AniFlowFormerT"
-    assert (a.data, a.optim, a.loss, a.steps, a.batch_size, a.seed) == (b.data, b.optim, b.loss, b.steps,
-                                                                         b.batch_size, b.seed)
+    assert (a.data, a.optim, a.loss, a.steps, a.batch_size, a.seed) == (
+        b.data,
+        b.optim,
+        b.loss,
+        b.steps,
+        b.batch_size,
+        b.seed,
+    )
 
 
 def test_overrides_apply_and_coerce():
@@ -31,8 +39,9 @@ def test_overrides_apply_and_coerce():
     assert cfg.data.crop == [64, 80]
 
 
-@pytest.mark.parametrize("override, key", [("optim.lrr=1", "optim.lrr"), ("bogus=1", "bogus"),
-                                           ("data.colour=2", "data.colour")])
+@pytest.mark.parametrize(
+    "override, key", [("optim.lrr=1", "optim.lrr"), ("bogus=1", "bogus"), ("data.colour=2", "data.colour")]
+)
 def test_unknown_key_is_an_error_naming_it(override, key):
     with pytest.raises(InputError, match=key.replace(".", r"\.")):
         load_config(CONFIGS / "train_synth_sam_v3.yaml", [override])
@@ -46,8 +55,7 @@ def test_unknown_key_in_yaml_names_key_and_file(tmp_path):
     assert str(p) in str(e.value)
 
 
-@pytest.mark.parametrize("override", ["steps=abc", "task=flow_magic", "data.kind=tape", "optim.schedule=step",
-                                      "steps"])
+@pytest.mark.parametrize("override", ["steps=abc", "task=flow_magic", "data.kind=tape", "optim.schedule=step", "steps"])
 def test_bad_values_are_input_errors(override):
     with pytest.raises(InputError):
         load_config(CONFIGS / "train_synth_sam_v3.yaml", [override])
@@ -65,7 +73,7 @@ def test_frames_data_needs_unsupervised_task():
 
 def test_config_is_frozen():
     cfg = load_config(None, [])
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.steps = 3
 
 

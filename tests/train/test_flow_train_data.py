@@ -3,8 +3,15 @@ import pytest
 import torch
 
 from segcorr.data.animerun import AnimeRunFlowDataset
-from segcorr.data.flow_train import (VAL_SEED_START, AugmentConfig, FlowTrainingSet, FramesDataset, SynthFlowDataset,
-                                     augment, check_seed_range)
+from segcorr.data.flow_train import (
+    VAL_SEED_START,
+    AugmentConfig,
+    FlowTrainingSet,
+    FramesDataset,
+    SynthFlowDataset,
+    augment,
+    check_seed_range,
+)
 from segcorr.data.pairs import PairsFlowDataset
 from segcorr.errors import InputError
 
@@ -29,7 +36,7 @@ def test_synth_item_shapes_and_ground_truth():
     s = ds[1]
     assert set(s) == KEYS
     assert s["img0"].shape == (3, 64, 80) and s["img0"].dtype == torch.float32
-    assert 0.0 <= float(s["img0"].min()) and float(s["img0"].max()) <= 1.0
+    assert float(s["img0"].min()) >= 0.0 and float(s["img0"].max()) <= 1.0
     assert s["flow"].shape == (2, 64, 80) and s["seg0"].dtype == torch.int64
     assert float(s["valid"].mean()) == 1.0  # synthetic flow is exact everywhere, occluded pixels too
     assert int(s["seg0"].unique().numel()) > 1
@@ -46,9 +53,15 @@ def test_mask_occluded_marks_occluded_pixels_invalid():
 def _sample(h=8, w=10):
     rng = np.random.default_rng(0)
     flow = rng.normal(size=(2, h, w)).astype(np.float32)
-    return {"img0": rng.random((h, w, 3), dtype=np.float32), "img1": rng.random((h, w, 3), dtype=np.float32),
-            "flow": flow, "valid": np.ones((h, w), np.float32), "occ": np.zeros((h, w), np.float32),
-            "seg0": np.arange(h * w).reshape(h, w), "seg1": np.arange(h * w).reshape(h, w)}
+    return {
+        "img0": rng.random((h, w, 3), dtype=np.float32),
+        "img1": rng.random((h, w, 3), dtype=np.float32),
+        "flow": flow,
+        "valid": np.ones((h, w), np.float32),
+        "occ": np.zeros((h, w), np.float32),
+        "seg0": np.arange(h * w).reshape(h, w),
+        "seg1": np.arange(h * w).reshape(h, w),
+    }
 
 
 def test_hflip_negates_u_and_mirrors_maps():
@@ -71,7 +84,7 @@ def test_crop_cuts_all_maps_consistently():
     out = augment(s, AugmentConfig(crop=(4, 6), hflip=0.0, vflip=0.0, jitter=0.0), np.random.default_rng(3))
     assert out["img0"].shape == (4, 6, 3) and out["flow"].shape == (2, 4, 6) and out["seg0"].shape == (4, 6)
     y, x = divmod(int(out["seg0"][0, 0]), 10)
-    np.testing.assert_array_equal(out["flow"], s["flow"][:, y:y + 4, x:x + 6])
+    np.testing.assert_array_equal(out["flow"], s["flow"][:, y : y + 4, x : x + 6])
     with pytest.raises(InputError):
         augment(s, AugmentConfig(crop=(20, 6)), np.random.default_rng(0))
 
@@ -133,7 +146,7 @@ def test_frames_dataset_folders_and_video(tmp_path):
         cv2.imwrite(str(clip / f"f{i:03d}.png"), rng.integers(0, 255, (40, 48, 3), dtype=np.uint8))
     vid = tmp_path / "v.avi"
     w = cv2.VideoWriter(str(vid), cv2.VideoWriter_fourcc(*"MJPG"), 5, (48, 40))
-    for i in range(4):
+    for _ in range(4):
         w.write(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8))
     w.release()
     ds = FramesDataset([clip, vid])

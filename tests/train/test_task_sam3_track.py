@@ -10,9 +10,13 @@ import torch
 from segcorr.train.config import DataConfig, ModelConfig, TrainConfig, ValConfig
 from segcorr.train.task_sam3_track import FAMILY, TrackClipDataset, export_track_memory
 
-TINY = dict(task="sam3_track", model=ModelConfig(name="track-test", args={"image": "sam3-test"}),
-            data=DataConfig(height=64, width=96, seed_start=1_000_000, length=4, num_workers=0, args={"frames": 3}),
-            val=ValConfig(count=2, height=64, width=96, every=2, args={"frames": 3}), batch_size=2)
+TINY = dict(
+    task="sam3_track",
+    model=ModelConfig(name="track-test", args={"image": "sam3-test"}),
+    data=DataConfig(height=64, width=96, seed_start=1_000_000, length=4, num_workers=0, args={"frames": 3}),
+    val=ValConfig(count=2, height=64, width=96, every=2, args={"frames": 3}),
+    batch_size=2,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -73,12 +77,32 @@ def test_two_steps_through_the_trainer(tmp_path, monkeypatch):
     monkeypatch.setitem(tasks._FAMILY_MODULES, "sam3_track", "segcorr.train.task_sam3_track")
     monkeypatch.setitem(config.TASK_DATA_KINDS, "sam3_track", ("synth",))
     monkeypatch.setattr(config, "TASKS", tuple(config.TASK_DATA_KINDS))
-    run = train(None, ["task=sam3_track", "model.name=track-test", "model.args={image: sam3-test}",
-                       "batch_size=2", "data.height=64", "data.width=96", "data.num_workers=0",
-                       "data.args={frames: 3}", "val.count=2", "val.height=64", "val.width=96",
-                       "val.args={frames: 3}", "progress=false", "threads=1", f"out={tmp_path}", "name=t",
-                       "steps=2", "log_every=1", "val.every=2", "ckpt_every=2"])
+    run = train(
+        None,
+        [
+            "task=sam3_track",
+            "model.name=track-test",
+            "model.args={image: sam3-test}",
+            "batch_size=2",
+            "data.height=64",
+            "data.width=96",
+            "data.num_workers=0",
+            "data.args={frames: 3}",
+            "val.count=2",
+            "val.height=64",
+            "val.width=96",
+            "val.args={frames: 3}",
+            "progress=false",
+            "threads=1",
+            f"out={tmp_path}",
+            "name=t",
+            "steps=2",
+            "log_every=1",
+            "val.every=2",
+            "ckpt_every=2",
+        ],
+    )
     loss = [v for _, v in read_scalars(run, "train/loss")]
     assert len(loss) == 2 and all(np.isfinite(loss))
-    (step, value), = read_scalars(run, "val/track_miou")
+    ((step, value),) = read_scalars(run, "val/track_miou")
     assert step == 2 and 0 <= value <= 1

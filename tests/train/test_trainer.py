@@ -32,9 +32,23 @@ def test_onecycle_warms_up_then_anneals():
 
 def test_a_few_steps_reduce_the_loss_and_write_logs(tmp_path, tiny):
     # one fixed batch (dataset of 2 items, no augmentation): the loss must fall when overfitting it
-    run = train(None, tiny + ["name=fit", "steps=24", "data.length=2", "data.augment=false", "data.style=cel",
-                              "optim.lr=2e-3", "optim.schedule=constant", "log_every=1", "val.every=12",
-                              "ckpt_every=12", "loss.gamma=0.8"])
+    run = train(
+        None,
+        tiny
+        + [
+            "name=fit",
+            "steps=24",
+            "data.length=2",
+            "data.augment=false",
+            "data.style=cel",
+            "optim.lr=2e-3",
+            "optim.schedule=constant",
+            "log_every=1",
+            "val.every=12",
+            "ckpt_every=12",
+            "loss.gamma=0.8",
+        ],
+    )
     loss = [v for _, v in read_scalars(run, "train/loss")]
     assert len(loss) == 24
     assert sum(loss[-4:]) / 4 < 0.8 * sum(loss[:4]) / 4
@@ -59,7 +73,9 @@ def test_resume_replays_the_uninterrupted_run(tmp_path, tiny):
     shutil.copytree(full, cut)
     shutil.rmtree(cut / "checkpoints" / "step_00000006")
     lines = (cut / "metrics.csv").read_text().splitlines()
-    (cut / "metrics.csv").write_text("\n".join(l for l in lines if l.split(",")[0] in ("step", "1", "2", "3")) + "\n")
+    (cut / "metrics.csv").write_text(
+        "\n".join(ln for ln in lines if ln.split(",")[0] in ("step", "1", "2", "3")) + "\n"
+    )
     resumed = train(None, args + ["name=cut"])
     assert json.loads((resumed / "summary.json").read_text())["resumed_from"] == 3
     assert dict(read_scalars(resumed, "train/loss")) == dict(read_scalars(full, "train/loss"))
@@ -73,8 +89,10 @@ def test_resume_replays_the_uninterrupted_run(tmp_path, tiny):
 @pytest.mark.parametrize("model", ["AniFlowFormerT-test", "AniFlowFormerTV3-test"])
 def test_unsupervised_and_mixed_tasks_run(tmp_path, tiny, model):
     for task in ("flow_unsup", "flow_mixed"):
-        run = train(None, tiny + [f"name={task}", f"task={task}", "steps=2", "val.every=0", "log_every=1",
-                                  f"model.name={model}"])
+        run = train(
+            None,
+            tiny + [f"name={task}", f"task={task}", "steps=2", "val.every=0", "log_every=1", f"model.name={model}"],
+        )
         assert len(read_scalars(run, "train/loss")) == 2
         assert any(k.startswith("unsup/") for k in json.loads((run / "summary.json").read_text())["metrics"])
 

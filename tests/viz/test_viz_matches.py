@@ -24,6 +24,11 @@ def test_confidence_colours_red_to_green():
 
 
 def test_no_matches_is_fine():
-    img = draw_matches(np.zeros((20, 20, 3), np.uint8), np.zeros((20, 20, 3), np.uint8), np.zeros((0, 2)),
-                       np.zeros((0, 2)), np.zeros(0))
+    img = draw_matches(
+        np.zeros((20, 20, 3), np.uint8),
+        np.zeros((20, 20, 3), np.uint8),
+        np.zeros((0, 2)),
+        np.zeros((0, 2)),
+        np.zeros(0),
+    )
     assert img.shape[1] == 48

@@ -39,8 +39,9 @@ def test_report_is_valid_escaped_and_references_its_images(tmp_path):
     r.section("Flow & more", "first paragraph\n\nsecond <b>bold?</b>")
     r.image("flow colours", img, caption="a <caption>")
     r.image("flow colours", np.ones((4, 4), bool))  # same name: must not overwrite the first
-    r.table([{"method": "<x>", "epe": 1.23456, "px1": None}, {"method": "y", "epe": 12345.6, "n": 3}],
-            caption="metrics")
+    r.table(
+        [{"method": "<x>", "epe": 1.23456, "px1": None}, {"method": "y", "epe": 12345.6, "n": 3}], caption="metrics"
+    )
     path = r.save(tmp_path / "rep")
     assert path == tmp_path / "rep" / "report.html"
     text = path.read_text(encoding="utf-8")

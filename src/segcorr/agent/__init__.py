@@ -9,5 +9,16 @@ from segcorr.agent.loop import Agent, AgentConfig, AgentMask, AgentResult
 from segcorr.agent.messages import ChatModel, ImagePart, Message
 from segcorr.agent.offline import OfflineVerifier, noun_phrase_variants
 
-__all__ = ["Agent", "AgentConfig", "AgentMask", "AgentResult", "ChatModel", "ClientConfig", "ImagePart",
-           "Message", "OfflineVerifier", "OpenAIChat", "noun_phrase_variants"]
+__all__ = [
+    "Agent",
+    "AgentConfig",
+    "AgentMask",
+    "AgentResult",
+    "ChatModel",
+    "ClientConfig",
+    "ImagePart",
+    "Message",
+    "OfflineVerifier",
+    "OpenAIChat",
+    "noun_phrase_variants",
+]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from segcorr.agent.messages import Message, to_openai
 from segcorr.errors import InputError
@@ -36,7 +36,7 @@ class ClientConfig:
 
 def backoff_delays(config: ClientConfig) -> list[float]:
     """The waits before each retry: [backoff_s, 2 backoff_s, 4 backoff_s, ...] capped at backoff_max_s."""
-    return [min(config.backoff_max_s, config.backoff_s * 2.0 ** k) for k in range(config.retries)]
+    return [min(config.backoff_max_s, config.backoff_s * 2.0**k) for k in range(config.retries)]
 
 
 class OpenAIChat:
@@ -46,13 +46,15 @@ class OpenAIChat:
     the placeholder "EMPTY" is sent, which local servers (vLLM, llama.cpp, SGLang...) accept.
     """
 
-    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY",
-                 config: ClientConfig = ClientConfig()) -> None:
+    def __init__(
+        self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", config: ClientConfig = ClientConfig()
+    ) -> None:
         try:
             import openai
         except ModuleNotFoundError:
-            raise InputError("the agent's chat client needs the `openai` package: "
-                             "pip install 'segcorr[agent]'") from None
+            raise InputError(
+                "the agent's chat client needs the `openai` package: pip install 'segcorr[agent]'"
+            ) from None
         if not base_url.startswith(("http://", "https://")):
             raise InputError(f"expected an http(s) URL for the chat server, found {base_url!r}")
         if not model:
@@ -60,13 +62,18 @@ class OpenAIChat:
         self.base_url, self.model, self.api_key_env, self.config = base_url, model, api_key_env, config
         self._openai = openai
         # retries are ours (tested, bounded, one error message at the end), so the client's own are off
-        self._client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env) or "EMPTY",
-                                     timeout=config.timeout_s, max_retries=0)
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=os.environ.get(api_key_env) or "EMPTY", timeout=config.timeout_s, max_retries=0
+        )
         self.requests = 0  # HTTP requests sent, retries included
 
     def describe(self) -> dict:
-        return {"kind": "openai-compatible", "base_url": self.base_url, "model": self.model,
-                "api_key_env": self.api_key_env}
+        return {
+            "kind": "openai-compatible",
+            "base_url": self.base_url,
+            "model": self.model,
+            "api_key_env": self.api_key_env,
+        }
 
     def complete(self, messages: Sequence[Message]) -> str:
         """The assistant's text for the conversation. Raises InputError when the server cannot answer."""
@@ -80,7 +87,7 @@ class OpenAIChat:
             self.requests += 1
             try:
                 response = self._client.chat.completions.create(**kwargs)
-            except Exception as e:  # noqa: BLE001 -- sorted into retryable / final just below
+            except Exception as e:
                 reason, retryable = self._classify(e)
                 if not retryable or attempt == len(delays):
                     tries = f" after {attempt + 1} tries" if attempt else ""

@@ -11,8 +11,8 @@ can correct itself; every reply counts against `max_generations`, after which th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -88,8 +88,13 @@ def _opt_float(values, i: int) -> float | None:
 class Agent:
     """The loop around one segmenter and one chat model (the checker defaults to the same model)."""
 
-    def __init__(self, segmenter: Segmenter, model: ChatModel, checker: ChatModel | None = None,
-                 config: AgentConfig = AgentConfig()) -> None:
+    def __init__(
+        self,
+        segmenter: Segmenter,
+        model: ChatModel,
+        checker: ChatModel | None = None,
+        config: AgentConfig = AgentConfig(),
+    ) -> None:
         self.segmenter = segmenter
         self.model = model
         self.checker = checker if checker is not None else model
@@ -135,8 +140,10 @@ class Agent:
 
     def _segment_phrase(self, run: _Run, phrase: str, step: dict) -> Message:
         if _norm(phrase) in run.used_prompts:
-            raise ToolCallError(f"the text prompt {phrase!r} was already used; each text prompt may be used only "
-                                "once: try a different phrase, or examine / select / report_no_mask")
+            raise ToolCallError(
+                f"the text prompt {phrase!r} was already used; each text prompt may be used only "
+                "once: try a different phrase, or examine / select / report_no_mask"
+            )
         run.used_prompts.append(_norm(phrase))
         answer = self.segmenter.segment(run.image, Prompts(text=[phrase]))
         masks = np.asarray(answer.masks, bool).reshape(-1, *run.image.shape[:2])
@@ -144,20 +151,39 @@ class Agent:
         keep = [i for i in np.argsort(-scores, kind="stable") if masks[i].any()][: self.config.max_masks]
         presence = None if answer.presence is None else float(answer.presence)
         run.presence = presence
-        run.masks = [AgentMask(mask=masks[i], score=float(scores[i]), iou_pred=_opt_float(answer.iou_pred, i),
-                               box=(mask_box(masks[i]) if answer.boxes is None
-                                    else [float(v) for v in np.asarray(answer.boxes)[i]]),
-                               prompt=phrase, presence=presence) for i in keep]
-        payload = {"tool": "segment_phrase", "text_prompt": phrase, "presence": presence,
-                   "masks": self._describe(run.masks)}
+        run.masks = [
+            AgentMask(
+                mask=masks[i],
+                score=float(scores[i]),
+                iou_pred=_opt_float(answer.iou_pred, i),
+                box=(mask_box(masks[i]) if answer.boxes is None else [float(v) for v in np.asarray(answer.boxes)[i]]),
+                prompt=phrase,
+                presence=presence,
+            )
+            for i in keep
+        ]
+        payload = {
+            "tool": "segment_phrase",
+            "text_prompt": phrase,
+            "presence": presence,
+            "masks": self._describe(run.masks),
+        }
         step["result"] = payload
         n = len(run.masks)
         if n == 0:
-            return Message.of("user", P.tool_result(payload, f'No masks found for "{phrase}". Try a different '
-                                                    "phrase, or call report_no_mask if nothing matches the query."))
-        prose = (f'{n} mask(s) found for "{phrase}", drawn on the image below with their numbers 1..{n}. '
-                 "Check them against the query: examine_each_mask, select_masks_and_return, or try another "
-                 "phrase.")
+            return Message.of(
+                "user",
+                P.tool_result(
+                    payload,
+                    f'No masks found for "{phrase}". Try a different '
+                    "phrase, or call report_no_mask if nothing matches the query.",
+                ),
+            )
+        prose = (
+            f'{n} mask(s) found for "{phrase}", drawn on the image below with their numbers 1..{n}. '
+            "Check them against the query: examine_each_mask, select_masks_and_return, or try another "
+            "phrase."
+        )
         return Message.of("user", P.tool_result(payload, prose), self._overlay(run))
 
     def _examine(self, run: _Run, step: dict) -> Message:
@@ -166,29 +192,50 @@ class Agent:
         side, n = self.config.image_side, len(run.masks)
         checks, kept = [], []
         for i, m in enumerate(run.masks, start=1):
-            info = {"score": round(m.score, 4), "presence": None if m.presence is None else round(m.presence, 4),
-                    "iou_pred": None if m.iou_pred is None else round(m.iou_pred, 4)}
-            question = Message.of("user", ImagePart.from_array(fit_side(overlay_masks(run.image, m.mask), side)),
-                                  ImagePart.from_array(zoomed_crop(run.image, m.mask, self.config.crop_side)),
-                                  P.checker_question(run.query, i, n, info))
+            info = {
+                "score": round(m.score, 4),
+                "presence": None if m.presence is None else round(m.presence, 4),
+                "iou_pred": None if m.iou_pred is None else round(m.iou_pred, 4),
+            }
+            question = Message.of(
+                "user",
+                ImagePart.from_array(fit_side(overlay_masks(run.image, m.mask), side)),
+                ImagePart.from_array(zoomed_crop(run.image, m.mask, self.config.crop_side)),
+                P.checker_question(run.query, i, n, info),
+            )
             reply = self.checker.complete([Message.of("system", P.CHECKER_PROMPT), question])
             verdict = parse_verdict(reply)
-            checks.append({"mask": i, "reply": reply,
-                           "verdict": {True: "Accept", False: "Reject", None: "none (rejected)"}[verdict]})
+            checks.append(
+                {
+                    "mask": i,
+                    "reply": reply,
+                    "verdict": {True: "Accept", False: "Reject", None: "none (rejected)"}[verdict],
+                }
+            )
             if verdict:
                 kept.append((i, m))
         run.masks = [m for _, m in kept]
-        payload = {"tool": "examine_each_mask",
-                   "verdicts": [{"mask": c["mask"], "verdict": c["verdict"]} for c in checks],
-                   "masks": self._describe(run.masks, was=[i for i, _ in kept])}
+        payload = {
+            "tool": "examine_each_mask",
+            "verdicts": [{"mask": c["mask"], "verdict": c["verdict"]} for c in checks],
+            "masks": self._describe(run.masks, was=[i for i, _ in kept]),
+        }
         step["result"] = payload
         step["checks"] = checks
         if not run.masks:
-            return Message.of("user", P.tool_result(payload, "Every mask was rejected. Try a different phrase, or "
-                                                    "call report_no_mask if nothing matches the query."))
+            return Message.of(
+                "user",
+                P.tool_result(
+                    payload,
+                    "Every mask was rejected. Try a different phrase, or "
+                    "call report_no_mask if nothing matches the query.",
+                ),
+            )
         k = len(run.masks)
-        prose = (f"{k} of {n} mask(s) accepted, renumbered 1..{k} on the image below. Select the ones that "
-                 "answer the query with select_masks_and_return, or try another phrase.")
+        prose = (
+            f"{k} of {n} mask(s) accepted, renumbered 1..{k} on the image below. Select the ones that "
+            "answer the query with select_masks_and_return, or try another phrase."
+        )
         return Message.of("user", P.tool_result(payload, prose), self._overlay(run))
 
     def _select(self, run: _Run, ids: list[int], step: dict) -> AgentResult:
@@ -198,8 +245,10 @@ class Agent:
         bad = [i for i in ids if not 1 <= i <= n]
         if not ids or bad or len(set(ids)) != len(ids):
             found = "an empty list" if not ids else (f"{bad}" if bad else "repeated numbers")
-            raise ToolCallError(f"final_answer_masks must list distinct mask numbers from 1 to {n}, found {found}; "
-                                "use report_no_mask if none matches")
+            raise ToolCallError(
+                f"final_answer_masks must list distinct mask numbers from 1 to {n}, found {found}; "
+                "use report_no_mask if none matches"
+            )
         step["result"] = {"status": "selected", "masks": ids}
         return self._finish(run, "selected", [run.masks[i - 1] for i in ids])
 
@@ -213,8 +262,12 @@ class Agent:
         total = float(masks[0].mask.size) if masks else 1.0
         out = []
         for k, m in enumerate(masks):
-            d = {"id": k + 1, "score": round(m.score, 4), "box": [round(v, 1) for v in m.box],
-                 "area_fraction": round(float(m.mask.sum()) / total, 5)}
+            d = {
+                "id": k + 1,
+                "score": round(m.score, 4),
+                "box": [round(v, 1) for v in m.box],
+                "area_fraction": round(float(m.mask.sum()) / total, 5),
+            }
             if was is not None:
                 d["was"] = was[k]
             out.append(d)
@@ -222,9 +275,17 @@ class Agent:
 
     def _finish(self, run: _Run, status: str, masks: list[AgentMask]) -> AgentResult:
         h, w = run.image.shape[:2]
-        transcript = {"query": run.query, "image": f"<image {w}x{h}>", "status": status,
-                      "generations": len(run.steps), "config": asdict(self.config),
-                      "model": self.model.describe(), "checker": self.checker.describe(),
-                      "steps": run.steps, "messages": to_transcript(run.messages)}
-        return AgentResult(status=status, masks=masks, presence=run.presence, generations=len(run.steps),
-                           transcript=transcript)
+        transcript = {
+            "query": run.query,
+            "image": f"<image {w}x{h}>",
+            "status": status,
+            "generations": len(run.steps),
+            "config": asdict(self.config),
+            "model": self.model.describe(),
+            "checker": self.checker.describe(),
+            "steps": run.steps,
+            "messages": to_transcript(run.messages),
+        }
+        return AgentResult(
+            status=status, masks=masks, presence=run.presence, generations=len(run.steps), transcript=transcript
+        )

@@ -8,8 +8,9 @@ base64 PNG data URLs); `to_transcript` turns them into JSON where each image is 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence, Union
+from typing import Protocol
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class ImagePart:
     height: int
 
     @classmethod
-    def from_array(cls, image: np.ndarray) -> "ImagePart":
+    def from_array(cls, image: np.ndarray) -> ImagePart:
         """image: uint8 [H, W, 3] RGB or [H, W] grey."""
         from segcorr.io.image import encode_image
 
@@ -36,7 +37,7 @@ class ImagePart:
         return f"<image {self.width}x{self.height}>"
 
 
-Part = Union[str, ImagePart]
+Part = str | ImagePart
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Message:
     parts: tuple[Part, ...]
 
     @classmethod
-    def of(cls, role: str, *parts: Part) -> "Message":
+    def of(cls, role: str, *parts: Part) -> Message:
         return cls(role=role, parts=tuple(parts))
 
     @property
@@ -79,13 +80,18 @@ def to_openai(messages: Sequence[Message]) -> list[dict]:
         if not m.images:
             out.append({"role": m.role, "content": m.text})
             continue
-        content = [{"type": "text", "text": p} if isinstance(p, str)
-                   else {"type": "image_url", "image_url": {"url": p.data_url()}} for p in m.parts]
+        content = [
+            {"type": "text", "text": p}
+            if isinstance(p, str)
+            else {"type": "image_url", "image_url": {"url": p.data_url()}}
+            for p in m.parts
+        ]
         out.append({"role": m.role, "content": content})
     return out
 
 
 def to_transcript(messages: Sequence[Message]) -> list[dict]:
     """JSON-ready messages with every image replaced by its placeholder "<image WxH>"."""
-    return [{"role": m.role,
-             "content": [p if isinstance(p, str) else p.placeholder() for p in m.parts]} for m in messages]
+    return [
+        {"role": m.role, "content": [p if isinstance(p, str) else p.placeholder() for p in m.parts]} for m in messages
+    ]

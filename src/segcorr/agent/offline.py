@@ -13,19 +13,90 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from segcorr.agent.messages import Message
 from segcorr.agent.prompts import CHECKER_PROMPT
 
-_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "some", "any", "all", "every", "each",
-                "my", "your", "his", "her", "its", "our", "their", "one"}
+_DETERMINERS = {
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "those",
+    "some",
+    "any",
+    "all",
+    "every",
+    "each",
+    "my",
+    "your",
+    "his",
+    "her",
+    "its",
+    "our",
+    "their",
+    "one",
+}
 # words that start a relation or a clause: the noun phrase before them names the object
-_BREAKS = {"with", "without", "in", "on", "at", "of", "from", "by", "near", "behind", "beside", "under",
-           "over", "above", "below", "between", "next", "to", "into", "onto", "inside", "outside", "around",
-           "who", "which", "that", "whose", "where", "while", "and", "or", "is", "are", "was", "has", "have",
-           "left", "right", "holding", "wearing", "carrying", "riding", "sitting", "standing", "walking",
-           "running", "looking", "playing", "eating", "using", "lying", "jumping", "flying", "facing"}
+_BREAKS = {
+    "with",
+    "without",
+    "in",
+    "on",
+    "at",
+    "of",
+    "from",
+    "by",
+    "near",
+    "behind",
+    "beside",
+    "under",
+    "over",
+    "above",
+    "below",
+    "between",
+    "next",
+    "to",
+    "into",
+    "onto",
+    "inside",
+    "outside",
+    "around",
+    "who",
+    "which",
+    "that",
+    "whose",
+    "where",
+    "while",
+    "and",
+    "or",
+    "is",
+    "are",
+    "was",
+    "has",
+    "have",
+    "left",
+    "right",
+    "holding",
+    "wearing",
+    "carrying",
+    "riding",
+    "sitting",
+    "standing",
+    "walking",
+    "running",
+    "looking",
+    "playing",
+    "eating",
+    "using",
+    "lying",
+    "jumping",
+    "flying",
+    "facing",
+}
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 _JSON_TAG = {tag: re.compile(rf"<{tag}>(.*?)</{tag}>", re.DOTALL) for tag in ("tool_result", "mask_info", "tool")}
 
@@ -41,11 +112,17 @@ def noun_phrase_variants(query: str) -> list[str]:
     while words and words[0] in _DETERMINERS:
         words = words[1:]
     out.append(" ".join(words))
-    cut = next((i for i, w in enumerate(words) if i > 0 and (w in _BREAKS or (
-        w.endswith("ing") and i + 1 < len(words) and words[i + 1] in _DETERMINERS))), len(words))
+    cut = next(
+        (
+            i
+            for i, w in enumerate(words)
+            if i > 0 and (w in _BREAKS or (w.endswith("ing") and i + 1 < len(words) and words[i + 1] in _DETERMINERS))
+        ),
+        len(words),
+    )
     head = words[:cut]
     for k in range(len(head), 0, -1):  # drop leading modifiers one by one, keeping the head noun last
-        out.append(" ".join(head[len(head) - k:]))
+        out.append(" ".join(head[len(head) - k :]))
     seen, variants = set(), []
     for v in out:
         if v and v.lower() not in seen:
@@ -88,8 +165,11 @@ class OfflineVerifier:
     def _check(self, question: str) -> str:
         info = _tagged_json(question, "mask_info") or {}
         score, presence = info.get("score"), info.get("presence")
-        ok = isinstance(score, (int, float)) and score >= self.min_score and (
-            presence is None or presence >= self.min_presence)
+        ok = (
+            isinstance(score, (int, float))
+            and score >= self.min_score
+            and (presence is None or presence >= self.min_presence)
+        )
         why = f"instance score {score}, presence {presence}"
         return f"{why}.\n<verdict>{'Accept' if ok else 'Reject'}</verdict>"
 

@@ -42,8 +42,10 @@ You see the whole image with the candidate mask tinted and outlined, then a zoom
 Decide whether the masked region is (one instance of) what the query describes. Answer with a short
 reason, then exactly one verdict: <verdict>Accept</verdict> or <verdict>Reject</verdict>."""
 
-FORMAT_REMINDER = ('Reply with exactly one tool call, for example '
-                   '<tool>{"name": "segment_phrase", "parameters": {"text_prompt": "girl"}}</tool>.')
+FORMAT_REMINDER = (
+    "Reply with exactly one tool call, for example "
+    '<tool>{"name": "segment_phrase", "parameters": {"text_prompt": "girl"}}</tool>.'
+)
 
 
 def tool_result(payload: dict, prose: str) -> str:
@@ -62,5 +64,7 @@ def user_query(query: str) -> str:
 
 def checker_question(query: str, index: int, count: int, info: dict) -> str:
     """The checker's question for mask `index` of `count`; `info` (segmenter scores) as JSON between tags."""
-    return (f"Query: {query}\nCandidate mask {index} of {count}. Segmentation model's own estimate: "
-            f"<mask_info>{json.dumps(info)}</mask_info>\nIs the masked region what the query describes?")
+    return (
+        f"Query: {query}\nCandidate mask {index} of {count}. Segmentation model's own estimate: "
+        f"<mask_info>{json.dumps(info)}</mask_info>\nIs the masked region what the query describes?"
+    )

@@ -31,7 +31,7 @@ def parse_tool_call(reply: str) -> ToolCall:
     parameters of the wrong type)."""
     bodies = _TOOL_RE.findall(reply or "")
     if not bodies:
-        raise ToolCallError("no tool call found: write one call as <tool>{\"name\": ..., \"parameters\": {...}}</tool>")
+        raise ToolCallError('no tool call found: write one call as <tool>{"name": ..., "parameters": {...}}</tool>')
     if len(bodies) > 1:
         raise ToolCallError(f"found {len(bodies)} tool calls; write exactly one per reply")
     body = bodies[0].strip()

@@ -66,8 +66,10 @@ class _Pair:
 
 def _need_count(files: list[Path], want: int, folder: Path, what: str) -> None:
     if len(files) != want:
-        raise InputError(f"expected {want} {what} files (one per {'frame' if what == 'segment' else 'pair'}), "
-                         f"found {len(files)}", folder)
+        raise InputError(
+            f"expected {want} {what} files (one per {'frame' if what == 'segment' else 'pair'}), found {len(files)}",
+            folder,
+        )
 
 
 def _scene_pairs(split: Path, scene: str, labels_dir: Path | None) -> list[_Pair]:
@@ -95,8 +97,10 @@ def _scene_pairs(split: Path, scene: str, labels_dir: Path | None) -> list[_Pair
     elif (split / "Segment" / scene).is_dir():
         segs = _files(split / "Segment" / scene, "*.npy")
         _need_count(segs, n + 1, split / "Segment" / scene, "segment")
-    return [_Pair(f"{scene}/{frames[i].stem}", frames[i], frames[i + 1], flows[i], occs[i], lines[i],
-                  segs[i], segs[i + 1]) for i in range(n)]
+    return [
+        _Pair(f"{scene}/{frames[i].stem}", frames[i], frames[i + 1], flows[i], occs[i], lines[i], segs[i], segs[i + 1])
+        for i in range(n)
+    ]
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -129,8 +133,13 @@ class AnimeRunFlowDataset:
     labels_dir: precomputed label maps used instead of ``Segment/`` (see the module docstring).
     """
 
-    def __init__(self, root: str | Path, split: str = "test", line_radius: float = LINE_RADIUS,
-                 labels_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "test",
+        line_radius: float = LINE_RADIUS,
+        labels_dir: str | Path | None = None,
+    ) -> None:
         self.root = Path(root)
         self.line_radius = line_radius
         labels = Path(labels_dir) if labels_dir else None
@@ -139,14 +148,19 @@ class AnimeRunFlowDataset:
         found = _split_dir(self.root, split)
         if found is None:
             have = [s for s in ("test", "train") if (self.root / s / FRAMES).is_dir()]
-            raise InputError(f"AnimeRun split {split!r} not found (expected {split}/{FRAMES}/; "
-                             f"found splits: {', '.join(have) or 'none'})", self.root)
+            raise InputError(
+                f"AnimeRun split {split!r} not found (expected {split}/{FRAMES}/; "
+                f"found splits: {', '.join(have) or 'none'})",
+                self.root,
+            )
         self.split_dir = found
         scenes = sorted(p.name for p in (found / FRAMES).iterdir() if p.is_dir())
         self._pairs = [pair for scene in scenes for pair in _scene_pairs(found, scene, labels)]
         if not self._pairs:
-            raise InputError(f"no frame pairs found (expected {FRAMES}/<scene>/original/*.png, "
-                             "at least two frames per scene)", found / FRAMES)
+            raise InputError(
+                f"no frame pairs found (expected {FRAMES}/<scene>/original/*.png, at least two frames per scene)",
+                found / FRAMES,
+            )
 
     def __len__(self) -> int:
         return len(self._pairs)
@@ -177,5 +191,6 @@ class AnimeRunFlowDataset:
             from segcorr.metrics.flow import line_mask_from_segments
 
             line = line_mask_from_segments(seg0, self.line_radius)
-        return FlowSample(name=p.name, img0=img0, img1=img1, flow=flow, valid=None, occ=occ, line=line,
-                          seg0=seg0, seg1=seg1)
+        return FlowSample(
+            name=p.name, img0=img0, img1=img1, flow=flow, valid=None, occ=occ, line=line, seg0=seg0, seg1=seg1
+        )

@@ -24,16 +24,37 @@ import numpy as np
 from segcorr.data.synth import palette
 
 TOPS = ("shirt", "jacket", "dress", "sweater")
-PART_NOUNS = ("hair", "face", "eyes", "hand", "leg", "pants", "shoes", "sleeve", *TOPS, "hat", "ribbon", "bag",
-              "knob")
-BACKGROUND_NOUNS = ("sky", "cloud", "hill", "mountain", "building", "road", "grass", "wall", "window", "floor",
-                    "carpet", "shelf", "table", "sofa", "cabinet")
+PART_NOUNS = ("hair", "face", "eyes", "hand", "leg", "pants", "shoes", "sleeve", *TOPS, "hat", "ribbon", "bag", "knob")
+BACKGROUND_NOUNS = (
+    "sky",
+    "cloud",
+    "hill",
+    "mountain",
+    "building",
+    "road",
+    "grass",
+    "wall",
+    "window",
+    "floor",
+    "carpet",
+    "shelf",
+    "table",
+    "sofa",
+    "cabinet",
+)
 OBJECT_NOUNS = ("chair", "polygon", "blob", "ellipse")
 TEXTURE_WORDS = ("mottled", "striped", "checkered", "shaded", "textured")
 LAYER_NOUNS = ("character",)
 # words users type for the generator's nouns
-ALIASES = {"shoe": "shoes", "eye": "eyes", "hands": "hand", "legs": "leg", "characters": "character",
-           "person": "character", "people": "character"}
+ALIASES = {
+    "shoe": "shoes",
+    "eye": "eyes",
+    "hands": "hand",
+    "legs": "leg",
+    "characters": "character",
+    "person": "character",
+    "people": "character",
+}
 
 
 def _color_words() -> tuple[str, ...]:
@@ -46,8 +67,22 @@ COLOR_WORDS = _color_words()
 
 def _vocabulary() -> tuple[str, ...]:
     words: list[str] = [*PART_NOUNS, *BACKGROUND_NOUNS, *OBJECT_NOUNS, *LAYER_NOUNS]
-    for noun in ("hair", "eyes", "pants", "shoes", "sleeve", *TOPS, "hat", "ribbon", "bag", "building", "shelf",
-                 "table", "sofa", "cabinet"):
+    for noun in (
+        "hair",
+        "eyes",
+        "pants",
+        "shoes",
+        "sleeve",
+        *TOPS,
+        "hat",
+        "ribbon",
+        "bag",
+        "building",
+        "shelf",
+        "table",
+        "sofa",
+        "cabinet",
+    ):
         words += [f"{c} {noun}" for c in COLOR_WORDS]
     words += [f"{t} {n}" for t in TEXTURE_WORDS for n in (*OBJECT_NOUNS, "knob")]
     words += [f"character with {c} hair" for c in dict.fromkeys(palette.HAIR_NAMES.get(h, h) for h in palette.HAIR)]
@@ -91,8 +126,9 @@ def _noun_of(name: str) -> tuple[str, str]:
     return "", name
 
 
-def scene_queries(seg: np.ndarray, inst: np.ndarray, concepts: dict[int, str],
-                  instance_concepts: dict[int, str], min_pixels: int = 16) -> dict[str, np.ndarray]:
+def scene_queries(
+    seg: np.ndarray, inst: np.ndarray, concepts: dict[int, str], instance_concepts: dict[int, str], min_pixels: int = 16
+) -> dict[str, np.ndarray]:
     """Every phrase present in one image with its instance masks.
 
     seg, inst: int [H, W] segment and instance ids (0 = none / background); concepts: segment id -> name;
@@ -153,9 +189,17 @@ def scene_queries(seg: np.ndarray, inst: np.ndarray, concepts: dict[int, str],
     return out
 
 
-def find_queries(seg: np.ndarray, inst: np.ndarray, concepts: dict[int, str], instance_concepts: dict[int, str],
-                 rng: np.random.Generator, n_pos: int, n_neg: int, hard_negative_frac: float = 0.5,
-                 min_pixels: int = 16) -> list[FindQuery]:
+def find_queries(
+    seg: np.ndarray,
+    inst: np.ndarray,
+    concepts: dict[int, str],
+    instance_concepts: dict[int, str],
+    rng: np.random.Generator,
+    n_pos: int,
+    n_neg: int,
+    hard_negative_frac: float = 0.5,
+    min_pixels: int = 16,
+) -> list[FindQuery]:
     """Up to ``n_pos`` positive queries (phrases present) and ``n_neg`` negative ones (absent phrases of
     ``VOCABULARY``; a share ``hard_negative_frac`` of them keeps a present noun with another attribute, as
     "blue hair" where only red hair is drawn), drawn with ``rng``."""
@@ -169,6 +213,6 @@ def find_queries(seg: np.ndarray, inst: np.ndarray, concepts: dict[int, str], in
     n_hard = min(len(hard), int(round(n_neg * hard_negative_frac)))
     neg = [hard[i] for i in rng.permutation(len(hard))[:n_hard]]
     rest = [v for v in absent if v not in set(neg)]
-    neg += [rest[i] for i in rng.permutation(len(rest))[:n_neg - len(neg)]]
+    neg += [rest[i] for i in rng.permutation(len(rest))[: n_neg - len(neg)]]
     empty = np.zeros((0, h, w), bool)
     return [FindQuery(p, present[p]) for p in pos] + [FindQuery(n, empty) for n in neg]

@@ -49,5 +49,4 @@ def check_same_size(shape: tuple[int, int], array: np.ndarray | None, path: obje
         return
     hw = tuple(array.shape[1:3]) if what == "flow" else tuple(array.shape[:2])
     if hw != tuple(shape):
-        raise InputError(f"{what} is {hw[1]}x{hw[0]} but frame 0 is {shape[1]}x{shape[0]} (expected equal sizes)",
-                         path)
+        raise InputError(f"{what} is {hw[1]}x{hw[0]} but frame 0 is {shape[1]}x{shape[0]} (expected equal sizes)", path)

@@ -14,9 +14,10 @@ the trainer's sampler decides every random choice and a resumed run sees exactly
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ def check_seed_range(seed_start: int, length: int, split: str) -> None:
     lo, hi = seed_start, seed_start + length
     if split == "train" and lo < TRAIN_SEED_START:
         raise ValueError(f"training seeds must be >= {TRAIN_SEED_START}, got start {lo}")
-    if split == "val" and not (VAL_SEED_START <= lo and hi <= VAL_SEED_END):
+    if split == "val" and not (lo >= VAL_SEED_START and hi <= VAL_SEED_END):
         raise ValueError(f"validation seeds must lie in [{VAL_SEED_START}, {VAL_SEED_END}), got [{lo}, {hi})")
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
@@ -86,7 +87,7 @@ def augment(sample: dict[str, np.ndarray], cfg: AugmentConfig, rng: np.random.Ge
         y = int(rng.integers(0, h - ch + 1))
         x = int(rng.integers(0, w - cw + 1))
         for k, v in out.items():
-            out[k] = v[..., y:y + ch, x:x + cw] if k == "flow" else v[y:y + ch, x:x + cw]
+            out[k] = v[..., y : y + ch, x : x + cw] if k == "flow" else v[y : y + ch, x : x + cw]
     if not cfg.enabled:
         return out
     if rng.random() < cfg.hflip:
@@ -104,20 +105,31 @@ def augment(sample: dict[str, np.ndarray], cfg: AugmentConfig, rng: np.random.Ge
     return out
 
 
-def to_tensors(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray | None = None, valid: np.ndarray | None = None,
-               occ: np.ndarray | None = None, seg0: np.ndarray | None = None, seg1: np.ndarray | None = None,
-               aug: AugmentConfig | None = None, rng: np.random.Generator | None = None) -> dict[str, torch.Tensor]:
+def to_tensors(
+    img0: np.ndarray,
+    img1: np.ndarray,
+    flow: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+    occ: np.ndarray | None = None,
+    seg0: np.ndarray | None = None,
+    seg1: np.ndarray | None = None,
+    aug: AugmentConfig | None = None,
+    rng: np.random.Generator | None = None,
+) -> dict[str, torch.Tensor]:
     """NumPy sample (uint8 [H, W, 3] frames, optional maps) -> the training dict documented in the module."""
     h, w = img0.shape[:2]
     if img1.shape[:2] != (h, w):
         raise InputError(f"expected both frames the same size, found {img0.shape[:2]} and {img1.shape[:2]}")
     zeros = np.zeros((h, w), np.float32)
-    s = {"img0": img0.astype(np.float32) / 255.0, "img1": img1.astype(np.float32) / 255.0,
-         "flow": np.zeros((2, h, w), np.float32) if flow is None else flow.astype(np.float32),
-         "valid": zeros if valid is None else valid.astype(np.float32),
-         "occ": zeros if occ is None else occ.astype(np.float32),
-         "seg0": np.zeros((h, w), np.int64) if seg0 is None else seg0.astype(np.int64),
-         "seg1": np.zeros((h, w), np.int64) if seg1 is None else seg1.astype(np.int64)}
+    s = {
+        "img0": img0.astype(np.float32) / 255.0,
+        "img1": img1.astype(np.float32) / 255.0,
+        "flow": np.zeros((2, h, w), np.float32) if flow is None else flow.astype(np.float32),
+        "valid": zeros if valid is None else valid.astype(np.float32),
+        "occ": zeros if occ is None else occ.astype(np.float32),
+        "seg0": np.zeros((h, w), np.int64) if seg0 is None else seg0.astype(np.int64),
+        "seg1": np.zeros((h, w), np.int64) if seg1 is None else seg1.astype(np.int64),
+    }
     if flow is not None and valid is None:
         s["valid"] = np.isfinite(s["flow"]).all(axis=0).astype(np.float32)
     s["flow"] = np.nan_to_num(s["flow"], nan=0.0, posinf=0.0, neginf=0.0)
@@ -135,8 +147,17 @@ class SynthFlowDataset(Dataset):
     ``split`` "train" requires seeds >= 1_000_000, "val" requires seeds in [500_000, 1_000_000).
     """
 
-    def __init__(self, seed_start: int, length: int, height: int = 256, width: int = 320, style: str = "mixed",
-                 aug: AugmentConfig | None = None, split: str = "train", mask_occluded: bool = False) -> None:
+    def __init__(
+        self,
+        seed_start: int,
+        length: int,
+        height: int = 256,
+        width: int = 320,
+        style: str = "mixed",
+        aug: AugmentConfig | None = None,
+        split: str = "train",
+        mask_occluded: bool = False,
+    ) -> None:
         check_seed_range(seed_start, length, split)
         self.seed_start, self.length, self.height, self.width = seed_start, length, height, width
         self.style, self.aug, self.split, self.mask_occluded = style, aug, split, mask_occluded
@@ -175,8 +196,9 @@ class FlowTrainingSet(Dataset):
     0) for unsupervised training; mask_occluded: occluded pixels are not ``valid``.
     """
 
-    def __init__(self, reader: Any, aug: AugmentConfig | None = None, supervised: bool = True,
-                 mask_occluded: bool = False) -> None:
+    def __init__(
+        self, reader: Any, aug: AugmentConfig | None = None, supervised: bool = True, mask_occluded: bool = False
+    ) -> None:
         self.reader, self.aug, self.supervised, self.mask_occluded = reader, aug, supervised, mask_occluded
 
     def __len__(self) -> int:
@@ -218,8 +240,12 @@ class FramesDataset(Dataset):
     Video frames are decoded once and kept in memory: meant for short clips.
     """
 
-    def __init__(self, roots: str | Path | Sequence[str | Path], aug: AugmentConfig | None = None,
-                 labels_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        roots: str | Path | Sequence[str | Path],
+        aug: AugmentConfig | None = None,
+        labels_dir: str | Path | None = None,
+    ) -> None:
         roots = [roots] if isinstance(roots, (str, Path)) else list(roots)
         self.clips: list[tuple[str, list[Any]]] = []
         for root in map(Path, roots):

@@ -37,7 +37,11 @@ def open_flow_dataset(root: str | Path, split: str = "test") -> FlowDataset:
     if is_animerun_root(root):
         return AnimeRunFlowDataset(root, split=split)
     if not any(root.iterdir()):
-        raise InputError("folder is empty (expected NNNNN_img0.png/_img1.png/_flow.flo pairs or an AnimeRun root)",
-                         root)
-    raise InputError("unknown layout: expected NNNNN_img0.png/_img1.png/_flow.flo pairs or an AnimeRun root "
-                     "({train,test}/Frame_Anime/<scene>/original/*.png)", root)
+        raise InputError(
+            "folder is empty (expected NNNNN_img0.png/_img1.png/_flow.flo pairs or an AnimeRun root)", root
+        )
+    raise InputError(
+        "unknown layout: expected NNNNN_img0.png/_img1.png/_flow.flo pairs or an AnimeRun root "
+        "({train,test}/Frame_Anime/<scene>/original/*.png)",
+        root,
+    )

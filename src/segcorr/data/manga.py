@@ -34,8 +34,11 @@ class MangaItem:
 
 
 def _box(value: object, what: str, path: object) -> list[float]:
-    ok = isinstance(value, (list, tuple)) and len(value) == 4 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value)
+    ok = (
+        isinstance(value, (list, tuple))
+        and len(value) == 4
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value)
+    )
     if not ok or value[2] < value[0] or value[3] < value[1]:
         raise InputError(f"expected {what} as [x0, y0, x1, y1] with x1 >= x0 and y1 >= y0, found {value!r}", path)
     return [float(v) for v in value]
@@ -59,12 +62,18 @@ def parse_page_spec(doc: object, path: str | os.PathLike | None = None) -> tuple
         seen.add(str(cid))
         out = dict(ch)
         out["body_box"] = _box(ch["body_box"], f"body_box of character {cid}", path)
-        out["face_box"] = None if ch.get("face_box") is None else _box(ch["face_box"], f"face_box of character {cid}", path)
+        out["face_box"] = (
+            None if ch.get("face_box") is None else _box(ch["face_box"], f"face_box of character {cid}", path)
+        )
         depth, panel = ch.get("depth"), ch.get("panel")
         if depth is not None and (not isinstance(depth, (int, float)) or isinstance(depth, bool)):
             raise InputError(f"expected a number as depth of character {cid}, found {depth!r}", path)
-        if panel is not None and (not isinstance(panel, int) or isinstance(panel, bool) or not 0 <= panel < max(len(panels), 1)):
-            raise InputError(f"expected panel of character {cid} to index the {len(panels)} panels, found {panel!r}", path)
+        if panel is not None and (
+            not isinstance(panel, int) or isinstance(panel, bool) or not 0 <= panel < max(len(panels), 1)
+        ):
+            raise InputError(
+                f"expected panel of character {cid} to index the {len(panels)} panels, found {panel!r}", path
+            )
         out["depth"], out["panel"] = depth, panel
         chars.append(out)
     return chars, panels
@@ -87,7 +96,9 @@ def _read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
 
     m = read_gray(path)
     if m.shape != shape:
-        raise InputError(f"expected a mask of the page's size {shape[1]}x{shape[0]}, found {m.shape[1]}x{m.shape[0]}", path)
+        raise InputError(
+            f"expected a mask of the page's size {shape[1]}x{shape[0]}, found {m.shape[1]}x{m.shape[0]}", path
+        )
     return m >= 128
 
 
@@ -98,8 +109,9 @@ class MangaDataset:
         self.root = Path(root)
         if not self.root.is_dir():
             raise InputError("expected a folder of manga pages (page_NNN.png + page_NNN.json)", self.root)
-        self.names = sorted((p.name[:-4] for p in self.root.iterdir() if _PAGE.match(p.name)),
-                            key=lambda n: (len(n), n))
+        self.names = sorted(
+            (p.name[:-4] for p in self.root.iterdir() if _PAGE.match(p.name)), key=lambda n: (len(n), n)
+        )
         if not self.names:
             raise InputError("expected manga pages page_NNN.png with page_NNN.json, found none", self.root)
         self.masks_optional = masks_optional
@@ -133,5 +145,11 @@ class MangaDataset:
         name = self.names[index]
         image = read_gray(self.root / f"{name}.png")
         chars, panels = self.spec(index)
-        return MangaItem(name=name, image=image, characters=chars, panels=panels,
-                         visible=self.masks(index, "visible", image.shape), amodal=self.masks(index, "amodal", image.shape))
+        return MangaItem(
+            name=name,
+            image=image,
+            characters=chars,
+            panels=panels,
+            visible=self.masks(index, "visible", image.shape),
+            amodal=self.masks(index, "amodal", image.shape),
+        )

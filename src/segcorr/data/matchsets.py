@@ -64,15 +64,19 @@ def read_homography(path: str | Path) -> np.ndarray:
 
 def _check_intrinsics(K: np.ndarray, path: Path, line: int, which: str) -> None:
     if K[0, 0] <= 0 or K[1, 1] <= 0 or abs(K[2, 2] - 1.0) > 1e-6 or np.any(K[2, :2] != 0):
-        raise InputError(f"line {line}: expected {which} as [[fx,0,cx],[0,fy,cy],[0,0,1]] with fx, fy > 0, "
-                         f"found {K.ravel().tolist()}", path)
+        raise InputError(
+            f"line {line}: expected {which} as [[fx,0,cx],[0,fy,cy],[0,0,1]] with fx, fy > 0, "
+            f"found {K.ravel().tolist()}",
+            path,
+        )
 
 
 def _check_pose(T: np.ndarray, path: Path, line: int) -> None:
     R = T[:3, :3]
     if not np.allclose(T[3], [0, 0, 0, 1], atol=1e-6) or not np.allclose(R @ R.T, np.eye(3), atol=1e-2):
-        raise InputError(f"line {line}: expected T_0to1 as a rigid 4x4 pose [R t; 0 0 0 1], found "
-                         f"{T.ravel().tolist()}", path)
+        raise InputError(
+            f"line {line}: expected T_0to1 as a rigid 4x4 pose [R t; 0 0 0 1], found {T.ravel().tolist()}", path
+        )
 
 
 def find_image(root: Path, name: str, listed_in: Path, line: int | None = None) -> Path:
@@ -81,8 +85,9 @@ def find_image(root: Path, name: str, listed_in: Path, line: int | None = None) 
         if p.is_file():
             return p
     where = f" (line {line})" if line is not None else ""
-    raise InputError(f"image {name!r} listed in {listed_in.name}{where} not found (looked in the folder and "
-                     f"images/)", root / name)
+    raise InputError(
+        f"image {name!r} listed in {listed_in.name}{where} not found (looked in the folder and images/)", root / name
+    )
 
 
 class HomographyPairs:
@@ -97,8 +102,9 @@ class HomographyPairs:
                 stem = m["stem"] or m["hstem"]
                 parts.setdefault(stem, set()).add(m["part"] or "H")
         if not parts:
-            raise InputError("no homography pairs found (expected NNNNN_img0.png, NNNNN_img1.png, NNNNN_H.txt)",
-                             self.root)
+            raise InputError(
+                "no homography pairs found (expected NNNNN_img0.png, NNNNN_img1.png, NNNNN_H.txt)", self.root
+            )
         for stem, have in sorted(parts.items()):
             missing = sorted({"img0", "img1", "H"} - have)
             if missing:
@@ -114,8 +120,13 @@ class HomographyPairs:
         from segcorr.io.image import read_image
 
         s = self.stems[i]
-        return MatchPair(s, read_image(self.root / f"{s}_img0.png"), read_image(self.root / f"{s}_img1.png"),
-                         "homography", H=self.H[i])
+        return MatchPair(
+            s,
+            read_image(self.root / f"{s}_img0.png"),
+            read_image(self.root / f"{s}_img1.png"),
+            "homography",
+            H=self.H[i],
+        )
 
 
 class PosePairs:
@@ -139,12 +150,16 @@ class PosePairs:
             if not fields or fields[0].startswith("#"):
                 continue
             if len(fields) != 38:
-                raise InputError(f"line {no}: expected 38 fields (name0 name1 rot0 rot1 K0(9) K1(9) T_0to1(16)), "
-                                 f"found {len(fields)}", path)
+                raise InputError(
+                    f"line {no}: expected 38 fields (name0 name1 rot0 rot1 K0(9) K1(9) T_0to1(16)), "
+                    f"found {len(fields)}",
+                    path,
+                )
             nums = _parse_numbers(" ".join(fields[2:]), 36, path, "rot0 rot1 K0 K1 T_0to1", no)
             if nums[0] != 0 or nums[1] != 0:
-                raise InputError(f"line {no}: EXIF rotations {int(nums[0])} {int(nums[1])} are not supported "
-                                 f"(expected 0 0)", path)
+                raise InputError(
+                    f"line {no}: EXIF rotations {int(nums[0])} {int(nums[1])} are not supported (expected 0 0)", path
+                )
             K0, K1, T = nums[2:11].reshape(3, 3), nums[11:20].reshape(3, 3), nums[20:36].reshape(4, 4)
             _check_intrinsics(K0, path, no, "K0")
             _check_intrinsics(K1, path, no, "K1")
@@ -164,8 +179,15 @@ class PosePairs:
         from segcorr.io.image import read_image
 
         n0, n1, K0, K1, T = self.items[i]
-        return MatchPair(f"{Path(n0).stem}__{Path(n1).stem}", read_image(self.image_path(n0)),
-                         read_image(self.image_path(n1)), "pose", K0=K0, K1=K1, T_0to1=T)
+        return MatchPair(
+            f"{Path(n0).stem}__{Path(n1).stem}",
+            read_image(self.image_path(n0)),
+            read_image(self.image_path(n1)),
+            "pose",
+            K0=K0,
+            K1=K1,
+            T_0to1=T,
+        )
 
 
 def open_match_dataset(root: str | Path) -> HomographyPairs | PosePairs:

@@ -42,20 +42,21 @@ class PairsFlowDataset:
     of the pairs folder's own.
     """
 
-    def __init__(self, root: str | Path, line_radius: float = LINE_RADIUS,
-                 labels_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, root: str | Path, line_radius: float = LINE_RADIUS, labels_dir: str | Path | None = None
+    ) -> None:
         self.root = Path(root)
         self.line_radius = line_radius
         if not self.root.is_dir():
             raise InputError("expected a folder in the pairs layout, found no folder", self.root)
         self.labels = Path(labels_dir) if labels_dir else self.root
         if not self.labels.is_dir():
-            raise InputError("expected a folder of label maps (NNNNN_seg0.png, NNNNN_seg1.png), found no folder",
-                             self.labels)
+            raise InputError(
+                "expected a folder of label maps (NNNNN_seg0.png, NNNNN_seg1.png), found no folder", self.labels
+            )
         found = _stems(self.root)
         if not found:
-            raise InputError("no flow pairs found (expected NNNNN_img0.png, NNNNN_img1.png, NNNNN_flow.flo)",
-                             self.root)
+            raise InputError("no flow pairs found (expected NNNNN_img0.png, NNNNN_img1.png, NNNNN_flow.flo)", self.root)
         for stem in sorted(found):
             for part in ("img0", "img1", "flow"):
                 if part not in found[stem]:
@@ -72,9 +73,16 @@ class PairsFlowDataset:
         from segcorr.io.labelmap import read_labelmap
 
         stem = self.stems[index]
-        path = {k: self.root / f"{stem}{suffix}" for k, suffix in
-                {"img0": "_img0.png", "img1": "_img1.png", "flow": "_flow.flo", "occ": "_occ.png",
-                 "line": "_line0.png"}.items()}
+        path = {
+            k: self.root / f"{stem}{suffix}"
+            for k, suffix in {
+                "img0": "_img0.png",
+                "img1": "_img1.png",
+                "flow": "_flow.flo",
+                "occ": "_occ.png",
+                "line": "_line0.png",
+            }.items()
+        }
         path["seg0"], path["seg1"] = self.labels / f"{stem}_seg0.png", self.labels / f"{stem}_seg1.png"
         img0 = read_image(path["img0"])
         shape = img0.shape[:2]
@@ -94,5 +102,6 @@ class PairsFlowDataset:
             from segcorr.metrics.flow import line_mask_from_segments
 
             line = line_mask_from_segments(seg0, self.line_radius)
-        return FlowSample(name=stem, img0=img0, img1=img1, flow=flow, valid=None, occ=occ, line=line,
-                          seg0=seg0, seg1=seg1)
+        return FlowSample(
+            name=stem, img0=img0, img1=img1, flow=flow, valid=None, occ=occ, line=line, seg0=seg0, seg1=seg1
+        )

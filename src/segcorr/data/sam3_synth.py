@@ -84,7 +84,7 @@ def _prompt_sample(rng: np.random.Generator, target: np.ndarray, seg: np.ndarray
         x0, y0, x1, y1 = _box(target).astype(int)
         pad = max(4, int(0.2 * max(x1 - x0, y1 - y0)))
         ring = np.zeros_like(target)
-        ring[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad] = True
+        ring[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = True
         ring &= ~target
         if ring.any():
             cand = np.argwhere(ring)
@@ -115,8 +115,14 @@ def _prompt_sample(rng: np.random.Generator, target: np.ndarray, seg: np.ndarray
 class Sam3SynthDataset(Dataset):
     """Item i renders the scene of seed ``seed_start + i``; see the module docstring for its content."""
 
-    def __init__(self, seed_start: int, length: int, cfg: Sam3DataConfig = Sam3DataConfig(), split: str = "train",
-                 augment: bool = True) -> None:
+    def __init__(
+        self,
+        seed_start: int,
+        length: int,
+        cfg: Sam3DataConfig = Sam3DataConfig(),
+        split: str = "train",
+        augment: bool = True,
+    ) -> None:
         if split == "train" and seed_start < 1_000_000:
             raise ValueError(f"training seeds start at 1_000_000, got {seed_start}")
         if split == "val" and not 500_000 <= seed_start < 1_000_000:
@@ -179,29 +185,43 @@ class Sam3SynthDataset(Dataset):
             p_target[k] = _soft(tgt)
 
         # ---- find queries
-        queries = find_queries(seg, inst, concepts, inst_concepts, rng, cfg.n_pos, cfg.n_neg,
-                               min_pixels=cfg.min_pixels)
+        queries = find_queries(seg, inst, concepts, inst_concepts, rng, cfg.n_pos, cfg.n_neg, min_pixels=cfg.min_pixels)
         c_masks, c_boxes = [], []
         for q in queries:
-            c_masks.append(torch.from_numpy(np.stack([_soft(m) for m in q.masks]) if q.positive
-                                            else np.zeros((0, h4, w4), np.float32)))
+            c_masks.append(
+                torch.from_numpy(
+                    np.stack([_soft(m) for m in q.masks]) if q.positive else np.zeros((0, h4, w4), np.float32)
+                )
+            )
             if q.positive:
                 bx = np.stack([_box(m) for m in q.masks])
-                cxcywh = np.stack([(bx[:, 0] + bx[:, 2]) / 2 / cfg.width, (bx[:, 1] + bx[:, 3]) / 2 / cfg.height,
-                                   (bx[:, 2] - bx[:, 0]) / cfg.width, (bx[:, 3] - bx[:, 1]) / cfg.height], 1)
+                cxcywh = np.stack(
+                    [
+                        (bx[:, 0] + bx[:, 2]) / 2 / cfg.width,
+                        (bx[:, 1] + bx[:, 3]) / 2 / cfg.height,
+                        (bx[:, 2] - bx[:, 0]) / cfg.width,
+                        (bx[:, 3] - bx[:, 1]) / cfg.height,
+                    ],
+                    1,
+                )
                 c_boxes.append(torch.from_numpy(cxcywh.astype(np.float32)))
             else:
                 c_boxes.append(torch.zeros(0, 4))
         return {
             "image": img,
-            "p_coords": torch.from_numpy(p_coords), "p_labels": torch.from_numpy(p_labels),
-            "p_multimask": torch.from_numpy(p_multi), "p_mask_in": torch.from_numpy(p_mask_in),
-            "p_has_mask": torch.from_numpy(p_has_mask), "p_target": torch.from_numpy(p_target),
-            "c_tokens": self.tokenizer([q.text for q in queries]) if queries else
-            torch.zeros(0, cfg.context_length, dtype=torch.long),
+            "p_coords": torch.from_numpy(p_coords),
+            "p_labels": torch.from_numpy(p_labels),
+            "p_multimask": torch.from_numpy(p_multi),
+            "p_mask_in": torch.from_numpy(p_mask_in),
+            "p_has_mask": torch.from_numpy(p_has_mask),
+            "p_target": torch.from_numpy(p_target),
+            "c_tokens": self.tokenizer([q.text for q in queries])
+            if queries
+            else torch.zeros(0, cfg.context_length, dtype=torch.long),
             "c_positive": torch.tensor([q.positive for q in queries], dtype=torch.bool),
             "c_exhaustive": torch.tensor([q.is_exhaustive for q in queries], dtype=torch.bool),
-            "c_masks": c_masks, "c_boxes": c_boxes,
+            "c_masks": c_masks,
+            "c_boxes": c_boxes,
         }
 
 
@@ -209,8 +229,17 @@ def collate(items: list[dict]) -> dict:
     """Images stacked; prompted samples and phrases concatenated with the index of their image (p_bidx, c_bidx);
     per-phrase instance targets kept as lists (c_masks [N_t, h, w], c_boxes [N_t, 4])."""
     out = {"images": torch.stack([it["image"] for it in items])}
-    for key in ("p_coords", "p_labels", "p_multimask", "p_mask_in", "p_has_mask", "p_target", "c_tokens",
-                "c_positive", "c_exhaustive"):
+    for key in (
+        "p_coords",
+        "p_labels",
+        "p_multimask",
+        "p_mask_in",
+        "p_has_mask",
+        "p_target",
+        "c_tokens",
+        "c_positive",
+        "c_exhaustive",
+    ):
         out[key] = torch.cat([it[key] for it in items])
     out["p_bidx"] = torch.cat([torch.full((len(it["p_labels"]),), i, dtype=torch.long) for i, it in enumerate(items)])
     out["c_bidx"] = torch.cat([torch.full((len(it["c_tokens"]),), i, dtype=torch.long) for i, it in enumerate(items)])

@@ -108,6 +108,11 @@ def write_toon_images(out_dir: str | Path, count: int, seed: int = 0, height: in
         img, seg = make_toon_image(seed + i, height, width)
         write_image(out / f"{i:05d}_img.png", img)
         write_labelmap(out / f"{i:05d}_seg.png", seg)
-    atomic_write_text(out / "meta.json", json.dumps({"generator": "segcorr-toon-shapes/1", "count": count,
-                                                     "seed": seed, "height": height, "width": width}, indent=1))
+    atomic_write_text(
+        out / "meta.json",
+        json.dumps(
+            {"generator": "segcorr-toon-shapes/1", "count": count, "seed": seed, "height": height, "width": width},
+            indent=1,
+        ),
+    )
     return out

@@ -15,11 +15,31 @@ from typing import Any
 
 from segcorr.errors import InputError
 
-_V3 = {"use_sam": True, "sam_version": 3, "concat": True, "attn_bias": True, "cost_mod": True, "obj_pool": True,
-       "seg_upsample": True}
-_TINY = {"enc_dims": (8, 12, 16), "feat_dim": 16, "ctx_dim": 16, "hidden_dim": 16, "num_layers": 1,
-         "num_heads": 2, "window": 4, "ffn_mult": 1, "cost_levels": 2, "mem_radius": 1, "lookup_levels": 1,
-         "lookup_radius": 1, "iters": 2, "num_segments": 16}
+_V3 = {
+    "use_sam": True,
+    "sam_version": 3,
+    "concat": True,
+    "attn_bias": True,
+    "cost_mod": True,
+    "obj_pool": True,
+    "seg_upsample": True,
+}
+_TINY = {
+    "enc_dims": (8, 12, 16),
+    "feat_dim": 16,
+    "ctx_dim": 16,
+    "hidden_dim": 16,
+    "num_layers": 1,
+    "num_heads": 2,
+    "window": 4,
+    "ffn_mult": 1,
+    "cost_levels": 2,
+    "mem_radius": 1,
+    "lookup_levels": 1,
+    "lookup_radius": 1,
+    "iters": 2,
+    "num_segments": 16,
+}
 
 # registry name -> config fields that differ from FlowModelConfig defaults
 REGISTRY: dict[str, dict[str, Any]] = {
@@ -101,8 +121,9 @@ def load_pretrained(name_or_path: str | os.PathLike):
     elif "name" in meta:
         model = build(meta["name"])
     else:
-        raise InputError("expected 'config' or 'name' in the safetensors metadata of a flow model, found neither",
-                         where)
+        raise InputError(
+            "expected 'config' or 'name' in the safetensors metadata of a flow model, found neither", where
+        )
     return load_weights(model, name_or_path, strict=True).eval()
 
 
@@ -111,10 +132,18 @@ def save_pretrained(model, path: str | os.PathLike, name: str, extra: dict[str, 
     ``load_pretrained`` reads). Returns the path."""
     from segcorr.io.weights import save_weights
 
-    meta = {"name": name, "config": json.dumps(model.config.to_dict(), sort_keys=True), "format": "pt",
-            **(extra or {})}
+    meta = {"name": name, "config": json.dumps(model.config.to_dict(), sort_keys=True), "format": "pt", **(extra or {})}
     return save_weights(model, path, meta)
 
 
-__all__ = ["REGISTRY", "SHIPPED", "ShippedFlowModel", "build", "build_from_config", "load_pretrained", "model_names",
-           "save_pretrained", "shipped_model"]
+__all__ = [
+    "REGISTRY",
+    "SHIPPED",
+    "ShippedFlowModel",
+    "build",
+    "build_from_config",
+    "load_pretrained",
+    "model_names",
+    "save_pretrained",
+    "shipped_model",
+]

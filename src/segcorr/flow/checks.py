@@ -23,8 +23,10 @@ def check_frames(img0: object, img1: object, rgb_only: bool = False) -> tuple[in
     """Two frames of one size (see `check_frame`) -> (H, W)."""
     a, b = check_frame(img0, "img0", rgb_only), check_frame(img1, "img1", rgb_only)
     if a.shape[:2] != b.shape[:2]:
-        raise InputError(f"frames differ in size: img0 is {a.shape[1]}x{a.shape[0]}, "
-                         f"img1 is {b.shape[1]}x{b.shape[0]} (expected equal sizes)")
+        raise InputError(
+            f"frames differ in size: img0 is {a.shape[1]}x{a.shape[0]}, "
+            f"img1 is {b.shape[1]}x{b.shape[0]} (expected equal sizes)"
+        )
     return a.shape[0], a.shape[1]
 
 
@@ -41,5 +43,6 @@ def check_labels(labels: object, hw: tuple[int, int], which: str = "labels") -> 
         return
     a = np.asarray(labels)
     if a.shape != tuple(hw) or not np.issubdtype(a.dtype, np.integer):
-        raise InputError(f"{which}: expected an integer label map {tuple(hw)} ([H, W]), found {a.dtype} "
-                         f"{tuple(a.shape)}")
+        raise InputError(
+            f"{which}: expected an integer label map {tuple(hw)} ([H, W]), found {a.dtype} {tuple(a.shape)}"
+        )

@@ -31,9 +31,11 @@ def _to_gray(img: np.ndarray) -> np.ndarray:
 def _dis_preset(method: str) -> int:
     import cv2
 
-    return {"dis-ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-            "dis-fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-            "dis-medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[method]
+    return {
+        "dis-ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+        "dis-fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+        "dis-medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+    }[method]
 
 
 DIS_MIN_SIDE = 32  # px: OpenCV's DIS crashes the process on smaller frames (e.g. 8x8, 24x100)
@@ -53,8 +55,9 @@ def _dis(g0: np.ndarray, g1: np.ndarray, start: np.ndarray | None, preset: int) 
     return cv2.DISOpticalFlow_create(preset).calc(g0, g1, start)[:h, :w]
 
 
-def estimate_flow(img0: np.ndarray, img1: np.ndarray, method: str = "dis-medium",
-                  init: np.ndarray | None = None) -> np.ndarray:
+def estimate_flow(
+    img0: np.ndarray, img1: np.ndarray, method: str = "dis-medium", init: np.ndarray | None = None
+) -> np.ndarray:
     """Flow from img0 to img1 with a classical method.
 
     Arguments:

@@ -32,8 +32,9 @@ class DenseCorrPyramid:
     q: [B, C, h, w], k: [B, C, h, w] with corr = q^T k. Memory: B * HW^2 * 4/3 floats (38 MB * 4/3 at 512x384).
     """
 
-    def __init__(self, corr: torch.Tensor, levels: int, q: torch.Tensor | None = None,
-                 k: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, corr: torch.Tensor, levels: int, q: torch.Tensor | None = None, k: torch.Tensor | None = None
+    ) -> None:
         b, n, h, w = corr.shape
         self.b, self.h, self.w = b, h, w
         c = corr.reshape(b * n, 1, h, w)

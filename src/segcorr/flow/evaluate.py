@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,8 +36,14 @@ def classical_method(name: str) -> MethodFn:
     return fn
 
 
-def evaluate_flow(dataset: Any, method_fn: MethodFn, method_name: str, data_name: str | None = None,
-                  progress: bool = True, limit: int | None = None) -> dict[str, Any]:
+def evaluate_flow(
+    dataset: Any,
+    method_fn: MethodFn,
+    method_name: str,
+    data_name: str | None = None,
+    progress: bool = True,
+    limit: int | None = None,
+) -> dict[str, Any]:
     """Run ``method_fn`` on every pair (or the first ``limit``) and return the metrics dict.
 
     Arguments:
@@ -62,13 +69,19 @@ def evaluate_flow(dataset: Any, method_fn: MethodFn, method_name: str, data_name
             method_s += time.perf_counter() - t0
             pred = np.asarray(pred)
             if pred.shape != s.flow.shape:
-                raise ValueError(f"method {method_name!r} returned flow of shape {pred.shape} for pair {s.name}, "
-                                 f"expected {s.flow.shape} ([2, H, W])")
+                raise ValueError(
+                    f"method {method_name!r} returned flow of shape {pred.shape} for pair {s.name}, "
+                    f"expected {s.flow.shape} ([2, H, W])"
+                )
             acc.update(pred, s.flow, s.valid, s.occ, s.line)
             bar.advance(task)
     data = data_name if data_name is not None else str(getattr(dataset, "root", ""))
-    result: dict[str, Any] = {"method": method_name, "data": data, "count": n,
-                              "ms_per_item": (1000.0 * method_s / n) if n else None}
+    result: dict[str, Any] = {
+        "method": method_name,
+        "data": data,
+        "count": n,
+        "ms_per_item": (1000.0 * method_s / n) if n else None,
+    }
     result.update(acc.result())
     return result
 

@@ -15,7 +15,7 @@ correlation is not kept (the refinement then samples features on the fly, see ``
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -39,8 +39,11 @@ def sine_position(dim: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
 
 def coords_grid(b: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     """Pixel coordinates [B, 2, h, w] as (x, y)."""
-    ys, xs = torch.meshgrid(torch.arange(h, device=like.device, dtype=like.dtype),
-                            torch.arange(w, device=like.device, dtype=like.dtype), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=like.device, dtype=like.dtype),
+        torch.arange(w, device=like.device, dtype=like.dtype),
+        indexing="ij",
+    )
     return torch.stack([xs, ys])[None].expand(b, -1, -1, -1)
 
 
@@ -112,17 +115,27 @@ class SAMGuidedGlobalMatcher(nn.Module):
     (without cost bias) or None when chunked).
     """
 
-    def __init__(self, dim: int, num_layers: int = 2, heads: int = 2, window: int = 16, ffn_mult: int = 2,
-                 max_dense_tokens: int = 8192, chunk_rows: int = 1024, logit_scale: float = 20.0,
-                 attn_bias: bool = False) -> None:
+    def __init__(
+        self,
+        dim: int,
+        num_layers: int = 2,
+        heads: int = 2,
+        window: int = 16,
+        ffn_mult: int = 2,
+        max_dense_tokens: int = 8192,
+        chunk_rows: int = 1024,
+        logit_scale: float = 20.0,
+        attn_bias: bool = False,
+    ) -> None:
         super().__init__()
         self.dim, self.window = dim, window
         self.max_dense_tokens, self.chunk_rows = max_dense_tokens, chunk_rows
         self.layers = nn.ModuleList(MatcherLayer(dim, heads, ffn_mult, attn_bias) for _ in range(num_layers))
         self.logit_scale = nn.Parameter(torch.tensor(math.log(logit_scale)))
 
-    def transform(self, f0: torch.Tensor, f1: torch.Tensor, frac0: torch.Tensor | None,
-                  frac1: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def transform(
+        self, f0: torch.Tensor, f1: torch.Tensor, frac0: torch.Tensor | None, frac1: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         b, c, h, w = f0.shape
         wh, ww = min(self.window, h), min(self.window, w)
         ph, pw = (-h) % wh, (-w) % ww
@@ -153,8 +166,14 @@ class SAMGuidedGlobalMatcher(nn.Module):
         x = x[..., :h, :w]
         return x[:b], x[b:]
 
-    def forward(self, feat0: torch.Tensor, feat1: torch.Tensor, frac0: torch.Tensor | None = None,
-                frac1: torch.Tensor | None = None, cost_bias: CostBiasFn | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        feat0: torch.Tensor,
+        feat1: torch.Tensor,
+        frac0: torch.Tensor | None = None,
+        frac1: torch.Tensor | None = None,
+        cost_bias: CostBiasFn | None = None,
+    ) -> dict[str, torch.Tensor]:
         b, c, h, w = feat0.shape
         f0, f1 = self.transform(feat0, feat1, frac0, frac1)
         left, right = cost_bias(f0, f1) if cost_bias is not None else (None, None)
@@ -169,14 +188,20 @@ class SAMGuidedGlobalMatcher(nn.Module):
         step = n if dense else self.chunk_rows
         match, corr = [], None
         for s in range(0, n, step):
-            logits = q[:, s:s + step] @ k  # [B, rows, HW]
+            logits = q[:, s : s + step] @ k  # [B, rows, HW]
             if dense:
                 corr = logits
             if left is not None:
-                logits = torch.baddbmm(logits, left[:, s:s + step], right)  # one pass: corr + low-rank bias
+                logits = torch.baddbmm(logits, left[:, s : s + step], right)  # one pass: corr + low-rank bias
             match.append(torch.softmax(logits, dim=-1) @ grid)
         flow = (torch.cat(match, 1) - grid).transpose(1, 2).reshape(b, 2, h, w)
         q_map = q.transpose(1, 2).reshape(b, c, h, w)
         k_map = k.reshape(b, c, h, w)
-        return {"flow": flow, "f0": f0, "f1": f1, "q0": q_map, "k1": k_map,
-                "corr": None if corr is None else corr.reshape(b, n, h, w)}
+        return {
+            "flow": flow,
+            "f0": f0,
+            "f1": f1,
+            "q0": q_map,
+            "k1": k_map,
+            "corr": None if corr is None else corr.reshape(b, n, h, w),
+        }

@@ -12,7 +12,7 @@ how much of the segment message enters. A head predicts a flow update.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -26,8 +26,9 @@ class SepConvGRU(nn.Module):
 
     def __init__(self, hidden: int, inp: int) -> None:
         super().__init__()
-        self.mix = nn.Sequential(nn.Conv2d(hidden + inp, hidden + inp, 3, 1, 1, groups=hidden + inp),
-                                 nn.Conv2d(hidden + inp, 2 * hidden, 1))
+        self.mix = nn.Sequential(
+            nn.Conv2d(hidden + inp, hidden + inp, 3, 1, 1, groups=hidden + inp), nn.Conv2d(hidden + inp, 2 * hidden, 1)
+        )
         self.q = nn.Conv2d(hidden + inp, hidden, 1)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -47,8 +48,16 @@ class LatentCostMemoryV3(nn.Module):
     iteration, states: list of motion states [B, hidden, h, w]).
     """
 
-    def __init__(self, hidden: int, ctx_dim: int, cost_levels: int = 4, mem_radius: int = 3,
-                 lookup_levels: int = 2, lookup_radius: int = 3, seg_tokens: bool = False) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        ctx_dim: int,
+        cost_levels: int = 4,
+        mem_radius: int = 3,
+        lookup_levels: int = 2,
+        lookup_radius: int = 3,
+        seg_tokens: bool = False,
+    ) -> None:
         super().__init__()
         self.hidden = hidden
         self.cost_levels, self.mem_radius = cost_levels, mem_radius
@@ -60,8 +69,12 @@ class LatentCostMemoryV3(nn.Module):
         self.mem_kv = nn.Linear(hidden, 2 * hidden)
         self.init_h = nn.Conv2d(ctx_dim, hidden, 1)
         k_look = lookup_levels * (2 * lookup_radius + 1) ** 2
-        self.motion = nn.Sequential(nn.Conv2d(k_look + 2, hidden, 1), nn.ReLU(inplace=True),
-                                    nn.Conv2d(hidden, hidden - 2, 3, 1, 1), nn.ReLU(inplace=True))
+        self.motion = nn.Sequential(
+            nn.Conv2d(k_look + 2, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, hidden - 2, 3, 1, 1),
+            nn.ReLU(inplace=True),
+        )
         self.query = nn.Linear(2 * hidden, hidden)
         self.seg_kv = self.seg_null = self.gate = None
         if seg_tokens:
@@ -93,9 +106,16 @@ class LatentCostMemoryV3(nn.Module):
         bias = torch.zeros(keep.shape, dtype=q.dtype, device=q.device).masked_fill(~keep, -1e4)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=bias[:, None, :])
 
-    def forward(self, lookup: Lookup, coords0: torch.Tensor, flow: torch.Tensor, ctx: torch.Tensor, iters: int,
-                tokens: torch.Tensor | None = None,
-                present: torch.Tensor | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def forward(
+        self,
+        lookup: Lookup,
+        coords0: torch.Tensor,
+        flow: torch.Tensor,
+        ctx: torch.Tensor,
+        iters: int,
+        tokens: torch.Tensor | None = None,
+        present: torch.Tensor | None = None,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         b, _, h, w = flow.shape
         mem_k, mem_v = self.memory(lookup, coords0 + flow.detach())
         h_state = torch.tanh(self.init_h(ctx))

@@ -7,7 +7,8 @@ a `FlowPredictor` (`segcorr.flow.predictor`) with the flat segmenter for frames 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -35,28 +35,56 @@ class AniFlowFormerT(nn.Module):
     ``InputError`` (a ValueError).
     """
 
-    def __init__(self, config: FlowModelConfig, encoder: FlowEncoder, matcher: SAMGuidedGlobalMatcher,
-                 refiner: LatentCostMemoryV3, upsampler: ConvexUpsampler,
-                 adapter: SAMGuidanceAdapterV3 | None = None) -> None:
+    def __init__(
+        self,
+        config: FlowModelConfig,
+        encoder: FlowEncoder,
+        matcher: SAMGuidedGlobalMatcher,
+        refiner: LatentCostMemoryV3,
+        upsampler: ConvexUpsampler,
+        adapter: SAMGuidanceAdapterV3 | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.encoder, self.matcher, self.refiner, self.upsampler = encoder, matcher, refiner, upsampler
         self.adapter = adapter
 
     @classmethod
-    def from_config(cls, cfg: FlowModelConfig) -> "AniFlowFormerT":
+    def from_config(cls, cfg: FlowModelConfig) -> AniFlowFormerT:
         guided = cfg.guided
         adapter = None
         if guided:
-            adapter = SAMGuidanceAdapterV3(cfg.feat_dim, cfg.ctx_dim, cfg.hidden_dim, cfg.num_segments,
-                                           concat=cfg.concat, cost_mod=cfg.cost_mod, obj_pool=cfg.obj_pool)
+            adapter = SAMGuidanceAdapterV3(
+                cfg.feat_dim,
+                cfg.ctx_dim,
+                cfg.hidden_dim,
+                cfg.num_segments,
+                concat=cfg.concat,
+                cost_mod=cfg.cost_mod,
+                obj_pool=cfg.obj_pool,
+            )
         return cls(
             cfg,
             FlowEncoder(cfg.enc_dims, cfg.feat_dim, cfg.ctx_dim),
-            SAMGuidedGlobalMatcher(cfg.feat_dim, cfg.num_layers, cfg.num_heads, cfg.window, cfg.ffn_mult,
-                                   cfg.max_dense_tokens, cfg.chunk_rows, attn_bias=guided and cfg.attn_bias),
-            LatentCostMemoryV3(cfg.hidden_dim, cfg.ctx_dim, cfg.cost_levels, cfg.mem_radius, cfg.lookup_levels,
-                               cfg.lookup_radius, seg_tokens=guided and cfg.obj_pool),
+            SAMGuidedGlobalMatcher(
+                cfg.feat_dim,
+                cfg.num_layers,
+                cfg.num_heads,
+                cfg.window,
+                cfg.ffn_mult,
+                cfg.max_dense_tokens,
+                cfg.chunk_rows,
+                attn_bias=guided and cfg.attn_bias,
+            ),
+            LatentCostMemoryV3(
+                cfg.hidden_dim,
+                cfg.ctx_dim,
+                cfg.cost_levels,
+                cfg.mem_radius,
+                cfg.lookup_levels,
+                cfg.lookup_radius,
+                seg_tokens=guided and cfg.obj_pool,
+            ),
             ConvexUpsampler(cfg.hidden_dim + cfg.ctx_dim),
             adapter,
         )
@@ -67,20 +95,27 @@ class AniFlowFormerT(nn.Module):
         return self.adapter is not None
 
     @staticmethod
-    def _check(img0: torch.Tensor, img1: torch.Tensor, seg0: torch.Tensor | None,
-               seg1: torch.Tensor | None) -> None:
+    def _check(img0: torch.Tensor, img1: torch.Tensor, seg0: torch.Tensor | None, seg1: torch.Tensor | None) -> None:
         if img0.ndim != 4 or img0.shape[1] != 3 or img0.shape != img1.shape:
-            raise InputError(f"expected two images [B, 3, H, W] of one shape, found {tuple(img0.shape)} and "
-                             f"{tuple(img1.shape)}")
+            raise InputError(
+                f"expected two images [B, 3, H, W] of one shape, found {tuple(img0.shape)} and {tuple(img1.shape)}"
+            )
         if min(img0.shape[-2:]) < MIN_SIZE:
             raise InputError(f"expected images of at least {MIN_SIZE} px a side, found {tuple(img0.shape[-2:])}")
         for s in (seg0, seg1):
             if s is not None and (s.ndim != 3 or s.shape[0] != img0.shape[0] or s.shape[-2:] != img0.shape[-2:]):
-                raise InputError(f"expected label maps [B, H, W] = {(img0.shape[0], *img0.shape[-2:])}, "
-                                 f"found {tuple(s.shape)}")
+                raise InputError(
+                    f"expected label maps [B, H, W] = {(img0.shape[0], *img0.shape[-2:])}, found {tuple(s.shape)}"
+                )
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, seg0: torch.Tensor | None = None,
-                seg1: torch.Tensor | None = None, iters: int | None = None) -> dict:
+    def forward(
+        self,
+        img0: torch.Tensor,
+        img1: torch.Tensor,
+        seg0: torch.Tensor | None = None,
+        seg1: torch.Tensor | None = None,
+        iters: int | None = None,
+    ) -> dict:
         self._check(img0, img1, seg0, seg1)
         cfg = self.config
         b, _, h_in, w_in = img0.shape
@@ -98,11 +133,13 @@ class AniFlowFormerT(nn.Module):
         cost_bias = None
         if g0 is not None and cfg.cost_mod:
             cost_bias = lambda f0, f1: self.adapter.cost_bias(f0, f1, g0, g1)  # noqa: E731
-        m = self.matcher(feat[:b], feat[b:], g0.frac if use_bias else None, g1.frac if use_bias else None,
-                         cost_bias)
+        m = self.matcher(feat[:b], feat[b:], g0.frac if use_bias else None, g1.frac if use_bias else None, cost_bias)
         levels = max(cfg.cost_levels, cfg.lookup_levels)
-        lookup = (DenseCorrPyramid(m["corr"], levels, m["q0"], m["k1"]) if m["corr"] is not None
-                  else FeatureCorrLookup(m["q0"], m["k1"], levels))
+        lookup = (
+            DenseCorrPyramid(m["corr"], levels, m["q0"], m["k1"])
+            if m["corr"] is not None
+            else FeatureCorrLookup(m["q0"], m["k1"], levels)
+        )
         ctx0 = ctx[:b]
         tokens = present = None
         if g0 is not None and cfg.obj_pool:

@@ -44,7 +44,7 @@ class ResizePlan:
     refine: tuple[int, int] | None
 
     @classmethod
-    def make(cls, h: int, w: int, work_side: int | None, refine_side: int | None) -> "ResizePlan":
+    def make(cls, h: int, w: int, work_side: int | None, refine_side: int | None) -> ResizePlan:
         """work_side: longest side of the network's input (None: the frame's); refine_side: the same for the
         refinement (None: no refinement)."""
         return cls((h, w), _bounded(h, w, work_side), None if refine_side is None else _bounded(h, w, refine_side))
@@ -75,8 +75,12 @@ def resize_flow(flow: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     if flow.shape[1:] == hw:
         return flow
     sy, sx = h / flow.shape[1], w / flow.shape[2]
-    return np.stack([cv2.resize(flow[0], (w, h), interpolation=cv2.INTER_LINEAR) * sx,
-                     cv2.resize(flow[1], (w, h), interpolation=cv2.INTER_LINEAR) * sy]).astype(np.float32)
+    return np.stack(
+        [
+            cv2.resize(flow[0], (w, h), interpolation=cv2.INTER_LINEAR) * sx,
+            cv2.resize(flow[1], (w, h), interpolation=cv2.INTER_LINEAR) * sy,
+        ]
+    ).astype(np.float32)
 
 
 def training_side(weights: str) -> int | None:
@@ -105,17 +109,28 @@ class FlowPredictor:
     only the refinement's label map of frame 0 is made.
     """
 
-    def __init__(self, model: AniFlowFormerT, segmenter: "Segmenter | None" = None,
-                 refine: RefineConfig = RefineConfig(), work_side: int | None = None,
-                 device: str | torch.device | None = None) -> None:
+    def __init__(
+        self,
+        model: AniFlowFormerT,
+        segmenter: Segmenter | None = None,
+        refine: RefineConfig = RefineConfig(),
+        work_side: int | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
         self.model = model.eval() if device is None else model.eval().to(device)
         self.device = next(model.parameters()).device
         self.segmenter, self.refine, self.work_side = segmenter, refine, work_side
         self.reads_segments: bool = model.uses_segments
 
     @classmethod
-    def from_weights(cls, weights: str, segmenter: str | None = "flat", refine: RefineConfig = RefineConfig(),
-                     work_side: int | str | None = "auto", device: str | torch.device | None = None) -> "FlowPredictor":
+    def from_weights(
+        cls,
+        weights: str,
+        segmenter: str | None = "flat",
+        refine: RefineConfig = RefineConfig(),
+        work_side: int | str | None = "auto",
+        device: str | torch.device | None = None,
+    ) -> FlowPredictor:
         """weights: a shipped name (`segcorr/weights`) or a .safetensors path; segmenter: a `segcorr.segment`
         registry name or None; work_side "auto": the training frame size from the model card."""
         from segcorr.flow import load_pretrained
@@ -133,8 +148,9 @@ class FlowPredictor:
         return ResizePlan.make(h, w, self.work_side, None if self.refine.mode == "none" else self.refine.max_side)
 
     @torch.inference_mode()
-    def __call__(self, img0: np.ndarray, img1: np.ndarray, seg0: np.ndarray | None = None,
-                 seg1: np.ndarray | None = None) -> np.ndarray:
+    def __call__(
+        self, img0: np.ndarray, img1: np.ndarray, seg0: np.ndarray | None = None, seg1: np.ndarray | None = None
+    ) -> np.ndarray:
         """img0, img1: uint8 [H, W, 3] RGB; seg0, seg1: int [H, W] label maps (0 = no segment) or None (the
         segmenter's) -> flow float32 [2, H, W] in pixels."""
         hw = check_frames(img0, img1, rgb_only=True)
@@ -148,12 +164,24 @@ class FlowPredictor:
             return flow
         if plan.refine == plan.frame:
             return refine_flow(img0, img1, flow, ref0, self.refine)
-        small = refine_flow(resize_image(img0, plan.refine), resize_image(img1, plan.refine),
-                            resize_flow(flow, plan.refine), ref0, self.refine)
+        small = refine_flow(
+            resize_image(img0, plan.refine),
+            resize_image(img1, plan.refine),
+            resize_flow(flow, plan.refine),
+            ref0,
+            self.refine,
+        )
         return resize_flow(small, plan.frame)
 
-    def _label_maps(self, img0: np.ndarray, a: np.ndarray, b: np.ndarray, seg0: np.ndarray | None,
-                    seg1: np.ndarray | None, plan: ResizePlan) -> tuple[np.ndarray | None, ...]:
+    def _label_maps(
+        self,
+        img0: np.ndarray,
+        a: np.ndarray,
+        b: np.ndarray,
+        seg0: np.ndarray | None,
+        seg1: np.ndarray | None,
+        plan: ResizePlan,
+    ) -> tuple[np.ndarray | None, ...]:
         """(frame 0's label map at the refinement size, frames 0 and 1 at the working size for the network); None
         where not needed or not available. a, b: the frames at the working size."""
         ref0 = None if plan.refine is None or seg0 is None else resize_labels(seg0, plan.refine)

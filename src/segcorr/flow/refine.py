@@ -17,7 +17,7 @@ pixels. Settings and how they were chosen: `RefineConfig`, `src/segcorr/weights/
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -34,8 +34,9 @@ def _check_inputs(img0: np.ndarray, img1: np.ndarray, flows: Sequence[np.ndarray
     check_labels(labels, hw)
 
 
-def _samples(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray,
-             cfg: RefineConfig) -> tuple[SegmentSamples, SegmentSamples]:
+def _samples(
+    img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, cfg: RefineConfig
+) -> tuple[SegmentSamples, SegmentSamples]:
     """The fit samples and the cost samples of one label map (one object when the strides agree)."""
     lab, n = compact_labels(labels)
     lab = lab.reshape(labels.shape)
@@ -45,8 +46,14 @@ def _samples(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray,
     return fits, SegmentSamples(lab, n, cfg.cost_stride, cfg.min_samples, img0, img1)
 
 
-def fuse_segments(img0: np.ndarray, img1: np.ndarray, labels: np.ndarray, candidates: Sequence[np.ndarray],
-                  penalties: Sequence[float] | None = None, cfg: RefineConfig = RefineConfig()) -> np.ndarray:
+def fuse_segments(
+    img0: np.ndarray,
+    img1: np.ndarray,
+    labels: np.ndarray,
+    candidates: Sequence[np.ndarray],
+    penalties: Sequence[float] | None = None,
+    cfg: RefineConfig = RefineConfig(),
+) -> np.ndarray:
     """Per segment, the candidate flow with the lowest mean photometric error (+ its penalty).
 
     img0, img1: uint8 [H, W, 3]; labels: int [H, W]; candidates: K flows float32 [2, H, W]; penalties: K
@@ -83,8 +90,9 @@ def textured_segments(img: np.ndarray, lab: np.ndarray, n: int, cfg: RefineConfi
     return (total < cfg.min_interior) | (busy > cfg.textured_share * total)
 
 
-def refine_flow(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray | None,
-                cfg: RefineConfig = RefineConfig()) -> np.ndarray:
+def refine_flow(
+    img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray | None, cfg: RefineConfig = RefineConfig()
+) -> np.ndarray:
     """Apply `cfg.mode` to a network flow. img0/img1 uint8 [H, W, 3]; flow float32 [2, H, W]; labels int [H, W]
     -> float32 [2, H, W].
 
@@ -126,8 +134,9 @@ def _fused_field(lab: np.ndarray, params: np.ndarray, raw: np.ndarray, flow: np.
     return out
 
 
-def propagate_segments(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray,
-                       cfg: RefineConfig = RefineConfig()) -> np.ndarray:
+def propagate_segments(
+    img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray, cfg: RefineConfig = RefineConfig()
+) -> np.ndarray:
     """One segment-level propagation pass: each segment keeps its flow or takes the frame's dominant motion or the
     affine motion of one of its `cfg.neighbours` neighbours (longest shared borders), by photometric error.
 
@@ -154,16 +163,16 @@ def _dominant_motion(sub: np.ndarray, cfg: RefineConfig) -> np.ndarray:
     return dominant
 
 
-def _propagation_choice(s: SegmentSamples, flow: np.ndarray, sub: np.ndarray, params: np.ndarray,
-                        error: np.ndarray, cfg: RefineConfig) -> tuple[np.ndarray, np.ndarray]:
+def _propagation_choice(
+    s: SegmentSamples, flow: np.ndarray, sub: np.ndarray, params: np.ndarray, error: np.ndarray, cfg: RefineConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """The choices of the propagation pass. flow: float32 [2, N] at the samples; sub: the same flow on every
     `cfg.dominant_step`-th pixel [2, H', W']; params: the segments' affine maps [n, 2, 3]; error: the sampled
     error [N] of flow -> (moved bool [n], chosen affine maps [n, 2, 3]: for moved segments, the motion that
     replaces their flow)."""
     k, n, lab = cfg.neighbours, s.n, s.seg
     nb = segment_neighbours(s.lab, n, k)
-    options = [params, np.broadcast_to(_dominant_motion(sub, cfg), params.shape)] + [params[nb[:, j]]
-                                                                                    for j in range(k)]
+    options = [params, np.broadcast_to(_dominant_motion(sub, cfg), params.shape)] + [params[nb[:, j]] for j in range(k)]
     fu, fv = flow
     speed = np.sqrt(fu * fu + fv * fv)
     bound = cfg.speed_margin * float(np.percentile(speed, cfg.speed_quantile)) + cfg.speed_slack

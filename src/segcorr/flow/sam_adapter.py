@@ -52,7 +52,7 @@ def relabel_largest(seg: torch.Tensor, num_segments: int) -> torch.Tensor:
     key = counts * m + (m - 1 - torch.arange(m, device=seg.device))
     key[:, 0] = -1
     top_key, top_ids = key.topk(k, dim=1)
-    present = (top_key >= m)  # area >= 1
+    present = top_key >= m  # area >= 1
     chan = torch.arange(k, device=seg.device).expand(b, k)
     lut = torch.full((b, m), -1, dtype=torch.long, device=seg.device)
     lut.scatter_(1, top_ids, torch.where(present, chan, torch.full_like(chan, -1)))
@@ -81,14 +81,22 @@ def _cell_index(h: int, w: int, factor: int, device: torch.device) -> torch.Tens
     return ys[:, None] * w + xs[None, :]
 
 
-def segment_guidance(seg: torch.Tensor | None, num_segments: int, batch: int, height: int, width: int,
-                     like: torch.Tensor, factor: int = 8) -> SegmentGuidance:
+def segment_guidance(
+    seg: torch.Tensor | None,
+    num_segments: int,
+    batch: int,
+    height: int,
+    width: int,
+    like: torch.Tensor,
+    factor: int = 8,
+) -> SegmentGuidance:
     """Label maps [B, H, W] (H, W multiples of ``factor``) -> SegmentGuidance at 1/factor; None -> zeros."""
     h, w = height // factor, width // factor
     if seg is None:
         z = like.new_zeros(batch, num_segments, h, w)
-        return SegmentGuidance(z, like.new_zeros(batch, 1, h, w),
-                               torch.zeros(batch, num_segments, dtype=torch.bool, device=like.device))
+        return SegmentGuidance(
+            z, like.new_zeros(batch, 1, h, w), torch.zeros(batch, num_segments, dtype=torch.bool, device=like.device)
+        )
     chan = relabel_largest(seg, num_segments)  # [B, H, W], -1 = none
     b = chan.shape[0]
     cell = _cell_index(h, w, factor, chan.device).reshape(1, -1)
@@ -135,8 +143,16 @@ class SAMGuidanceAdapterV3(nn.Module):
     num_segments: kept segments per image; concat/cost_mod/obj_pool: which parameters to create.
     """
 
-    def __init__(self, feat_dim: int, ctx_dim: int, token_dim: int, num_segments: int = 16,
-                 concat: bool = True, cost_mod: bool = True, obj_pool: bool = True) -> None:
+    def __init__(
+        self,
+        feat_dim: int,
+        ctx_dim: int,
+        token_dim: int,
+        num_segments: int = 16,
+        concat: bool = True,
+        cost_mod: bool = True,
+        obj_pool: bool = True,
+    ) -> None:
         super().__init__()
         self.num_segments = num_segments
         self.concat_proj = None
@@ -149,8 +165,9 @@ class SAMGuidanceAdapterV3(nn.Module):
         self.cost_scale = nn.Parameter(torch.tensor(1.0)) if cost_mod else None
         self.token_proj = nn.Linear(ctx_dim + 1, token_dim) if obj_pool else None
 
-    def prepare(self, seg: torch.Tensor | None, batch: int, height: int, width: int,
-                like: torch.Tensor) -> SegmentGuidance:
+    def prepare(
+        self, seg: torch.Tensor | None, batch: int, height: int, width: int, like: torch.Tensor
+    ) -> SegmentGuidance:
         """seg: [B, H, W] long or None -> SegmentGuidance on the 1/8 grid."""
         return segment_guidance(seg, self.num_segments, batch, height, width, like)
 
@@ -160,8 +177,9 @@ class SAMGuidanceAdapterV3(nn.Module):
         pooled = torch.einsum("bsc,bshw->bchw", means, g.frac)
         return self.concat_proj(torch.cat([feat, pooled, g.boundary], dim=1))
 
-    def cost_bias(self, f0: torch.Tensor, f1: torch.Tensor, g0: SegmentGuidance,
-                  g1: SegmentGuidance) -> tuple[torch.Tensor, torch.Tensor]:
+    def cost_bias(
+        self, f0: torch.Tensor, f1: torch.Tensor, g0: SegmentGuidance, g1: SegmentGuidance
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Low-rank correlation bias: (left [B, HW, S], right [B, S, HW]); bias = left @ right.
 
         f0, f1: [B, C, h, w] matching features after the transformer.

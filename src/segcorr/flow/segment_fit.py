@@ -6,8 +6,9 @@ the segment-level refinement (`segcorr.flow.refine`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,8 +74,15 @@ class SegmentSamples:
     `x`, `y` float32 [N] their pixel coordinates; `count` int [n] samples per segment (at least 1).
     """
 
-    def __init__(self, lab: np.ndarray, n: int, stride: int, min_samples: int, img0: np.ndarray | None = None,
-                 img1: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        lab: np.ndarray,
+        n: int,
+        stride: int,
+        min_samples: int,
+        img0: np.ndarray | None = None,
+        img1: np.ndarray | None = None,
+    ) -> None:
         h, w = lab.shape
         mask = sample_mask(lab, n, stride, min_samples)
         self.full = bool(mask.all())  # every pixel: whole-frame operations, no gathers
@@ -87,8 +95,14 @@ class SegmentSamples:
         self.img0, self.img1 = img0, img1
 
     @classmethod
-    def of(cls, labels: np.ndarray, stride: int, min_samples: int, img0: np.ndarray | None = None,
-           img1: np.ndarray | None = None) -> "SegmentSamples":
+    def of(
+        cls,
+        labels: np.ndarray,
+        stride: int,
+        min_samples: int,
+        img0: np.ndarray | None = None,
+        img1: np.ndarray | None = None,
+    ) -> SegmentSamples:
         """From a label map with any ids (int [H, W])."""
         lab, n = compact_labels(labels)
         return cls(lab.reshape(labels.shape), n, stride, min_samples, img0, img1)
@@ -206,8 +220,9 @@ class SegmentSamples:
         return pick, err
 
 
-def robust_segment_affines(flow: np.ndarray, labels: np.ndarray,
-                           cfg: RefineConfig = RefineConfig()) -> tuple[np.ndarray, np.ndarray]:
+def robust_segment_affines(
+    flow: np.ndarray, labels: np.ndarray, cfg: RefineConfig = RefineConfig()
+) -> tuple[np.ndarray, np.ndarray]:
     """Robust affine fit of `flow` inside every segment (`SegmentSamples.fit` with `cfg`'s tau, iters, scale_mult,
     on its fit_stride grid).
 

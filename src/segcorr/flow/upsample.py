@@ -27,8 +27,9 @@ class ConvexUpsampler(nn.Module):
     def __init__(self, in_dim: int, factor: int = 8, mid: int = 64) -> None:
         super().__init__()
         self.factor = factor
-        self.mask = nn.Sequential(nn.Conv2d(in_dim, mid, 3, 1, 1), nn.ReLU(inplace=True),
-                                  nn.Conv2d(mid, 9 * factor * factor, 1))
+        self.mask = nn.Sequential(
+            nn.Conv2d(in_dim, mid, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(mid, 9 * factor * factor, 1)
+        )
 
     def forward(self, flow: torch.Tensor, feat: torch.Tensor, affinity: torch.Tensor | None = None) -> torch.Tensor:
         b, _, h, w = flow.shape

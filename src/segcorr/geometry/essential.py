@@ -26,8 +26,9 @@ def essential_from_pose(T_0to1: np.ndarray) -> np.ndarray:
     return tx @ T[:3, :3]
 
 
-def symmetric_epipolar_distance(kpts0: np.ndarray, kpts1: np.ndarray, E: np.ndarray, K0: np.ndarray,
-                                K1: np.ndarray) -> np.ndarray:
+def symmetric_epipolar_distance(
+    kpts0: np.ndarray, kpts1: np.ndarray, E: np.ndarray, K0: np.ndarray, K1: np.ndarray
+) -> np.ndarray:
     """Squared symmetric epipolar distance in normalised coordinates (SuperGlue's ``compute_epipolar_error``).
 
     ``d = (x1^T E x0)^2 (1/(Ex0_1^2 + Ex0_2^2) + 1/(E^Tx1_1^2 + E^Tx1_2^2))``, float64 [N].
@@ -40,11 +41,17 @@ def symmetric_epipolar_distance(kpts0: np.ndarray, kpts1: np.ndarray, E: np.ndar
     Etp1 = p1 @ E
     d = np.sum(p1 * Ep0, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return d ** 2 * (1.0 / (Ep0[:, 0] ** 2 + Ep0[:, 1] ** 2) + 1.0 / (Etp1[:, 0] ** 2 + Etp1[:, 1] ** 2))
+        return d**2 * (1.0 / (Ep0[:, 0] ** 2 + Ep0[:, 1] ** 2) + 1.0 / (Etp1[:, 0] ** 2 + Etp1[:, 1] ** 2))
 
 
-def estimate_pose(kpts0: np.ndarray, kpts1: np.ndarray, K0: np.ndarray, K1: np.ndarray, threshold_px: float = 0.5,
-                  confidence: float = 0.99999) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+def estimate_pose(
+    kpts0: np.ndarray,
+    kpts1: np.ndarray,
+    K0: np.ndarray,
+    K1: np.ndarray,
+    threshold_px: float = 0.5,
+    confidence: float = 0.99999,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Relative pose from pixel matches ``[N, 2]``: ``(E [3, 3], R [3, 3], t [3] unit, inliers bool [N])``.
 
     RANSAC runs on normalised points with threshold ``threshold_px / mean focal`` (SuperGlue's rule); when
@@ -61,8 +68,9 @@ def estimate_pose(kpts0: np.ndarray, kpts1: np.ndarray, K0: np.ndarray, K1: np.n
     K1 = np.asarray(K1, np.float64)
     f_mean = np.mean([K0[0, 0], K1[1, 1], K0[0, 0], K1[1, 1]])
     n0, n1 = normalize_points(kpts0, K0), normalize_points(kpts1, K1)
-    E, mask = cv2.findEssentialMat(n0, n1, np.eye(3), threshold=float(threshold_px / f_mean), prob=confidence,
-                                   method=cv2.RANSAC)
+    E, mask = cv2.findEssentialMat(
+        n0, n1, np.eye(3), threshold=float(threshold_px / f_mean), prob=confidence, method=cv2.RANSAC
+    )
     if E is None or mask is None:
         return None
     best, best_n = None, 0

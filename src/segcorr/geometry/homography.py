@@ -31,8 +31,9 @@ def warp_grid(H: np.ndarray, height: int, width: int) -> np.ndarray:
     return pts.T.reshape(2, height, width)
 
 
-def estimate_homography(kpts0: np.ndarray, kpts1: np.ndarray, threshold: float = 3.0, confidence: float = 0.99999,
-                        max_iters: int = 10000) -> tuple[np.ndarray | None, np.ndarray]:
+def estimate_homography(
+    kpts0: np.ndarray, kpts1: np.ndarray, threshold: float = 3.0, confidence: float = 0.99999, max_iters: int = 10000
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Fit ``H`` (img0 -> img1) to matches ``kpts0/kpts1 [N, 2]`` with OpenCV RANSAC.
 
     Returns ``(H [3, 3] float64 or None, inlier mask bool [N])``; None when fewer than 4 matches or RANSAC
@@ -45,8 +46,14 @@ def estimate_homography(kpts0: np.ndarray, kpts1: np.ndarray, threshold: float =
     n = len(kpts0)
     if n < MIN_MATCHES_H:
         return None, np.zeros(n, bool)
-    H, mask = cv2.findHomography(kpts0, kpts1, cv2.RANSAC, ransacReprojThreshold=float(threshold),
-                                 maxIters=int(max_iters), confidence=float(confidence))
+    H, mask = cv2.findHomography(
+        kpts0,
+        kpts1,
+        cv2.RANSAC,
+        ransacReprojThreshold=float(threshold),
+        maxIters=int(max_iters),
+        confidence=float(confidence),
+    )
     if H is None or H.shape != (3, 3) or not np.isfinite(H).all():
         return None, np.zeros(n, bool)
     return H, mask.ravel().astype(bool)

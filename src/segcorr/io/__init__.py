@@ -11,7 +11,20 @@ from segcorr.io.rle import MaskCache, decode_mask, encode_mask
 from segcorr.io.weights import load_weights, read_model_card, read_weights_metadata, save_weights
 
 __all__ = [
-    "MaskCache", "decode_mask", "encode_mask", "load_weights", "read_flo", "read_gray", "read_image",
-    "read_kitti_flow", "read_labelmap", "read_model_card", "read_weights_metadata", "save_weights",
-    "write_flo", "write_image", "write_kitti_flow", "write_labelmap",
+    "MaskCache",
+    "decode_mask",
+    "encode_mask",
+    "load_weights",
+    "read_flo",
+    "read_gray",
+    "read_image",
+    "read_kitti_flow",
+    "read_labelmap",
+    "read_model_card",
+    "read_weights_metadata",
+    "save_weights",
+    "write_flo",
+    "write_image",
+    "write_kitti_flow",
+    "write_labelmap",
 ]

@@ -113,7 +113,8 @@ def encode_image(img: np.ndarray, suffix: str = ".png", path: str | os.PathLike 
     if img.dtype == np.bool_:
         img = img.astype(np.uint8) * 255
     ok_dtype = img.dtype == np.uint8 or (
-        img.dtype == np.uint16 and img.ndim == 2 and suffix in {".png", ".tif", ".tiff"})
+        img.dtype == np.uint16 and img.ndim == 2 and suffix in {".png", ".tif", ".tiff"}
+    )
     if not ok_dtype:
         raise InputError(f"expected uint8 pixels (uint16 only for grey PNG/TIFF), found {img.dtype}", path)
     if img.ndim == 3 and img.shape[2] == 1:

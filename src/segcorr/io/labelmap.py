@@ -24,8 +24,11 @@ def read_labelmap(path: str | os.PathLike) -> np.ndarray:
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     if img.ndim != 2:
-        raise InputError(f"expected a single-channel (grey) label map, found {img.shape[2]} channels; "
-                         "a colour visualisation is not a label map", path)
+        raise InputError(
+            f"expected a single-channel (grey) label map, found {img.shape[2]} channels; "
+            "a colour visualisation is not a label map",
+            path,
+        )
     if img.dtype not in (np.uint8, np.uint16):
         raise InputError(f"expected 8- or 16-bit integer labels, found {img.dtype}", path)
     return img.astype(np.int32)

@@ -14,8 +14,8 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -75,8 +75,11 @@ def _check_rle(rle: object) -> tuple[int, int, str]:
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise InputError('expected an RLE dict {"size": [H, W], "counts": str}')
     size, counts = rle["size"], rle["counts"]
-    if (not isinstance(size, (list, tuple)) or len(size) != 2
-            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size)):
+    if (
+        not isinstance(size, (list, tuple))
+        or len(size) != 2
+        or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size)
+    ):
         raise InputError(f"expected RLE size [H, W] of two integers, found {size!r}")
     h, w = int(size[0]), int(size[1])
     if h < 0 or w < 0 or h * w > _MAX_PIXELS:
@@ -87,8 +90,9 @@ def _check_rle(rle: object) -> tuple[int, int, str]:
         except UnicodeDecodeError:
             raise InputError("corrupt RLE counts: not ASCII") from None
     if not isinstance(counts, str):
-        raise InputError(f"expected RLE counts as a string (uncompressed lists are not supported), "
-                         f"found {type(counts).__name__}")
+        raise InputError(
+            f"expected RLE counts as a string (uncompressed lists are not supported), found {type(counts).__name__}"
+        )
     return h, w, counts
 
 
@@ -101,7 +105,7 @@ def decode_mask(rle: dict) -> np.ndarray:
 
 
 def _entry_sha1(key: str, h: int, w: int, counts: str) -> str:
-    return hashlib.sha1(f"{key}\n{h} {w}\n{counts}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{key}\n{h} {w}\n{counts}".encode()).hexdigest()
 
 
 def _entries_sha1(entries: dict) -> str:

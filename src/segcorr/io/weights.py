@@ -11,8 +11,9 @@ import json
 import logging
 import os
 import struct
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from segcorr.errors import InputError
 from segcorr.io.atomic import atomic_write_bytes, atomic_write_text
@@ -52,8 +53,9 @@ def _resolve(name_or_path: str | os.PathLike) -> Path:
         return p
     if _is_name(name_or_path):
         known = ", ".join(list_weights()) or "none"
-        raise InputError(f"no shipped weights named {name_or_path!r} (shipped: {known})",
-                         weights_dir() / f"{name_or_path}{SUFFIX}")
+        raise InputError(
+            f"no shipped weights named {name_or_path!r} (shipped: {known})", weights_dir() / f"{name_or_path}{SUFFIX}"
+        )
     raise InputError("weights file not found", name_or_path)
 
 
@@ -66,8 +68,11 @@ def _read_header(path: Path) -> dict:
             raise InputError(f"expected a safetensors file, found only {size} bytes", path)
         (n,) = struct.unpack("<Q", head)
         if not 2 <= n <= min(size - 8, _MAX_HEADER):
-            raise InputError(f"expected a safetensors file (pickled .pt/.pth checkpoints are not loaded); "
-                             f"header length {n} does not fit a {size}-byte file", path)
+            raise InputError(
+                f"expected a safetensors file (pickled .pt/.pth checkpoints are not loaded); "
+                f"header length {n} does not fit a {size}-byte file",
+                path,
+            )
         raw = f.read(n)
     try:
         header = json.loads(raw.decode("utf-8"))
@@ -82,8 +87,12 @@ def _read_header(path: Path) -> dict:
                 raise InputError("corrupt safetensors metadata: expected a str -> str mapping", path)
             continue
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
-                or not 0 <= offsets[0] <= offsets[1] <= data_len):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) for o in offsets)
+            or not 0 <= offsets[0] <= offsets[1] <= data_len
+        ):
             raise InputError(f"corrupt safetensors entry {key!r}: data offsets outside the file", path)
     return header
 
@@ -122,8 +131,11 @@ def load_weights(model: Any, name_or_path: str | os.PathLike, strict: bool = Tru
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    mis_shaped = sorted(f"{k} (file {tuple(state[k].shape)}, model {tuple(own[k].shape)})"
-                        for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+    mis_shaped = sorted(
+        f"{k} (file {tuple(state[k].shape)}, model {tuple(own[k].shape)})"
+        for k in set(own) & set(state)
+        if tuple(own[k].shape) != tuple(state[k].shape)
+    )
     problems = []
     if mis_shaped:
         problems.append(f"shape mismatch: {_names(mis_shaped)}")
@@ -134,14 +146,17 @@ def load_weights(model: Any, name_or_path: str | os.PathLike, strict: bool = Tru
     if problems:
         raise InputError(f"weights do not fit {type(model).__name__}: " + "; ".join(problems), path)
     if missing or unexpected:
-        log.info("non-strict load of %s: missing %s; unexpected %s", path, _names(missing) or "none",
-                 _names(unexpected) or "none")
+        log.info(
+            "non-strict load of %s: missing %s; unexpected %s",
+            path,
+            _names(missing) or "none",
+            _names(unexpected) or "none",
+        )
     model.load_state_dict(state, strict=strict)
     return model
 
 
-def save_weights(state_dict_or_module: Any, path: str | os.PathLike,
-                 metadata: Mapping[str, Any] | None = None) -> Path:
+def save_weights(state_dict_or_module: Any, path: str | os.PathLike, metadata: Mapping[str, Any] | None = None) -> Path:
     """Save a module's state_dict (or a {key: Tensor} dict) as safetensors, atomically. Returns the path.
 
     Metadata values that are not str are stored as JSON text (safetensors headers hold str -> str only).

@@ -9,5 +9,15 @@ from segcorr.layering.isolate import IsolationConfig, IsolationResult, isolate_m
 from segcorr.layering.output import isolate_cli, write_isolation
 from segcorr.layering.zbuffer import DepthKey, ZBufferCalculator, ZBufferConfig, order_by_panel
 
-__all__ = ["DepthKey", "IsolationConfig", "IsolationResult", "ZBufferCalculator", "ZBufferConfig",
-           "isolate_cli", "isolate_masks", "isolate_page", "order_by_panel", "write_isolation"]
+__all__ = [
+    "DepthKey",
+    "IsolationConfig",
+    "IsolationResult",
+    "ZBufferCalculator",
+    "ZBufferConfig",
+    "isolate_cli",
+    "isolate_masks",
+    "isolate_page",
+    "order_by_panel",
+    "write_isolation",
+]

@@ -11,7 +11,7 @@ the body boxes.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -43,8 +43,13 @@ class GivenMasks:
         return labels
 
 
-def evaluate_isolation(root: str | os.PathLike, masks: str = "amodal", progress: bool = True,
-                       limit: int | None = None, config: IsolationConfig | None = None) -> dict:
+def evaluate_isolation(
+    root: str | os.PathLike,
+    masks: str = "amodal",
+    progress: bool = True,
+    limit: int | None = None,
+    config: IsolationConfig | None = None,
+) -> dict:
     """Metrics of the Z-buffer isolation on the manga folder `root` (keys as in DESIGN.md, plus counts)."""
     from segcorr.data.manga import MangaDataset
 
@@ -53,8 +58,14 @@ def evaluate_isolation(root: str | os.PathLike, masks: str = "amodal", progress:
     return evaluate_items((ds[i] for i in range(n_pages)), n_pages, masks, str(root), progress, config)
 
 
-def evaluate_items(items: Iterable, count: int, masks: str = "amodal", data_name: str = "", progress: bool = True,
-                   config: IsolationConfig | None = None) -> dict:
+def evaluate_items(
+    items: Iterable,
+    count: int,
+    masks: str = "amodal",
+    data_name: str = "",
+    progress: bool = True,
+    config: IsolationConfig | None = None,
+) -> dict:
     """The protocol on pages in memory: objects with image, characters (with depth and panel), panels,
     visible and amodal (id -> bool [H, W]) -- a `MangaItem` or a generated `MangaPage`."""
     from rich.progress import Progress
@@ -82,10 +93,17 @@ def evaluate_items(items: Iterable, count: int, masks: str = "amodal", data_name
             prog.advance(task)
     m = acc.result()
     return {
-        "method": f"zbuffer+{masks}", "data": data_name, "count": len(ms_iso),
-        "order_acc": m["order_acc"], "order_acc_area": m["order_acc_area"],
-        "order_acc_lower_edge": m["order_acc_lower_edge"], "iou": m["iou"], "bleeding": m["bleeding"],
+        "method": f"zbuffer+{masks}",
+        "data": data_name,
+        "count": len(ms_iso),
+        "order_acc": m["order_acc"],
+        "order_acc_area": m["order_acc_area"],
+        "order_acc_lower_edge": m["order_acc_lower_edge"],
+        "iou": m["iou"],
+        "bleeding": m["bleeding"],
         "ms_per_item": float(np.mean(ms_iso)) if ms_iso else None,
         "ms_per_item_total": float(np.mean(ms_tot)) if ms_tot else None,
-        "pairs": m["pairs"], "characters": m["characters"], "box_fallbacks": fallbacks,
+        "pairs": m["pairs"],
+        "characters": m["characters"],
+        "box_fallbacks": fallbacks,
     }

@@ -34,13 +34,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class IsolationConfig:
     zbuffer: ZBufferConfig = field(default_factory=ZBufferConfig)
-    erode_px: int = 2                  # same-plane neighbours keep a seam this wide
-    soft_edge: bool = False            # also return soft masks (Gaussian edge) for adapters taking them
+    erode_px: int = 2  # same-plane neighbours keep a seam this wide
+    soft_edge: bool = False  # also return soft masks (Gaussian edge) for adapters taking them
     soft_sigma: float = 0.5
     memory_budget_mb: float | None = None
     prominence_min: float = 0.3
     keep_top: int = 2
-    min_box_share: float = 0.2         # a mask with less of its area inside the body box is corrupt
+    min_box_share: float = 0.2  # a mask with less of its area inside the body box is corrupt
     clip_to_panel: bool = True
 
 
@@ -84,8 +84,9 @@ def estimate_bytes(shape: tuple[int, int], count: int, soft: bool) -> int:
 
 
 def _prominence(characters: list[dict]) -> np.ndarray:
-    areas = np.array([(c["body_box"][2] - c["body_box"][0]) * (c["body_box"][3] - c["body_box"][1])
-                      for c in characters], np.float64)
+    areas = np.array(
+        [(c["body_box"][2] - c["body_box"][0]) * (c["body_box"][3] - c["body_box"][1]) for c in characters], np.float64
+    )
     return areas / max(float(areas.max()), 1e-9) if len(areas) else areas
 
 
@@ -103,8 +104,9 @@ def _check(mask: object, box: list[float], shape: tuple[int, int], min_share: fl
     return "corrupt" if np.count_nonzero(m[r0:r1, c0:c1]) < min_share * area else None
 
 
-def segment_characters(image: np.ndarray, characters: list[dict], segmenter, config: IsolationConfig,
-                       cache=None) -> tuple[dict, dict]:
+def segment_characters(
+    image: np.ndarray, characters: list[dict], segmenter, config: IsolationConfig, cache=None
+) -> tuple[dict, dict]:
     """One mask per character (id -> bool [H, W]) and where it came from (id -> source), with fallbacks."""
     from segcorr.segment.base import Prompts
 
@@ -114,20 +116,25 @@ def segment_characters(image: np.ndarray, characters: list[dict], segmenter, con
     budget = config.memory_budget_mb
     if budget is not None and estimate_bytes(shape, len(characters), config.soft_edge) > budget * 2**20:
         prom = _prominence(characters)
-        top = set(np.argsort(-prom, kind="stable")[:config.keep_top].tolist())
+        top = set(np.argsort(-prom, kind="stable")[: config.keep_top].tolist())
         need = [i for i in need if prom[i] >= config.prominence_min or i in top]
         for i in sorted(set(range(len(characters))) - set(need)):
             cid = characters[i]["id"]
             masks[cid], sources[cid] = rect_mask(characters[i]["body_box"], shape), "box:budget"
-        log.warning("memory budget %.1f MB exceeded: %d of %d characters get box masks",
-                    budget, len(characters) - len(need), len(characters))
+        log.warning(
+            "memory budget %.1f MB exceeded: %d of %d characters get box masks",
+            budget,
+            len(characters) - len(need),
+            len(characters),
+        )
     page_key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()[:16] if cache is not None else ""
     keys = {}
     todo = []
     for i in need:
         ch = characters[i]
         keys[i] = f"{page_key}:{getattr(segmenter, 'name', 'segmenter')}:{ch['id']}:" + ",".join(
-            f"{v:g}" for v in ch["body_box"])
+            f"{v:g}" for v in ch["body_box"]
+        )
         hit = cache.get(keys[i], shape) if cache is not None else None
         if hit is not None and _check(hit, ch["body_box"], shape, config.min_box_share) is None:
             masks[ch["id"]], sources[ch["id"]] = hit, "cache"
@@ -181,11 +188,18 @@ def _sub(dst: np.ndarray, dbb: tuple, src: np.ndarray, sbb: tuple) -> None:
     r0, r1 = max(dbb[0], sbb[0]), min(dbb[1], sbb[1])
     c0, c1 = max(dbb[2], sbb[2]), min(dbb[3], sbb[3])
     if r0 < r1 and c0 < c1:
-        dst[r0 - dbb[0]:r1 - dbb[0], c0 - dbb[2]:c1 - dbb[2]] &= ~src[r0 - sbb[0]:r1 - sbb[0], c0 - sbb[2]:c1 - sbb[2]]
+        dst[r0 - dbb[0] : r1 - dbb[0], c0 - dbb[2] : c1 - dbb[2]] &= ~src[
+            r0 - sbb[0] : r1 - sbb[0], c0 - sbb[2] : c1 - sbb[2]
+        ]
 
 
-def isolate_masks(seg: dict, keys: dict, zbuffer: ZBufferCalculator, panels: list[list[float]] | None = None,
-                  config: IsolationConfig | None = None) -> dict:
+def isolate_masks(
+    seg: dict,
+    keys: dict,
+    zbuffer: ZBufferCalculator,
+    panels: list[list[float]] | None = None,
+    config: IsolationConfig | None = None,
+) -> dict:
     """The isolation formula on given masks. seg: id -> bool [H, W]; keys: id -> DepthKey. Returns id -> bool [H, W]."""
     cfg = config or IsolationConfig()
     closed, eroded = {}, {}  # id -> (crop, (r0, r1, c0, c1)) or None for an empty mask
@@ -195,7 +209,7 @@ def isolate_masks(seg: dict, keys: dict, zbuffer: ZBufferCalculator, panels: lis
         if cfg.clip_to_panel and panels and 0 <= panel < len(panels):
             m = m & rect_mask(panels[panel], m.shape)
         bb = _bbox(m)
-        closed[cid] = None if bb is None else (_morph(m[bb[0]:bb[1], bb[2]:bb[3]], "close", 1), bb)
+        closed[cid] = None if bb is None else (_morph(m[bb[0] : bb[1], bb[2] : bb[3]], "close", 1), bb)
     out = {}
     for cid, m in seg.items():
         full = np.zeros(m.shape, bool)
@@ -214,7 +228,7 @@ def isolate_masks(seg: dict, keys: dict, zbuffer: ZBufferCalculator, panels: lis
                 _sub(mine, bb, *eroded[other])
             elif ko.d < ki.d:
                 _sub(mine, bb, *c)
-        full[bb[0]:bb[1], bb[2]:bb[3]] = mine
+        full[bb[0] : bb[1], bb[2] : bb[3]] = mine
     return out
 
 
@@ -228,9 +242,15 @@ def soft_masks(masks: dict, sigma: float) -> dict:
     return out
 
 
-def isolate_page(page_img: np.ndarray, characters: list[dict], segmenter, config: IsolationConfig | None = None,
-                 cache_path=None, panels: list[list[float]] | None = None,
-                 zbuffer: ZBufferCalculator | None = None) -> IsolationResult:
+def isolate_page(
+    page_img: np.ndarray,
+    characters: list[dict],
+    segmenter,
+    config: IsolationConfig | None = None,
+    cache_path=None,
+    panels: list[list[float]] | None = None,
+    zbuffer: ZBufferCalculator | None = None,
+) -> IsolationResult:
     """Segment, order and isolate the characters of one page.
 
     page_img: uint8 [H, W] grey (or [H, W, 3]); characters: dicts with id, body_box [x0, y0, x1, y1],
@@ -260,5 +280,12 @@ def isolate_page(page_img: np.ndarray, characters: list[dict], segmenter, config
     t2 = time.perf_counter()
     if cache is not None:
         cache.save()
-    return IsolationResult(masks=masks, order=order_by_panel(keys), keys=keys, sources=sources, soft=soft,
-                           ms_segment=(t1 - t0) * 1000, ms_isolate=(t2 - t1) * 1000)
+    return IsolationResult(
+        masks=masks,
+        order=order_by_panel(keys),
+        keys=keys,
+        sources=sources,
+        soft=soft,
+        ms_segment=(t1 - t0) * 1000,
+        ms_isolate=(t2 - t1) * 1000,
+    )

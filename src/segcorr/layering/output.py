@@ -41,8 +41,9 @@ def overlay_image(result: IsolationResult, page_img: np.ndarray) -> np.ndarray:
     return overlay_masks(page_img, labels, alpha=0.45)
 
 
-def write_isolation(result: IsolationResult, page_img: np.ndarray, out_dir: str | os.PathLike,
-                    weights: tuple[float, ...] | None = None) -> Path:
+def write_isolation(
+    result: IsolationResult, page_img: np.ndarray, out_dir: str | os.PathLike, weights: tuple[float, ...] | None = None
+) -> Path:
     """Write `char_<id>.png` (0/255) per character, `order.json` and `overlay.png` (atomically). Returns out_dir."""
     from segcorr.io.atomic import atomic_write_text
     from segcorr.io.image import write_image
@@ -56,9 +57,17 @@ def write_isolation(result: IsolationResult, page_img: np.ndarray, out_dir: str 
     return out
 
 
-def isolate_cli(img: np.ndarray, spec: dict, segmenter: str, seg_kw: dict, out: str | os.PathLike,
-                depth_model: str | os.PathLike | None = None, cache_path: str | os.PathLike | None = None,
-                boxes_path: str | os.PathLike | None = None, config: IsolationConfig | None = None) -> Path:
+def isolate_cli(
+    img: np.ndarray,
+    spec: dict,
+    segmenter: str,
+    seg_kw: dict,
+    out: str | os.PathLike,
+    depth_model: str | os.PathLike | None = None,
+    cache_path: str | os.PathLike | None = None,
+    boxes_path: str | os.PathLike | None = None,
+    config: IsolationConfig | None = None,
+) -> Path:
     """`segcorr isolate PAGE --boxes B.json --out DIR --segmenter NAME`: validate, isolate, write. Returns DIR.
 
     img: uint8 [H, W] page; spec: the parsed B.json ({"characters": [...], "panels": [...]}).
@@ -71,10 +80,13 @@ def isolate_cli(img: np.ndarray, spec: dict, segmenter: str, seg_kw: dict, out: 
     for ch in characters:
         x0, y0, x1, y1 = ch["body_box"]
         if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h or x1 <= x0 or y1 <= y0:
-            raise InputError(f"expected body_box of character {ch['id']} to cover part of the {w}x{h} page, "
-                             f"found {ch['body_box']}", boxes_path)
+            raise InputError(
+                f"expected body_box of character {ch['id']} to cover part of the {w}x{h} page, found {ch['body_box']}",
+                boxes_path,
+            )
     cfg = config or IsolationConfig()
     zb = ZBufferCalculator(cfg.zbuffer, depth_model)
-    result = isolate_page(img, characters, build(segmenter, **seg_kw), cfg, cache_path=cache_path,
-                          panels=panels, zbuffer=zb)
+    result = isolate_page(
+        img, characters, build(segmenter, **seg_kw), cfg, cache_path=cache_path, panels=panels, zbuffer=zb
+    )
     return write_isolation(result, img, out, weights=zb.weights(zb.depth is not None))

@@ -9,7 +9,8 @@ case, and the weights are normalised to sum to 1, so D is in 0..1 too:
   lower on a ground plane are nearer. With ``y_norm="characters"`` (default)
   H = (y_max - y) / max(y_max - y_min, y_min_span * panel_height) over the characters of the same
   panel (the lowest gets 0, the highest 1; a lone character 0), so the term spans 0..1 like the area
-  term and the weights mean what they say, while characters at nearly one height stay nearly even; with ``y_norm="panel"`` H = (panel_y1 - y) / panel_height (the page when there are no
+  term and the weights mean what they say, while characters at nearly one height stay nearly even; with
+  ``y_norm="panel"`` H = (panel_y1 - y) / panel_height (the page when there are no
   panels), clipped to 0..1. (Chosen on validation pages, seeds 500000..500039, amodal masks: the
   panel-wide H ordered 0.91 of overlapping pairs right, the character span 0.94 without a floor and
   0.97 with floors 0.15..0.3; 0.2 is the middle of that plateau.)
@@ -45,11 +46,11 @@ class ZBufferConfig:
     w_area: float = 0.3
     w_type: float = 0.2
     w_depth: float = 0.1
-    same_plane_tol: float = 0.01      # |D_i - D_j| <= tol: same plane
+    same_plane_tol: float = 0.01  # |D_i - D_j| <= tol: same plane
     closeup_face_share: float = 0.15  # face box area / body box area from which a character is a "face" item
-    y_ref: str = "center"             # "center" or "bottom" of the body box
-    y_norm: str = "characters"        # H(y) spans the panel's characters ("characters") or the panel ("panel")
-    y_min_span: float = 0.2           # "characters": spans below this share of the panel height count as this
+    y_ref: str = "center"  # "center" or "bottom" of the body box
+    y_norm: str = "characters"  # H(y) spans the panel's characters ("characters") or the panel ("panel")
+    y_min_span: float = 0.2  # "characters": spans below this share of the panel height count as this
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,16 @@ class DepthKey:
     area_px: float
 
     def to_json(self) -> dict:
-        return {"id": self.id, "panel": self.panel, "d": round(self.d, 6), "y": round(self.y, 6),
-                "area": round(self.area, 6), "type": self.type,
-                "depth": None if self.depth is None else round(self.depth, 6), "area_px": self.area_px}
+        return {
+            "id": self.id,
+            "panel": self.panel,
+            "d": round(self.d, 6),
+            "y": round(self.y, 6),
+            "area": round(self.area, 6),
+            "type": self.type,
+            "depth": None if self.depth is None else round(self.depth, 6),
+            "area_px": self.area_px,
+        }
 
 
 def assign_panel(box: list[float], panels: list[list[float]]) -> int:
@@ -108,8 +116,9 @@ class MidasDepth:
         try:
             self.session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for unreadable models
-            raise InputError(f"expected an ONNX depth model, onnxruntime failed ({str(e).splitlines()[0]})",
-                             model_path) from None
+            raise InputError(
+                f"expected an ONNX depth model, onnxruntime failed ({str(e).splitlines()[0]})", model_path
+            ) from None
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         dims = [d if isinstance(d, int) else size for d in inp.shape]
@@ -146,9 +155,15 @@ class ZBufferCalculator:
             raise InputError(f"expected non-negative Z-buffer weights with a positive sum, found {w.tolist()}")
         return tuple(float(v) for v in w / w.sum())
 
-    def keys(self, characters: list[dict], panels: list[list[float]], image_shape: tuple[int, int],
-             masks: dict | None = None, image: np.ndarray | None = None,
-             depth_map: np.ndarray | None = None) -> dict:
+    def keys(
+        self,
+        characters: list[dict],
+        panels: list[list[float]],
+        image_shape: tuple[int, int],
+        masks: dict | None = None,
+        image: np.ndarray | None = None,
+        depth_map: np.ndarray | None = None,
+    ) -> dict:
         """Depth key per character id.
 
         characters: dicts with id, body_box, optional face_box / panel / type; panels: boxes;
@@ -177,11 +192,24 @@ class ZBufferCalculator:
             area = float(cv2.countNonZero(m.view(np.uint8))) if m is not None else (box[2] - box[0]) * (box[3] - box[1])
             delta = None
             if depth_map is not None:
-                region = depth_map[m] if m is not None and m.any() else depth_map[
-                    int(max(box[1], 0)):int(min(box[3], h)) + 1, int(max(box[0], 0)):int(min(box[2], w)) + 1].ravel()
+                region = (
+                    depth_map[m]
+                    if m is not None and m.any()
+                    else depth_map[
+                        int(max(box[1], 0)) : int(min(box[3], h)) + 1, int(max(box[0], 0)) : int(min(box[2], w)) + 1
+                    ].ravel()
+                )
                 delta = 1.0 - float(np.median(region)) if region.size else 1.0
-            rows.append((ch["id"], panel, float(np.clip((py1 - y) / max(py1 - py0, 1e-6), 0, 1)), area,
-                         character_type(ch, self.config.closeup_face_share), delta))
+            rows.append(
+                (
+                    ch["id"],
+                    panel,
+                    float(np.clip((py1 - y) / max(py1 - py0, 1e-6), 0, 1)),
+                    area,
+                    character_type(ch, self.config.closeup_face_share),
+                    delta,
+                )
+            )
         a_max: dict[int, float] = {}
         y_span: dict[int, tuple[float, float]] = {}
         for _, panel, hy, area, _, _ in rows:

@@ -15,10 +15,23 @@ from typing import Any
 
 from segcorr.errors import InputError
 
-_TEST = {"c_enc": 16, "c_match": 16, "c_geom": 8, "c_fine": 8, "enc_dims": (8, 12), "enc_depths": (1, 1, 1),
-         "d_state": 4, "local_d_state": 4, "c_local": 8, "local_heads": 2, "merge_hidden": 16, "flow_hidden": 4,
-         "glu_hidden": 16,
-         "num_basis": 4, "n_blocks": 2}
+_TEST = {
+    "c_enc": 16,
+    "c_match": 16,
+    "c_geom": 8,
+    "c_fine": 8,
+    "enc_dims": (8, 12),
+    "enc_depths": (1, 1, 1),
+    "d_state": 4,
+    "local_d_state": 4,
+    "c_local": 8,
+    "local_heads": 2,
+    "merge_hidden": 16,
+    "flow_hidden": 4,
+    "glu_hidden": 16,
+    "num_basis": 4,
+    "n_blocks": 2,
+}
 
 # registry name -> config fields that differ from ASMambaConfig defaults
 REGISTRY: dict[str, dict[str, Any]] = {
@@ -76,8 +89,9 @@ def load_pretrained(name_or_path: str | os.PathLike = "as_mamba_tiny"):
     elif "name" in meta:
         model = build(meta["name"])
     else:
-        raise InputError("expected 'config' or 'name' in the safetensors metadata of a matching model, found "
-                         "neither", where)
+        raise InputError(
+            "expected 'config' or 'name' in the safetensors metadata of a matching model, found neither", where
+        )
     return load_weights(model, name_or_path, strict=True).eval()
 
 
@@ -86,8 +100,7 @@ def save_pretrained(model, path: str | os.PathLike, name: str, extra: dict[str, 
     ``load_pretrained`` reads). Returns the path."""
     from segcorr.io.weights import save_weights
 
-    meta = {"name": name, "config": json.dumps(model.config.to_dict(), sort_keys=True), "format": "pt",
-            **(extra or {})}
+    meta = {"name": name, "config": json.dumps(model.config.to_dict(), sort_keys=True), "format": "pt", **(extra or {})}
     return save_weights(model, path, meta)
 
 

@@ -51,14 +51,25 @@ class FlowHead(nn.Module):
     """Forward: fm [B, C_match, h, w], fg [B, C_geom, h, w], g_other [B, C_match, H', W'] (the other image's
     global tokens), hw_other (h', w') of its 1/8 grid -> Phi [B, h, w, 4]."""
 
-    def __init__(self, c_match: int, c_geom: int, kind: str = "kan", hidden: int = 16, num_basis: int = 8,
-                 c_key: int = 32, s_max: float = 8.0) -> None:
+    def __init__(
+        self,
+        c_match: int,
+        c_geom: int,
+        kind: str = "kan",
+        hidden: int = 16,
+        num_basis: int = 8,
+        c_key: int = 32,
+        s_max: float = 8.0,
+    ) -> None:
         super().__init__()
         if kind not in FLOW_HEADS:
             raise ValueError(f"flow_head: expected one of {FLOW_HEADS}, found {kind!r}")
         dims = [c_match + c_geom, hidden, 4]
-        self.head = (KAN(dims, num_basis) if kind == "kan"
-                     else MLP(dims[0], mlp_hidden_for(dims[0], 4, kan_param_count(dims, num_basis)), 4))
+        self.head = (
+            KAN(dims, num_basis)
+            if kind == "kan"
+            else MLP(dims[0], mlp_hidden_for(dims[0], 4, kan_param_count(dims, num_basis)), 4)
+        )
         self.q = nn.Linear(c_match, c_key)
         self.k = nn.Linear(c_match, c_key)
         self.s_max = s_max
@@ -82,8 +93,17 @@ class LocalSpan(nn.Module):
     """Forward: v_own [B, C_l, h, w], v_other [B, C_l, h', w'] (projected F_match), phi [B, h, w, 4] ->
     local message [B, C_l, h, w]."""
 
-    def __init__(self, c_local: int, heads: int, points: int = 3, radius_scale: float = 1.0,
-                 max_span: float = 16.0, d_state: int = 4, expand: int = 1, backend: str = "sequential") -> None:
+    def __init__(
+        self,
+        c_local: int,
+        heads: int,
+        points: int = 3,
+        radius_scale: float = 1.0,
+        max_span: float = 16.0,
+        d_state: int = 4,
+        expand: int = 1,
+        backend: str = "sequential",
+    ) -> None:
         super().__init__()
         self.points, self.radius_scale, self.max_span = points, radius_scale, max_span
         self.slot = nn.Parameter(torch.randn(points * points + 1, c_local) * 0.02)
@@ -145,22 +165,41 @@ class ASMambaBlock(nn.Module):
     ``m0, m1, g0, g1`` (same shapes), ``phi0`` [B, h0, w0, 4], ``phi1`` [B, h1, w1, 4], ``logit0`` [B, h0, w0],
     ``logit1`` (matchability logits of the geometry features)."""
 
-    def __init__(self, c_match: int, c_geom: int, c_local: int = 64, local_heads: int = 4, span_points: int = 3,
-                 radius_scale: float = 1.0, max_span: float = 16.0, flow_head: str = "kan", flow_hidden: int = 16,
-                 num_basis: int = 8, global_depth: int = 1, pool: int = 4, d_state: int = 16,
-                 local_d_state: int = 4, expand: int = 2, local_expand: int = 1, order: str = "rowmajor",
-                 geom_feedback: bool = True, merge_hidden: int = 128, backend: str = "sequential") -> None:
+    def __init__(
+        self,
+        c_match: int,
+        c_geom: int,
+        c_local: int = 64,
+        local_heads: int = 4,
+        span_points: int = 3,
+        radius_scale: float = 1.0,
+        max_span: float = 16.0,
+        flow_head: str = "kan",
+        flow_hidden: int = 16,
+        num_basis: int = 8,
+        global_depth: int = 1,
+        pool: int = 4,
+        d_state: int = 16,
+        local_d_state: int = 4,
+        expand: int = 2,
+        local_expand: int = 1,
+        order: str = "rowmajor",
+        geom_feedback: bool = True,
+        merge_hidden: int = 128,
+        backend: str = "sequential",
+    ) -> None:
         super().__init__()
         self.pool, self.geom_feedback = pool, geom_feedback
-        self.global_layers = nn.ModuleList([JEGOMamba(c_match, d_state, expand, order, backend)
-                                            for _ in range(global_depth)])
+        self.global_layers = nn.ModuleList(
+            [JEGOMamba(c_match, d_state, expand, order, backend) for _ in range(global_depth)]
+        )
         self.flow = FlowHead(c_match, c_geom, flow_head, flow_hidden, num_basis)
         self.local_proj = Pointwise(c_match, c_local)
-        self.local = LocalSpan(c_local, local_heads, span_points, radius_scale, max_span, local_d_state,
-                               local_expand, backend)
+        self.local = LocalSpan(
+            c_local, local_heads, span_points, radius_scale, max_span, local_d_state, local_expand, backend
+        )
         self.phi_enc = PhiEncoder(c_geom)
-        self.geom_update = nn.Sequential(Pointwise(2 * c_geom + c_local, c_geom), nn.GELU(),
-                                         Pointwise(c_geom, c_geom))
+        self.geom_update = nn.Sequential(Pointwise(2 * c_geom + c_local, c_geom), nn.GELU(), Pointwise(c_geom, c_geom))
         # first layer of the merge FFN, split by input so the global part runs at 1/32 before upsampling
         # (a 1x1 convolution commutes with bilinear upsampling)
         self.merge_own = Pointwise(c_match + c_local + (2 * c_geom if geom_feedback else 0), merge_hidden)
@@ -192,5 +231,13 @@ class ASMambaBlock(nn.Module):
         loc1 = self.local(v1, v0, phi1)
         m0n, g0n, logit0 = self._update(m0, g0, glob0, loc0, phi0, hw1)
         m1n, g1n, logit1 = self._update(m1, g1, glob1, loc1, phi1, hw0)
-        return {"m0": m0n, "m1": m1n, "g0": g0n, "g1": g1n, "phi0": phi0, "phi1": phi1,
-                "logit0": logit0, "logit1": logit1}
+        return {
+            "m0": m0n,
+            "m1": m1n,
+            "g0": g0n,
+            "g1": g1n,
+            "phi0": phi0,
+            "phi1": phi1,
+            "logit0": logit0,
+            "logit1": logit1,
+        }

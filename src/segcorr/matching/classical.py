@@ -42,8 +42,11 @@ def to_gray_u8(img: np.ndarray, what: str = "image") -> np.ndarray:
 
 
 def empty_matches() -> dict[str, np.ndarray]:
-    return {"mkpts0": np.zeros((0, 2), np.float32), "mkpts1": np.zeros((0, 2), np.float32),
-            "mconf": np.zeros(0, np.float32)}
+    return {
+        "mkpts0": np.zeros((0, 2), np.float32),
+        "mkpts1": np.zeros((0, 2), np.float32),
+        "mconf": np.zeros(0, np.float32),
+    }
 
 
 def top_matches(result: dict[str, np.ndarray], max_matches: int | None) -> dict[str, np.ndarray]:
@@ -105,6 +108,9 @@ class ClassicalMatcher:
             return empty_matches()
         p0 = np.array([k0[i].pt for i in q], np.float64)
         p1 = np.array([k1[i].pt for i in t], np.float64)
-        out = {"mkpts0": points_to_original(p0, sx0, sy0), "mkpts1": points_to_original(p1, sx1, sy1),
-               "mconf": np.asarray(conf, np.float32)}
+        out = {
+            "mkpts0": points_to_original(p0, sx0, sy0),
+            "mkpts1": points_to_original(p1, sx1, sy1),
+            "mconf": np.asarray(conf, np.float32),
+        }
         return top_matches(out, self.max_matches)

@@ -30,14 +30,20 @@ class CoarseMatcher(nn.Module):
     dict: ``b_ids, i_ids, j_ids`` [M] long (i, j row-major cell indices), ``mconf`` [M], and ``conf_matrix``
     [B, N0, N1] with gradients (training) or, without, when the dense path ran and ``return_conf``."""
 
-    def __init__(self, temperature: float = 0.1, threshold: float = 0.2, chunk_rows: int = 1024,
-                 max_dense_pairs: int = 4800 * 4800) -> None:
+    def __init__(
+        self,
+        temperature: float = 0.1,
+        threshold: float = 0.2,
+        chunk_rows: int = 1024,
+        max_dense_pairs: int = 4800 * 4800,
+    ) -> None:
         super().__init__()
         self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
         self.threshold, self.chunk_rows, self.max_dense_pairs = threshold, chunk_rows, max_dense_pairs
 
-    def similarity(self, f0: torch.Tensor, f1: torch.Tensor, mask0=None, mask1=None,
-                   out: torch.Tensor | None = None) -> torch.Tensor:
+    def similarity(
+        self, f0: torch.Tensor, f1: torch.Tensor, mask0=None, mask1=None, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """S [B, n0, N1] from tokens f0 [B, n0, C], f1 [B, N1, C]; masks [B, n0] / [B, N1] bool (True = valid).
         ``out`` (no gradient): a [B, n0, N1] buffer whose batch slices are contiguous, written in place."""
         scale = 1.0 / (f0.shape[-1] * torch.exp(self.log_temperature))
@@ -94,8 +100,9 @@ class CoarseMatcher(nn.Module):
         buf = t0.new_empty(bsz, n0, n1) if store else None
 
         def block(r):
-            return self.similarity(t0[:, r], t1, None if mask0 is None else mask0[:, r], mask1,
-                                   out=None if buf is None else buf[:, r])
+            return self.similarity(
+                t0[:, r], t1, None if mask0 is None else mask0[:, r], mask1, out=None if buf is None else buf[:, r]
+            )
 
         row = torch.empty(bsz, n0, 1, dtype=t0.dtype, device=t0.device)
         col = torch.full((bsz, 1, n1), -math.inf, dtype=t0.dtype, device=t0.device)
@@ -114,8 +121,16 @@ class CoarseMatcher(nn.Module):
             colmax = torch.maximum(colmax, s.amax(1))
         return torch.cat(best, 1), torch.cat(arg, 1), colmax, buf
 
-    def forward(self, f0: torch.Tensor, f1: torch.Tensor, mask0=None, mask1=None, threshold: float | None = None,
-                dense: bool | None = None, return_conf: bool = False) -> dict:
+    def forward(
+        self,
+        f0: torch.Tensor,
+        f1: torch.Tensor,
+        mask0=None,
+        mask1=None,
+        threshold: float | None = None,
+        dense: bool | None = None,
+        return_conf: bool = False,
+    ) -> dict:
         thr = self.threshold if threshold is None else threshold
         t0, t1 = f0.flatten(2).transpose(1, 2), f1.flatten(2).transpose(1, 2)
         m0 = None if mask0 is None else mask0.flatten(1)

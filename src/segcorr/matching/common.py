@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 
-def pair_apply(fn: Callable[..., torch.Tensor], x0: torch.Tensor, x1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_apply(
+    fn: Callable[..., torch.Tensor], x0: torch.Tensor, x1: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(fn(x0), fn(x1)), as one batched call when both have the same shape (fewer, larger kernels on CPU)."""
     if x0.shape == x1.shape:
         y = fn(torch.cat([x0, x1], 0))
-        return y[: x0.shape[0]], y[x0.shape[0]:]
+        return y[: x0.shape[0]], y[x0.shape[0] :]
     return fn(x0), fn(x1)
 
 
 def grid_xy(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     """[h*w, 2] (x, y) of the cells of an h x w grid, row-major, dtype/device of ``like``."""
-    ys, xs = torch.meshgrid(torch.arange(h, device=like.device, dtype=like.dtype),
-                            torch.arange(w, device=like.device, dtype=like.dtype), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=like.device, dtype=like.dtype),
+        torch.arange(w, device=like.device, dtype=like.dtype),
+        indexing="ij",
+    )
     return torch.stack([xs.reshape(-1), ys.reshape(-1)], -1)
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from segcorr.errors import InputError
 
-_CHOICES = {"scan_order": ("rowmajor", "hilbert"), "heads": ("multi", "single"), "flow_head": ("kan", "mlp"),
-            "scan_backend": ("sequential", "parallel")}
+_CHOICES = {
+    "scan_order": ("rowmajor", "hilbert"),
+    "heads": ("multi", "single"),
+    "flow_head": ("kan", "mlp"),
+    "scan_backend": ("sequential", "parallel"),
+}
 
 
 @dataclass(frozen=True)
@@ -75,14 +80,34 @@ class ASMambaConfig:
         object.__setattr__(self, "enc_dims", tuple(int(d) for d in self.enc_dims))
         object.__setattr__(self, "enc_depths", tuple(int(d) for d in self.enc_depths))
         if len(self.enc_dims) != 2 or len(self.enc_depths) != 3:
-            raise InputError(f"enc_dims needs 2 widths (1/2, 1/4) and enc_depths 3 depths (1/2, 1/4, 1/8), found "
-                             f"{list(self.enc_dims)} and {list(self.enc_depths)}")
+            raise InputError(
+                f"enc_dims needs 2 widths (1/2, 1/4) and enc_depths 3 depths (1/2, 1/4, 1/8), found "
+                f"{list(self.enc_dims)} and {list(self.enc_depths)}"
+            )
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
                 raise InputError(f"{name}: expected one of {', '.join(choices)}, found {getattr(self, name)!r}")
-        for name in ("c_enc", "c_match", "c_geom", "c_fine", "d_state", "expand", "local_d_state", "local_expand", "init_depth", "glu_hidden",
-                     "global_depth", "c_local", "local_heads", "span_points", "merge_hidden", "flow_hidden",
-                     "num_basis", "chunk_rows", "max_train_fine"):
+        for name in (
+            "c_enc",
+            "c_match",
+            "c_geom",
+            "c_fine",
+            "d_state",
+            "expand",
+            "local_d_state",
+            "local_expand",
+            "init_depth",
+            "glu_hidden",
+            "global_depth",
+            "c_local",
+            "local_heads",
+            "span_points",
+            "merge_hidden",
+            "flow_hidden",
+            "num_basis",
+            "chunk_rows",
+            "max_train_fine",
+        ):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name}: expected a positive integer, found {getattr(self, name)}")
         if self.n_blocks < 0:

@@ -63,8 +63,14 @@ class Encoder(nn.Module):
     Forward: image [B, 1, H, W] in 0..1, H and W multiples of 8. Outputs are in channels-last memory format.
     """
 
-    def __init__(self, c_enc: int = 128, c_fine: int = 64, dims: tuple[int, int] = (24, 48),
-                 depths: tuple[int, int, int] = (1, 1, 2), mlp_ratio: int = 2) -> None:
+    def __init__(
+        self,
+        c_enc: int = 128,
+        c_fine: int = 64,
+        dims: tuple[int, int] = (24, 48),
+        depths: tuple[int, int, int] = (1, 1, 2),
+        mlp_ratio: int = 2,
+    ) -> None:
         super().__init__()
         d1, d2 = dims
         self.stem = nn.Sequential(nn.Conv2d(1, d1, 3, stride=2, padding=1), LayerNorm2d(d1))

@@ -18,9 +18,10 @@ alone (mean ms per pair), estimation excluded.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -82,16 +83,22 @@ def score_pair(pair: Any, k0: np.ndarray, k1: np.ndarray, protocol: MatchProtoco
         h, w = pair.img0.shape[:2]
         return {"corner_error": corner_error(H, pair.H, h, w), "precision": homography_precision(k0, k1, pair.H)}
     _, _, s, _ = resize_scale(*pair.img0.shape[:2], protocol.longer_side)
-    est = estimate_pose(k0, k1, pair.K0, pair.K1, threshold_px=protocol.e_threshold_px / s,
-                        confidence=protocol.e_confidence)
+    est = estimate_pose(
+        k0, k1, pair.K0, pair.K1, threshold_px=protocol.e_threshold_px / s, confidence=protocol.e_confidence
+    )
     err_R, err_t = (np.inf, np.inf) if est is None else pose_error(pair.T_0to1, est[1], est[2])
-    return {"err_R": err_R, "err_t": err_t,
-            "precision": epipolar_precision(k0, k1, pair.T_0to1, pair.K0, pair.K1)}
+    return {"err_R": err_R, "err_t": err_t, "precision": epipolar_precision(k0, k1, pair.T_0to1, pair.K0, pair.K1)}
 
 
-def evaluate_matches(dataset: Any, matcher: Matcher, method_name: str, data_name: str | None = None,
-                     protocol: MatchProtocol = MatchProtocol(), progress: bool = True,
-                     limit: int | None = None) -> dict[str, Any]:
+def evaluate_matches(
+    dataset: Any,
+    matcher: Matcher,
+    method_name: str,
+    data_name: str | None = None,
+    protocol: MatchProtocol = MatchProtocol(),
+    progress: bool = True,
+    limit: int | None = None,
+) -> dict[str, Any]:
     """Run ``matcher`` on every pair (or the first ``limit``) and return the flat metrics dict
     (``method``, ``data``, ``count``, ``ms_per_item`` and ``segcorr.metrics.matching.MATCH_KEYS``)."""
     from rich.console import Console
@@ -103,8 +110,14 @@ def evaluate_matches(dataset: Any, matcher: Matcher, method_name: str, data_name
     n = len(dataset) if limit is None else min(int(limit), len(dataset))
     acc = MatchMetricAccumulator()
     method_s = 0.0
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True), disable=not progress, transient=True) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        disable=not progress,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"match {method_name}", total=n)
         for i in range(n):
             pair = dataset[i]
@@ -119,7 +132,11 @@ def evaluate_matches(dataset: Any, matcher: Matcher, method_name: str, data_name
                 acc.add_pose(s["err_R"], s["err_t"], len(k0), s["precision"])
             bar.advance(task)
     data = data_name if data_name is not None else str(getattr(dataset, "root", ""))
-    result: dict[str, Any] = {"method": method_name, "data": data, "count": n,
-                              "ms_per_item": (1000.0 * method_s / n) if n else None}
+    result: dict[str, Any] = {
+        "method": method_name,
+        "data": data,
+        "count": n,
+        "ms_per_item": (1000.0 * method_s / n) if n else None,
+    }
     result.update(acc.result())
     return result

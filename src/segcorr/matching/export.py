@@ -40,8 +40,15 @@ def load_matching_model(weights: str | None = "as_mamba_tiny", model_name: str |
     return matching.load_pretrained(weights)
 
 
-def export_onnx(out: str | Path, weights: str | None = "as_mamba_tiny", model_name: str | None = None,
-                height: int = 480, width: int = 640, opset: int = 17, model: nn.Module | None = None) -> Path:
+def export_onnx(
+    out: str | Path,
+    weights: str | None = "as_mamba_tiny",
+    model_name: str | None = None,
+    height: int = 480,
+    width: int = 640,
+    opset: int = 17,
+    model: nn.Module | None = None,
+) -> Path:
     """Write ``out`` (.onnx, atomically) for grey inputs ``[1, 1, height, width]`` (sides multiples of 32)."""
     from segcorr.io.atomic import atomic_open
     from segcorr.matching.model import DENSE_OUTPUTS
@@ -55,6 +62,13 @@ def export_onnx(out: str | Path, weights: str | None = "as_mamba_tiny", model_na
     dummy = (torch.rand(1, 1, height, width, generator=g), torch.rand(1, 1, height, width, generator=g))
     out = Path(out)
     with atomic_open(out, "wb") as f, torch.no_grad():
-        torch.onnx.export(DenseWrapper(model), dummy, f, dynamo=False, opset_version=opset,
-                          input_names=["image0", "image1"], output_names=list(DENSE_OUTPUTS))
+        torch.onnx.export(
+            DenseWrapper(model),
+            dummy,
+            f,
+            dynamo=False,
+            opset_version=opset,
+            input_names=["image0", "image1"],
+            output_names=list(DENSE_OUTPUTS),
+        )
     return out

@@ -35,7 +35,9 @@ class FineMatcher(nn.Module):
         self.window, self.scale_coarse, self.scale_fine = window, scale_coarse, scale_fine
         self.q_coarse = nn.Linear(c_match, c_fine)
         self.k_coarse = nn.Linear(c_match, c_fine)
-        self.q_mlp = nn.Sequential(nn.LayerNorm(c_fine), nn.Linear(c_fine, c_fine), nn.GELU(), nn.Linear(c_fine, c_fine))
+        self.q_mlp = nn.Sequential(
+            nn.LayerNorm(c_fine), nn.Linear(c_fine, c_fine), nn.GELU(), nn.Linear(c_fine, c_fine)
+        )
         self.log_scale = nn.Parameter(torch.zeros(()))
         half = (window - 1) / 2
         k = torch.arange(window, dtype=torch.float32) - half
@@ -51,7 +53,7 @@ class FineMatcher(nn.Module):
         """Fine features of size x size blocks with top-left pixels (x0, y0) (zeros outside): [M, size^2, C]."""
         pad = self.window
         fp = F.pad(feat, (pad, pad, pad, pad))
-        bsz, c, hp, wp = fp.shape
+        _bsz, c, hp, wp = fp.shape
         k = torch.arange(size, device=feat.device)
         ys = (y0 + pad)[:, None, None] + k[None, :, None]
         xs = (x0 + pad)[:, None, None] + k[None, None, :]
@@ -65,16 +67,21 @@ class FineMatcher(nn.Module):
         cx1, cy1 = j_ids % w1, torch.div(j_ids, w1, rounding_mode="floor")
         # 2x2 central fine pixels of cell i; the W x W window centred on cell j
         q = self._gather(ff0, b_ids, r * cx0 + r // 2 - 1, r * cy0 + r // 2 - 1, 2).mean(1)
-        keys = self._gather(ff1, b_ids, r * cx1 + r // 2 - self.window // 2, r * cy1 + r // 2 - self.window // 2,
-                            self.window)
+        keys = self._gather(
+            ff1, b_ids, r * cx1 + r // 2 - self.window // 2, r * cy1 + r // 2 - self.window // 2, self.window
+        )
         q = self.q_mlp(q + self.q_coarse(m0.flatten(2)[b_ids, :, i_ids]))
         keys = keys + self.k_coarse(m1.flatten(2)[b_ids, :, j_ids])[:, None]
         heat = torch.softmax((keys @ q[:, :, None])[..., 0] * (torch.exp(self.log_scale) / math.sqrt(q.shape[-1])), -1)
         mean = heat @ self.offsets
-        var = heat @ self.offsets ** 2 - mean ** 2
+        var = heat @ self.offsets**2 - mean**2
         std = torch.sqrt(var.clamp(min=1e-10)).sum(-1)
         sc = self.scale_coarse
         centre0 = torch.stack([cx0, cy0], -1).to(mean.dtype) * sc + (sc - 1) / 2
         centre1 = torch.stack([cx1, cy1], -1).to(mean.dtype) * sc + (sc - 1) / 2
-        return {"expec_f": torch.cat([mean, std[:, None]], -1), "mkpts0_f": centre0,
-                "mkpts1_f": centre1 + mean * self.radius_px, "centre1": centre1}
+        return {
+            "expec_f": torch.cat([mean, std[:, None]], -1),
+            "mkpts0_f": centre0,
+            "mkpts1_f": centre1 + mean * self.radius_px,
+            "centre1": centre1,
+        }

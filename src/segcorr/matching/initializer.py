@@ -26,9 +26,19 @@ class Initializer(nn.Module):
     """Forward: c0 [B, C_enc, h0, w0], c1 [B, C_enc, h1, w1] -> (F_match0 [B, C_match, h0, w0], F_match1,
     F_geom0 [B, C_geom, h0, w0], F_geom1)."""
 
-    def __init__(self, c_enc: int, c_match: int, c_geom: int, depth: int = 1, d_state: int = 16, expand: int = 2,
-                 order: str = "rowmajor", heads: str = "multi", backend: str = "sequential",
-                 glu_hidden: int | None = None) -> None:
+    def __init__(
+        self,
+        c_enc: int,
+        c_match: int,
+        c_geom: int,
+        depth: int = 1,
+        d_state: int = 16,
+        expand: int = 2,
+        order: str = "rowmajor",
+        heads: str = "multi",
+        backend: str = "sequential",
+        glu_hidden: int | None = None,
+    ) -> None:
         super().__init__()
         if heads not in HEADS:
             raise ValueError(f"heads: expected one of {HEADS}, found {heads!r}")

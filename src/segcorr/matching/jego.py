@@ -32,8 +32,12 @@ from segcorr.matching.mamba import Mamba
 from segcorr.matching.scans import grid_order
 
 # (canvas, row parity, column parity, transposed, reversed)
-_DIRECTIONS = (("side", 0, 0, False, False), ("stack", 1, 1, True, False),
-               ("side", 0, 1, False, True), ("stack", 1, 0, True, True))
+_DIRECTIONS = (
+    ("side", 0, 0, False, False),
+    ("stack", 1, 1, True, False),
+    ("side", 0, 1, False, True),
+    ("stack", 1, 0, True, True),
+)
 
 
 def _canvas(h0: int, w0: int, h1: int, w1: int, kind: str) -> np.ndarray:
@@ -74,7 +78,7 @@ def jego_indices(h0: int, w0: int, h1: int, w1: int, order: str = "rowmajor") ->
     lmax = max(len(s) for s in seqs)
     seq = np.full((4, lmax), n, np.int64)
     for k, s in enumerate(seqs):
-        seq[k, :len(s)] = s
+        seq[k, : len(s)] = s
     inv = np.empty(n, np.int64)
     flat = seq.reshape(-1)
     real = flat < n
@@ -121,8 +125,9 @@ class JEGOMamba(nn.Module):
     Forward: f0 [B, C, h0, w0], f1 [B, C, h1, w1] -> same shapes.
     """
 
-    def __init__(self, dim: int, d_state: int = 16, expand: int = 2, order: str = "rowmajor",
-                 backend: str = "sequential") -> None:
+    def __init__(
+        self, dim: int, d_state: int = 16, expand: int = 2, order: str = "rowmajor", backend: str = "sequential"
+    ) -> None:
         super().__init__()
         self.order = order
         self.norm = nn.LayerNorm(dim)

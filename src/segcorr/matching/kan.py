@@ -60,8 +60,7 @@ class MLP(nn.Module):
 
     def __init__(self, dim_in: int, hidden: int, dim_out: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.LayerNorm(dim_in), nn.Linear(dim_in, hidden), nn.GELU(),
-                                 nn.Linear(hidden, dim_out))
+        self.net = nn.Sequential(nn.LayerNorm(dim_in), nn.Linear(dim_in, hidden), nn.GELU(), nn.Linear(hidden, dim_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -48,8 +48,15 @@ class LossWeights:
     fine_std_weighting: bool = True
 
 
-def focal_loss(conf: torch.Tensor, b_ids: torch.Tensor, i_ids: torch.Tensor, j_ids: torch.Tensor,
-               state0: torch.Tensor, state1: torch.Tensor, w: LossWeights = LossWeights()) -> torch.Tensor:
+def focal_loss(
+    conf: torch.Tensor,
+    b_ids: torch.Tensor,
+    i_ids: torch.Tensor,
+    j_ids: torch.Tensor,
+    state0: torch.Tensor,
+    state1: torch.Tensor,
+    w: LossWeights = LossWeights(),
+) -> torch.Tensor:
     """Focal loss on conf [B, N0, N1]; GT pairs (b, i, j) [M]; cell states [B, N0] / [B, N1] (-1 = ignored)."""
     p = conf.clamp(1e-6, 1 - 1e-6)
     pos = torch.zeros_like(conf, dtype=torch.bool)
@@ -62,7 +69,7 @@ def focal_loss(conf: torch.Tensor, b_ids: torch.Tensor, i_ids: torch.Tensor, j_i
         loss = loss + w.pos_weight * (-a * (1 - pp) ** g * torch.log(pp)).mean()
     if neg.any():
         pn = p[neg]
-        loss = loss + w.neg_weight * (-a * pn ** g * torch.log(1 - pn)).mean()
+        loss = loss + w.neg_weight * (-a * pn**g * torch.log(1 - pn)).mean()
     return loss
 
 
@@ -89,11 +96,29 @@ class ASMambaLoss(nn.Module):
         self.w = weights
 
     def forward(self, outputs: dict, data: dict):
-        spv = outputs if "spv_state0" in outputs else coarse_supervision(
-            data["corr01"], data["valid01"], data["corr10"], data["valid10"], 8, data.get("mask0"), data.get("mask1"))
+        spv = (
+            outputs
+            if "spv_state0" in outputs
+            else coarse_supervision(
+                data["corr01"],
+                data["valid01"],
+                data["corr10"],
+                data["valid10"],
+                8,
+                data.get("mask0"),
+                data.get("mask1"),
+            )
+        )
         w = self.w
-        l_coarse = focal_loss(outputs["conf_matrix"], spv["spv_b_ids"], spv["spv_i_ids"], spv["spv_j_ids"],
-                              spv["spv_state0"], spv["spv_state1"], w)
+        l_coarse = focal_loss(
+            outputs["conf_matrix"],
+            spv["spv_b_ids"],
+            spv["spv_i_ids"],
+            spv["spv_j_ids"],
+            spv["spv_state0"],
+            spv["spv_state1"],
+            w,
+        )
         l_fine = self._fine(outputs, spv)
         gt1, gt0 = coarse_grid_coords(spv["spv_pt1"]), coarse_grid_coords(spv["spv_pt0"])
         flows = [prob_loss(p.flatten(1, 2), gt1, spv["spv_vis0"]) for p in outputs["phi0"]]
@@ -104,8 +129,14 @@ class ASMambaLoss(nn.Module):
         geoms += [self._bce(lg, spv["spv_vis1"], spv["spv_real1"]) for lg in outputs["match_logits1"]]
         l_geom = torch.stack(geoms).mean()
         total = w.coarse * l_coarse + w.fine * l_fine + w.flow * l_flow + w.geom * l_geom
-        stats = {"loss": total.item(), "loss_coarse": l_coarse.item(), "loss_fine": l_fine.item(),
-                 "loss_flow": l_flow.item(), "loss_geom": l_geom.item(), "gt_matches": float(len(spv["spv_b_ids"]))}
+        stats = {
+            "loss": total.item(),
+            "loss_coarse": l_coarse.item(),
+            "loss_fine": l_fine.item(),
+            "loss_flow": l_flow.item(),
+            "loss_geom": l_geom.item(),
+            "gt_matches": float(len(spv["spv_b_ids"])),
+        }
         return total, stats
 
     @staticmethod
@@ -118,8 +149,14 @@ class ASMambaLoss(nn.Module):
     def _fine(self, outputs: dict, spv: dict) -> torch.Tensor:
         expec = outputs["expec_f"]
         gt = outputs["fine_is_gt"]
-        target, ok = fine_targets(spv["spv_pt1"], spv["spv_vis0"], outputs["fine_b_ids"], outputs["fine_i_ids"],
-                                  outputs["fine_centre1"], outputs["fine_radius"])
+        target, ok = fine_targets(
+            spv["spv_pt1"],
+            spv["spv_vis0"],
+            outputs["fine_b_ids"],
+            outputs["fine_i_ids"],
+            outputs["fine_centre1"],
+            outputs["fine_radius"],
+        )
         ok = ok & gt
         if not ok.any():
             return expec.sum() * 0.0

@@ -45,9 +45,18 @@ class Mamba(nn.Module):
     ``last_only`` only the last step's output is computed and returned, [Bt, G, D].
     """
 
-    def __init__(self, d_model: int, groups: int = 1, d_state: int = 16, d_conv: int = 4, expand: int = 2,
-                 dt_rank: int | None = None, dt_min: float = 1e-3, dt_max: float = 0.1,
-                 backend: str = "sequential") -> None:
+    def __init__(
+        self,
+        d_model: int,
+        groups: int = 1,
+        d_state: int = 16,
+        d_conv: int = 4,
+        expand: int = 2,
+        dt_rank: int | None = None,
+        dt_min: float = 1e-3,
+        dt_max: float = 0.1,
+        backend: str = "sequential",
+    ) -> None:
         super().__init__()
         g, d, n = groups, d_model, d_state
         e = expand * d
@@ -55,18 +64,18 @@ class Mamba(nn.Module):
         self.groups, self.d_model, self.d_inner, self.d_state, self.dt_rank, self.d_conv = g, d, e, n, r, d_conv
         self.backend = backend
         # weights follow nn.Linear / nn.Conv1d default initialisation, per mixer
-        self.in_proj = nn.Parameter(_uniform_(torch.empty(g, 2 * e, d), d ** -0.5))
-        self.conv_weight = nn.Parameter(_uniform_(torch.empty(g * e, 1, d_conv), d_conv ** -0.5))
-        self.conv_bias = nn.Parameter(_uniform_(torch.empty(g * e), d_conv ** -0.5))
-        self.x_proj = nn.Parameter(_uniform_(torch.empty(g, r + 2 * n, e), e ** -0.5))
-        self.dt_proj_weight = nn.Parameter(_uniform_(torch.empty(g, e, r), r ** -0.5))
+        self.in_proj = nn.Parameter(_uniform_(torch.empty(g, 2 * e, d), d**-0.5))
+        self.conv_weight = nn.Parameter(_uniform_(torch.empty(g * e, 1, d_conv), d_conv**-0.5))
+        self.conv_bias = nn.Parameter(_uniform_(torch.empty(g * e), d_conv**-0.5))
+        self.x_proj = nn.Parameter(_uniform_(torch.empty(g, r + 2 * n, e), e**-0.5))
+        self.dt_proj_weight = nn.Parameter(_uniform_(torch.empty(g, e, r), r**-0.5))
         # initial step sizes log-uniform in [dt_min, dt_max]; the bias is their softplus inverse
         dt = torch.exp(torch.rand(g, e) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)).clamp(min=1e-4)
         self.dt_proj_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))
         # S4D-real: A = -(1..N) for every channel
         self.A_log = nn.Parameter(torch.log(torch.arange(1, n + 1, dtype=torch.float32)).repeat(g, e, 1))
         self.D = nn.Parameter(torch.ones(g, e))
-        self.out_proj = nn.Parameter(_uniform_(torch.empty(g, d, e), e ** -0.5))
+        self.out_proj = nn.Parameter(_uniform_(torch.empty(g, d, e), e**-0.5))
 
     def set_backend(self, backend: str) -> None:
         if backend not in BACKENDS:
@@ -74,7 +83,7 @@ class Mamba(nn.Module):
         self.backend = backend
 
     def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
-        bt, length, g, _ = x.shape
+        _bt, length, g, _ = x.shape
         e, n, r, k = self.d_inner, self.d_state, self.dt_rank, self.d_conv
         xi, z = torch.einsum("blgd,ged->blge", x, self.in_proj).split(e, dim=-1)
         # causal depthwise convolution over time as k shifted multiply-adds (no layout change, ONNX-friendly)
@@ -82,7 +91,11 @@ class Mamba(nn.Module):
         xp = F.pad(xi, (0, 0, 0, 0, k - 1, 0))
         xc = torch.addcmul(self.conv_bias.reshape(g, e), xp[:, :length], w[:, :, 0])
         for i in range(1, k):
-            xc = xc + xp[:, i:i + length] * w[:, :, i] if xc.requires_grad else xc.addcmul_(xp[:, i:i + length], w[:, :, i])
+            xc = (
+                xc + xp[:, i : i + length] * w[:, :, i]
+                if xc.requires_grad
+                else xc.addcmul_(xp[:, i : i + length], w[:, :, i])
+            )
         xc = F.silu(xc)
         dt, b, c = torch.einsum("blge,gke->blgk", xc, self.x_proj).split([r, n, n], dim=-1)
         delta = F.softplus(torch.einsum("blgr,ger->blge", dt, self.dt_proj_weight) + self.dt_proj_bias)
@@ -100,14 +113,14 @@ class MultiHeadMamba(nn.Module):
     Forward: x [Bt, L, C] -> [Bt, L, C] (C divisible by heads), or [Bt, C] (last step) with ``last_only``.
     """
 
-    def __init__(self, dim: int, heads: int, d_state: int = 8, expand: int = 1, d_conv: int = 4,
-                 backend: str = "sequential") -> None:
+    def __init__(
+        self, dim: int, heads: int, d_state: int = 8, expand: int = 1, d_conv: int = 4, backend: str = "sequential"
+    ) -> None:
         super().__init__()
         if dim % heads:
             raise ValueError(f"MultiHeadMamba: dim {dim} must be divisible by heads {heads}")
         self.heads = heads
-        self.mamba = Mamba(dim // heads, groups=heads, d_state=d_state, expand=expand, d_conv=d_conv,
-                           backend=backend)
+        self.mamba = Mamba(dim // heads, groups=heads, d_state=d_state, expand=expand, d_conv=d_conv, backend=backend)
 
     def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         bt, length, c = x.shape

@@ -43,8 +43,17 @@ DENSE_OUTPUTS = ("conf_matrix", "mconf", "mkpts0", "mkpts1")
 class ASMamba(nn.Module):
     """Composes the parts (built by ``from_config``; tests may assemble their own)."""
 
-    def __init__(self, encoder: Encoder, initializer: Initializer, blocks: list[ASMambaBlock], coarse: CoarseMatcher,
-                 fine: FineMatcher, c_geom: int, config: ASMambaConfig | None = None, max_train_fine: int = 1024) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        initializer: Initializer,
+        blocks: list[ASMambaBlock],
+        coarse: CoarseMatcher,
+        fine: FineMatcher,
+        c_geom: int,
+        config: ASMambaConfig | None = None,
+        max_train_fine: int = 1024,
+    ) -> None:
         super().__init__()
         self.config = config
         self.encoder, self.initializer, self.coarse, self.fine = encoder, initializer, coarse, fine
@@ -53,21 +62,56 @@ class ASMamba(nn.Module):
         self.max_train_fine = max_train_fine
 
     @classmethod
-    def from_config(cls, cfg: ASMambaConfig) -> "ASMamba":
+    def from_config(cls, cfg: ASMambaConfig) -> ASMamba:
         be = cfg.scan_backend
-        blocks = [ASMambaBlock(cfg.c_match, cfg.c_geom, cfg.c_local, cfg.local_heads, cfg.span_points,
-                               cfg.radius_scale, cfg.max_span, cfg.flow_head, cfg.flow_hidden, cfg.num_basis,
-                               cfg.global_depth, 4, cfg.d_state, cfg.local_d_state, cfg.expand, cfg.local_expand,
-                               cfg.scan_order, cfg.geom_feedback, cfg.merge_hidden, be) for _ in range(cfg.n_blocks)]
-        return cls(Encoder(cfg.c_enc, cfg.c_fine, cfg.enc_dims, cfg.enc_depths, cfg.enc_mlp_ratio),
-                   Initializer(cfg.c_enc, cfg.c_match, cfg.c_geom, cfg.init_depth, cfg.d_state, cfg.expand,
-                               cfg.scan_order, cfg.heads, be, cfg.glu_hidden),
-                   blocks,
-                   CoarseMatcher(cfg.temperature, cfg.match_threshold, cfg.chunk_rows, cfg.max_dense_pairs),
-                   FineMatcher(cfg.c_fine, cfg.c_match, cfg.fine_window),
-                   cfg.c_geom, cfg, cfg.max_train_fine)
+        blocks = [
+            ASMambaBlock(
+                cfg.c_match,
+                cfg.c_geom,
+                cfg.c_local,
+                cfg.local_heads,
+                cfg.span_points,
+                cfg.radius_scale,
+                cfg.max_span,
+                cfg.flow_head,
+                cfg.flow_hidden,
+                cfg.num_basis,
+                cfg.global_depth,
+                4,
+                cfg.d_state,
+                cfg.local_d_state,
+                cfg.expand,
+                cfg.local_expand,
+                cfg.scan_order,
+                cfg.geom_feedback,
+                cfg.merge_hidden,
+                be,
+            )
+            for _ in range(cfg.n_blocks)
+        ]
+        return cls(
+            Encoder(cfg.c_enc, cfg.c_fine, cfg.enc_dims, cfg.enc_depths, cfg.enc_mlp_ratio),
+            Initializer(
+                cfg.c_enc,
+                cfg.c_match,
+                cfg.c_geom,
+                cfg.init_depth,
+                cfg.d_state,
+                cfg.expand,
+                cfg.scan_order,
+                cfg.heads,
+                be,
+                cfg.glu_hidden,
+            ),
+            blocks,
+            CoarseMatcher(cfg.temperature, cfg.match_threshold, cfg.chunk_rows, cfg.max_dense_pairs),
+            FineMatcher(cfg.c_fine, cfg.c_match, cfg.fine_window),
+            cfg.c_geom,
+            cfg,
+            cfg.max_train_fine,
+        )
 
-    def set_scan_backend(self, backend: str) -> "ASMamba":
+    def set_scan_backend(self, backend: str) -> ASMamba:
         """Switch every Mamba mixer to ``sequential`` or ``parallel`` (same results; see selective_scan.py)."""
         for m in self.modules():
             if isinstance(m, Mamba):
@@ -80,8 +124,10 @@ class ASMamba(nn.Module):
             if img.ndim != 4 or img.shape[1] != 1:
                 raise InputError(f"{name}: expected a [B, 1, H, W] grey batch, found shape {tuple(img.shape)}")
             if img.shape[2] % 32 or img.shape[3] % 32 or img.shape[2] < 32 or img.shape[3] < 32:
-                raise InputError(f"{name}: expected H and W multiples of 32, found {tuple(img.shape[2:])} "
-                                 "(MatchPredictor resizes and pads)")
+                raise InputError(
+                    f"{name}: expected H and W multiples of 32, found {tuple(img.shape[2:])} "
+                    "(MatchPredictor resizes and pads)"
+                )
         if image0.shape[0] != image1.shape[0]:
             raise InputError(f"image0 and image1: batch sizes differ ({image0.shape[0]} vs {image1.shape[0]})")
 
@@ -103,12 +149,20 @@ class ASMamba(nn.Module):
             phi1.append(o["phi1"])
             logits0.append(o["logit0"])
             logits1.append(o["logit1"])
-        return {"m0": m0, "m1": m1, "ff0": ff0, "ff1": ff1, "phi0": phi0, "phi1": phi1,
-                "match_logits0": logits0, "match_logits1": logits1}
+        return {
+            "m0": m0,
+            "m1": m1,
+            "ff0": ff0,
+            "ff1": ff1,
+            "phi0": phi0,
+            "phi1": phi1,
+            "match_logits0": logits0,
+            "match_logits1": logits1,
+        }
 
     @staticmethod
     def _cell_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
-        return None if mask is None else mask[:, SCALE // 2 - 1::SCALE, SCALE // 2 - 1::SCALE].bool()
+        return None if mask is None else mask[:, SCALE // 2 - 1 :: SCALE, SCALE // 2 - 1 :: SCALE].bool()
 
     def _train_pairs(self, spv: dict):
         b, i, j = spv["spv_b_ids"], spv["spv_i_ids"], spv["spv_j_ids"]
@@ -124,13 +178,28 @@ class ASMamba(nn.Module):
         m0, m1 = feats["m0"], feats["m1"]
         hw0, hw1 = tuple(m0.shape[2:]), tuple(m1.shape[2:])
         out = {"hw0_c": hw0, "hw1_c": hw1, **{k: feats[k] for k in ("phi0", "phi1", "match_logits0", "match_logits1")}}
-        out.update(self.coarse(m0, m1, self._cell_mask(data.get("mask0")), self._cell_mask(data.get("mask1")),
-                               threshold, return_conf=return_conf))
+        out.update(
+            self.coarse(
+                m0,
+                m1,
+                self._cell_mask(data.get("mask0")),
+                self._cell_mask(data.get("mask1")),
+                threshold,
+                return_conf=return_conf,
+            )
+        )
         b, i, j = out["b_ids"], out["i_ids"], out["j_ids"]
         n_gt = 0
         if self.training and "corr01" in data:
-            spv = coarse_supervision(data["corr01"], data["valid01"], data["corr10"], data["valid10"], SCALE,
-                                     data.get("mask0"), data.get("mask1"))
+            spv = coarse_supervision(
+                data["corr01"],
+                data["valid01"],
+                data["corr10"],
+                data["valid10"],
+                SCALE,
+                data.get("mask0"),
+                data.get("mask1"),
+            )
             out.update(spv)
             gb, gi, gj = self._train_pairs(spv)
             n_gt = len(gb)
@@ -142,11 +211,20 @@ class ASMamba(nn.Module):
         xy0 = torch.stack([out["i_ids"] % w0, torch.div(out["i_ids"], w0, rounding_mode="floor")], -1)
         xy1 = torch.stack([out["j_ids"] % w1, torch.div(out["j_ids"], w1, rounding_mode="floor")], -1)
         dt = fine["expec_f"].dtype
-        out.update(m_bids=out["b_ids"], mkpts0_c=xy0.to(dt) * SCALE + (SCALE - 1) / 2,
-                   mkpts1_c=xy1.to(dt) * SCALE + (SCALE - 1) / 2,
-                   mkpts0_f=fine["mkpts0_f"][n_gt:], mkpts1_f=fine["mkpts1_f"][n_gt:],
-                   expec_f=fine["expec_f"], fine_b_ids=b, fine_i_ids=i, fine_j_ids=j,
-                   fine_centre1=fine["centre1"], fine_is_gt=is_gt, fine_radius=self.fine.radius_px)
+        out.update(
+            m_bids=out["b_ids"],
+            mkpts0_c=xy0.to(dt) * SCALE + (SCALE - 1) / 2,
+            mkpts1_c=xy1.to(dt) * SCALE + (SCALE - 1) / 2,
+            mkpts0_f=fine["mkpts0_f"][n_gt:],
+            mkpts1_f=fine["mkpts1_f"][n_gt:],
+            expec_f=fine["expec_f"],
+            fine_b_ids=b,
+            fine_i_ids=i,
+            fine_j_ids=j,
+            fine_centre1=fine["centre1"],
+            fine_is_gt=is_gt,
+            fine_radius=self.fine.radius_px,
+        )
         return out
 
     def forward_dense(self, image0: torch.Tensor, image1: torch.Tensor):

@@ -36,8 +36,9 @@ def to_grey_float(img: np.ndarray, name: str = "image") -> np.ndarray:
     elif a.dtype in (np.float32, np.float64):
         x = a.astype(np.float32)
         if not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
-            raise InputError(f"{name}: float images must hold finite values in 0..1, found "
-                             f"{np.nanmin(x):.3g}..{np.nanmax(x):.3g}")
+            raise InputError(
+                f"{name}: float images must hold finite values in 0..1, found {np.nanmin(x):.3g}..{np.nanmax(x):.3g}"
+            )
     else:
         raise InputError(f"{name}: expected uint8, uint16 or float pixels, found {a.dtype}")
     if x.ndim == 3:
@@ -60,8 +61,9 @@ class MatchPredictor:
     each image's original pixel coordinates (x, y; pixel centres at integers).
     """
 
-    def __init__(self, model: torch.nn.Module, longer_side: int = 640, max_matches: int = 2048,
-                 threshold: float | None = None) -> None:
+    def __init__(
+        self, model: torch.nn.Module, longer_side: int = 640, max_matches: int = 2048, threshold: float | None = None
+    ) -> None:
         if longer_side < MIN_SIDE or longer_side % 2:
             raise InputError(f"longer_side: expected an even number >= {MIN_SIDE}, found {longer_side}")
         if max_matches < 1:
@@ -70,7 +72,7 @@ class MatchPredictor:
         self.longer_side, self.max_matches, self.threshold = longer_side, max_matches, threshold
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike = "as_mamba_tiny", **kwargs) -> "MatchPredictor":
+    def from_pretrained(cls, name_or_path: str | os.PathLike = "as_mamba_tiny", **kwargs) -> MatchPredictor:
         """Predictor around shipped weights (a name in ``segcorr/weights``) or a .safetensors path; a missing file
         is an InputError naming it."""
         from segcorr.matching import load_pretrained
@@ -82,8 +84,7 @@ class MatchPredictor:
         grey = to_grey_float(img, name)
         h0, w0 = grey.shape
         if min(h0, w0) < MIN_SIDE:
-            raise InputError(f"{name}: image too small to match ({w0}x{h0} px); each side needs at least "
-                             f"{MIN_SIDE} px")
+            raise InputError(f"{name}: image too small to match ({w0}x{h0} px); each side needs at least {MIN_SIDE} px")
         grey, sx, sy = resize_longer_side(grey, self.longer_side)
         h, w = grey.shape
         hp, wp = -(-h // _MULTIPLE) * _MULTIPLE, -(-w // _MULTIPLE) * _MULTIPLE
@@ -103,9 +104,20 @@ class MatchPredictor:
         k1 = out["mkpts1_f"].float().cpu().numpy()
         conf = out["mconf"].float().cpu().numpy()
         # fine positions can leave the real image by up to the fine window's radius
-        inside = ((k0[:, 0] > -0.5) & (k0[:, 0] < hw0[1] - 0.5) & (k0[:, 1] > -0.5) & (k0[:, 1] < hw0[0] - 0.5)
-                  & (k1[:, 0] > -0.5) & (k1[:, 0] < hw1[1] - 0.5) & (k1[:, 1] > -0.5) & (k1[:, 1] < hw1[0] - 0.5))
+        inside = (
+            (k0[:, 0] > -0.5)
+            & (k0[:, 0] < hw0[1] - 0.5)
+            & (k0[:, 1] > -0.5)
+            & (k0[:, 1] < hw0[0] - 0.5)
+            & (k1[:, 0] > -0.5)
+            & (k1[:, 0] < hw1[1] - 0.5)
+            & (k1[:, 1] > -0.5)
+            & (k1[:, 1] < hw1[0] - 0.5)
+        )
         k0, k1, conf = k0[inside], k1[inside], conf[inside]
         order = np.argsort(-conf, kind="stable")[: self.max_matches]
-        return {"mkpts0": points_to_original(k0[order], sx0, sy0), "mkpts1": points_to_original(k1[order], sx1, sy1),
-                "mconf": conf[order].astype(np.float32)}
+        return {
+            "mkpts0": points_to_original(k0[order], sx0, sy0),
+            "mkpts1": points_to_original(k1[order], sx1, sy1),
+            "mconf": conf[order].astype(np.float32),
+        }

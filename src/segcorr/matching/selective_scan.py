@@ -40,8 +40,16 @@ def _readout(h: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     return y.reshape(h.shape[:-1])
 
 
-def scan_sequential(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                    D: torch.Tensor, last_only: bool = False, chunk: int = 64) -> torch.Tensor:
+def scan_sequential(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor,
+    last_only: bool = False,
+    chunk: int = 64,
+) -> torch.Tensor:
     """Selective scan by a loop over time (shapes in the module docstring)."""
     bt, length, g, e = u.shape
     h = u.new_zeros(bt, g, e, A.shape[-1])
@@ -50,8 +58,7 @@ def scan_sequential(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: to
     for t0 in range(0, length, chunk):
         t1 = min(length, t0 + chunk)
         # discretise time-major from the small [T, Bt, G, E] inputs: the big [T, Bt, G, E, N] come out contiguous
-        a, b = _discretise(u[:, t0:t1].transpose(0, 1), delta[:, t0:t1].transpose(0, 1), A,
-                           B[:, t0:t1].transpose(0, 1))
+        a, b = _discretise(u[:, t0:t1].transpose(0, 1), delta[:, t0:t1].transpose(0, 1), A, B[:, t0:t1].transpose(0, 1))
         if last_only:
             for i in range(t1 - t0):
                 h = torch.addcmul(b[i], a[i], h) if track else torch.addcmul(b[i], a[i], h, out=b[i])
@@ -72,8 +79,15 @@ def scan_sequential(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: to
     return torch.cat(ys, 1) + u * D
 
 
-def scan_parallel(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                  D: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+def scan_parallel(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor,
+    last_only: bool = False,
+) -> torch.Tensor:
     """Selective scan by a Hillis-Steele scan over the affine maps h -> a_t h + b_t.
 
     Step d (1, 2, 4, ...) composes every element with the one d earlier: (a, b)_t <- (a_t a_{t-d},
@@ -93,8 +107,16 @@ def scan_parallel(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torc
     return _readout(b, C) + u * D
 
 
-def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
-                   D: torch.Tensor, backend: str = "sequential", last_only: bool = False) -> torch.Tensor:
+def selective_scan(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor,
+    backend: str = "sequential",
+    last_only: bool = False,
+) -> torch.Tensor:
     """Dispatch to ``scan_sequential`` or ``scan_parallel`` (shapes in the module docstring)."""
     if backend == "sequential":
         return scan_sequential(u, delta, A, B, C, D, last_only)

@@ -29,7 +29,12 @@ def _centre_samples(corr: torch.Tensor, valid: torch.Tensor, scale: int):
     """Mean field over each cell's 2x2 central pixels and their joint validity: ([B, h*w, 2], [B, h*w])."""
     a, b = scale // 2 - 1, scale // 2
     pts = sum(corr[:, :, y::scale, x::scale] for y in (a, b) for x in (a, b)) / 4.0
-    ok = valid[:, a::scale, a::scale] & valid[:, a::scale, b::scale] & valid[:, b::scale, a::scale] & valid[:, b::scale, b::scale]
+    ok = (
+        valid[:, a::scale, a::scale]
+        & valid[:, a::scale, b::scale]
+        & valid[:, b::scale, a::scale]
+        & valid[:, b::scale, b::scale]
+    )
     ok = ok & torch.isfinite(pts).all(1)
     return pts.flatten(2).transpose(1, 2), ok.flatten(1)
 
@@ -52,8 +57,15 @@ def _centre_mask(mask: torch.Tensor | None, scale: int, like: torch.Tensor) -> t
     return mask[:, a::scale, a::scale].flatten(1)
 
 
-def coarse_supervision(corr01: torch.Tensor, valid01: torch.Tensor, corr10: torch.Tensor, valid10: torch.Tensor,
-                       scale: int = 8, mask0: torch.Tensor | None = None, mask1: torch.Tensor | None = None) -> dict:
+def coarse_supervision(
+    corr01: torch.Tensor,
+    valid01: torch.Tensor,
+    corr10: torch.Tensor,
+    valid10: torch.Tensor,
+    scale: int = 8,
+    mask0: torch.Tensor | None = None,
+    mask1: torch.Tensor | None = None,
+) -> dict:
     """Coarse, flow and fine ground truth on the 1/``scale`` grids.
 
     Returns a dict:
@@ -88,10 +100,20 @@ def coarse_supervision(corr01: torch.Tensor, valid01: torch.Tensor, corr10: torc
         s = torch.where(matched, torch.ones_like(s), s)
         return torch.where(real, s, torch.full_like(s, -1))
 
-    return {"spv_pt1": pt1, "spv_vis0": vis0, "spv_pt0": pt0, "spv_vis1": vis1, "spv_j": spv_j,
-            "spv_real0": real0, "spv_real1": real1,
-            "spv_state0": state(vis0, mutual, real0), "spv_state1": state(vis1, matched1, real1),
-            "spv_b_ids": b_ids, "spv_i_ids": i_ids, "spv_j_ids": j_ids}
+    return {
+        "spv_pt1": pt1,
+        "spv_vis0": vis0,
+        "spv_pt0": pt0,
+        "spv_vis1": vis1,
+        "spv_j": spv_j,
+        "spv_real0": real0,
+        "spv_real1": real1,
+        "spv_state0": state(vis0, mutual, real0),
+        "spv_state1": state(vis1, matched1, real1),
+        "spv_b_ids": b_ids,
+        "spv_i_ids": i_ids,
+        "spv_j_ids": j_ids,
+    }
 
 
 def coarse_grid_coords(pts: torch.Tensor, scale: int = 8) -> torch.Tensor:
@@ -99,8 +121,14 @@ def coarse_grid_coords(pts: torch.Tensor, scale: int = 8) -> torch.Tensor:
     return (pts - (scale - 1) / 2.0) / scale
 
 
-def fine_targets(spv_pt1: torch.Tensor, spv_vis0: torch.Tensor, b_ids: torch.Tensor, i_ids: torch.Tensor,
-                 centre1: torch.Tensor, radius_px: float) -> tuple[torch.Tensor, torch.Tensor]:
+def fine_targets(
+    spv_pt1: torch.Tensor,
+    spv_vis0: torch.Tensor,
+    b_ids: torch.Tensor,
+    i_ids: torch.Tensor,
+    centre1: torch.Tensor,
+    radius_px: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised offsets of the true positions from the fine windows' centres, and where they are usable.
 
     Arguments: spv_pt1 [B, N0, 2], spv_vis0 [B, N0]; b_ids, i_ids [M]; centre1 [M, 2] input px; radius_px as

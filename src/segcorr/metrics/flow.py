@@ -19,8 +19,20 @@ from __future__ import annotations
 
 import numpy as np
 
-FLOW_KEYS = ("epe", "epe_noc", "epe_occ", "epe_line", "epe_flat", "epe_mb", "epe_s0_10", "epe_s10_50", "epe_s50_inf",
-             "px1", "px3", "px5")
+FLOW_KEYS = (
+    "epe",
+    "epe_noc",
+    "epe_occ",
+    "epe_line",
+    "epe_flat",
+    "epe_mb",
+    "epe_s0_10",
+    "epe_s10_50",
+    "epe_s50_inf",
+    "px1",
+    "px3",
+    "px5",
+)
 
 # Middlebury .flo marks unknown flow with values around 1e10; anything this large is not a real motion.
 UNKNOWN_FLOW = 1e9
@@ -71,8 +83,9 @@ def boundary(seg: np.ndarray) -> np.ndarray:
     return _mark_pairs(s[:, 1:] != s[:, :-1], s[1:, :] != s[:-1, :])
 
 
-def motion_boundary(gt: np.ndarray, valid: np.ndarray | None = None, jump: float = 1.0,
-                    radius: float = 2) -> np.ndarray:
+def motion_boundary(
+    gt: np.ndarray, valid: np.ndarray | None = None, jump: float = 1.0, radius: float = 2
+) -> np.ndarray:
     """bool [H, W]: pixels within ``radius`` px (Euclidean) of a motion discontinuity of the GT flow.
 
     A discontinuity is a pair of valid 4-neighbours whose GT vectors differ by more than ``jump`` px; both
@@ -117,8 +130,14 @@ class FlowMetricAccumulator:
         self._sum[key] += float(values.sum())
         self._count[key] += int(values.size)
 
-    def update(self, pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None,
-               occ: np.ndarray | None = None, line: np.ndarray | None = None) -> None:
+    def update(
+        self,
+        pred: np.ndarray,
+        gt: np.ndarray,
+        valid: np.ndarray | None = None,
+        occ: np.ndarray | None = None,
+        line: np.ndarray | None = None,
+    ) -> None:
         """Add one pair.
 
         Arguments:
@@ -170,8 +189,13 @@ class FlowMetricAccumulator:
         return {k: (self._sum[k] / self._count[k] if self._count[k] else None) for k in FLOW_KEYS}
 
 
-def flow_metrics(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None,
-                 occ: np.ndarray | None = None, line: np.ndarray | None = None) -> dict[str, float | None]:
+def flow_metrics(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    valid: np.ndarray | None = None,
+    occ: np.ndarray | None = None,
+    line: np.ndarray | None = None,
+) -> dict[str, float | None]:
     """Metrics of a single pair (same keys and conventions as ``FlowMetricAccumulator``)."""
     acc = FlowMetricAccumulator()
     acc.update(pred, gt, valid, occ, line)

@@ -55,8 +55,9 @@ class IsolationMetricAccumulator:
         self.right = {"zbuffer": 0.0, "area": 0.0, "lower_edge": 0.0}
         self.pairs, self.ious, self.bleed_px, self.mask_px = 0, [], 0, 0
 
-    def update(self, characters: list[dict], amodal: dict, visible: dict, keys: dict, masks: dict,
-               hw: tuple[int, int]) -> None:
+    def update(
+        self, characters: list[dict], amodal: dict, visible: dict, keys: dict, masks: dict, hw: tuple[int, int]
+    ) -> None:
         """One page of size hw: characters (with id, panel, depth, body_box), GT amodal and visible masks (id ->
         bool [H, W]), the method's depth keys (id -> key with `d` and `area_px`) and isolated masks (id -> bool
         [H, W])."""
@@ -82,7 +83,12 @@ class IsolationMetricAccumulator:
         """order_acc, order_acc_area, order_acc_lower_edge, iou, bleeding (None without pairs / characters),
         pairs, characters."""
         acc = {k: (v / self.pairs if self.pairs else None) for k, v in self.right.items()}
-        return {"order_acc": acc["zbuffer"], "order_acc_area": acc["area"], "order_acc_lower_edge": acc["lower_edge"],
-                "iou": float(np.mean(self.ious)) if self.ious else None,
-                "bleeding": self.bleed_px / self.mask_px if self.mask_px else None,
-                "pairs": self.pairs, "characters": len(self.ious)}
+        return {
+            "order_acc": acc["zbuffer"],
+            "order_acc_area": acc["area"],
+            "order_acc_lower_edge": acc["lower_edge"],
+            "iou": float(np.mean(self.ious)) if self.ious else None,
+            "bleeding": self.bleed_px / self.mask_px if self.mask_px else None,
+            "pairs": self.pairs,
+            "characters": len(self.ious),
+        }

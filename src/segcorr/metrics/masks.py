@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -123,15 +123,24 @@ class CocoMaskAP:
         q = len(self.images) + 1
         self.images.append({"id": q, "height": int(gt.shape[1]), "width": int(gt.shape[2])})
         for rle in encode_masks(gt):
-            self.gt.append({"id": len(self.gt) + 1, "image_id": q, "category_id": 1, "iscrowd": 0,
-                            "segmentation": rle, "area": float(mask_utils.area(rle)),
-                            "bbox": [float(v) for v in mask_utils.toBbox(rle)]})
+            self.gt.append(
+                {
+                    "id": len(self.gt) + 1,
+                    "image_id": q,
+                    "category_id": 1,
+                    "iscrowd": 0,
+                    "segmentation": rle,
+                    "area": float(mask_utils.area(rle)),
+                    "bbox": [float(v) for v in mask_utils.toBbox(rle)],
+                }
+            )
         scores = np.asarray(dt_scores, np.float64).reshape(-1)
         rles = encode_masks(dt_masks)
         if len(rles) != scores.shape[0]:
             raise ValueError(f"query {q - 1}: {len(rles)} masks but {scores.shape[0]} scores")
-        self.dt += [{"image_id": q, "category_id": 1, "segmentation": r, "score": float(sc)}
-                    for r, sc in zip(rles, scores)]
+        self.dt += [
+            {"image_id": q, "category_id": 1, "segmentation": r, "score": float(sc)} for r, sc in zip(rles, scores)
+        ]
 
     def result(self) -> float | None:
         """AP in 0..1; None when no query has a true instance (AP undefined), 0.0 when nothing was predicted."""
@@ -144,8 +153,11 @@ class CocoMaskAP:
             return 0.0
         with contextlib.redirect_stdout(io.StringIO()):  # COCO prints its progress and summary
             coco_gt = COCO()
-            coco_gt.dataset = {"images": self.images, "annotations": self.gt,
-                               "categories": [{"id": 1, "name": "query"}]}
+            coco_gt.dataset = {
+                "images": self.images,
+                "annotations": self.gt,
+                "categories": [{"id": 1, "name": "query"}],
+            }
             coco_gt.createIndex()
             ev = COCOeval(coco_gt, coco_gt.loadRes(self.dt), iouType="segm")
             ev.evaluate()
@@ -154,8 +166,9 @@ class CocoMaskAP:
         return max(float(ev.stats[0]), 0.0)
 
 
-def coco_mask_ap(gt: Sequence[np.ndarray], dt_masks: Sequence[np.ndarray],
-                 dt_scores: Sequence[np.ndarray]) -> float | None:
+def coco_mask_ap(
+    gt: Sequence[np.ndarray], dt_masks: Sequence[np.ndarray], dt_scores: Sequence[np.ndarray]
+) -> float | None:
     """``CocoMaskAP`` over lists: gt[q] bool [G_q, H, W], dt_masks[q] bool [P_q, H, W], dt_scores[q] [P_q]."""
     if not (len(gt) == len(dt_masks) == len(dt_scores)):
         raise ValueError(f"expected one entry per query, found {len(gt)}, {len(dt_masks)}, {len(dt_scores)}")

@@ -9,7 +9,7 @@ AUCs integrate the recall curve up to each threshold with ``np.trapezoid`` and d
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -52,8 +52,9 @@ def pose_aucs(pose_errors: Sequence[float]) -> dict[str, float]:
     return {f"pose_auc{t}": a for t, a in zip(POSE_THRESHOLDS, error_auc(pose_errors, POSE_THRESHOLDS))}
 
 
-def homography_precision(kpts0: np.ndarray, kpts1: np.ndarray, H_gt: np.ndarray,
-                         threshold: float = H_PRECISION_PX) -> float:
+def homography_precision(
+    kpts0: np.ndarray, kpts1: np.ndarray, H_gt: np.ndarray, threshold: float = H_PRECISION_PX
+) -> float:
     """Share of matches whose img0 point, warped by the true ``H_gt``, lands within ``threshold`` px of its
     img1 point. No matches -> NaN (left out of means)."""
     from segcorr.geometry.homography import transfer_error
@@ -63,8 +64,14 @@ def homography_precision(kpts0: np.ndarray, kpts1: np.ndarray, H_gt: np.ndarray,
     return float(np.mean(transfer_error(H_gt, kpts0, kpts1) < threshold))
 
 
-def epipolar_precision(kpts0: np.ndarray, kpts1: np.ndarray, T_0to1: np.ndarray, K0: np.ndarray, K1: np.ndarray,
-                       threshold: float = EPI_PRECISION) -> float:
+def epipolar_precision(
+    kpts0: np.ndarray,
+    kpts1: np.ndarray,
+    T_0to1: np.ndarray,
+    K0: np.ndarray,
+    K1: np.ndarray,
+    threshold: float = EPI_PRECISION,
+) -> float:
     """Share of matches with squared symmetric epipolar distance below ``threshold`` under the true pose
     (normalised coordinates, SuperGlue's 5e-4). No matches -> NaN."""
     from segcorr.geometry.essential import essential_from_pose, symmetric_epipolar_distance

@@ -74,4 +74,4 @@ def segment_image(image: np.ndarray, prompts: Prompts, segmenter: Segmenter | st
     return seg.segment(image, prompts)
 
 
-__all__ = ["Masks", "NAMES", "Prompts", "Segmenter", "build", "segment_image"]
+__all__ = ["NAMES", "Masks", "Prompts", "Segmenter", "build", "segment_image"]

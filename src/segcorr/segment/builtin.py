@@ -28,14 +28,16 @@ def _box_of(m: np.ndarray) -> np.ndarray:
 
 class BuiltinSegmenter:
     """weights: a shipped name or a .safetensors path; refine: "snap" | "none" (see ``Sam3Predictor``);
-    text_threshold: the least score of an instance returned for a phrase (0.2: chosen on validation seeds 500 000-500 005,
+    text_threshold: the least score of an instance returned for a phrase (0.2: chosen on validation seeds
+    500 000-500 005,
     where it doubled COCO mask AP over 0.5 for the shipped weights); grid: points per side for
     ``segment_all``."""
 
     name = "builtin"
 
-    def __init__(self, weights: str = "sam3_tiny", refine: str = "snap", text_threshold: float = 0.2,
-                 grid: int = 16) -> None:
+    def __init__(
+        self, weights: str = "sam3_tiny", refine: str = "snap", text_threshold: float = 0.2, grid: int = 16
+    ) -> None:
         self.predictor = Sam3Predictor.from_pretrained(weights, refine=refine, text_threshold=text_threshold)
         self.grid = grid
         self._key: tuple | None = None
@@ -71,7 +73,7 @@ class BuiltinSegmenter:
         if nbox > 1 and pts is not None:
             raise InputError("points can go with at most one box (one object per box); give them separately")
         asks = []
-        for b in (prompts.boxes if nbox else []):
+        for b in prompts.boxes if nbox else []:
             asks.append({"box": b, "point_coords": pts, "point_labels": lab})
         if prompts.masks is not None:
             for m in np.asarray(prompts.masks):
@@ -88,10 +90,14 @@ class BuiltinSegmenter:
             boxes.append(_box_of(m[0]))
             ids.append(k)
         n = len(masks)
-        return Masks(masks=np.stack(masks) if n else np.zeros((0, h, w), bool),
-                     scores=np.asarray(scores, np.float32), ids=ids,
-                     iou_pred=np.asarray(ious, np.float32), boxes=np.stack(boxes) if n else np.zeros((0, 4), np.float32),
-                     presence=presence)
+        return Masks(
+            masks=np.stack(masks) if n else np.zeros((0, h, w), bool),
+            scores=np.asarray(scores, np.float32),
+            ids=ids,
+            iou_pred=np.asarray(ious, np.float32),
+            boxes=np.stack(boxes) if n else np.zeros((0, 4), np.float32),
+            presence=presence,
+        )
 
     def _mask_logits(self, mask: np.ndarray) -> np.ndarray:
         """A binary mask at image size -> the decoder's low-res logits (+-8, stride 4 of the padded input)."""

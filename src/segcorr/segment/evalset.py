@@ -59,14 +59,17 @@ class SegmentSet:
         if not self.root.is_dir():
             raise InputError("expected a folder of images and label maps", self.root)
         names = {p.name for p in self.root.iterdir() if p.is_file()}
-        for img_suffix, seg_suffix, inst_suffix in _LAYOUTS:
+        for img_suffix, seg_suffix, inst_suffix in _LAYOUTS:  # noqa: B007 (the matching layout is used below)
             pattern = re.compile(rf"^(.+){re.escape(img_suffix)}$")
             stems = sorted(m[1] for n in names if (m := pattern.match(n)))
             if stems:
                 break
         else:
-            raise InputError("no segmentation samples found (expected NNNNN_img0.png + NNNNN_seg0.png, or "
-                             "NNNNN_img.png + NNNNN_seg.png)", self.root)
+            raise InputError(
+                "no segmentation samples found (expected NNNNN_img0.png + NNNNN_seg0.png, or "
+                "NNNNN_img.png + NNNNN_seg.png)",
+                self.root,
+            )
         for stem in stems:
             if stem + seg_suffix not in names:
                 raise InputError(f"missing label map for {stem}{img_suffix}", self.root / (stem + seg_suffix))
@@ -104,5 +107,11 @@ class SegmentSet:
         check_same_size(shape, inst, inst_path, "instance map")
         entry = self.meta.get(stem, {})
         meta_path = self.root / "meta.json"
-        return SegSample(name=stem, image=image, seg=seg, inst=inst, concepts=_id_map(entry, "concepts", meta_path),
-                         instance_concepts=_id_map(entry, "instance_concepts", meta_path))
+        return SegSample(
+            name=stem,
+            image=image,
+            seg=seg,
+            inst=inst,
+            concepts=_id_map(entry, "concepts", meta_path),
+            instance_concepts=_id_map(entry, "instance_concepts", meta_path),
+        )

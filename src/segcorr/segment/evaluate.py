@@ -31,9 +31,11 @@ colour and for wrong colours of a noun that is in the image (hard negatives).
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,12 +49,12 @@ SEGMENT_KEYS = ("miou_point", "miou_box", "cf1", "cap", "il_mcc", "ms_per_item",
 
 @dataclass(frozen=True)
 class EvalProtocol:
-    min_area: int = 64               # segments smaller than this get no point or box prompt (px)
-    negatives: int = 16              # absent phrases asked per image
+    min_area: int = 64  # segments smaller than this get no point or box prompt (px)
+    negatives: int = 16  # absent phrases asked per image
     hard_negative_frac: float = 0.5  # share of them that keep a present noun ("blue hair" beside red hair)
-    min_instance_pixels: int = 16    # instances of a phrase smaller than this are left out of its answer
-    iou_threshold: float = 0.5       # cf1: a prediction matches an instance at this IoU
-    score_threshold: float = 0.5     # cf1: predictions kept
+    min_instance_pixels: int = 16  # instances of a phrase smaller than this are left out of its answer
+    iou_threshold: float = 0.5  # cf1: a prediction matches an instance at this IoU
+    score_threshold: float = 0.5  # cf1: predictions kept
     presence_threshold: float = 0.5  # il_mcc: the model says "present"
 
 
@@ -93,9 +95,17 @@ def text_queries(sample: Any, index: int, protocol: EvalProtocol) -> list:
     """The ``FindQuery`` list of one sample: all present phrases, then the negatives (seed = ``index``)."""
     from segcorr.data.concepts import VOCABULARY, find_queries
 
-    return find_queries(sample.seg, sample.inst, sample.concepts, sample.instance_concepts,
-                        np.random.default_rng(index), n_pos=len(VOCABULARY), n_neg=protocol.negatives,
-                        hard_negative_frac=protocol.hard_negative_frac, min_pixels=protocol.min_instance_pixels)
+    return find_queries(
+        sample.seg,
+        sample.inst,
+        sample.concepts,
+        sample.instance_concepts,
+        np.random.default_rng(index),
+        n_pos=len(VOCABULARY),
+        n_neg=protocol.negatives,
+        hard_negative_frac=protocol.hard_negative_frac,
+        min_pixels=protocol.min_instance_pixels,
+    )
 
 
 def attribute_table(answers: Sequence[TextAnswer]) -> dict[str, dict[str, float | int | None]]:
@@ -113,17 +123,25 @@ def attribute_table(answers: Sequence[TextAnswer]) -> dict[str, dict[str, float 
             cells.setdefault(noun, {"right": [], "wrong": []})["right"].append(a.presence)
         elif (a.image, noun) in present:
             cells.setdefault(noun, {"right": [], "wrong": []})["wrong"].append(a.presence)
-    return {noun: {"right": float(np.mean(c["right"])) if c["right"] else None, "n_right": len(c["right"]),
-                   "wrong": float(np.mean(c["wrong"])) if c["wrong"] else None, "n_wrong": len(c["wrong"])}
-            for noun, c in sorted(cells.items())}
+    return {
+        noun: {
+            "right": float(np.mean(c["right"])) if c["right"] else None,
+            "n_right": len(c["right"]),
+            "wrong": float(np.mean(c["wrong"])) if c["wrong"] else None,
+            "n_wrong": len(c["wrong"]),
+        }
+        for noun, c in sorted(cells.items())
+    }
 
 
 def _checked(out: Masks, shape: tuple[int, int], what: str) -> Masks:
     m = np.asarray(out.masks)
     if m.ndim != 3 or tuple(m.shape[1:]) != shape or len(np.asarray(out.scores).reshape(-1)) != m.shape[0]:
-        raise ValueError(f"the segmenter answered a {what} prompt with masks {list(m.shape)} and "
-                         f"{len(np.asarray(out.scores).reshape(-1))} scores; expected [N, {shape[0]}, {shape[1]}] "
-                         "and N scores")
+        raise ValueError(
+            f"the segmenter answered a {what} prompt with masks {list(m.shape)} and "
+            f"{len(np.asarray(out.scores).reshape(-1))} scores; expected [N, {shape[0]}, {shape[1]}] "
+            "and N scores"
+        )
     return out
 
 
@@ -139,8 +157,9 @@ class _Accumulator:
         self.later_ms: list[float] = []
 
 
-def _run_image(segmenter: Any, sample: Any, index: int, kinds: set[str], protocol: EvalProtocol,
-               acc: _Accumulator) -> bool:
+def _run_image(
+    segmenter: Any, sample: Any, index: int, kinds: set[str], protocol: EvalProtocol, acc: _Accumulator
+) -> bool:
     """Every prompt of one image; returns False when the segmenter refused text (InputError) and text is
     optional (the refused call is not timed)."""
     image, shape = sample.image, sample.seg.shape
@@ -155,8 +174,9 @@ def _run_image(segmenter: Any, sample: Any, index: int, kinds: set[str], protoco
     text_ok = True
     for gt in prompt_segments(sample.seg, protocol.min_area) if kinds & {"point", "box"} else []:
         if "point" in kinds:
-            out = call(Prompts(points=np.array([innermost_point(gt)], np.float32), point_labels=np.ones(1, int)),
-                       "point")
+            out = call(
+                Prompts(points=np.array([innermost_point(gt)], np.float32), point_labels=np.ones(1, int)), "point"
+            )
             acc.iou["point"].append(mask_iou(out.masks[0], gt) if len(out) else 0.0)
         if "box" in kinds:
             out = call(Prompts(boxes=tight_box(gt)[None]), "box")
@@ -187,18 +207,26 @@ def _warm_up(segmenter: Any, image: np.ndarray, kinds: set[str]) -> None:
     """One untimed call per prompt kind (lazy imports, allocations, kernel choice), so that the first
     image's time is not a start-up cost. A refusal is left to the timed run to report."""
     h, w = image.shape[:2]
-    prompts = {"point": Prompts(points=np.array([[w // 2, h // 2]], np.float32), point_labels=np.ones(1, int)),
-               "box": Prompts(boxes=np.array([[0, 0, w, h]], np.float32)), "text": Prompts(text=["character"])}
+    prompts = {
+        "point": Prompts(points=np.array([[w // 2, h // 2]], np.float32), point_labels=np.ones(1, int)),
+        "box": Prompts(boxes=np.array([[0, 0, w, h]], np.float32)),
+        "text": Prompts(text=["character"]),
+    }
     for kind in sorted(kinds):
-        try:
+        with contextlib.suppress(InputError):
             segmenter.segment(image, prompts[kind])
-        except InputError:
-            pass
 
 
-def evaluate_segmenter(dataset: Any, segmenter: Any, prompt: str = "all", method_name: str = "",
-                       data_name: str | None = None, protocol: EvalProtocol = EvalProtocol(),
-                       limit: int | None = None, progress: bool = True) -> dict[str, Any]:
+def evaluate_segmenter(
+    dataset: Any,
+    segmenter: Any,
+    prompt: str = "all",
+    method_name: str = "",
+    data_name: str | None = None,
+    protocol: EvalProtocol = EvalProtocol(),
+    limit: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Run the protocol on every sample (or the first ``limit``) and return the metrics dict.
 
     Arguments:
@@ -231,33 +259,51 @@ def evaluate_segmenter(dataset: Any, segmenter: Any, prompt: str = "all", method
             run = set(kinds) if text_evaluated else kinds - {"text"}
             if "text" in run and not sample.has_text:
                 if prompt == "text":
-                    raise InputError(f"no concept names or instance map for {sample.name} (text prompts need "
-                                     "meta.json concepts and NNNNN_inst0.png)", getattr(dataset, "root", None))
+                    raise InputError(
+                        f"no concept names or instance map for {sample.name} (text prompts need "
+                        "meta.json concepts and NNNNN_inst0.png)",
+                        getattr(dataset, "root", None),
+                    )
                 run.discard("text")
             if run:
                 text_evaluated &= _run_image(segmenter, sample, i, run, protocol, acc)
             bar.advance(task)
     text_evaluated &= bool(acc.answers)
-    return _result(acc, method_name, data_name if data_name is not None else str(getattr(dataset, "root", "")),
-                   n, kinds, text_evaluated, protocol)
+    return _result(
+        acc,
+        method_name,
+        data_name if data_name is not None else str(getattr(dataset, "root", "")),
+        n,
+        kinds,
+        text_evaluated,
+        protocol,
+    )
 
 
-def _result(acc: _Accumulator, method: str, data: str, n: int, kinds: set[str], text: bool,
-            protocol: EvalProtocol) -> dict[str, Any]:
+def _result(
+    acc: _Accumulator, method: str, data: str, n: int, kinds: set[str], text: bool, protocol: EvalProtocol
+) -> dict[str, Any]:
     def mean(values: list[float]) -> float | None:
         return float(np.mean(values)) if values else None
 
     answers = acc.answers if text else []
     result: dict[str, Any] = {
-        "method": method, "data": data, "count": n,
+        "method": method,
+        "data": data,
+        "count": n,
         "miou_point": mean(acc.iou["point"]) if "point" in kinds else None,
         "miou_box": mean(acc.iou["box"]) if "box" in kinds else None,
         "cf1": f1_score(acc.tp, acc.fp, acc.fn) if text else None,
         "cap": acc.coco.result() if text else None,
-        "il_mcc": matthews_corrcoef([a.presence >= protocol.presence_threshold for a in answers],
-                                    [a.positive for a in answers]) if text else None,
-        "ms_per_item": mean(acc.item_ms), "ms_per_prompt": mean(acc.later_ms),
-        "segments": len(acc.iou["point"]) or len(acc.iou["box"]), "queries": len(answers),
+        "il_mcc": matthews_corrcoef(
+            [a.presence >= protocol.presence_threshold for a in answers], [a.positive for a in answers]
+        )
+        if text
+        else None,
+        "ms_per_item": mean(acc.item_ms),
+        "ms_per_prompt": mean(acc.later_ms),
+        "segments": len(acc.iou["point"]) or len(acc.iou["box"]),
+        "queries": len(answers),
     }
     if text:
         result["attribute_table"] = attribute_table(answers)

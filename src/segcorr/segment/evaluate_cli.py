@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
-
 
 # the constructor option of each backend that --checkpoint fills
 _WEIGHTS_OPTION = {"builtin": "weights", "sam2": "checkpoint"}
@@ -17,17 +15,25 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add ``eval segment`` to the ``eval`` group."""
 
     @eval_app.command("segment")
-    def eval_segment(data: Path = typer.Option(..., "--data", help="Folder of NNNNN_img0.png + NNNNN_seg0.png "
-                                               "(+ NNNNN_inst0.png and meta.json concepts for text), or of "
-                                               "NNNNN_img.png + NNNNN_seg.png."),
-                     method: str = typer.Option("flat", help="Segmenter: builtin | flat | sam2."),
-                     prompt: str = typer.Option("all", help="point | box | text | all (text is skipped, its "
-                                                "metrics null, when the method or the data has none)."),
-                     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics JSON here."),
-                     checkpoint: Optional[Path] = typer.Option(None, help="Weights for the segmenter (sam2: the "
-                                                               "SAM 2.1 .pt file; builtin: a .safetensors path)."),
-                     limit: Optional[int] = typer.Option(None, min=1, help="Evaluate only the first N images.")
-                     ) -> None:
+    def eval_segment(
+        data: Path = typer.Option(
+            ...,
+            "--data",
+            help="Folder of NNNNN_img0.png + NNNNN_seg0.png "
+            "(+ NNNNN_inst0.png and meta.json concepts for text), or of "
+            "NNNNN_img.png + NNNNN_seg.png.",
+        ),
+        method: str = typer.Option("flat", help="Segmenter: builtin | flat | sam2."),
+        prompt: str = typer.Option(
+            "all",
+            help="point | box | text | all (text is skipped, its metrics null, when the method or the data has none).",
+        ),
+        json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
+        checkpoint: Path | None = typer.Option(
+            None, help="Weights for the segmenter (sam2: the SAM 2.1 .pt file; builtin: a .safetensors path)."
+        ),
+        limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N images."),
+    ) -> None:
         """Point and box mIoU, concept F1 / mask AP / presence MCC for text, ms per image and per prompt."""
         from segcorr.cli import _need_dir, _need_file, _print_metrics
         from segcorr.errors import InputError
@@ -44,8 +50,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                 raise InputError(f"the {method} segmenter takes no --checkpoint", checkpoint)
             kwargs[_WEIGHTS_OPTION[method]] = str(_need_file(checkpoint, "checkpoint"))
         segmenter = build(method, **kwargs)
-        result = evaluate_segmenter(dataset, segmenter, prompt=prompt, method_name=method, data_name=str(data),
-                                    limit=limit)
+        result = evaluate_segmenter(
+            dataset, segmenter, prompt=prompt, method_name=method, data_name=str(data), limit=limit
+        )
         table = result.pop("attribute_table", None)
         _print_metrics(result, None)
         if table:

@@ -31,17 +31,17 @@ from segcorr.segment.screentone import ScreentoneConfig, detect_screentone
 
 @dataclass(frozen=True)
 class FlatConfig:
-    line_contrast: int = 30      # how much darker than both its sides a line pixel is (grey levels)
-    line_max: int = 200          # line pixels must also be darker than this
-    max_line_width: int = 5      # dark strokes up to this width are line art; thicker ones are fills (px)
-    ball_radius: int = 2         # gaps up to about 2 * radius px in the line art are closed
-    light_step: int = 24         # CIELAB L quantisation step (0..255 scale of OpenCV's 8-bit Lab)
-    chroma_step: int = 12        # CIELAB a, b quantisation step
-    colour_tol: float = 14.0     # adjacent segments of one ball region closer than this merge
+    line_contrast: int = 30  # how much darker than both its sides a line pixel is (grey levels)
+    line_max: int = 200  # line pixels must also be darker than this
+    max_line_width: int = 5  # dark strokes up to this width are line art; thicker ones are fills (px)
+    ball_radius: int = 2  # gaps up to about 2 * radius px in the line art are closed
+    light_step: int = 24  # CIELAB L quantisation step (0..255 scale of OpenCV's 8-bit Lab)
+    chroma_step: int = 12  # CIELAB a, b quantisation step
+    colour_tol: float = 14.0  # adjacent segments of one ball region closer than this merge
     merge_shading: bool = False  # merge shadow / light tones of one part (lightness weighs 0.15)
-    min_area: int = 48           # smallest segment kept (px)
-    min_thickness: float = 1.0   # thinner colour segments (anti-aliasing fringes) fold into their region
-    screentone: bool = True      # grey pages: keep screentone out of line art and seeds
+    min_area: int = 48  # smallest segment kept (px)
+    min_thickness: float = 1.0  # thinner colour segments (anti-aliasing fringes) fold into their region
+    screentone: bool = True  # grey pages: keep screentone out of line art and seeds
     box: BoxRule = field(default_factory=BoxRule)
     tone: ScreentoneConfig = field(default_factory=ScreentoneConfig)
 
@@ -133,8 +133,9 @@ def _merge_similar(seg: np.ndarray, ball: np.ndarray, lab: np.ndarray, cfg: Flat
         return seg
     flat = seg.ravel()
     count = np.maximum(np.bincount(flat, minlength=n + 1), 1)
-    mean = np.stack([np.bincount(flat, lab[..., c].ravel().astype(np.float64), n + 1) / count
-                     for c in range(3)], axis=1)
+    mean = np.stack(
+        [np.bincount(flat, lab[..., c].ravel().astype(np.float64), n + 1) / count for c in range(3)], axis=1
+    )
     region_ball = np.zeros(n + 1, np.int64)
     region_ball[flat] = ball.ravel()
     a, b = border_pairs(seg)
@@ -209,8 +210,7 @@ class FlatSegmenter:
 
         cfg = self.config
         rgb, gray, is_grey = _as_image(image)
-        tone = (detect_screentone(gray, cfg.tone) if is_grey and cfg.screentone
-                else np.zeros(gray.shape, bool))
+        tone = detect_screentone(gray, cfg.tone) if is_grey and cfg.screentone else np.zeros(gray.shape, bool)
         line = line_art(gray, tone, cfg)
         ball = fill_from_nearest(trapped_ball(~line, cfg.ball_radius, cfg.min_area // 2))
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
@@ -228,7 +228,9 @@ class FlatSegmenter:
         Returns Masks with masks bool [N, H, W] and scores [N] in 0..1 (see `masks_from_labelmap`).
         """
         if prompts.text:
-            raise InputError(f"the flat segmenter cannot answer text prompts ({prompts.text!r}); "
-                             "give boxes or points, or use a segmenter that understands text")
+            raise InputError(
+                f"the flat segmenter cannot answer text prompts ({prompts.text!r}); "
+                "give boxes or points, or use a segmenter that understands text"
+            )
         labels, line = self.analyse(image)
         return masks_from_labelmap(labels, prompts, self.config.box, line=line)

@@ -13,7 +13,7 @@ flow: a flow method name of ``segcorr.flow.methods.get_method`` ("aniflowformer-
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -55,8 +55,10 @@ class FlowPropagator:
     def step(self, frame: np.ndarray, prompts: Sequence[ObjectPrompt] = ()) -> FrameResult:
         img = as_rgb_uint8(frame, "frame")
         if self._prev is not None and img.shape != self._prev.shape:
-            raise InputError(f"frame {self.t} is {img.shape[1]}x{img.shape[0]}, earlier frames are "
-                             f"{self._prev.shape[1]}x{self._prev.shape[0]} (expected one size)")
+            raise InputError(
+                f"frame {self.t} is {img.shape[1]}x{img.shape[0]}, earlier frames are "
+                f"{self._prev.shape[1]}x{self._prev.shape[0]} (expected one size)"
+            )
         labels = self._labels(img) if self.snap else None
         h, w = img.shape[:2]
         probs: dict[int, np.ndarray] = {}
@@ -90,7 +92,12 @@ class FlowPropagator:
         self._prev, self._prev_labels = img, labels
         ids = sorted(masks)
         present = np.array([masks[i].any() for i in ids], bool)
-        result = FrameResult(self.t, ids, np.stack([masks[i] for i in ids]) if ids else np.zeros((0, h, w), bool),
-                             np.where(present, 1.0, NO_OBJ_SCORE).astype(np.float32), present)
+        result = FrameResult(
+            self.t,
+            ids,
+            np.stack([masks[i] for i in ids]) if ids else np.zeros((0, h, w), bool),
+            np.where(present, 1.0, NO_OBJ_SCORE).astype(np.float32),
+            present,
+        )
         self.t += 1
         return result

@@ -44,8 +44,9 @@ class LabelMapSegmenter:
 
     name = "labelmap"
 
-    def __init__(self, source: str | os.PathLike | np.ndarray, key: str | None = None,
-                 box_rule: BoxRule | None = None) -> None:
+    def __init__(
+        self, source: str | os.PathLike | np.ndarray, key: str | None = None, box_rule: BoxRule | None = None
+    ) -> None:
         self.key = key
         self.box_rule = box_rule or BoxRule()
         self._array: np.ndarray | None = None
@@ -58,8 +59,9 @@ class LabelMapSegmenter:
             return
         self.source = Path(source)
         if not self.source.exists():
-            raise InputError("label map source not found (expected a PNG, a folder of PNGs or an RLE cache .json)",
-                             self.source)
+            raise InputError(
+                "label map source not found (expected a PNG, a folder of PNGs or an RLE cache .json)", self.source
+            )
         if self.source.is_file() and self.source.suffix.lower() == ".json":
             from segcorr.io.rle import MaskCache
 
@@ -69,7 +71,7 @@ class LabelMapSegmenter:
 
             self._array = read_labelmap(self.source)
 
-    def with_key(self, key: str) -> "LabelMapSegmenter":
+    def with_key(self, key: str) -> LabelMapSegmenter:
         """The same source, answering for the image with stem `key`."""
         twin = object.__new__(LabelMapSegmenter)
         twin.__dict__.update(self.__dict__)
@@ -83,19 +85,25 @@ class LabelMapSegmenter:
             labels, where = self._array, self.source
         else:
             if key is None:
-                raise InputError("the labelmap backend over a folder or cache needs the image's name: "
-                                 "pass key=<image stem>", self.source)
+                raise InputError(
+                    "the labelmap backend over a folder or cache needs the image's name: pass key=<image stem>",
+                    self.source,
+                )
             labels, where = self._lookup(key, shape)
         if labels.shape != tuple(shape):
-            raise InputError(f"label map is {labels.shape[1]}x{labels.shape[0]}, "
-                             f"the image is {shape[1]}x{shape[0]}", where)
+            raise InputError(
+                f"label map is {labels.shape[1]}x{labels.shape[0]}, the image is {shape[1]}x{shape[0]}", where
+            )
         return labels
 
     def _lookup(self, key: str, shape: tuple[int, int]) -> tuple[np.ndarray, Path]:
         if self._cache is not None:
             labels = np.zeros(shape, np.int32)
-            ids = sorted(int(k.rsplit("/", 1)[1]) for k in self._cache
-                         if k.rsplit("/", 1)[0] == key and k.rsplit("/", 1)[1].isdigit())
+            ids = sorted(
+                int(k.rsplit("/", 1)[1])
+                for k in self._cache
+                if k.rsplit("/", 1)[0] == key and k.rsplit("/", 1)[1].isdigit()
+            )
             if not ids:
                 raise InputError(f"no cached masks for image {key!r} (expected keys '{key}/<id>')", self.source)
             for i in ids:
@@ -118,6 +126,7 @@ class LabelMapSegmenter:
     def segment(self, image: np.ndarray, prompts: Prompts, key: str | None = None) -> Masks:
         """Boxes: the stored segments mostly inside each box; points: the segment under them."""
         if prompts.text:
-            raise InputError(f"the labelmap segmenter cannot answer text prompts ({prompts.text!r}); "
-                             "give boxes or points")
+            raise InputError(
+                f"the labelmap segmenter cannot answer text prompts ({prompts.text!r}); give boxes or points"
+            )
         return masks_from_labelmap(self.labels_for(key, np.asarray(image).shape[:2]), prompts, self.box_rule)

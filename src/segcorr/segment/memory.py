@@ -38,11 +38,12 @@ SIGMOID_BIAS = -10.0
 class SimpleMaskDownSampler(nn.Module):
     """masks [B, 1, H, W] -> [B, embed_dim, H / total_stride, W / total_stride] (conv, LayerNorm2d, GELU per layer)."""
 
-    def __init__(self, embed_dim: int, kernel_size: int = 3, stride: int = 2, padding: int = 1,
-                 total_stride: int = 4) -> None:
+    def __init__(
+        self, embed_dim: int, kernel_size: int = 3, stride: int = 2, padding: int = 1, total_stride: int = 4
+    ) -> None:
         super().__init__()
         num_layers = int(round(math.log(total_stride) / math.log(stride)))
-        if stride ** num_layers != total_stride:
+        if stride**num_layers != total_stride:
             raise ValueError(f"total_stride {total_stride} is not a power of stride {stride}")
         layers: list[nn.Module] = []
         c_in = 1
@@ -91,8 +92,14 @@ class MemoryEncoder(nn.Module):
 
     ``skip_mask_sigmoid``: the masks are already scaled probabilities (the tracker's path); else logits."""
 
-    def __init__(self, in_dim: int, out_dim: int, mask_downsampler: SimpleMaskDownSampler, fuser: SimpleFuser,
-                 position_encoding: PositionEmbeddingSine) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        mask_downsampler: SimpleMaskDownSampler,
+        fuser: SimpleFuser,
+        position_encoding: PositionEmbeddingSine,
+    ) -> None:
         super().__init__()
         self.mask_downsampler = mask_downsampler
         self.pix_feat_proj = nn.Conv2d(in_dim, in_dim, 1)
@@ -100,8 +107,9 @@ class MemoryEncoder(nn.Module):
         self.position_encoding = position_encoding
         self.out_proj = nn.Conv2d(in_dim, out_dim, 1) if out_dim != in_dim else nn.Identity()
 
-    def forward(self, pix_feat: torch.Tensor, masks: torch.Tensor,
-                skip_mask_sigmoid: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, pix_feat: torch.Tensor, masks: torch.Tensor, skip_mask_sigmoid: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if not skip_mask_sigmoid:
             masks = torch.sigmoid(masks)
         m = self.mask_downsampler(masks.to(pix_feat.dtype))
@@ -147,8 +155,9 @@ MEMORY_REGISTRY: dict[str, MemoryConfig] = {
 class Sam3TrackMemory(nn.Module):
     """Everything the memory path trains, on top of the image model (which it does not own)."""
 
-    def __init__(self, encoder: MemoryEncoder, attention: MemoryAttention, d_model: int, mem_dim: int,
-                 num_maskmem: int = 7) -> None:
+    def __init__(
+        self, encoder: MemoryEncoder, attention: MemoryAttention, d_model: int, mem_dim: int, num_maskmem: int = 7
+    ) -> None:
         super().__init__()
         if d_model % mem_dim:
             raise ValueError(f"d_model {d_model} must be a multiple of mem_dim {mem_dim} (pointers are split)")
@@ -167,8 +176,13 @@ class Sam3TrackMemory(nn.Module):
         self.tpos = PositionEmbeddingSine(d_model)
 
     # -------------------------------------------------------------------------------------- writing
-    def encode(self, pix_feat: torch.Tensor, mask_logits: torch.Tensor, object_score_logits: torch.Tensor,
-               binarize: bool = False) -> torch.Tensor:
+    def encode(
+        self,
+        pix_feat: torch.Tensor,
+        mask_logits: torch.Tensor,
+        object_score_logits: torch.Tensor,
+        binarize: bool = False,
+    ) -> torch.Tensor:
         """pix_feat [P, C, h, w] (the frame's stride-16 features, not memory-conditioned), mask_logits
         [P, 1, 4h, 4w], object_score_logits [P, 1] -> memory features [P, mem_dim, h, w]. Absent objects
         (score <= 0) get the learned no-object embedding added everywhere."""
@@ -185,8 +199,9 @@ class Sam3TrackMemory(nn.Module):
         return appearing * ptr + (1 - appearing) * self.no_obj_ptr
 
     # -------------------------------------------------------------------------------------- reading
-    def _memory_tokens(self, entries: list[MemoryEntry], t: int, mem_pos: torch.Tensor
-                       ) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    def _memory_tokens(
+        self, entries: list[MemoryEntry], t: int, mem_pos: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, int, int]:
         """Entries -> (memory [M, mem_dim], pos [M, mem_dim], frames of spatial memory, pointer tokens)."""
         feats, poss, ptrs, ptr_pos = [], [], [], []
         split = self.d_model // self.mem_dim
@@ -203,8 +218,9 @@ class Sam3TrackMemory(nn.Module):
         mpos = torch.cat(poss + ptr_pos, 0)
         return mem, mpos, len(entries), split * len(entries)
 
-    def condition(self, pix_feat: torch.Tensor, pos: torch.Tensor, banks: list[list[MemoryEntry]],
-                  t: int) -> torch.Tensor:
+    def condition(
+        self, pix_feat: torch.Tensor, pos: torch.Tensor, banks: list[list[MemoryEntry]], t: int
+    ) -> torch.Tensor:
         """pix_feat [C, h, w] (one frame), pos [1, C, h, w], banks: one list of memories per object (may be
         empty: then ``no_mem_embed`` is added, as on a first frame) -> conditioned features [P, C, h, w]."""
         c, h, w = pix_feat.shape
@@ -215,8 +231,9 @@ class Sam3TrackMemory(nn.Module):
                 continue
             mem_pos = self.encoder.position_encoding(h, w, pix_feat.device, pix_feat.dtype)[None]
             mem, mpos, frames, n_ptr = self._memory_tokens(entries, t, mem_pos)
-            out = self.attention(pix_feat[None], pos, mem[None], mpos[None], num_spatial_frames=frames,
-                                 num_obj_ptr_tokens=n_ptr)
+            out = self.attention(
+                pix_feat[None], pos, mem[None], mpos[None], num_spatial_frames=frames, num_obj_ptr_tokens=n_ptr
+            )
             outs.append(out[0])
         return torch.stack(outs) if outs else pix_feat.new_zeros(0, c, h, w)
 
@@ -233,8 +250,13 @@ def memory_config_for(name: str, **overrides) -> MemoryConfig:
 
 def build_memory_from_config(cfg: MemoryConfig) -> Sam3TrackMemory:
     d, m = cfg.d_model, cfg.mem_dim
-    encoder = MemoryEncoder(d, m, SimpleMaskDownSampler(d, total_stride=cfg.mask_total_stride),
-                            SimpleFuser(d, cfg.fuser_layers), PositionEmbeddingSine(m))
+    encoder = MemoryEncoder(
+        d,
+        m,
+        SimpleMaskDownSampler(d, total_stride=cfg.mask_total_stride),
+        SimpleFuser(d, cfg.fuser_layers),
+        PositionEmbeddingSine(m),
+    )
     layers = [MemoryAttentionLayer(d, m, cfg.attn_heads, cfg.attn_ffn, rope=cfg.rope) for _ in range(cfg.attn_layers)]
     mem = Sam3TrackMemory(encoder, MemoryAttention(d, layers), d, m, cfg.num_maskmem)
     mem.config = cfg

@@ -32,7 +32,7 @@ class _KeyRope:
         self.n = self.cos.shape[0]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((_rotate(x[..., :self.n, :], self.cos, self.sin), x[..., self.n:, :]), dim=-2)
+        return torch.cat((_rotate(x[..., : self.n, :], self.cos, self.sin), x[..., self.n :, :]), dim=-2)
 
 
 class MemoryAttentionLayer(nn.Module):
@@ -46,8 +46,15 @@ class MemoryAttentionLayer(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(d_model, ffn), nn.ReLU(), nn.Linear(ffn, d_model))
         self.heads, self.rope = heads, rope
 
-    def forward(self, x: torch.Tensor, pos: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
-                grid: tuple[int, int], num_spatial_frames: int) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        pos: torch.Tensor,
+        memory: torch.Tensor,
+        memory_pos: torch.Tensor,
+        grid: tuple[int, int],
+        num_spatial_frames: int,
+    ) -> torch.Tensor:
         """x [B, hw, C], pos [B or 1, hw, C], memory / memory_pos [B, M, mem_dim] -> [B, hw, C]."""
         rq = rk = None
         if self.rope:
@@ -72,13 +79,22 @@ class MemoryAttention(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.norm = nn.LayerNorm(d_model)
 
-    def forward(self, curr: torch.Tensor, curr_pos: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
-                num_spatial_frames: int, num_obj_ptr_tokens: int = 0) -> torch.Tensor:
+    def forward(
+        self,
+        curr: torch.Tensor,
+        curr_pos: torch.Tensor,
+        memory: torch.Tensor,
+        memory_pos: torch.Tensor,
+        num_spatial_frames: int,
+        num_obj_ptr_tokens: int = 0,
+    ) -> torch.Tensor:
         b, c, h, w = curr.shape
         expected = num_spatial_frames * h * w + num_obj_ptr_tokens
         if memory.shape[1] != expected:
-            raise ValueError(f"expected {expected} memory tokens ({num_spatial_frames} frames of {h}x{w} + "
-                             f"{num_obj_ptr_tokens} pointers), found {memory.shape[1]}")
+            raise ValueError(
+                f"expected {expected} memory tokens ({num_spatial_frames} frames of {h}x{w} + "
+                f"{num_obj_ptr_tokens} pointers), found {memory.shape[1]}"
+            )
         x = curr.flatten(2).transpose(1, 2)
         pos = curr_pos.flatten(2).transpose(1, 2)
         x = x + 0.1 * pos

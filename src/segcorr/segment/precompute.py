@@ -23,15 +23,17 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 @dataclass(frozen=True)
 class PrecomputeStats:
-    total: int     # images in the folder (all ranks)
-    mine: int      # images this rank is responsible for
-    written: int   # label maps written by this call (new ones and redone ones)
-    skipped: int   # valid outputs already there
-    redone: int    # corrupt outputs found and rewritten (counted in written too)
+    total: int  # images in the folder (all ranks)
+    mine: int  # images this rank is responsible for
+    written: int  # label maps written by this call (new ones and redone ones)
+    skipped: int  # valid outputs already there
+    redone: int  # corrupt outputs found and rewritten (counted in written too)
 
     def __str__(self) -> str:
-        return (f"{self.written} written ({self.redone} redone), {self.skipped} already done, "
-                f"{self.mine} of {self.total} images on this rank")
+        return (
+            f"{self.written} written ({self.redone} redone), {self.skipped} already done, "
+            f"{self.mine} of {self.total} images on this rank"
+        )
 
 
 def list_images(input_dir: Path, exclude: Path | None = None, recursive: bool = True) -> list[Path]:
@@ -54,8 +56,10 @@ def rank_and_world(rank: int | None = None, world_size: int | None = None) -> tu
         r = int(os.environ.get("RANK", "0")) if rank is None else int(rank)
         w = int(os.environ.get("WORLD_SIZE", "1")) if world_size is None else int(world_size)
     except ValueError:
-        raise InputError(f"expected integer RANK and WORLD_SIZE, found {os.environ.get('RANK')!r} and "
-                         f"{os.environ.get('WORLD_SIZE')!r}") from None
+        raise InputError(
+            f"expected integer RANK and WORLD_SIZE, found {os.environ.get('RANK')!r} and "
+            f"{os.environ.get('WORLD_SIZE')!r}"
+        ) from None
     if w < 1 or not 0 <= r < w:
         raise InputError(f"expected 0 <= RANK < WORLD_SIZE, found RANK={r} WORLD_SIZE={w}")
     return r, w
@@ -73,9 +77,17 @@ def _is_valid_output(path: Path) -> bool:
     return True
 
 
-def precompute_masks(input_dir: str | os.PathLike, out_dir: str | os.PathLike, segmenter_name: str = "flat", *,
-                     rank: int | None = None, world_size: int | None = None, recursive: bool = True,
-                     progress: bool = True, **segmenter_kwargs) -> PrecomputeStats:
+def precompute_masks(
+    input_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    segmenter_name: str = "flat",
+    *,
+    rank: int | None = None,
+    world_size: int | None = None,
+    recursive: bool = True,
+    progress: bool = True,
+    **segmenter_kwargs,
+) -> PrecomputeStats:
     """Write `segment_all` label maps for every image under input_dir into out_dir (see module docstring).
 
     segmenter_kwargs go to `segcorr.segment.build(segmenter_name, ...)`.
@@ -113,8 +125,9 @@ def precompute_masks(input_dir: str | os.PathLike, out_dir: str | os.PathLike, s
 
         for i in track(todo, description=f"label maps (rank {r}/{w})", disable=not progress):
             image = read_image(input_dir / files[i])
-            seg = segmenter.with_key(files[i].with_suffix("").as_posix()) if hasattr(segmenter, "with_key") \
-                else segmenter
+            seg = (
+                segmenter.with_key(files[i].with_suffix("").as_posix()) if hasattr(segmenter, "with_key") else segmenter
+            )
             write_labelmap(outputs[i], seg.segment_all(image))
             written += 1
     return PrecomputeStats(total=len(files), mine=len(mine), written=written, skipped=skipped, redone=redone)

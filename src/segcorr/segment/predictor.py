@@ -74,8 +74,9 @@ def check_phrase(text: str) -> str:
     return phrase
 
 
-def snap_to_regions(prob: np.ndarray, labels: np.ndarray, positive: np.ndarray | None = None,
-                    negative: np.ndarray | None = None) -> np.ndarray:
+def snap_to_regions(
+    prob: np.ndarray, labels: np.ndarray, positive: np.ndarray | None = None, negative: np.ndarray | None = None
+) -> np.ndarray:
     """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
     takes the majority decision of its pixels; label-0 pixels keep their own. The regions under ``positive``
     clicks ([P, 2] x, y) are in and those under ``negative`` clicks out, whatever the mask says: a click on a
@@ -104,8 +105,9 @@ class Sam3Predictor:
     """SAM-style predictor over ``Sam3Image``. ``refine``: "snap" (default) or "none"; ``snap_side``: the largest
     side at which the flat segmentation for snapping runs; ``device``: where the model runs (default: its own)."""
 
-    def __init__(self, model, refine: str = "snap", snap_side: int = 1024, text_threshold: float = 0.2,
-                 max_instances: int = 16) -> None:
+    def __init__(
+        self, model, refine: str = "snap", snap_side: int = 1024, text_threshold: float = 0.2, max_instances: int = 16
+    ) -> None:
         if refine not in ("snap", "none"):
             raise InputError(f"expected refine 'snap' or 'none', found {refine!r}")
         self.model = model.eval()
@@ -119,7 +121,7 @@ class Sam3Predictor:
         self.reset_image()
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str = "sam3_tiny", **kwargs) -> "Sam3Predictor":
+    def from_pretrained(cls, name_or_path: str = "sam3_tiny", **kwargs) -> Sam3Predictor:
         """The shipped weights by name (``src/segcorr/weights/NAME.safetensors``) or a .safetensors path; the
         architecture comes from the file's metadata (its registry name and config)."""
         import json
@@ -185,8 +187,9 @@ class Sam3Predictor:
             if f < 1.0:
                 small = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
                 lab = FlatSegmenter().segment_all(small)
-                lab = cv2.resize(lab.astype(np.int32).astype(np.float32), (w, h),
-                                 interpolation=cv2.INTER_NEAREST).astype(np.int64)
+                lab = cv2.resize(
+                    lab.astype(np.int32).astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST
+                ).astype(np.int64)
             else:
                 lab = FlatSegmenter().segment_all(img).astype(np.int64)
             self._labels = lab
@@ -201,8 +204,9 @@ class Sam3Predictor:
         up = F.interpolate(up, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
         return up.sigmoid().cpu().numpy()
 
-    def _finish(self, prob: np.ndarray, positive: np.ndarray | None = None,
-                negative: np.ndarray | None = None) -> np.ndarray:
+    def _finish(
+        self, prob: np.ndarray, positive: np.ndarray | None = None, negative: np.ndarray | None = None
+    ) -> np.ndarray:
         if self.refine == "snap" and len(prob):
             labels = self._region_labels()
             return np.stack([snap_to_regions(p, labels, positive, negative) for p in prob])
@@ -217,9 +221,14 @@ class Sam3Predictor:
             raise InputError(f"{what} {xy.reshape(-1, 2).tolist()} lies outside the {w}x{h} image")
 
     @torch.no_grad()
-    def predict(self, point_coords: np.ndarray | None = None, point_labels: np.ndarray | None = None,
-                box: np.ndarray | None = None, mask_input: np.ndarray | None = None,
-                multimask_output: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask_output: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """One object from clicks (point_coords [P, 2] x, y pixels; point_labels [P] 1 = on it, 0 = not on it),
         a box [4] (x0, y0, x1, y1) and/or a previous answer's low-res logits (mask_input [h4, w4]).
 
@@ -258,11 +267,19 @@ class Sam3Predictor:
             m = torch.as_tensor(np.asarray(mask_input, np.float32))
             want = self._feats["inter"][0].shape[-2:]
             if tuple(m.shape[-2:]) != tuple(want):
-                raise InputError(f"expected mask_input of shape {tuple(want)} (a previous low_res_logits), "
-                                 f"found {tuple(m.shape)}")
+                raise InputError(
+                    f"expected mask_input of shape {tuple(want)} (a previous low_res_logits), found {tuple(m.shape)}"
+                )
             m_in, has = m.reshape(1, 1, *want).to(dev), torch.ones(1, dtype=torch.bool, device=dev)
-        out = self.model.predict_prompts(self._feats, torch.zeros(1, dtype=torch.long, device=dev), c, lab, m_in, has,
-                                         multimask_output=multimask_output)
+        out = self.model.predict_prompts(
+            self._feats,
+            torch.zeros(1, dtype=torch.long, device=dev),
+            c,
+            lab,
+            m_in,
+            has,
+            multimask_output=multimask_output,
+        )
         logits, iou = out["masks"][0], out["iou_pred"][0]
         order = torch.argsort(iou, descending=True)
         logits, iou = logits[order], iou[order]
@@ -284,10 +301,11 @@ class Sam3Predictor:
         dev = next(self.model.parameters()).device
         probs, ious, objs = [], [], []
         for i in range(0, len(pts), chunk):
-            c = torch.from_numpy(pts[i:i + chunk] * self._scale)[:, None].to(dev)
+            c = torch.from_numpy(pts[i : i + chunk] * self._scale)[:, None].to(dev)
             lab = torch.ones(len(c), 1, dtype=torch.long, device=dev)
-            out = self.model.predict_prompts(self._feats, torch.zeros(len(c), dtype=torch.long, device=dev), c, lab,
-                                             multimask_output=True)
+            out = self.model.predict_prompts(
+                self._feats, torch.zeros(len(c), dtype=torch.long, device=dev), c, lab, multimask_output=True
+            )
             best = out["iou_pred"].argmax(1)
             rows = torch.arange(len(c), device=dev)
             probs.append(self._to_image(out["masks"][rows, best]))
@@ -325,8 +343,9 @@ class Sam3Predictor:
         keep = [int(i) for i in order if float(scores[i]) >= thr][: self.max_instances * 2]
         h, w = self._orig_hw
         if not keep:
-            return ConceptResult(np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32),
-                                 presence)
+            return ConceptResult(
+                np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32), presence
+            )
         # non-maximum suppression on the stride-4 masks, so only the survivors are resized and snapped
         low = out["pred_masks"][0, keep] > 0
         kept: list[int] = []
@@ -339,14 +358,16 @@ class Sam3Predictor:
             if len(kept) == self.max_instances:
                 break
         if not kept:
-            return ConceptResult(np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32),
-                                 presence)
+            return ConceptResult(
+                np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32), presence
+            )
         masks = self._finish(self._to_image(out["pred_masks"][0, [keep[i] for i in kept]]))
         nonempty = [k for k, m in enumerate(masks) if m.any()]
         masks, kept = masks[nonempty], [kept[k] for k in nonempty]
         sc = scores[keep].cpu().numpy()[kept].astype(np.float32)
-        return ConceptResult(masks, sc, np.stack([_mask_box(m) for m in masks]) if len(masks) else
-                             np.zeros((0, 4), np.float32), presence)
+        return ConceptResult(
+            masks, sc, np.stack([_mask_box(m) for m in masks]) if len(masks) else np.zeros((0, 4), np.float32), presence
+        )
 
 
 def _mask_box(m: np.ndarray) -> np.ndarray:

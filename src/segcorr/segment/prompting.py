@@ -18,10 +18,10 @@ from segcorr.segment.regions import clean_mask, fill_holes
 
 @dataclass(frozen=True)
 class BoxRule:
-    inside_frac: float = 0.6   # share of a segment's area that must lie inside the box
-    border_frac: float = 0.5   # a segment covering more than this share of the box's frame is background
-    min_area: int = 16         # smallest component kept when cleaning mask prompts
-    outline_width: int = 3     # line-art pixels this close to an answer join it (when line art is known)
+    inside_frac: float = 0.6  # share of a segment's area that must lie inside the box
+    border_frac: float = 0.5  # a segment covering more than this share of the box's frame is background
+    min_area: int = 16  # smallest component kept when cleaning mask prompts
+    outline_width: int = 3  # line-art pixels this close to an answer join it (when line art is known)
 
 
 def box_bounds(box: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -36,8 +36,7 @@ def box_bounds(box: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, 
 
 
 def _frame_counts(labels: np.ndarray, r0: int, r1: int, c0: int, c1: int, n: int) -> tuple[np.ndarray, int]:
-    frame = np.concatenate([labels[r0, c0:c1], labels[r1 - 1, c0:c1],
-                            labels[r0:r1, c0], labels[r0:r1, c1 - 1]])
+    frame = np.concatenate([labels[r0, c0:c1], labels[r1 - 1, c0:c1], labels[r0:r1, c0], labels[r0:r1, c1 - 1]])
     return np.bincount(frame, minlength=n + 1), frame.size
 
 
@@ -56,9 +55,14 @@ def claim_outline(mask: np.ndarray, line: np.ndarray | None, width: int) -> np.n
     return out.astype(bool)
 
 
-def box_mask(labels: np.ndarray, box: np.ndarray, rule: BoxRule = BoxRule(),
-             add_ids: np.ndarray | None = None, remove_ids: np.ndarray | None = None,
-             line: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def box_mask(
+    labels: np.ndarray,
+    box: np.ndarray,
+    rule: BoxRule = BoxRule(),
+    add_ids: np.ndarray | None = None,
+    remove_ids: np.ndarray | None = None,
+    line: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
     """The object inside one box. labels: int32 [H, W]; box: (x0, y0, x1, y1).
 
     add_ids / remove_ids: segment ids forced in / out (from point prompts inside the box).
@@ -96,8 +100,9 @@ def _point_ids(labels: np.ndarray, points: np.ndarray) -> np.ndarray:
     return labels[ys, xs]
 
 
-def masks_from_labelmap(labels: np.ndarray, prompts: Prompts, rule: BoxRule = BoxRule(),
-                        line: np.ndarray | None = None) -> Masks:
+def masks_from_labelmap(
+    labels: np.ndarray, prompts: Prompts, rule: BoxRule = BoxRule(), line: np.ndarray | None = None
+) -> Masks:
     """Answer box, point and mask prompts from a label map int32 [H, W] (text is the caller's business).
 
     line: optional bool [H, W] line art; box and point answers take the outline around them.
@@ -113,8 +118,7 @@ def masks_from_labelmap(labels: np.ndarray, prompts: Prompts, rule: BoxRule = Bo
     pts = None
     if prompts.points is not None and len(prompts.points):
         pts = np.asarray(prompts.points, np.float64).reshape(-1, 2)
-        plab = (np.ones(len(pts), int) if prompts.point_labels is None
-                else np.asarray(prompts.point_labels).reshape(-1))
+        plab = np.ones(len(pts), int) if prompts.point_labels is None else np.asarray(prompts.point_labels).reshape(-1)
         if plab.shape[0] != pts.shape[0]:
             raise InputError(f"expected one label per point, found {plab.shape[0]} labels for {pts.shape[0]} points")
         ids = _point_ids(labels, pts)

@@ -51,8 +51,7 @@ def fill_from_nearest(labels: np.ndarray) -> np.ndarray:
     if not empty.any() or empty.all():
         return labels.copy()
     # DIST_LABEL_PIXEL numbers the labelled (zero-distance) pixels 1..N in row-major order.
-    _, nearest = cv2.distanceTransformWithLabels(empty.astype(np.uint8), cv2.DIST_L2, 5,
-                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    _, nearest = cv2.distanceTransformWithLabels(empty.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
     return labels[~empty][nearest - 1]
 
 
@@ -124,7 +123,7 @@ def clean_mask(mask: np.ndarray, min_area: int = 16) -> np.ndarray:
     import cv2
 
     m = cv2.morphologyEx(np.asarray(mask, np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    _n, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area
     keep[0] = False
     return fill_holes(keep[comp])

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -41,8 +41,7 @@ def _import_sam2():
     return compose, instantiate
 
 
-def build_sam2_model(config: str = DEFAULT_CONFIG, image_size: int | None = None,
-                     overrides: Sequence[str] = ()):
+def build_sam2_model(config: str = DEFAULT_CONFIG, image_size: int | None = None, overrides: Sequence[str] = ()):
     """An untrained SAM 2 model from the package's config (random weights, eval mode, on CPU).
 
     image_size: input side the model resizes to (1024 in the official configs; smaller is faster and
@@ -64,8 +63,10 @@ def build_sam2_model(config: str = DEFAULT_CONFIG, image_size: int | None = None
     try:
         cfg = compose(config_name=config, overrides=ov)
     except Exception as e:  # hydra raises its own MissingConfigException / ConfigCompositionException
-        raise InputError(f"cannot compose SAM 2 config {config!r} ({type(e).__name__}: {e}); expected a packaged "
-                         f"config such as {DEFAULT_CONFIG!r}") from None
+        raise InputError(
+            f"cannot compose SAM 2 config {config!r} ({type(e).__name__}: {e}); expected a packaged "
+            f"config such as {DEFAULT_CONFIG!r}"
+        ) from None
     OmegaConf.resolve(cfg)
     return instantiate(cfg.model, _recursive_=True).eval()
 
@@ -88,8 +89,9 @@ def read_sam2_checkpoint(path: str | os.PathLike) -> dict:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, foreign pickle, random bytes ...
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise InputError(f"not a readable PyTorch checkpoint with plain tensors ({type(e).__name__}: {msg[:200]})",
-                         path) from None
+        raise InputError(
+            f"not a readable PyTorch checkpoint with plain tensors ({type(e).__name__}: {msg[:200]})", path
+        ) from None
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
         found = sorted(ckpt)[:5] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise InputError(f"expected the official SAM 2.1 format {{'model': state_dict}}, found {found}", path)
@@ -149,9 +151,17 @@ class Sam2Segmenter:
 
     name = "sam2"
 
-    def __init__(self, checkpoint: str | os.PathLike, config: str = DEFAULT_CONFIG, device: str | None = None,
-                 memory_budget_gb: float | None = None, image_size: int | None = None,
-                 points_per_side: int = 8, min_score: float = 0.5, min_area: int = 64) -> None:
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike,
+        config: str = DEFAULT_CONFIG,
+        device: str | None = None,
+        memory_budget_gb: float | None = None,
+        image_size: int | None = None,
+        points_per_side: int = 8,
+        min_score: float = 0.5,
+        min_area: int = 64,
+    ) -> None:
         _import_sam2()
         state = read_sam2_checkpoint(checkpoint)
         model = build_sam2_model(config, image_size=image_size)
@@ -185,14 +195,24 @@ class Sam2Segmenter:
         if prompts.text:
             raise InputError(f"the sam2 segmenter cannot answer text prompts ({prompts.text!r}); give boxes or points")
         h, w = self._set(image)
-        pts = None if prompts.points is None or not len(prompts.points) else \
-            np.asarray(prompts.points, np.float32).reshape(-1, 2)
-        plab = None if pts is None else (np.ones(len(pts), np.int32) if prompts.point_labels is None
-                                         else np.asarray(prompts.point_labels, np.int32).reshape(-1))
+        pts = (
+            None
+            if prompts.points is None or not len(prompts.points)
+            else np.asarray(prompts.points, np.float32).reshape(-1, 2)
+        )
+        plab = (
+            None
+            if pts is None
+            else (
+                np.ones(len(pts), np.int32)
+                if prompts.point_labels is None
+                else np.asarray(prompts.point_labels, np.int32).reshape(-1)
+            )
+        )
         boxes = [] if prompts.boxes is None else list(np.asarray(prompts.boxes, np.float32).reshape(-1, 4))
         if prompts.masks is not None:
             pm = np.asarray(prompts.masks).astype(bool)
-            for m in (pm[None] if pm.ndim == 2 else pm):
+            for m in pm[None] if pm.ndim == 2 else pm:
                 ys, xs = np.nonzero(m)
                 if ys.size:
                     boxes.append(np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32))
@@ -227,9 +247,10 @@ class Sam2Segmenter:
         grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 1, 2).astype(np.float32)
         found: list[np.ndarray] = []
         for i in range(0, len(grid), 16):  # chunks bound the [B, 3, H, W] mask memory
-            chunk = grid[i:i + 16]
-            masks, scores, _ = self.predictor.predict(point_coords=chunk, point_labels=np.ones((len(chunk), 1), np.int32),
-                                                      multimask_output=True)
+            chunk = grid[i : i + 16]
+            masks, scores, _ = self.predictor.predict(
+                point_coords=chunk, point_labels=np.ones((len(chunk), 1), np.int32), multimask_output=True
+            )
             masks = np.asarray(masks).reshape(len(chunk), -1, h, w) > 0.5
             scores = np.asarray(scores).reshape(len(chunk), -1)
             best = scores.argmax(axis=1)

@@ -54,15 +54,20 @@ class TorchSam2Predictor:
         _, vision_feats, _, _ = self.model._prepare_backbone_features(backbone_out)
         if self.model.directly_add_no_mem_embed:
             vision_feats[-1] = vision_feats[-1] + self.model.no_mem_embed
-        feats = [f.permute(1, 2, 0).reshape(1, -1, *hw)
-                 for f, hw in zip(vision_feats[::-1], feature_sizes(res)[::-1])][::-1]
+        feats = [f.permute(1, 2, 0).reshape(1, -1, *hw) for f, hw in zip(vision_feats[::-1], feature_sizes(res)[::-1])][
+            ::-1
+        ]
         self._features = {"image_embed": feats[-1], "high_res_feats": feats[:-1]}
         self._orig_hw = tuple(image.shape[:2])
 
     @torch.no_grad()
-    def predict(self, point_coords: np.ndarray | None = None, point_labels: np.ndarray | None = None,
-                box: np.ndarray | None = None, multimask_output: bool = True,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        multimask_output: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Prompts in image pixels: point_coords [B, P, 2] or [P, 2] (x, y), point_labels [B, P] or [P],
         box [B, 4] or [4]. Returns masks bool [(B,) C, H, W], scores [(B,) C], low-res logits.
         """

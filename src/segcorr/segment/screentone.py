@@ -25,14 +25,14 @@ from segcorr.errors import InputError
 
 @dataclass(frozen=True)
 class ScreentoneConfig:
-    tile: int = 32            # FFT window side (px); periods up to max_period must fit twice
-    max_period: int = 12      # longest tone period searched (px)
-    min_std: float = 12.0     # grey-level std below which a tile is flat paper, never tone
-    peak_corr: float = 0.35   # normalised autocorrelation a secondary peak must reach
+    tile: int = 32  # FFT window side (px); periods up to max_period must fit twice
+    max_period: int = 12  # longest tone period searched (px)
+    min_std: float = 12.0  # grey-level std below which a tile is flat paper, never tone
+    peak_corr: float = 0.35  # normalised autocorrelation a secondary peak must reach
     valley_drop: float = 0.35  # how much lower the correlation at half the peak's lag must be
     texture_std: float = 10.0  # 5x5 std that marks a pixel as textured in the refinement
-    blur_sigma: float = 0.7   # pre-blur (px) before the periodicity test
-    grow: int = 17            # dilation (px) of the coarse cell mask before the texture refinement
+    blur_sigma: float = 0.7  # pre-blur (px) before the periodicity test
+    grow: int = 17  # dilation (px) of the coarse cell mask before the texture refinement
 
 
 def _tiles(gray: np.ndarray, tile: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,8 +44,11 @@ def _tiles(gray: np.ndarray, tile: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     h, w = gray.shape
     rows, cols = -(-h // step), -(-w // step)
     pad = tile // 4
-    padded = np.pad(gray, ((pad, rows * step - h + pad), (pad, cols * step - w + pad)), mode="reflect"
-                    if min(h, w) > pad else "edge")
+    padded = np.pad(
+        gray,
+        ((pad, rows * step - h + pad), (pad, cols * step - w + pad)),
+        mode="reflect" if min(h, w) > pad else "edge",
+    )
     view = np.lib.stride_tricks.sliding_window_view(padded, (tile, tile))[::step, ::step]
     view = view[:rows, :cols]
     rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
@@ -111,7 +114,7 @@ def detect_screentone(gray: np.ndarray, config: ScreentoneConfig | None = None) 
     coarse = cv2.dilate(coarse, np.ones((cfg.grow, cfg.grow), np.uint8))
     mean = cv2.blur(g, (5, 5))
     var = cv2.blur(g * g, (5, 5)) - mean * mean
-    textured = var >= cfg.texture_std ** 2
+    textured = var >= cfg.texture_std**2
     mask = (coarse > 0) & textured
     # Close the pin-holes between sparse dots, then erode by the 5x5 window's half-width: a window
     # already reads as textured 2 px before it reaches the tone, and this takes that rim back.

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import gzip
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -50,12 +50,12 @@ def bytes_to_unicode() -> dict[int, str]:
 
 @dataclass(frozen=True)
 class _Vocab:
-    encoder: dict[str, int]           # token string -> id
-    decoder: dict[int, str]           # id -> token string
+    encoder: dict[str, int]  # token string -> id
+    decoder: dict[int, str]  # id -> token string
     ranks: dict[tuple[str, str], int]  # merge pair -> priority (lower merges first)
     byte_encoder: dict[int, str]
     byte_decoder: dict[str, int]
-    pattern: object                   # compiled `regex` pattern
+    pattern: object  # compiled `regex` pattern
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +67,7 @@ def _vocab() -> _Vocab:
         raise InputError("the CLIP merges file is missing from the installed package", MERGES_PATH)
     with gzip.open(MERGES_PATH, "rt", encoding="utf-8") as f:
         lines = f.read().split("\n")
-    merges = [tuple(line.split()) for line in lines[1:_NUM_MERGES + 1]]  # line 0 is the version header
+    merges = [tuple(line.split()) for line in lines[1 : _NUM_MERGES + 1]]  # line 0 is the version header
     byte_encoder = bytes_to_unicode()
     tokens = list(byte_encoder.values())
     tokens += [t + _WORD_END for t in tokens]
@@ -75,14 +75,20 @@ def _vocab() -> _Vocab:
     tokens += list(SPECIAL_TOKENS)
     encoder = {t: i for i, t in enumerate(tokens)}
     if len(encoder) != VOCAB_SIZE or encoder[SPECIAL_TOKENS[0]] != SOT_ID:
-        raise InputError(f"expected {VOCAB_SIZE} distinct tokens from the merges file, found {len(encoder)}",
-                         MERGES_PATH)
-    pattern = regex.compile("|".join(SPECIAL_TOKENS)
-                            + r"""|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
-                            regex.IGNORECASE)
-    return _Vocab(encoder=encoder, decoder={i: t for t, i in encoder.items()},
-                  ranks={m: i for i, m in enumerate(merges)}, byte_encoder=byte_encoder,
-                  byte_decoder={c: b for b, c in byte_encoder.items()}, pattern=pattern)
+        raise InputError(
+            f"expected {VOCAB_SIZE} distinct tokens from the merges file, found {len(encoder)}", MERGES_PATH
+        )
+    pattern = regex.compile(
+        "|".join(SPECIAL_TOKENS) + r"""|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""", regex.IGNORECASE
+    )
+    return _Vocab(
+        encoder=encoder,
+        decoder={i: t for t, i in encoder.items()},
+        ranks={m: i for i, m in enumerate(merges)},
+        byte_encoder=byte_encoder,
+        byte_decoder={c: b for b, c in byte_encoder.items()},
+        pattern=pattern,
+    )
 
 
 def clean_text(text: str) -> str:
@@ -157,8 +163,8 @@ class CLIPTokenizer:
             texts = [texts]
         out = torch.zeros(len(texts), length, dtype=torch.long)
         for i, text in enumerate(texts):
-            ids = [SOT_ID, *self.encode(text)][:length - 1] + [EOT_ID]
-            out[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            ids = [SOT_ID, *self.encode(text)][: length - 1] + [EOT_ID]
+            out[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         return out
 
     def decode(self, ids: Sequence[int] | torch.Tensor) -> str:

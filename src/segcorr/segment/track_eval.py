@@ -52,8 +52,10 @@ class ClipReader:
         self.dir = Path(d)
         try:
             doc = json.loads((self.dir / "masklets.json").read_text())
-            self.instances = {int(k): {"concept": str(v["concept"]), "frames": sorted(int(t) for t in v["frames"])}
-                              for k, v in doc.items()}
+            self.instances = {
+                int(k): {"concept": str(v["concept"]), "frames": sorted(int(t) for t in v["frames"])}
+                for k, v in doc.items()
+            }
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise InputError(f"unreadable masklets.json ({e})", self.dir / "masklets.json") from None
         self.frame_paths = sorted(self.dir.glob("frame_*.png"))
@@ -79,8 +81,9 @@ class ClipReader:
         return {k: v["frames"][0] for k, v in self.instances.items() if v["frames"]}
 
 
-def make_method(name: str, weights: str = "sam3_tiny", memory_weights: str | None = None, mode: str = "auto",
-                refine: str = "snap"):
+def make_method(
+    name: str, weights: str = "sam3_tiny", memory_weights: str | None = None, mode: str = "auto", refine: str = "snap"
+):
     """A streaming tracker by method name (``METHODS``): reset(), add_text(phrase), step(frame, prompts)."""
     if name == "builtin":
         from segcorr.segment.tracker import Sam3Tracker
@@ -89,8 +92,7 @@ def make_method(name: str, weights: str = "sam3_tiny", memory_weights: str | Non
     if name in ("flow-propagate", "flow-propagate-dis"):
         from segcorr.segment.flow_propagate import FlowPropagator
 
-        return FlowPropagator("aniflowformer-v3" if name == "flow-propagate" else "dis-medium",
-                              snap=refine == "snap")
+        return FlowPropagator("aniflowformer-v3" if name == "flow-propagate" else "dis-medium", snap=refine == "snap")
     raise InputError(f"unknown tracking method {name!r}; expected one of {', '.join(METHODS)}")
 
 
@@ -125,8 +127,7 @@ def track_clip(method: Any, clip: ClipReader, prompt: str = "mask") -> tuple[np.
     preds, gts, spent = [], [], 0.0
     for t in range(clip.num_frames):
         img, inst = clip.frame(t), clip.instance_map(t)
-        prompts = [ObjectPrompt(obj_id=k, mask=inst == k) for k, t0 in first.items()
-                   if t0 == t and prompt == "mask"]
+        prompts = [ObjectPrompt(obj_id=k, mask=inst == k) for k, t0 in first.items() if t0 == t and prompt == "mask"]
         t0 = time.perf_counter()
         r = method.step(img, prompts)
         spent += time.perf_counter() - t0
@@ -136,8 +137,9 @@ def track_clip(method: Any, clip: ClipReader, prompt: str = "mask") -> tuple[np.
     return np.stack(preds), np.stack(gts), spent, phrases
 
 
-def score_clip(pred: np.ndarray, gt: np.ndarray, clip: ClipReader, prompt: str,
-               phrases: dict[int, str | None]) -> list[ObjectScores]:
+def score_clip(
+    pred: np.ndarray, gt: np.ndarray, clip: ClipReader, prompt: str, phrases: dict[int, str | None]
+) -> list[ObjectScores]:
     """Per-instance scores of one clip under the protocol of the module docstring."""
     first = clip.first_frames()
     out = []
@@ -177,8 +179,9 @@ def reentries(pred: np.ndarray, gt: np.ndarray, ids: list[int], window: int = 3)
     return n, kept
 
 
-def evaluate_tracking(data: Path, method: str, prompt: str = "mask", limit: int | None = None,
-                      progress: bool = True, **method_kw) -> dict[str, Any]:
+def evaluate_tracking(
+    data: Path, method: str, prompt: str = "mask", limit: int | None = None, progress: bool = True, **method_kw
+) -> dict[str, Any]:
     """Evaluate ``method`` on every clip of ``data`` (or the first ``limit``). Returns the DESIGN metrics dict
     (``method``, ``data``, ``count``, ``j``, ``f``, ``jf``, ``st_iou``, ``ms_per_frame``, ``peak_rss_mb``, plus
     ``prompt``, ``frames``, ``objects``, and with mask prompts ``reentries`` / ``reentries_kept``: objects that
@@ -209,9 +212,19 @@ def evaluate_tracking(data: Path, method: str, prompt: str = "mask", limit: int 
     fs = [s.f for s in scores]
     j = float(np.mean(js)) if js else None
     f = float(np.mean(fs)) if fs else None
-    return {"method": method, "data": str(data), "count": len(clips), "prompt": prompt, "frames": frames,
-            "objects": len(scores), "j": j, "f": f, "jf": (j + f) / 2 if js else None,
-            "st_iou": float(np.mean([s.st_iou for s in scores])) if scores else None,
-            "reentries": back, "reentries_kept": back_kept,
-            "ms_per_frame": 1000.0 * spent / frames if frames else None,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    return {
+        "method": method,
+        "data": str(data),
+        "count": len(clips),
+        "prompt": prompt,
+        "frames": frames,
+        "objects": len(scores),
+        "j": j,
+        "f": f,
+        "jf": (j + f) / 2 if js else None,
+        "st_iou": float(np.mean([s.st_iou for s in scores])) if scores else None,
+        "reentries": back,
+        "reentries_kept": back_kept,
+        "ms_per_frame": 1000.0 * spent / frames if frames else None,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }

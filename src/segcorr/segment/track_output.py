@@ -59,8 +59,9 @@ class TrackWriter:
     """out: output folder; count: frames expected (0 if unknown: every 10th of the first 120 is sampled);
     queries: obj id -> (category id, query text) for visually prompted objects; phrases: phrase -> category id."""
 
-    def __init__(self, out: Path, count: int, queries: dict[int, tuple[int, str]], phrases: dict[str, int],
-                 video_id: int = 1) -> None:
+    def __init__(
+        self, out: Path, count: int, queries: dict[int, tuple[int, str]], phrases: dict[str, int], video_id: int = 1
+    ) -> None:
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.queries, self.phrases, self.video_id = queries, phrases, video_id
@@ -107,8 +108,9 @@ class TrackWriter:
             ys, xs = np.nonzero(lab == i)
             x, y = int(xs.mean()), int(ys.mean())
             cv2.putText(tile, str(int(i)), (x - 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 2, cv2.LINE_AA)
-            cv2.putText(tile, str(int(i)), (x - 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1,
-                        cv2.LINE_AA)
+            cv2.putText(
+                tile, str(int(i)), (x - 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA
+            )
         return tile
 
     def close(self) -> Path:
@@ -128,14 +130,18 @@ class TrackWriter:
                 cat, query = self.queries.get(i, (10000 + i, "detected"))
             n = self.score_n.get(i, 0)
             groups.setdefault((cat, query), []).append(
-                {"score": self.score_sum.get(i, 0.0) / n if n else 0.0, "segmentations": seq, "obj_id": i,
-                 "query": query})
+                {
+                    "score": self.score_sum.get(i, 0.0) / n if n else 0.0,
+                    "segmentations": seq,
+                    "obj_id": i,
+                    "query": query,
+                }
+            )
         for (cat, _), masklets in sorted(groups.items()):
             results.add(self.video_id, cat, masklets)
         path = self.out / "masklets.json"
         atomic_write_text(path, results.to_json())
         if self.tiles:
-            sheet = side_by_side([t for _, t in self.tiles], [f"frame {t}" for t, _ in self.tiles],
-                                 max_cols=SHEET_COLS)
+            sheet = side_by_side([t for _, t in self.tiles], [f"frame {t}" for t, _ in self.tiles], max_cols=SHEET_COLS)
             write_image(self.out / "overlay.png", sheet)
         return path

@@ -26,8 +26,8 @@ detections are matched to that phrase's masklets by mask IoU, bring absent ones 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -169,16 +169,18 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
 class Sam3Tracker:
     """Streaming tracker over a ``Sam3Predictor``. ``memory``: trained ``Sam3TrackMemory`` (memory mode)."""
 
-    def __init__(self, predictor: Sam3Predictor, config: TrackerConfig = TrackerConfig(),
-                 memory: Sam3TrackMemory | None = None) -> None:
+    def __init__(
+        self, predictor: Sam3Predictor, config: TrackerConfig = TrackerConfig(), memory: Sam3TrackMemory | None = None
+    ) -> None:
         mode = config.mode
         if mode == "auto":
             mode = "memory" if memory is not None else "reprompt"
         if mode == "memory" and memory is None:
             raise InputError("tracker mode 'memory' needs trained memory weights (memory=...)")
         if memory is not None and memory.d_model != predictor.model.config.d_model:
-            raise InputError(f"memory width {memory.d_model} does not fit the image model's "
-                             f"{predictor.model.config.d_model}")
+            raise InputError(
+                f"memory width {memory.d_model} does not fit the image model's {predictor.model.config.d_model}"
+            )
         self.predictor = predictor
         self.config = config
         self.mode = mode
@@ -186,8 +188,9 @@ class Sam3Tracker:
         self.reset()
 
     @classmethod
-    def from_pretrained(cls, weights: str = "sam3_tiny", memory_weights: str | None = None, refine: str = "snap",
-                        **config) -> "Sam3Tracker":
+    def from_pretrained(
+        cls, weights: str = "sam3_tiny", memory_weights: str | None = None, refine: str = "snap", **config
+    ) -> Sam3Tracker:
         """Image model weights by name or path; ``memory_weights``: a ``Sam3TrackMemory`` .safetensors (its
         metadata names the config), or None (reprompt mode)."""
         predictor = Sam3Predictor.from_pretrained(weights, refine=refine)
@@ -241,8 +244,9 @@ class Sam3Tracker:
         if self._hw is None:
             self._hw = hw
         elif hw != self._hw:
-            raise InputError(f"frame {self.t} is {hw[1]}x{hw[0]}, earlier frames are {self._hw[1]}x{self._hw[0]} "
-                             "(expected one size)")
+            raise InputError(
+                f"frame {self.t} is {hw[1]}x{hw[0]}, earlier frames are {self._hw[1]}x{self._hw[0]} (expected one size)"
+            )
         p = self.predictor
         p.set_image(img)
         t = self.t
@@ -319,22 +323,29 @@ class Sam3Tracker:
         from segcorr.flow.classical import estimate_flow
 
         sh, sw = self.predictor._scaled_hw
-        grey = cv2.resize(cv2.cvtColor(self.predictor._image, cv2.COLOR_RGB2GRAY), (sw, sh),
-                          interpolation=cv2.INTER_AREA)
+        grey = cv2.resize(
+            cv2.cvtColor(self.predictor._image, cv2.COLOR_RGB2GRAY), (sw, sh), interpolation=cv2.INTER_AREA
+        )
         prev, self._prev_grey = self._prev_grey, grey
         if prev is None or prev.shape != grey.shape:
             return None
         return estimate_flow(grey, prev, "dis-medium")
 
-    def _decode(self, feats: dict, bidx: torch.Tensor, coords: list[np.ndarray], labels: list[np.ndarray],
-                mask_in: list[np.ndarray | None]) -> dict[str, torch.Tensor]:
+    def _decode(
+        self,
+        feats: dict,
+        bidx: torch.Tensor,
+        coords: list[np.ndarray],
+        labels: list[np.ndarray],
+        mask_in: list[np.ndarray | None],
+    ) -> dict[str, torch.Tensor]:
         """One decoder call for P objects; coords are original pixels, padded to one length with label -1."""
         dev = self._dev()
         n = max(1, max(len(c) for c in coords))
         cc = np.zeros((len(coords), n, 2), np.float32)
         ll = np.full((len(coords), n), -1, np.int64)
         for k, (c, lab) in enumerate(zip(coords, labels)):
-            cc[k, :len(c)], ll[k, :len(c)] = c, lab
+            cc[k, : len(c)], ll[k, : len(c)] = c, lab
         h4, w4 = self.predictor._feats["inter"][0].shape[-2:]
         mi = np.zeros((len(coords), 1, h4, w4), np.float32)
         has = np.array([m is not None for m in mask_in])
@@ -343,8 +354,8 @@ class Sam3Tracker:
                 mi[k, 0] = m
         ct = torch.from_numpy(cc * self.predictor._scale).to(dev)
         return self.predictor.model.predict_prompts(
-            feats, bidx, ct, torch.from_numpy(ll).to(dev), torch.from_numpy(mi).to(dev),
-            torch.from_numpy(has).to(dev))
+            feats, bidx, ct, torch.from_numpy(ll).to(dev), torch.from_numpy(mi).to(dev), torch.from_numpy(has).to(dev)
+        )
 
     def _check_prompt(self, pr: ObjectPrompt, tr: ObjectTrack) -> tuple[np.ndarray, np.ndarray]:
         h, w = self._hw
@@ -402,8 +413,9 @@ class Sam3Tracker:
         if self.mode == "memory":
             self._write_memory(ids, out, cond=True, masks_hr=[probs[i] for i in ids])
 
-    def _reprompt_inputs(self, tr: ObjectTrack, flow: np.ndarray | None = None
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _reprompt_inputs(
+        self, tr: ObjectTrack, flow: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(coords [N, 2] original pixels, labels [N], mask-prompt logits [h4, w4] or None) for one object: its
         last mask moved by the flow (``flow``: [2, sh, sw] from this frame back to the last) or its velocity."""
         h, w = self._hw
@@ -442,15 +454,21 @@ class Sam3Tracker:
 
         coords, labels, mask_in = zip(*(self._reprompt_inputs(tr, self._flow) for tr in tracks))
         dev = self._dev()
-        out = self._decode(p._feats, torch.zeros(len(tracks), dtype=torch.long, device=dev), list(coords),
-                           list(labels), list(mask_in))
+        out = self._decode(
+            p._feats, torch.zeros(len(tracks), dtype=torch.long, device=dev), list(coords), list(labels), list(mask_in)
+        )
         pr = p._to_image(out["masks"][:, 0])
         obj = out["object_score_logits"][:, 0].cpu().numpy()
         h, w = self._hw
         for k, tr in enumerate(tracks):
             probs[tr.obj_id], scores[tr.obj_id] = pr[k], float(obj[k])
-            if self._flow is None or self.config.flow_gate <= 0 or obj[k] <= 0 or tr.last_small is None or \
-                    not (tr.present and tr.last_t == self.t - 1):
+            if (
+                self._flow is None
+                or self.config.flow_gate <= 0
+                or obj[k] <= 0
+                or tr.last_small is None
+                or not (tr.present and tr.last_t == self.t - 1)
+            ):
                 continue
             warped = warp_backward(tr.last_small, self._flow)
             sh, sw = warped.shape
@@ -471,9 +489,12 @@ class Sam3Tracker:
         f16 = feats["inter"][2]
         cond = mem.condition(f16[0], feats["pos16"], [tr.memories() for tr in tracks], self.t)
         n = len(tracks)
-        per_obj = {"inter": [feats["inter"][0], feats["inter"][1], cond],
-                   "high_res": tuple(f.expand(n, -1, -1, -1) for f in feats["high_res"]),
-                   "pos16": feats["pos16"], "size": feats["size"]}
+        per_obj = {
+            "inter": [feats["inter"][0], feats["inter"][1], cond],
+            "high_res": tuple(f.expand(n, -1, -1, -1) for f in feats["high_res"]),
+            "pos16": feats["pos16"],
+            "size": feats["size"],
+        }
         dev = self._dev()
         empty = [np.zeros((0, 2), np.float32)] * n
         out = self._decode(per_obj, torch.arange(n, device=dev), empty, [np.zeros(0, np.int64)] * n, [None] * n)
@@ -530,8 +551,13 @@ class Sam3Tracker:
             covered = sum(int((m & dm).sum()) for m in masks.values())
             if covered > self.config.max_overlap * area:
                 continue  # another object (of any phrase) already holds it
-            lost = [tr for tr in own if tr.obj_id not in taken and not masks.get(tr.obj_id, np.zeros(1, bool)).any()
-                    and tr.last_box is not None]
+            lost = [
+                tr
+                for tr in own
+                if tr.obj_id not in taken
+                and not masks.get(tr.obj_id, np.zeros(1, bool)).any()
+                and tr.last_box is not None
+            ]
             if lost:  # an absent masklet of this phrase comes back under its own id
                 dbox = r.boxes[d]
                 tr = max(lost, key=lambda o: (_box_iou(o.last_box, dbox), -abs(self.t - o.last_t)))
@@ -551,8 +577,13 @@ class Sam3Tracker:
 
     def _encode_detection(self, tr: ObjectTrack, m: np.ndarray) -> None:
         """A detection that starts (or brings back) a masklet becomes its conditioning memory."""
-        out = self._decode(self.predictor._feats, torch.zeros(1, dtype=torch.long, device=self._dev()),
-                           [innermost_point(m)[None]], [np.ones(1, np.int64)], [self._mask_prompt(m)])
+        out = self._decode(
+            self.predictor._feats,
+            torch.zeros(1, dtype=torch.long, device=self._dev()),
+            [innermost_point(m)[None]],
+            [np.ones(1, np.int64)],
+            [self._mask_prompt(m)],
+        )
         self._write_memory([tr.obj_id], out, cond=True, masks_hr=[m.astype(np.float32)])
 
     # ------------------------------------------------------------------------------------------ bookkeeping
@@ -611,8 +642,14 @@ def warp_backward(mask: np.ndarray, flow_back: np.ndarray) -> np.ndarray:
 
     h, w = mask.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(mask.astype(np.float32), xs + flow_back[0], ys + flow_back[1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(
+        mask.astype(np.float32),
+        xs + flow_back[0],
+        ys + flow_back[1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
 
 
 def _shift(a: np.ndarray, dx: int, dy: int, fill: float) -> np.ndarray:
@@ -637,8 +674,9 @@ def load_memory(name_or_path: str) -> Sam3TrackMemory:
     from segcorr.segment.memory import MemoryConfig, build_memory_from_config, memory_config_for
 
     meta = read_weights_metadata(name_or_path)
-    cfg = memory_config_for(meta.get("name", "track_tiny") if meta.get("name") in ("track_tiny", "track-test")
-                            else "track_tiny")
+    cfg = memory_config_for(
+        meta.get("name", "track_tiny") if meta.get("name") in ("track_tiny", "track-test") else "track_tiny"
+    )
     if "config" in meta:
         fields = json.loads(meta["config"])
         cfg = MemoryConfig(**{k: v for k, v in fields.items() if k in MemoryConfig.__dataclass_fields__})

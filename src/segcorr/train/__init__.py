@@ -3,4 +3,4 @@
 from segcorr.train.export import export_weights
 from segcorr.train.trainer import run_training, train
 
-__all__ = ["train", "run_training", "export_weights"]
+__all__ = ["export_weights", "run_training", "train"]

@@ -40,8 +40,14 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "module", model)
 
 
-def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    extra: dict[str, Any] | None = None, keep: int = 2) -> Path:
+def save_checkpoint(
+    run_dir: Path,
+    step: int,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    extra: dict[str, Any] | None = None,
+    keep: int = 2,
+) -> Path:
     """Write the checkpoint for ``step`` (model, optimizer, torch RNG, ``extra`` JSON) and prune old ones."""
     d = Path(run_dir) / CKPT_DIR / f"step_{step:08d}"
     d.mkdir(parents=True, exist_ok=True)
@@ -68,8 +74,9 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return ckpts[-1] if ckpts else None
 
 
-def load_checkpoint(ckpt: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    restore_rng: bool = True) -> dict[str, Any]:
+def load_checkpoint(
+    ckpt: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, restore_rng: bool = True
+) -> dict[str, Any]:
     """Load weights (strict), optimizer state and RNG from ``ckpt``; returns the ``state.json`` dict."""
     ckpt = Path(ckpt)
     try:
@@ -83,8 +90,9 @@ def load_checkpoint(ckpt: Path, model: torch.nn.Module, optimizer: torch.optim.O
         try:
             blob = torch.load(ckpt / "optim.pt", map_location="cpu", weights_only=True)
         except Exception as e:  # weights_only refuses anything but tensors and plain containers
-            raise InputError(f"expected an optimizer state of tensors only, could not load it: {e}",
-                             ckpt / "optim.pt") from None
+            raise InputError(
+                f"expected an optimizer state of tensors only, could not load it: {e}", ckpt / "optim.pt"
+            ) from None
         optimizer.load_state_dict(blob["optimizer"])
         if restore_rng:
             torch.set_rng_state(blob["rng_cpu"])

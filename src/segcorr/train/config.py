@@ -171,7 +171,7 @@ def _check(value: Any, tp: Any, key: str, src: str) -> Any:
         return dict(value)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if tp in (int, float) and isinstance(value, bool) or not isinstance(value, tp):
+    if (tp in (int, float) and isinstance(value, bool)) or not isinstance(value, tp):
         raise InputError(f"expected {key} to be {tp.__name__}, found {value!r}", src)
     return value
 
@@ -184,8 +184,7 @@ def from_dict(cls: type, data: Any, src: str = "config", prefix: str = "") -> An
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise InputError(f"unknown config key {prefix}{unknown[0]!s}; valid keys here: {', '.join(sorted(names))}",
-                         src)
+        raise InputError(f"unknown config key {prefix}{unknown[0]!s}; valid keys here: {', '.join(sorted(names))}", src)
     return cls(**{k: _check(v, hints[k], prefix + k, src) for k, v in data.items()})
 
 

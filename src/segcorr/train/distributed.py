@@ -31,12 +31,13 @@ def init_distributed(device: torch.device) -> DistInfo:
         return DistInfo()
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return DistInfo(rank=dist.get_rank(), world=dist.get_world_size(),
-                    local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    return DistInfo(
+        rank=dist.get_rank(), world=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", "0"))
+    )
 
 
 def pick_device(name: str) -> torch.device:
-    """"auto" = this rank's CUDA device when there is one, else CPU."""
+    """ "auto" = this rank's CUDA device when there is one, else CPU."""
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():

@@ -21,8 +21,9 @@ from segcorr.train.checkpoint import latest_checkpoint, load_state_dict_file
 def git_commit(start: Path | None = None) -> str | None:
     """HEAD commit of the repository holding this package (None outside a git checkout)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=start or Path(__file__).parent, capture_output=True,
-                             text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=start or Path(__file__).parent, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -47,13 +48,16 @@ def _model_config(name: str, args: dict[str, Any], task: str = "flow_sup") -> di
 
 def _data_summary(data: dict[str, Any]) -> str:
     if data["kind"] == "synth":
-        return (f"synthetic {data['style']} pairs generated on the fly, seeds {data['seed_start']}.."
-                f"{data['seed_start'] + data['length'] - 1}, {data['height']}x{data['width']}, crop {data['crop']}")
+        return (
+            f"synthetic {data['style']} pairs generated on the fly, seeds {data['seed_start']}.."
+            f"{data['seed_start'] + data['length'] - 1}, {data['height']}x{data['width']}, crop {data['crop']}"
+        )
     return f"{data['kind']} from {', '.join(data['roots'])} (labels: {data['labels_dir'] or 'built-in'})"
 
 
-def export_weights(run_dir: str | Path, out_path: str | Path, card_extra: dict[str, Any] | None = None,
-                   dtype: str | None = None) -> Path:
+def export_weights(
+    run_dir: str | Path, out_path: str | Path, card_extra: dict[str, Any] | None = None, dtype: str | None = None
+) -> Path:
     """Write ``out_path`` (.safetensors) from the latest checkpoint of ``run_dir`` and its model card
     ``out_path.with_suffix('.json')``; ``card_extra`` entries are added to (or replace) card fields.
 
@@ -74,8 +78,10 @@ def export_weights(run_dir: str | Path, out_path: str | Path, card_extra: dict[s
     dtype = dtype or cfg.get("export_dtype", "float32")
     if dtype not in ("float32", "float16"):
         raise InputError(f"expected export dtype float32 or float16, found {dtype!r}")
-    weights = {k: (v.half() if dtype == "float16" else v.float()) if v.is_floating_point() else v
-               for k, v in load_state_dict_file(ckpt / "model.safetensors").items()}
+    weights = {
+        k: (v.half() if dtype == "float16" else v.float()) if v.is_floating_point() else v
+        for k, v in load_state_dict_file(ckpt / "model.safetensors").items()
+    }
     meta = {"name": cfg["model"]["name"], "config": json.dumps(model_cfg, sort_keys=True), "format": "pt"}
     from segcorr.io.weights import save_weights, write_model_card
 
@@ -83,14 +89,25 @@ def export_weights(run_dir: str | Path, out_path: str | Path, card_extra: dict[s
     import torch
 
     card: dict[str, Any] = {
-        "name": out_path.stem, "file": out_path.name, "registry_name": cfg["model"]["name"], "config": model_cfg,
-        "params": int(sum(v.numel() for v in weights.values())), "size_bytes": out_path.stat().st_size,
+        "name": out_path.stem,
+        "file": out_path.name,
+        "registry_name": cfg["model"]["name"],
+        "config": model_cfg,
+        "params": int(sum(v.numel() for v in weights.values())),
+        "size_bytes": out_path.stat().st_size,
         "dtype": dtype,
-        "task": cfg["task"], "command": summary.get("command", ""), "data": _data_summary(cfg["data"]),
-        "steps": int(state["step"]), "batch_size": cfg["batch_size"], "world_size": summary.get("world_size", 1),
+        "task": cfg["task"],
+        "command": summary.get("command", ""),
+        "data": _data_summary(cfg["data"]),
+        "steps": int(state["step"]),
+        "batch_size": cfg["batch_size"],
+        "world_size": summary.get("world_size", 1),
         "wall_time_s": round(float(state.get("wall_s", summary.get("wall_s", 0.0))), 1),
-        "metrics": state.get("metrics", {}), "train_config": cfg, "git_commit": git_commit(),
-        "torch": torch.__version__, "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "metrics": state.get("metrics", {}),
+        "train_config": cfg,
+        "git_commit": git_commit(),
+        "torch": torch.__version__,
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     card.update(card_extra or {})
     write_model_card(out_path, card)

@@ -13,7 +13,7 @@ class ScalarLog:
     def __init__(self, run_dir: Path, tensorboard: bool = True) -> None:
         self.path = Path(run_dir) / "metrics.csv"
         new = not self.path.exists()
-        self._f = open(self.path, "a", newline="")
+        self._f = open(self.path, "a", newline="")  # noqa: SIM115 (held open for the run; closed in close())
         self._w = csv.writer(self._f)
         if new:
             self._w.writerow(["step", "tag", "value"])

@@ -10,7 +10,7 @@ have seen.
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -19,8 +19,9 @@ from torch.utils.data import Sampler
 class StepBatchSampler(Sampler):
     """Yields, for steps ``start_step .. steps-1``, this rank's batch as a list of ``(index, draw)`` pairs."""
 
-    def __init__(self, n: int, batch_size: int, steps: int, seed: int, rank: int = 0, world: int = 1,
-                 start_step: int = 0) -> None:
+    def __init__(
+        self, n: int, batch_size: int, steps: int, seed: int, rank: int = 0, world: int = 1, start_step: int = 0
+    ) -> None:
         if n < 1:
             raise ValueError("the dataset is empty")
         self.n, self.batch, self.steps, self.seed = n, batch_size, steps, seed

@@ -51,10 +51,10 @@ def _dataset(seed_start: int, length: int, height: int, width: int, args: dict, 
 
     mc = MatchSynthConfig(**_fields(MatchSynthConfig, args, where))
     if height % 32 or width % 32:
-        raise InputError(f"{where.split('.')[0]}.height/width must be multiples of 32 for AS-Mamba, "
-                         f"found {height}x{width}")
-    return MatchSynthDataset(seed_start, length, height, width, mc.scene_share, mc.strength,
-                             mc.photometric_strength)
+        raise InputError(
+            f"{where.split('.')[0]}.height/width must be multiples of 32 for AS-Mamba, found {height}x{width}"
+        )
+    return MatchSynthDataset(seed_start, length, height, width, mc.scene_share, mc.strength, mc.photometric_strength)
 
 
 def build_dataset(cfg: TrainConfig):
@@ -81,17 +81,20 @@ def val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.
     v = cfg.val
     if v.every <= 0 or v.count <= 0:
         return []
-    if not (500_000 <= v.seed_start and v.seed_start + v.count <= 1_000_000):
+    if not (v.seed_start >= 500_000 and v.seed_start + v.count <= 1_000_000):
         raise InputError(f"validation seeds are 500_000..999_999, found val.seed_start={v.seed_start}")
     ds = _dataset(v.seed_start, v.count, v.height, v.width, v.args, "val.args")
     items = [ds[i] for i in range(len(ds))]
     bs = max(1, cfg.batch_size)
-    return [move_to({k: torch.stack([it[k] for it in items[i:i + bs]]) for k in items[0]}, device)
-            for i in range(0, len(items), bs)]
+    return [
+        move_to({k: torch.stack([it[k] for it in items[i : i + bs]]) for k in items[0]}, device)
+        for i in range(0, len(items), bs)
+    ]
 
 
-def _lookup(field: torch.Tensor, valid: torch.Tensor, b: torch.Tensor, pts: torch.Tensor) -> tuple[torch.Tensor,
-                                                                                                     torch.Tensor]:
+def _lookup(
+    field: torch.Tensor, valid: torch.Tensor, b: torch.Tensor, pts: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Ground-truth partner of points ``pts [M, 2]`` of batch items ``b [M]`` (nearest pixel):
     ``(xy [M, 2], valid [M])``."""
     _, _, h, w = field.shape
@@ -109,8 +112,12 @@ def match_scores(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -
     gt_c, ok_c = _lookup(batch["corr01"], batch["valid01"], b, out["mkpts0_c"])
     err_c = torch.linalg.vector_norm(out["mkpts1_c"] - gt_c, dim=1)
     grid = batch["valid01"][:, 4::8, 4::8]
-    return {"correct": float((ok & (err < VAL_PX)).sum()), "matches": float(len(b)),
-            "coarse_correct": float((ok_c & (err_c < COARSE_PX)).sum()), "valid_cells": float(grid.sum())}
+    return {
+        "correct": float((ok & (err < VAL_PX)).sum()),
+        "matches": float(len(b)),
+        "coarse_correct": float((ok_c & (err_c < COARSE_PX)).sum()),
+        "valid_cells": float(grid.sum()),
+    }
 
 
 @torch.no_grad()
@@ -135,13 +142,22 @@ def validate(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], cfg
         n += int(batch["image0"].shape[0])
     model.train(was)
     nb = max(len(batches), 1)
-    return {"val/precision": tot["correct"] / max(tot["matches"], 1.0),
-            "val/coarse_recall": min(1.0, tot["coarse_correct"] / max(tot["valid_cells"], 1.0)),
-            "val/matches": tot["matches"] / max(n, 1), "val/loss": loss_sum / nb, "val/loss_coarse": coarse_sum / nb}
+    return {
+        "val/precision": tot["correct"] / max(tot["matches"], 1.0),
+        "val/coarse_recall": min(1.0, tot["coarse_correct"] / max(tot["valid_cells"], 1.0)),
+        "val/matches": tot["matches"] / max(n, 1),
+        "val/loss": loss_sum / nb,
+        "val/loss_coarse": coarse_sum / nb,
+    }
 
 
-FAMILY = TaskFamily(build_model=build_model, build_dataset=build_dataset, make_loss=make_loss,
-                    val_batches=val_batches, validate=validate)
+FAMILY = TaskFamily(
+    build_model=build_model,
+    build_dataset=build_dataset,
+    make_loss=make_loss,
+    val_batches=val_batches,
+    validate=validate,
+)
 
 
 def export_match_weights(run_dir: str, out: str, card_extra: dict[str, Any] | None = None):

@@ -49,8 +49,9 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
 def build_dataset(cfg: TrainConfig):
     from segcorr.data.sam3_synth import Sam3SynthDataset
 
-    return Sam3SynthDataset(cfg.data.seed_start, cfg.data.length, _data_config(cfg), split="train",
-                            augment=cfg.data.augment)
+    return Sam3SynthDataset(
+        cfg.data.seed_start, cfg.data.length, _data_config(cfg), split="train", augment=cfg.data.augment
+    )
 
 
 def make_loss(cfg: TrainConfig):
@@ -72,7 +73,7 @@ def val_batches(cfg: TrainConfig, device: torch.device) -> list:
     ds = Sam3SynthDataset(cfg.val.seed_start, cfg.val.count, _data_config(cfg, val=True), split="val", augment=False)
     bs = max(1, cfg.batch_size)
     items = [ds[i] for i in range(len(ds))]
-    return [move_to(collate(items[i:i + bs]), device) for i in range(0, len(items), bs)]
+    return [move_to(collate(items[i : i + bs]), device) for i in range(0, len(items), bs)]
 
 
 @torch.no_grad()
@@ -92,8 +93,15 @@ def validate(model: torch.nn.Module, batches: list, cfg: TrainConfig) -> dict[st
             sel = multi == mm
             if not sel.any():
                 continue
-            out = model.predict_prompts(feats, b["p_bidx"][sel], b["p_coords"][sel], b["p_labels"][sel],
-                                        b["p_mask_in"][sel], b["p_has_mask"][sel], multimask_output=mm)
+            out = model.predict_prompts(
+                feats,
+                b["p_bidx"][sel],
+                b["p_coords"][sel],
+                b["p_labels"][sel],
+                b["p_mask_in"][sel],
+                b["p_has_mask"][sel],
+                multimask_output=mm,
+            )
             masks, iou = out["masks"], out["iou_pred"]
             pick = masks[torch.arange(len(masks)), iou.argmax(1)] > 0
             tgt = b["p_target"][sel] > 0.5
@@ -118,5 +126,11 @@ def _collate(items):
     return collate(items)
 
 
-FAMILY = TaskFamily(build_model=build_model, build_dataset=build_dataset, make_loss=make_loss,
-                    val_batches=val_batches, validate=validate, collate=_collate)
+FAMILY = TaskFamily(
+    build_model=build_model,
+    build_dataset=build_dataset,
+    make_loss=make_loss,
+    val_batches=val_batches,
+    validate=validate,
+    collate=_collate,
+)

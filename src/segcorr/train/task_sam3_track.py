@@ -38,8 +38,16 @@ class TrackClipDataset(Dataset):
     """Clips of ``frames`` frames at height x width; item -> {"frames" [T, 3, H, W] 0..1, "target" [T, H/4, W/4]
     (cell shares), "visible" [T] bool, "point0" [1, 2] (x, y) pixels}."""
 
-    def __init__(self, seed_start: int, length: int, height: int, width: int, style: str = "mixed",
-                 frames: int = 4, min_pixels: int = 64) -> None:
+    def __init__(
+        self,
+        seed_start: int,
+        length: int,
+        height: int,
+        width: int,
+        style: str = "mixed",
+        frames: int = 4,
+        min_pixels: int = 64,
+    ) -> None:
         if height % 32 or width % 32:
             raise InputError(f"expected clip height and width multiples of 32, found {height}x{width}")
         if frames < 2:
@@ -68,9 +76,12 @@ class TrackClipDataset(Dataset):
         t, h, w = m.shape
         share = m.reshape(t, h // STRIDE, STRIDE, w // STRIDE, STRIDE).mean(axis=(2, 4), dtype=np.float32)
         frames = np.stack(clip.frames).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
-        return {"frames": torch.from_numpy(frames), "target": torch.from_numpy(share),
-                "visible": torch.from_numpy(m.reshape(t, -1).any(1)),
-                "point0": torch.from_numpy(innermost_point(m[0])[None])}
+        return {
+            "frames": torch.from_numpy(frames),
+            "target": torch.from_numpy(share),
+            "visible": torch.from_numpy(m.reshape(t, -1).any(1)),
+            "point0": torch.from_numpy(innermost_point(m[0])[None]),
+        }
 
 
 class TrackTrainModel(nn.Module):
@@ -97,21 +108,33 @@ class TrackTrainModel(nn.Module):
         dev = frames.device
         first = torch.arange(b, device=dev) * t
         prompt = (batch["target"][:, :1] * 2 - 1) * PROMPT_SCALE
-        out0 = self.image.predict_prompts(feats, first, batch["point0"], torch.ones(b, 1, dtype=torch.long, device=dev),
-                                          prompt, torch.ones(b, dtype=torch.bool, device=dev))
+        out0 = self.image.predict_prompts(
+            feats,
+            first,
+            batch["point0"],
+            torch.ones(b, 1, dtype=torch.long, device=dev),
+            prompt,
+            torch.ones(b, dtype=torch.bool, device=dev),
+        )
         given = (batch["target"][:, :1] > 0.5).to(f16.dtype) * 48 - 24  # the true mask is frame 0's answer
         mem0 = self.memory.encode(f16[:, 0], given, out0["object_score_logits"])
         ptr0 = self.memory.pointer(out0["sam_tokens"], out0["object_score_logits"])
-        banks = [(MemoryEntry(mem0[i], ptr0[i], 0, cond=True), deque(maxlen=self.memory.num_maskmem - 1))
-                 for i in range(b)]
+        banks = [
+            (MemoryEntry(mem0[i], ptr0[i], 0, cond=True), deque(maxlen=self.memory.num_maskmem - 1)) for i in range(b)
+        ]
         masks, objs = [], []
         pad_c = torch.zeros(b, 1, 2, device=dev)
         pad_l = torch.full((b, 1), -1, dtype=torch.long, device=dev)
         for k in range(1, t):
-            cond = torch.cat([self.memory.condition(f16[i, k], feats["pos16"], [[c, *r]], k) for i, (c, r)
-                              in enumerate(banks)])
-            per = {"inter": [None, None, cond], "high_res": (s0[:, k], s1[:, k]), "pos16": feats["pos16"],
-                   "size": feats["size"]}
+            cond = torch.cat(
+                [self.memory.condition(f16[i, k], feats["pos16"], [[c, *r]], k) for i, (c, r) in enumerate(banks)]
+            )
+            per = {
+                "inter": [None, None, cond],
+                "high_res": (s0[:, k], s1[:, k]),
+                "pos16": feats["pos16"],
+                "size": feats["size"],
+            }
             out = self.image.predict_prompts(per, torch.arange(b, device=dev), pad_c, pad_l)
             masks.append(out["masks"][:, 0])
             objs.append(out["object_score_logits"][:, 0])
@@ -186,7 +209,7 @@ def val_batches(cfg: TrainConfig, device: torch.device) -> list:
     ds = _dataset(cfg, val=True)
     items = [ds[i] for i in range(len(ds))]
     bs = max(1, cfg.batch_size)
-    return [move_to(torch.utils.data.default_collate(items[i:i + bs]), device) for i in range(0, len(items), bs)]
+    return [move_to(torch.utils.data.default_collate(items[i : i + bs]), device) for i in range(0, len(items), bs)]
 
 
 @torch.no_grad()
@@ -206,9 +229,11 @@ def validate(model: nn.Module, batches: list, cfg: TrainConfig) -> dict[str, flo
         ious.append((inter / union)[vis])
         acc.append(((out["obj"] > 0) == vis).float().flatten())
     model.train(was)
-    return {"val/track_miou": float(torch.cat(ious).mean()) if ious else float("nan"),
-            "val/obj_acc": float(torch.cat(acc).mean()) if acc else float("nan"),
-            "val/loss": float(np.mean(losses)) if losses else float("nan")}
+    return {
+        "val/track_miou": float(torch.cat(ious).mean()) if ious else float("nan"),
+        "val/obj_acc": float(torch.cat(acc).mean()) if acc else float("nan"),
+        "val/loss": float(np.mean(losses)) if losses else float("nan"),
+    }
 
 
 def export_track_memory(model_or_state, out_path, config) -> None:
@@ -220,9 +245,14 @@ def export_track_memory(model_or_state, out_path, config) -> None:
     from segcorr.io.weights import save_weights
 
     sd = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
-    mem = {k[len("memory."):]: v for k, v in sd.items() if k.startswith("memory.")}
+    mem = {k[len("memory.") :]: v for k, v in sd.items() if k.startswith("memory.")}
     save_weights(mem, out_path, {"name": "track_tiny", "config": json.dumps(dataclasses.asdict(config))})
 
 
-FAMILY = TaskFamily(build_model=build_model, build_dataset=build_dataset, make_loss=make_loss,
-                    val_batches=val_batches, validate=validate)
+FAMILY = TaskFamily(
+    build_model=build_model,
+    build_dataset=build_dataset,
+    make_loss=make_loss,
+    val_batches=val_batches,
+    validate=validate,
+)

@@ -13,8 +13,9 @@ sam3 (concept segmentation) lives in ``task_sam3.py``, match (AS-Mamba) in ``tas
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
@@ -42,11 +43,14 @@ class TaskFamily:
     make_loss: Callable[[TrainConfig], LossFn]
     val_batches: Callable[[TrainConfig, torch.device], list]
     validate: Callable[[torch.nn.Module, list, TrainConfig], dict[str, float]]
-    collate: Optional[Callable] = None
+    collate: Callable | None = None
 
 
-_FAMILY_MODULES = {"sam3": "segcorr.train.task_sam3", "sam3_track": "segcorr.train.task_sam3_track",
-                   "match": "segcorr.train.task_match"}
+_FAMILY_MODULES = {
+    "sam3": "segcorr.train.task_sam3",
+    "sam3_track": "segcorr.train.task_sam3_track",
+    "match": "segcorr.train.task_match",
+}
 
 
 def family(task: str) -> TaskFamily:
@@ -71,18 +75,34 @@ def move_to(batch: Any, device: torch.device) -> Any:
 
 def build_dataset(cfg: DataConfig, supervised: bool) -> Dataset:
     """The training dataset of ``cfg`` with its augmentation."""
-    aug = AugmentConfig(crop=tuple(cfg.crop) if cfg.crop else None, hflip=cfg.hflip, vflip=cfg.vflip,
-                        jitter=cfg.jitter, enabled=cfg.augment)
+    aug = AugmentConfig(
+        crop=tuple(cfg.crop) if cfg.crop else None,
+        hflip=cfg.hflip,
+        vflip=cfg.vflip,
+        jitter=cfg.jitter,
+        enabled=cfg.augment,
+    )
     if cfg.kind == "synth":
-        return SynthFlowDataset(cfg.seed_start, cfg.length, cfg.height, cfg.width, cfg.style, aug, split="train",
-                                mask_occluded=cfg.mask_occluded)
+        return SynthFlowDataset(
+            cfg.seed_start,
+            cfg.length,
+            cfg.height,
+            cfg.width,
+            cfg.style,
+            aug,
+            split="train",
+            mask_occluded=cfg.mask_occluded,
+        )
     if not cfg.roots:
         raise InputError(f"data.kind {cfg.kind} needs data.roots (folders or videos), found none")
     if cfg.kind in ("pairs", "animerun"):  # the evaluation readers; training adds augmentation
         if len(cfg.roots) != 1:
             raise InputError(f"expected one {cfg.kind} folder in data.roots, found {len(cfg.roots)}")
-        reader = (PairsFlowDataset(cfg.roots[0], labels_dir=cfg.labels_dir) if cfg.kind == "pairs" else
-                  AnimeRunFlowDataset(cfg.roots[0], cfg.split, labels_dir=cfg.labels_dir))
+        reader = (
+            PairsFlowDataset(cfg.roots[0], labels_dir=cfg.labels_dir)
+            if cfg.kind == "pairs"
+            else AnimeRunFlowDataset(cfg.roots[0], cfg.split, labels_dir=cfg.labels_dir)
+        )
         return FlowTrainingSet(reader, aug, supervised, cfg.mask_occluded)
     return FramesDataset(cfg.roots, aug, cfg.labels_dir)
 
@@ -92,8 +112,9 @@ def build_val_dataset(cfg: ValConfig) -> Dataset:
     return SynthFlowDataset(cfg.seed_start, cfg.count, cfg.height, cfg.width, cfg.style, None, split="val")
 
 
-def _forward(model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor, s0: torch.Tensor, s1: torch.Tensor,
-             iters: int | None) -> dict[str, Any]:
+def _forward(
+    model: torch.nn.Module, a: torch.Tensor, b: torch.Tensor, s0: torch.Tensor, s1: torch.Tensor, iters: int | None
+) -> dict[str, Any]:
     kw = {} if iters is None else {"iters": iters}
     return model(a, b, s0, s1, **kw)
 
@@ -134,8 +155,9 @@ def make_loss(cfg: TrainConfig) -> LossFn:
 
 
 @torch.no_grad()
-def validate_flow(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]],
-                  iters: int | None) -> dict[str, float]:
+def validate_flow(
+    model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], iters: int | None
+) -> dict[str, float]:
     """Mean end-point error (all pixels, and non-occluded) of the final flow over pre-built batches."""
     was = model.training
     model.eval()
@@ -170,8 +192,10 @@ def _flow_val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, 
     ds = build_val_dataset(cfg.val)
     items = [ds[i] for i in range(len(ds))]
     bs = max(1, cfg.batch_size)
-    return [move_to({k: torch.stack([it[k] for it in items[i:i + bs]]) for k in items[0]}, device)
-            for i in range(0, len(items), bs)]
+    return [
+        move_to({k: torch.stack([it[k] for it in items[i : i + bs]]) for k in items[0]}, device)
+        for i in range(0, len(items), bs)
+    ]
 
 
 FLOW = TaskFamily(

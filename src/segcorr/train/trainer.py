@@ -42,8 +42,14 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
 def _progress(enabled: bool, total: int, done: int):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    prog = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    TextColumn("{task.fields[info]}"), disable=not enabled)
+    prog = Progress(
+        TextColumn("train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        disable=not enabled,
+    )
     return prog, prog.add_task("train", total=total, completed=done, info="")
 
 
@@ -118,8 +124,13 @@ def _start(cfg: TrainConfig, device: torch.device, info: DistInfo, run_dir: Path
     fam = family(cfg.task)
     model = fam.build_model(cfg).to(device)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas), eps=cfg.optim.eps,
-                            weight_decay=cfg.optim.weight_decay)
+    opt = torch.optim.AdamW(
+        model.parameters(),
+        lr=cfg.optim.lr,
+        betas=tuple(cfg.optim.betas),
+        eps=cfg.optim.eps,
+        weight_decay=cfg.optim.weight_decay,
+    )
     start, wall_before = 0, 0.0
     ckpt = latest_checkpoint(run_dir) if cfg.resume else None
     if ckpt is not None:
@@ -129,8 +140,11 @@ def _start(cfg: TrainConfig, device: torch.device, info: DistInfo, run_dir: Path
     if info.enabled:
         from torch.nn.parallel import DistributedDataParallel
 
-        ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
-                                      find_unused_parameters=cfg.ddp_find_unused)
+        ddp = DistributedDataParallel(
+            model,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=cfg.ddp_find_unused,
+        )
     return _Run(cfg, info, device, run_dir, fam, model, ddp, opt, start, wall_before)
 
 
@@ -139,8 +153,13 @@ def _loader(run: _Run) -> DataLoader:
     cfg, info = run.cfg, run.info
     dataset = run.fam.build_dataset(cfg)
     sampler = StepBatchSampler(len(dataset), cfg.batch_size, cfg.steps, cfg.seed, info.rank, info.world, run.start)
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.num_workers,
-                      pin_memory=run.device.type == "cuda", collate_fn=run.fam.collate)
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=cfg.data.num_workers,
+        pin_memory=run.device.type == "cuda",
+        collate_fn=run.fam.collate,
+    )
 
 
 def _optimise(run: _Run, step: int, batch: Any, lr: float) -> tuple[torch.Tensor, dict[str, float], float]:
@@ -176,8 +195,14 @@ def _checkpoint(run: _Run, done: int, final: bool) -> None:
     """A checkpoint every ``ckpt_every`` steps and after the last one (rank 0 writes; every rank waits)."""
     if done % run.cfg.ckpt_every == 0 or final:
         if run.info.is_main:
-            save_checkpoint(run.run_dir, done, run.model, run.opt, {"wall_s": run.wall(), "metrics": run.last},
-                            keep=run.cfg.keep_ckpts)
+            save_checkpoint(
+                run.run_dir,
+                done,
+                run.model,
+                run.opt,
+                {"wall_s": run.wall(), "metrics": run.last},
+                keep=run.cfg.keep_ckpts,
+            )
         barrier(run.info)
 
 
@@ -190,17 +215,22 @@ def _train_steps(run: _Run, loader: DataLoader) -> int:
         t_step, step_logged = time.perf_counter(), run.start
         p_time = run.time_progress()
         for step, batch in zip(range(run.start, cfg.steps), loader):
-            lr = lr_at_progress(max(step / cfg.steps, p_time), cfg.optim.lr, cfg.optim.schedule, cfg.optim.warmup,
-                                cfg.optim.final_frac)
+            lr = lr_at_progress(
+                max(step / cfg.steps, p_time), cfg.optim.lr, cfg.optim.schedule, cfg.optim.warmup, cfg.optim.final_frac
+            )
             loss, metrics, gnorm = _optimise(run, step, batch, lr)
             done = step + 1
             p_time = run.time_progress()
             final = done == cfg.steps or p_time >= 1.0
             if done % cfg.log_every == 0 or final:
                 now = time.perf_counter()
-                row = {"train/loss": all_mean(float(loss.detach()), run.info, run.device), "train/lr": lr,
-                       "train/grad_norm": gnorm, "train/step_s": (now - t_step) / max(1, done - step_logged),
-                       **metrics}
+                row = {
+                    "train/loss": all_mean(float(loss.detach()), run.info, run.device),
+                    "train/lr": lr,
+                    "train/grad_norm": gnorm,
+                    "train/step_s": (now - t_step) / max(1, done - step_logged),
+                    **metrics,
+                }
                 t_step, step_logged = now, done
                 _log_step(run, done, row)
                 prog.update(task, completed=done, info=f"loss {row['train/loss']:.3f}")
@@ -217,9 +247,16 @@ def _finish(run: _Run, done: int, command: str) -> None:
     """``summary.json`` and the exported weights (rank 0)."""
     if not run.info.is_main:
         return
-    summary: dict[str, Any] = {"steps": done, "resumed_from": run.start, "world_size": run.info.world,
-                               "wall_s": run.wall(), "metrics": run.last, "command": command, "argv": sys.argv,
-                               "device": str(run.device)}
+    summary: dict[str, Any] = {
+        "steps": done,
+        "resumed_from": run.start,
+        "world_size": run.info.world,
+        "wall_s": run.wall(),
+        "metrics": run.last,
+        "command": command,
+        "argv": sys.argv,
+        "device": str(run.device),
+    }
     atomic_write_text(run.run_dir / "summary.json", json.dumps(summary, indent=1))
     if run.cfg.export:
         from segcorr.train.export import export_weights

@@ -28,15 +28,20 @@ def _scale_bar(out: np.ndarray, max_err: float) -> None:
     if h < box_h + 2 * m or w < max(bar_w, tw) + 4 * m or bar_w < 16:
         return
     x0, y0 = m, h - m - box_h
-    out[y0:y0 + box_h, x0:x0 + max(bar_w, tw) + 2 * m] = 255
+    out[y0 : y0 + box_h, x0 : x0 + max(bar_w, tw) + 2 * m] = 255
     ramp = np.linspace(0, 255, bar_w).astype(np.uint8)[None, :].repeat(bar_h, axis=0)
     colored = cv2.applyColorMap(ramp, cv2.COLORMAP_INFERNO)[:, :, ::-1]
-    out[y0 + m:y0 + m + bar_h, x0 + m:x0 + m + bar_w] = colored
+    out[y0 + m : y0 + m + bar_h, x0 + m : x0 + m + bar_w] = colored
     cv2.putText(out, label, (x0 + m, y0 + box_h - m), font, fs, (0, 0, 0), th, cv2.LINE_AA)
 
 
-def error_map(pred: np.ndarray, gt: np.ndarray, max_err: float | None = None,
-              valid: np.ndarray | None = None, scale_bar: bool = True) -> np.ndarray:
+def error_map(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    max_err: float | None = None,
+    valid: np.ndarray | None = None,
+    scale_bar: bool = True,
+) -> np.ndarray:
     """End-point error as a heat map (inferno: black = 0, yellow-white = `max_err` or more).
 
     pred, gt: flow [2, H, W]. valid: optional bool [H, W]; invalid or non-finite pixels are drawn grey.

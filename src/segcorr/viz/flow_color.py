@@ -13,8 +13,9 @@ import numpy as np
 
 # Steps between consecutive anchor hues, in wheel order.
 _SEGMENTS = (15, 6, 4, 11, 13, 6)
-_ANCHORS = np.array([[255, 0, 0], [255, 255, 0], [0, 255, 0], [0, 255, 255], [0, 0, 255], [255, 0, 255],
-                     [255, 0, 0]], dtype=np.float64)
+_ANCHORS = np.array(
+    [[255, 0, 0], [255, 255, 0], [0, 255, 0], [0, 255, 255], [0, 0, 255], [255, 0, 255], [255, 0, 0]], dtype=np.float64
+)
 # Middlebury files mark unknown flow with values around 1e9.
 _UNKNOWN = 1e9
 _DARKEN = 0.75
@@ -106,5 +107,5 @@ def add_legend(image: np.ndarray, size: int | None = None, corner: str = "br", m
         return out
     y = margin if corner[0] == "t" else h - margin - size
     x = margin if corner[1] == "l" else w - margin - size
-    out[y:y + size, x:x + size] = colorwheel_legend(size)
+    out[y : y + size, x : x + size] = colorwheel_legend(size)
     return out

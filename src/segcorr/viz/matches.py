@@ -22,8 +22,15 @@ def _rgb(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[:, :, :3])
 
 
-def draw_matches(img0: np.ndarray, img1: np.ndarray, mkpts0: np.ndarray, mkpts1: np.ndarray,
-                 mconf: np.ndarray | None = None, max_lines: int = 250, title: str | None = None) -> np.ndarray:
+def draw_matches(
+    img0: np.ndarray,
+    img1: np.ndarray,
+    mkpts0: np.ndarray,
+    mkpts1: np.ndarray,
+    mconf: np.ndarray | None = None,
+    max_lines: int = 250,
+    title: str | None = None,
+) -> np.ndarray:
     """uint8 [max(H0, H1) + header, W0 + gap + W1, 3]: img0 left, img1 right, lines between matches.
 
     Images are dimmed a little so lines stand out; at most ``max_lines`` lines (spread evenly over the
@@ -35,8 +42,8 @@ def draw_matches(img0: np.ndarray, img1: np.ndarray, mkpts0: np.ndarray, mkpts1:
     gap, header = 8, 22
     h = max(a.shape[0], b.shape[0])
     canvas = np.full((h + header, a.shape[1] + gap + b.shape[1], 3), 255, np.uint8)
-    canvas[header:header + a.shape[0], :a.shape[1]] = a
-    canvas[header:header + b.shape[0], a.shape[1] + gap:] = b
+    canvas[header : header + a.shape[0], : a.shape[1]] = a
+    canvas[header : header + b.shape[0], a.shape[1] + gap :] = b
     k0 = np.asarray(mkpts0, np.float64).reshape(-1, 2)
     k1 = np.asarray(mkpts1, np.float64).reshape(-1, 2)
     conf = np.ones(len(k0)) if mconf is None else np.asarray(mconf, np.float64).reshape(-1)
@@ -56,6 +63,14 @@ def draw_matches(img0: np.ndarray, img1: np.ndarray, mkpts0: np.ndarray, mkpts1:
         cv2.circle(canvas, p, 2 * 2**shift, c, -1, cv2.LINE_AA, shift)
         cv2.circle(canvas, q, 2 * 2**shift, c, -1, cv2.LINE_AA, shift)
     text = title if title is not None else f"{len(k0)} matches" + (f" ({len(idx)} drawn)" if len(idx) < len(k0) else "")
-    cv2.putText(canvas, text + "   colour: confidence (red low, green high)", (4, 15), cv2.FONT_HERSHEY_SIMPLEX,
-                0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(
+        canvas,
+        text + "   colour: confidence (red low, green high)",
+        (4, 15),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
+    )
     return canvas

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -73,9 +73,13 @@ def _boundary(labels: np.ndarray) -> np.ndarray:
     return edge & (labels > 0)
 
 
-def overlay_masks(image: np.ndarray, masks_or_labelmap: np.ndarray, alpha: float = 0.5,
-                  colors: Sequence[Sequence[int]] | np.ndarray | None = None,
-                  draw_contours: bool = True) -> np.ndarray:
+def overlay_masks(
+    image: np.ndarray,
+    masks_or_labelmap: np.ndarray,
+    alpha: float = 0.5,
+    colors: Sequence[Sequence[int]] | np.ndarray | None = None,
+    draw_contours: bool = True,
+) -> np.ndarray:
     """Tint each segment of `image` with its colour; pixels outside every mask keep their exact value.
 
     image: uint8 [H, W] grey or [H, W, 3] RGB.

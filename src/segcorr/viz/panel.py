@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -86,8 +86,13 @@ def _stack(tiles: list[np.ndarray], pad: int, axis: int) -> np.ndarray:
     return np.concatenate(parts, axis=axis)
 
 
-def side_by_side(images: Sequence[np.ndarray], titles: Sequence[str | None] | None = None, pad: int = 4,
-                 height: int | None = None, max_cols: int | None = None) -> np.ndarray:
+def side_by_side(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str | None] | None = None,
+    pad: int = 4,
+    height: int | None = None,
+    max_cols: int | None = None,
+) -> np.ndarray:
     """Images in a row (or rows of `max_cols`), scaled to one height, each under its title.
 
     images: any mix of grey / RGB / RGBA / bool / float arrays and sizes (see `to_rgb8`).
@@ -105,5 +110,5 @@ def side_by_side(images: Sequence[np.ndarray], titles: Sequence[str | None] | No
         tiles = [_titled(t, s) for t, s in zip(tiles, titles)]
     pad = max(0, int(pad))
     cols = len(tiles) if not max_cols or max_cols <= 0 else int(max_cols)
-    rows = [_stack(tiles[i:i + cols], pad, axis=1) for i in range(0, len(tiles), cols)]
+    rows = [_stack(tiles[i : i + cols], pad, axis=1) for i in range(0, len(tiles), cols)]
     return _stack(rows, pad, axis=0)

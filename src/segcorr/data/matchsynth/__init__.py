@@ -11,5 +11,11 @@ from segcorr.data.matchsynth.homography import homography_pair
 from segcorr.data.matchsynth.scene3d import render_scene_pair
 from segcorr.data.matchsynth.write import write_homography_pairs
 
-__all__ = ["MatchSynthDataset", "homography_pair", "make_pair", "render_scene_pair", "to_sample",
-           "write_homography_pairs"]
+__all__ = [
+    "MatchSynthDataset",
+    "homography_pair",
+    "make_pair",
+    "render_scene_pair",
+    "to_sample",
+    "write_homography_pairs",
+]

@@ -32,8 +32,14 @@ class MatchSynthConfig:
     photometric_strength: float = 1.0
 
 
-def make_pair(seed: int, height: int, width: int, scene_share: float = 0.5, strength: float = 1.0,
-              photometric_strength: float = 1.0) -> dict[str, Any]:
+def make_pair(
+    seed: int,
+    height: int,
+    width: int,
+    scene_share: float = 0.5,
+    strength: float = 1.0,
+    photometric_strength: float = 1.0,
+) -> dict[str, Any]:
     """One pair as NumPy arrays: ``image0/1`` uint8 [H, W, 3], ``corr01/10`` float32 [2, H, W],
     ``valid01/10`` bool [H, W], ``K0``, ``K1``, ``T_0to1`` (identity for homography pairs), ``is_scene``."""
     rng = np.random.default_rng(seed)
@@ -76,8 +82,16 @@ class MatchSynthDataset(Dataset):
     scale (1 = strong); photometric_strength: 0 = none.
     """
 
-    def __init__(self, seed_start: int, length: int, height: int, width: int, scene_share: float = 0.5,
-                 strength: float = 1.0, photometric_strength: float = 1.0) -> None:
+    def __init__(
+        self,
+        seed_start: int,
+        length: int,
+        height: int,
+        width: int,
+        scene_share: float = 0.5,
+        strength: float = 1.0,
+        photometric_strength: float = 1.0,
+    ) -> None:
         if height % 32 or width % 32:
             raise ValueError(f"expected height and width multiples of 32, found {height}x{width}")
         self.seed_start, self.length = int(seed_start), int(length)
@@ -93,5 +107,8 @@ class MatchSynthDataset(Dataset):
         i = int(item[0]) if isinstance(item, tuple) else int(item)
         if not 0 <= i < self.length:
             raise IndexError(i)
-        return to_sample(make_pair(self.seed_start + i, self.height, self.width, self.scene_share, self.strength,
-                                   self.photometric_strength))
+        return to_sample(
+            make_pair(
+                self.seed_start + i, self.height, self.width, self.scene_share, self.strength, self.photometric_strength
+            )
+        )

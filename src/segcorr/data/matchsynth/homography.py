@@ -45,20 +45,30 @@ def random_view(rng: np.random.Generator, h: int, w: int, strength: float) -> np
     return sim @ persp
 
 
-def correspondence(H: np.ndarray, h0: int, w0: int, h1: int, w1: int,
-                   canvas_from_view: np.ndarray, canvas_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def correspondence(
+    H: np.ndarray, h0: int, w0: int, h1: int, w1: int, canvas_from_view: np.ndarray, canvas_hw: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """``corr [2, h0, w0]`` float32 = H applied to view-0's pixel grid, ``valid [h0, w0]`` bool = inside view 1
     and inside the canvas."""
     corr = warp_grid(H, h0, w0)
     src = warp_grid(canvas_from_view, h0, w0)
     ch, cw = canvas_hw
-    valid = ((corr[0] >= 0) & (corr[0] <= w1 - 1) & (corr[1] >= 0) & (corr[1] <= h1 - 1)
-             & (src[0] >= 0) & (src[0] <= cw - 1) & (src[1] >= 0) & (src[1] <= ch - 1))
+    valid = (
+        (corr[0] >= 0)
+        & (corr[0] <= w1 - 1)
+        & (corr[1] >= 0)
+        & (corr[1] <= h1 - 1)
+        & (src[0] >= 0)
+        & (src[0] <= cw - 1)
+        & (src[1] >= 0)
+        & (src[1] <= ch - 1)
+    )
     return corr.astype(np.float32), valid
 
 
-def homography_pair(rng: np.random.Generator, source: np.ndarray, h: int, w: int,
-                    strength: float = 1.0) -> dict[str, Any]:
+def homography_pair(
+    rng: np.random.Generator, source: np.ndarray, h: int, w: int, strength: float = 1.0
+) -> dict[str, Any]:
     """Two views ``[h, w, 3]`` uint8 of ``source`` (a canvas, any size; resized to the canvas) and exact fields.
 
     Returns ``image0``, ``image1`` (uint8 [h, w, 3]), ``H`` (float64 [3, 3], image0 -> image1), ``corr01``,
@@ -70,7 +80,7 @@ def homography_pair(rng: np.random.Generator, source: np.ndarray, h: int, w: int
     canvas = source if source.shape[:2] == (ch, cw) else cv2.resize(source, (cw, ch), interpolation=cv2.INTER_AREA)
     G0 = random_view(rng, h, w, 0.3 * strength)  # view 0 mildly off the canvas axes
     for attempt in range(8):  # strong views may leave little overlap: redraw, a little milder each time
-        G1 = random_view(rng, h, w, strength * 0.85 ** attempt)
+        G1 = random_view(rng, h, w, strength * 0.85**attempt)
         H = np.linalg.inv(G1) @ G0
         H /= H[2, 2]
         corr01, valid01 = correspondence(H, h, w, h, w, G0, (ch, cw))
@@ -80,5 +90,12 @@ def homography_pair(rng: np.random.Generator, source: np.ndarray, h: int, w: int
     img0 = cv2.warpPerspective(canvas, G0, (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT)
     img1 = cv2.warpPerspective(canvas, G1, (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT)
     corr10, valid10 = correspondence(np.linalg.inv(H), h, w, h, w, G1, (ch, cw))
-    return {"image0": img0, "image1": img1, "H": H, "corr01": corr01, "valid01": valid01,
-            "corr10": corr10, "valid10": valid10}
+    return {
+        "image0": img0,
+        "image1": img1,
+        "H": H,
+        "corr01": corr01,
+        "valid01": valid01,
+        "corr10": corr10,
+        "valid10": valid10,
+    }

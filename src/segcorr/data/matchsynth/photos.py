@@ -14,9 +14,22 @@ from pathlib import Path
 
 import numpy as np
 
-TRAIN_PHOTOS = ("astronaut.png", "brick.png", "camera.png", "cell.png", "coins.png", "grass.png", "gravel.png",
-                "hubble_deep_field.jpg", "ihc.png", "moon.png", "motorcycle_left.png", "page.png", "retina.jpg",
-                "text.png")
+TRAIN_PHOTOS = (
+    "astronaut.png",
+    "brick.png",
+    "camera.png",
+    "cell.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "moon.png",
+    "motorcycle_left.png",
+    "page.png",
+    "retina.jpg",
+    "text.png",
+)
 EVAL_PHOTOS = ("chelsea.png", "coffee.png", "rocket.jpg")
 SPLITS = ("train", "val", "eval")
 
@@ -41,7 +54,7 @@ def photo_dir() -> Path:
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("scikit-image is needed for the matching photos (pip install scikit-image)")
-    return Path(list(spec.submodule_search_locations)[0]) / "data"
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 @functools.lru_cache(maxsize=32)
@@ -54,8 +67,9 @@ def load_photo(name: str) -> np.ndarray:
     return img
 
 
-def random_crop_resized(rng: np.random.Generator, img: np.ndarray, h: int, w: int,
-                        min_frac: float = 0.35) -> np.ndarray:
+def random_crop_resized(
+    rng: np.random.Generator, img: np.ndarray, h: int, w: int, min_frac: float = 0.35
+) -> np.ndarray:
     """A random crop of ``img`` (at least ``min_frac`` of its shorter side, aspect of h:w), resized to
     ``[h, w, 3]``, randomly flipped."""
     import cv2
@@ -68,7 +82,7 @@ def random_crop_resized(rng: np.random.Generator, img: np.ndarray, h: int, w: in
     cw = max(8, min(W, int(round(ch * aspect))))
     y = int(rng.integers(0, H - ch + 1))
     x = int(rng.integers(0, W - cw + 1))
-    crop = img[y:y + ch, x:x + cw]
+    crop = img[y : y + ch, x : x + cw]
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     interp = cv2.INTER_AREA if ch > h else cv2.INTER_CUBIC

@@ -105,14 +105,14 @@ def _sample(tex: np.ndarray, tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
     mx = np.zeros(rows * cols, np.float32)
     my = np.zeros(rows * cols, np.float32)
     mx[:n], my[:n] = tx, ty
-    out = cv2.remap(tex, mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REFLECT)
+    out = cv2.remap(
+        tex, mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
     return out.reshape(rows * cols, -1)[:n].astype(np.float32)
 
 
 def render(faces: list[Face], cam: Camera, shade: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(image uint8 [H, W, 3], depth float64 [H, W], face int64 [H, W])`` of ``cam``."""
-    import cv2
 
     h, w = cam.height, cam.width
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
@@ -131,8 +131,9 @@ def render(faces: list[Face], cam: Camera, shade: np.ndarray) -> tuple[np.ndarra
     return img, depth.reshape(h, w), face.reshape(h, w)
 
 
-def correspondence(faces: list[Face], cam0: Camera, cam1: Camera, depth0: np.ndarray,
-                   face0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def correspondence(
+    faces: list[Face], cam0: Camera, cam1: Camera, depth0: np.ndarray, face0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """``corr01 [2, H, W]`` float32 and ``valid01 [H, W]`` bool from view 0's depth (see module docstring)."""
     h, w = depth0.shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
@@ -168,9 +169,14 @@ def _box(rng: np.random.Generator, centre: np.ndarray, size: np.ndarray, tex) ->
     ex, ey, ez = (R[:, k] * size[k] for k in range(3))
     c = centre - (ex + ey + ez) / 2  # corner
     faces = []
-    for o, a, b in [(c, ey, ex), (c + ez, ex, ey),  # -z, +z
-                    (c, ez, ey), (c + ex, ey, ez),  # -x, +x
-                    (c, ex, ez), (c + ey, ez, ex)]:  # -y, +y
+    for o, a, b in [
+        (c, ey, ex),
+        (c + ez, ex, ey),  # -z, +z
+        (c, ez, ey),
+        (c + ex, ey, ez),  # -x, +x
+        (c, ex, ez),
+        (c + ey, ez, ex),
+    ]:  # -y, +y
         faces.append(Face(o, a, b, tex(), two_sided=False))
     # orient each normal away from the centre (the winding above is not guaranteed)
     for f in faces:
@@ -190,14 +196,27 @@ def random_scene(rng: np.random.Generator, split: str, tex_size: int = 192) -> l
     zb = rng.uniform(7.0, 11.0)
     yf = rng.uniform(1.0, 2.0)
     tilt = _rot([0, 1, 0], rng.uniform(-0.35, 0.35))
-    faces = [Face(np.array([-9.0, -7.0, zb]) @ tilt.T, tilt @ np.array([18.0, 0, 0]), tilt @ np.array([0, 14.0, 0]),
-                  tex(), repeat=(3.0, 2.0)),
-             Face(np.array([-9.0, yf, 0.3]), np.array([18.0, 0, 0]), np.array([0, 0, zb + 3.0]), tex(),
-                  repeat=(3.0, 2.0))]
+    faces = [
+        Face(
+            np.array([-9.0, -7.0, zb]) @ tilt.T,
+            tilt @ np.array([18.0, 0, 0]),
+            tilt @ np.array([0, 14.0, 0]),
+            tex(),
+            repeat=(3.0, 2.0),
+        ),
+        Face(np.array([-9.0, yf, 0.3]), np.array([18.0, 0, 0]), np.array([0, 0, zb + 3.0]), tex(), repeat=(3.0, 2.0)),
+    ]
     if rng.random() < 0.5:
         xs = rng.choice([-1.0, 1.0]) * rng.uniform(2.5, 4.0)
-        faces.append(Face(np.array([xs, -7.0, 0.3]), np.array([0, 0, zb + 3.0]), np.array([0, 7.0 + yf, 0]),
-                          tex(), repeat=(2.0, 1.5)))
+        faces.append(
+            Face(
+                np.array([xs, -7.0, 0.3]),
+                np.array([0, 0, zb + 3.0]),
+                np.array([0, 7.0 + yf, 0]),
+                tex(),
+                repeat=(2.0, 1.5),
+            )
+        )
     for _ in range(int(rng.integers(2, 6))):
         z = rng.uniform(3.0, 7.0)
         size = rng.uniform(0.5, 1.6, 3)
@@ -215,8 +234,13 @@ def random_scene(rng: np.random.Generator, split: str, tex_size: int = 192) -> l
 
 def random_intrinsics(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     f = w * rng.uniform(0.8, 1.3)
-    return np.array([[f, 0, (w - 1) / 2 + rng.uniform(-0.03, 0.03) * w],
-                     [0, f * rng.uniform(0.98, 1.02), (h - 1) / 2 + rng.uniform(-0.03, 0.03) * h], [0, 0, 1]])
+    return np.array(
+        [
+            [f, 0, (w - 1) / 2 + rng.uniform(-0.03, 0.03) * w],
+            [0, f * rng.uniform(0.98, 1.02), (h - 1) / 2 + rng.uniform(-0.03, 0.03) * h],
+            [0, 0, 1],
+        ]
+    )
 
 
 def random_second_camera(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -232,8 +256,9 @@ def random_second_camera(rng: np.random.Generator, strength: float = 1.0) -> tup
     return M.T, -M.T @ C
 
 
-def render_scene_pair(seed: int, height: int, width: int, strength: float = 1.0,
-                      split: str | None = None) -> dict[str, Any]:
+def render_scene_pair(
+    seed: int, height: int, width: int, strength: float = 1.0, split: str | None = None
+) -> dict[str, Any]:
     """One two-view scene pair, a pure function of ``seed``.
 
     Returns ``image0``, ``image1`` (uint8 [H, W, 3]), ``depth0``, ``depth1`` (float64 [H, W]), ``K0``,
@@ -248,7 +273,7 @@ def render_scene_pair(seed: int, height: int, width: int, strength: float = 1.0,
     cam0 = Camera(K0, np.eye(3), np.zeros(3), height, width)
     img0, depth0, face0 = render(faces, cam0, shade)
     for attempt in range(8):
-        R, t = random_second_camera(rng, strength * (0.8 ** attempt))
+        R, t = random_second_camera(rng, strength * (0.8**attempt))
         cam1 = Camera(K1, R, t, height, width)
         corr01, valid01 = correspondence(faces, cam0, cam1, depth0, face0)
         if valid01.mean() >= MIN_OVERLAP:
@@ -257,5 +282,16 @@ def render_scene_pair(seed: int, height: int, width: int, strength: float = 1.0,
     corr10, valid10 = correspondence(faces, cam1, cam0, depth1, face1)
     T = np.eye(4)
     T[:3, :3], T[:3, 3] = R, t
-    return {"image0": img0, "image1": img1, "depth0": depth0, "depth1": depth1, "K0": K0, "K1": K1, "T_0to1": T,
-            "corr01": corr01, "valid01": valid01, "corr10": corr10, "valid10": valid10}
+    return {
+        "image0": img0,
+        "image1": img1,
+        "depth0": depth0,
+        "depth1": depth1,
+        "K0": K0,
+        "K1": K1,
+        "T_0to1": T,
+        "corr01": corr01,
+        "valid01": valid01,
+        "corr10": corr10,
+        "valid10": valid10,
+    }

@@ -7,7 +7,7 @@ window, furniture) layouts; textured backgrounds are photo-like mixtures for flo
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -15,12 +15,17 @@ import numpy as np
 from segcorr.data.synth import palette, shapes, textures
 
 _SKY = ((120, 180, 240), (200, 230, 250))
-_GROUND = {"grass": (90, 170, 80), "road": (120, 120, 125), "sand": (225, 205, 150), "floor": (170, 120, 80),
-           "snow": (235, 240, 245)}
+_GROUND = {
+    "grass": (90, 170, 80),
+    "road": (120, 120, 125),
+    "sand": (225, 205, 150),
+    "floor": (170, 120, 80),
+    "snow": (235, 240, 245),
+}
 _WALL = {"wall": (230, 220, 200), "wallpaper": (200, 180, 210), "brick wall": (170, 90, 70)}
 
 
-Fill = Union[np.ndarray, Callable[[int, int], np.ndarray]]
+Fill = np.ndarray | Callable[[int, int], np.ndarray]
 
 
 class _Canvas:
@@ -100,21 +105,30 @@ def cel_background(rng: np.random.Generator, h: int, w: int, tex_prob: float = 0
         c.paint(None, lambda hh, ww: textures.gradient(hh, ww, top, bottom, np.pi / 2), "sky")
         for _ in range(int(rng.integers(0, 4))):
             cx, cy = rng.uniform(0, w), rng.uniform(0, horizon * 0.8)
-            c.paint(shapes.blob_poly(rng, cx, cy, s * rng.uniform(0.06, 0.15), s * rng.uniform(0.03, 0.07), 0.2),
-                    palette.jitter(rng, (245, 245, 250), 6), "cloud")
+            c.paint(
+                shapes.blob_poly(rng, cx, cy, s * rng.uniform(0.06, 0.15), s * rng.uniform(0.03, 0.07), 0.2),
+                palette.jitter(rng, (245, 245, 250), 6),
+                "cloud",
+            )
         for _ in range(int(rng.integers(0, 3))):
             cx, r = rng.uniform(0, w), s * rng.uniform(0.15, 0.4)
             kind = palette.pick(rng, ("hill", "mountain"))
-            poly = (shapes.blob_poly(rng, cx, horizon, r * 1.5, r * 0.6, 0.15) if kind == "hill" else
-                    np.asarray([(cx - r, horizon + 2), (cx, horizon - r), (cx + r, horizon + 2)], np.float32))
+            poly = (
+                shapes.blob_poly(rng, cx, horizon, r * 1.5, r * 0.6, 0.15)
+                if kind == "hill"
+                else np.asarray([(cx - r, horizon + 2), (cx, horizon - r), (cx + r, horizon + 2)], np.float32)
+            )
             rgb = palette.jitter(rng, (80, 150, 90) if kind == "hill" else (120, 120, 150))
             c.paint(poly, _maybe_texture(rng, rgb, tex_prob, s * 0.1), kind)
         for _ in range(int(rng.integers(0, 4))):
             bw, bh = s * rng.uniform(0.08, 0.2), s * rng.uniform(0.15, 0.45)
             x0 = rng.uniform(0, w - bw)
             name = palette.pick(rng, ("grey", "beige", "brown", "white", "teal"))
-            c.paint(shapes.rect_poly(x0, horizon - bh, x0 + bw, horizon + 1),
-                    _maybe_texture(rng, palette.color(rng, name), tex_prob, s * 0.05), f"{name} building")
+            c.paint(
+                shapes.rect_poly(x0, horizon - bh, x0 + bw, horizon + 1),
+                _maybe_texture(rng, palette.color(rng, name), tex_prob, s * 0.05),
+                f"{name} building",
+            )
         ground = palette.pick(rng, tuple(_GROUND))
     else:
         wall = palette.pick(rng, tuple(_WALL))
@@ -127,12 +141,14 @@ def cel_background(rng: np.random.Generator, h: int, w: int, tex_prob: float = 0
             x0 = rng.uniform(0, w - fw)
             name = palette.pick(rng, palette.CLOTHES)
             kind = palette.pick(rng, ("shelf", "table", "sofa", "cabinet"))
-            c.paint(shapes.rect_poly(x0, horizon - fh, x0 + fw, horizon + fh * 0.2), palette.color(rng, name),
-                    f"{name} {kind}")
+            c.paint(
+                shapes.rect_poly(x0, horizon - fh, x0 + fw, horizon + fh * 0.2),
+                palette.color(rng, name),
+                f"{name} {kind}",
+            )
         ground = palette.pick(rng, ("floor", "floor", "carpet"))
     ground_rgb = palette.jitter(rng, _GROUND.get(ground, (150, 60, 60)))
-    c.paint(shapes.rect_poly(-1, horizon, w + 1, h + 1), _maybe_texture(rng, ground_rgb, tex_prob, s * 0.06),
-            ground)
+    c.paint(shapes.rect_poly(-1, horizon, w + 1, h + 1), _maybe_texture(rng, ground_rgb, tex_prob, s * 0.06), ground)
     return c.finish()
 
 
@@ -148,9 +164,11 @@ def textured_background(rng: np.random.Generator, h: int, w: int):
     c.paint(None, _texture(rng, s * 0.25, "photo"), "textured background")
     for _ in range(int(rng.integers(1, 4))):
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-        poly = (shapes.star_poly(rng, cx, cy, s * rng.uniform(0.2, 0.5), int(rng.integers(4, 9)))
-                if rng.random() < 0.5 else shapes.blob_poly(rng, cx, cy, s * rng.uniform(0.15, 0.4),
-                                                            s * rng.uniform(0.1, 0.3), 0.3))
+        poly = (
+            shapes.star_poly(rng, cx, cy, s * rng.uniform(0.2, 0.5), int(rng.integers(4, 9)))
+            if rng.random() < 0.5
+            else shapes.blob_poly(rng, cx, cy, s * rng.uniform(0.15, 0.4), s * rng.uniform(0.1, 0.3), 0.3)
+        )
         kind = str(rng.choice(textures.TEXTURE_KINDS))
         c.paint(poly, _texture(rng, s * rng.uniform(0.05, 0.25), kind), f"{kind} region")
     return c.finish()

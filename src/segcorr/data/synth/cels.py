@@ -57,12 +57,25 @@ def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "
     fw = flow_between(f0.sid, m0, m1)
     bw = flow_between(f1.sid, m1, m0)
     _, _, concepts = scene.surface_tables()
-    return CelPair(img0=f0.image, img1=f1.image, flow_fw=fw, flow_bw=bw,
-                   occ0=occlusion(fw, f0.sid, f1.sid), occ1=occlusion(bw, f1.sid, f0.sid),
-                   seg0=f0.seg, seg1=f1.seg, inst0=f0.inst, inst1=f1.inst, line0=f0.line, line1=f1.line,
-                   depth=scene.depth(), concepts=concepts,
-                   instance_concepts={la.instance: la.concept for la in sorted(scene.layers, key=lambda la: la.instance)},
-                   style=scene.style, seed=seed)
+    return CelPair(
+        img0=f0.image,
+        img1=f1.image,
+        flow_fw=fw,
+        flow_bw=bw,
+        occ0=occlusion(fw, f0.sid, f1.sid),
+        occ1=occlusion(bw, f1.sid, f0.sid),
+        seg0=f0.seg,
+        seg1=f1.seg,
+        inst0=f0.inst,
+        inst1=f1.inst,
+        line0=f0.line,
+        line1=f1.line,
+        depth=scene.depth(),
+        concepts=concepts,
+        instance_concepts={la.instance: la.concept for la in sorted(scene.layers, key=lambda la: la.instance)},
+        style=scene.style,
+        seed=seed,
+    )
 
 
 def start_writing(out_dir: str | Path, count: int, what: str, progress: bool):
@@ -78,8 +91,15 @@ def start_writing(out_dir: str | Path, count: int, what: str, progress: bool):
     return out, prog, prog.add_task(what, total=count)
 
 
-def write_cels(out_dir: str | Path, count: int, seed: int = 0, height: int = 384, width: int = 512,
-               progress: bool = True, style: str = "cel") -> Path:
+def write_cels(
+    out_dir: str | Path,
+    count: int,
+    seed: int = 0,
+    height: int = 384,
+    width: int = 512,
+    progress: bool = True,
+    style: str = "cel",
+) -> Path:
     """Write ``count`` pairs (pair i uses seed ``seed + i``) in the pairs layout; returns ``out_dir``.
 
     Files per pair: ``NNNNN_img0.png``, ``_img1.png``, ``_flow.flo``, ``_occ.png`` (255 = occluded in
@@ -107,12 +127,28 @@ def write_cels(out_dir: str | Path, count: int, seed: int = 0, height: int = 384
             write_labelmap(out / f"{stem}_seg1.png", p.seg1)
             write_labelmap(out / f"{stem}_inst0.png", p.inst0)
             write_image(out / f"{stem}_line0.png", p.line0.astype(np.uint8) * 255)
-            pairs.append({"name": stem, "seed": seed + i, "style": p.style, "depth": p.depth,
-                          "concepts": {str(k): v for k, v in sorted(p.concepts.items())},
-                          "instance_concepts": {str(k): v for k, v in sorted(p.instance_concepts.items())}})
+            pairs.append(
+                {
+                    "name": stem,
+                    "seed": seed + i,
+                    "style": p.style,
+                    "depth": p.depth,
+                    "concepts": {str(k): v for k, v in sorted(p.concepts.items())},
+                    "instance_concepts": {str(k): v for k, v in sorted(p.instance_concepts.items())},
+                }
+            )
             prog.advance(task)
-    meta = {"generator": GENERATOR_VERSION, "kind": "cels", "count": count, "seed": seed, "height": height,
-            "width": width, "style": style, "flow": "forward, frame0 -> frame1",
-            "occ": "255 = pixel of frame0 not visible in frame1", "pairs": pairs}
+    meta = {
+        "generator": GENERATOR_VERSION,
+        "kind": "cels",
+        "count": count,
+        "seed": seed,
+        "height": height,
+        "width": width,
+        "style": style,
+        "flow": "forward, frame0 -> frame1",
+        "occ": "255 = pixel of frame0 not visible in frame1",
+        "pairs": pairs,
+    }
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=1))
     return out

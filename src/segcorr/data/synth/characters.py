@@ -7,7 +7,7 @@ before their children, as ``Layer.part_matrices`` expects.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,9 +29,19 @@ class _Builder:
         self.line_px = line_px
         self.light = light
 
-    def add(self, poly: np.ndarray, fill: shapes.FillFn, concept: str, kind: str, parent: int = -1,
-            joint: tuple[float, float] = (0.0, 0.0), *, shade: float | None = 0.22, line_px: int | None = None,
-            **motion) -> int:
+    def add(
+        self,
+        poly: np.ndarray,
+        fill: shapes.FillFn,
+        concept: str,
+        kind: str,
+        parent: int = -1,
+        joint: tuple[float, float] = (0.0, 0.0),
+        *,
+        shade: float | None = 0.22,
+        line_px: int | None = None,
+        **motion,
+    ) -> int:
         if parent < -1:  # the parent was too small to draw; so is its child
             return -2
         size = float(max(np.ptp(poly[:, 0]), np.ptp(poly[:, 1])))
@@ -44,8 +54,9 @@ class _Builder:
         return len(self.parts) - 1
 
 
-def build_character(rng: np.random.Generator, unit: float, line_px: int,
-                    light: tuple[float, float]) -> tuple[list[Part], str]:
+def build_character(
+    rng: np.random.Generator, unit: float, line_px: int, light: tuple[float, float]
+) -> tuple[list[Part], str]:
     """An articulated cel character about 7 ``unit`` tall; returns (parts, instance concept)."""
     u = unit
     b = _Builder(line_px, light)
@@ -61,8 +72,15 @@ def build_character(rng: np.random.Generator, unit: float, line_px: int,
 
     hem = 2.0 * u if top_kind == "dress" else 1.2 * u
     if rng.random() < 0.5:
-        torso = np.asarray([(-0.8 * u, -1.1 * u), (0.8 * u, -1.1 * u), (1.0 * u + 0.5 * (hem - 1.2 * u), hem),
-                            (-1.0 * u - 0.5 * (hem - 1.2 * u), hem)], np.float32)
+        torso = np.asarray(
+            [
+                (-0.8 * u, -1.1 * u),
+                (0.8 * u, -1.1 * u),
+                (1.0 * u + 0.5 * (hem - 1.2 * u), hem),
+                (-1.0 * u - 0.5 * (hem - 1.2 * u), hem),
+            ],
+            np.float32,
+        )
     else:
         torso = shapes.blob_poly(rng, 0, (hem - 1.1 * u) / 2, 0.9 * u, (hem + 1.1 * u) / 2, wobble=0.06)
     root = b.add(torso, _flat(top_rgb), f"{top_name} {top_kind}", top_kind, z=5)
@@ -72,62 +90,165 @@ def build_character(rng: np.random.Generator, unit: float, line_px: int,
     shoe_name = palette.pick(rng, ("black", "brown", "white", "red", "blue"))
     shoe_rgb = palette.color(rng, shoe_name)
     for side in (-1, 1):
-        leg = b.add(shapes.limb_poly(2.3 * u, 0.62 * u, 0.5 * u), leg_fill, leg_concept, "leg", root,
-                    (side * 0.45 * u, 0.9 * u), rest_angle=-side * rng.uniform(0.0, 0.15),
-                    swing=rng.uniform(0.05, 0.3), phase=rng.uniform(0, 2 * np.pi), z=2)
-        b.add(shapes.ellipse_poly(-side * 0.12 * u, 0.08 * u, 0.38 * u, 0.22 * u), _flat(shoe_rgb),
-              f"{shoe_name} shoes", "shoe", leg, (0.0, 2.3 * u), shade=0.3, z=2.1)
+        leg = b.add(
+            shapes.limb_poly(2.3 * u, 0.62 * u, 0.5 * u),
+            leg_fill,
+            leg_concept,
+            "leg",
+            root,
+            (side * 0.45 * u, 0.9 * u),
+            rest_angle=-side * rng.uniform(0.0, 0.15),
+            swing=rng.uniform(0.05, 0.3),
+            phase=rng.uniform(0, 2 * np.pi),
+            z=2,
+        )
+        b.add(
+            shapes.ellipse_poly(-side * 0.12 * u, 0.08 * u, 0.38 * u, 0.22 * u),
+            _flat(shoe_rgb),
+            f"{shoe_name} shoes",
+            "shoe",
+            leg,
+            (0.0, 2.3 * u),
+            shade=0.3,
+            z=2.1,
+        )
 
     sleeve = _flat(top_rgb) if rng.random() < 0.7 else _flat(skin)
     front_both = rng.random() < 0.3
     for side in (-1, 1):
         z = 7.0 if (side == 1 or front_both) else 1.0
-        arm = b.add(shapes.limb_poly(1.9 * u, 0.5 * u, 0.42 * u), sleeve, f"{top_name} sleeve", "arm", root,
-                    (side * 0.85 * u, -0.8 * u), rest_angle=-side * rng.uniform(0.1, 0.6),
-                    swing=rng.uniform(0.1, 0.35), phase=rng.uniform(0, 2 * np.pi), z=z)
-        b.add(shapes.ellipse_poly(0, 0.12 * u, 0.27 * u, 0.3 * u), _flat(skin), "hand", "hand", arm,
-              (0.0, 1.9 * u), swing=rng.uniform(0.0, 0.3), phase=rng.uniform(0, 2 * np.pi), z=z + 0.1)
+        arm = b.add(
+            shapes.limb_poly(1.9 * u, 0.5 * u, 0.42 * u),
+            sleeve,
+            f"{top_name} sleeve",
+            "arm",
+            root,
+            (side * 0.85 * u, -0.8 * u),
+            rest_angle=-side * rng.uniform(0.1, 0.6),
+            swing=rng.uniform(0.1, 0.35),
+            phase=rng.uniform(0, 2 * np.pi),
+            z=z,
+        )
+        b.add(
+            shapes.ellipse_poly(0, 0.12 * u, 0.27 * u, 0.3 * u),
+            _flat(skin),
+            "hand",
+            "hand",
+            arm,
+            (0.0, 1.9 * u),
+            swing=rng.uniform(0.0, 0.3),
+            phase=rng.uniform(0, 2 * np.pi),
+            z=z + 0.1,
+        )
 
-    head = b.add(shapes.ellipse_poly(0, -0.95 * u, 0.85 * u, 0.95 * u), _flat(skin), "face", "face", root,
-                 (0.0, -1.1 * u), rest_angle=rng.uniform(-0.15, 0.15), swing=rng.uniform(0.0, 0.12),
-                 phase=rng.uniform(0, 2 * np.pi), z=6)
+    head = b.add(
+        shapes.ellipse_poly(0, -0.95 * u, 0.85 * u, 0.95 * u),
+        _flat(skin),
+        "face",
+        "face",
+        root,
+        (0.0, -1.1 * u),
+        rest_angle=rng.uniform(-0.15, 0.15),
+        swing=rng.uniform(0.0, 0.12),
+        phase=rng.uniform(0, 2 * np.pi),
+        z=6,
+    )
     if rng.random() < 0.5:
-        b.add(shapes.blob_poly(rng, 0, -0.3 * u, 1.05 * u, 1.35 * u, wobble=0.1), _flat(hair_rgb),
-              f"{hair_word} hair", "hair", head, z=0.5)
-    b.add(shapes.hair_poly(rng, -0.95 * u, 0.85 * u, 0.95 * u, int(rng.integers(2, 6))), _flat(hair_rgb),
-          f"{hair_word} hair", "hair", head, z=8)
+        b.add(
+            shapes.blob_poly(rng, 0, -0.3 * u, 1.05 * u, 1.35 * u, wobble=0.1),
+            _flat(hair_rgb),
+            f"{hair_word} hair",
+            "hair",
+            head,
+            z=0.5,
+        )
+    b.add(
+        shapes.hair_poly(rng, -0.95 * u, 0.85 * u, 0.95 * u, int(rng.integers(2, 6))),
+        _flat(hair_rgb),
+        f"{hair_word} hair",
+        "hair",
+        head,
+        z=8,
+    )
     eye_name = palette.pick(rng, palette.EYES)
     eye_rgb = palette.color(rng, eye_name)
     for side in (-1, 1):
-        b.add(shapes.ellipse_poly(0, 0, 0.15 * u, 0.22 * u, n=20), _flat(eye_rgb), f"{eye_name} eyes", "eye",
-              head, (side * 0.33 * u, -0.72 * u), shade=None, line_px=1, z=9)
+        b.add(
+            shapes.ellipse_poly(0, 0, 0.15 * u, 0.22 * u, n=20),
+            _flat(eye_rgb),
+            f"{eye_name} eyes",
+            "eye",
+            head,
+            (side * 0.33 * u, -0.72 * u),
+            shade=None,
+            line_px=1,
+            z=9,
+        )
 
     acc_kind = palette.pick(rng, ("hat", "ribbon", "bag", "none"))
     acc_name = palette.pick(rng, palette.CLOTHES)
     acc_fill = _flat(palette.color(rng, acc_name))
     if acc_kind == "hat":
         if rng.random() < 0.5:  # top hat
-            hat = np.asarray([(-1.15 * u, -1.55 * u), (1.15 * u, -1.55 * u), (1.15 * u, -1.75 * u),
-                              (0.6 * u, -1.75 * u), (0.5 * u, -2.5 * u), (-0.5 * u, -2.5 * u),
-                              (-0.6 * u, -1.75 * u), (-1.15 * u, -1.75 * u)], np.float32)
+            hat = np.asarray(
+                [
+                    (-1.15 * u, -1.55 * u),
+                    (1.15 * u, -1.55 * u),
+                    (1.15 * u, -1.75 * u),
+                    (0.6 * u, -1.75 * u),
+                    (0.5 * u, -2.5 * u),
+                    (-0.5 * u, -2.5 * u),
+                    (-0.6 * u, -1.75 * u),
+                    (-1.15 * u, -1.75 * u),
+                ],
+                np.float32,
+            )
         else:  # cap: a dome with a brim to one side
             dome = shapes.ellipse_poly(0, -1.6 * u, 0.95 * u, 0.6 * u, n=32)
-            hat = np.concatenate([dome[dome[:, 1] <= -1.6 * u + 1e-3],
-                                  np.asarray([(1.6 * u, -1.55 * u), (1.6 * u, -1.4 * u)], np.float32)])
+            hat = np.concatenate(
+                [
+                    dome[dome[:, 1] <= -1.6 * u + 1e-3],
+                    np.asarray([(1.6 * u, -1.55 * u), (1.6 * u, -1.4 * u)], np.float32),
+                ]
+            )
         b.add(hat, acc_fill, f"{acc_name} hat", "hat", head, z=10)
     elif acc_kind == "ribbon":
-        bow = np.asarray([(0, 0), (-0.5 * u, -0.3 * u), (-0.5 * u, 0.3 * u), (0, 0), (0.5 * u, -0.3 * u),
-                          (0.5 * u, 0.3 * u)], np.float32)
-        b.add(bow, acc_fill, f"{acc_name} ribbon", "ribbon", head, (rng.uniform(-0.6, 0.6) * u, -1.8 * u),
-              rest_angle=rng.uniform(-0.4, 0.4), swing=rng.uniform(0.0, 0.2), z=10)
+        bow = np.asarray(
+            [(0, 0), (-0.5 * u, -0.3 * u), (-0.5 * u, 0.3 * u), (0, 0), (0.5 * u, -0.3 * u), (0.5 * u, 0.3 * u)],
+            np.float32,
+        )
+        b.add(
+            bow,
+            acc_fill,
+            f"{acc_name} ribbon",
+            "ribbon",
+            head,
+            (rng.uniform(-0.6, 0.6) * u, -1.8 * u),
+            rest_angle=rng.uniform(-0.4, 0.4),
+            swing=rng.uniform(0.0, 0.2),
+            z=10,
+        )
     elif acc_kind == "bag":
-        b.add(shapes.rect_poly(-0.35 * u, 0, 0.35 * u, 0.6 * u), acc_fill, f"{acc_name} bag", "bag", root,
-              (rng.choice([-1, 1]) * 0.9 * u, 0.2 * u), swing=rng.uniform(0.0, 0.25), z=6.5)
+        b.add(
+            shapes.rect_poly(-0.35 * u, 0, 0.35 * u, 0.6 * u),
+            acc_fill,
+            f"{acc_name} bag",
+            "bag",
+            root,
+            (rng.choice([-1, 1]) * 0.9 * u, 0.2 * u),
+            swing=rng.uniform(0.0, 0.25),
+            z=6.5,
+        )
     return b.parts, f"character with {hair_word} hair"
 
 
-_TEXTURE_ADJ = {"noise": "mottled", "stripes": "striped", "checker": "checkered", "gradient": "shaded",
-                "photo": "textured"}
+_TEXTURE_ADJ = {
+    "noise": "mottled",
+    "stripes": "striped",
+    "checker": "checkered",
+    "gradient": "shaded",
+    "photo": "textured",
+}
 
 
 def build_object(rng: np.random.Generator, size: float, line_px: int) -> tuple[list[Part], str]:
@@ -163,7 +284,17 @@ def build_object(rng: np.random.Generator, size: float, line_px: int) -> tuple[l
         sub = shapes.blob_poly(rng, 0, size * 0.15, size * rng.uniform(0.08, 0.2), size * rng.uniform(0.12, 0.3))
         corner = poly[int(rng.integers(len(poly)))]
         sub_fill, sub_tex = textured()
-        b.add(sub, sub_fill, f"{_TEXTURE_ADJ[sub_tex]} knob", "knob", root, (float(corner[0]), float(corner[1])),
-              rest_angle=rng.uniform(-np.pi, np.pi), swing=rng.uniform(0.0, 0.3), phase=rng.uniform(0, 6.3),
-              shade=shade, z=float(rng.choice([-1.0, 1.0])))
+        b.add(
+            sub,
+            sub_fill,
+            f"{_TEXTURE_ADJ[sub_tex]} knob",
+            "knob",
+            root,
+            (float(corner[0]), float(corner[1])),
+            rest_angle=rng.uniform(-np.pi, np.pi),
+            swing=rng.uniform(0.0, 0.3),
+            phase=rng.uniform(0, 6.3),
+            shade=shade,
+            z=float(rng.choice([-1.0, 1.0])),
+        )
     return b.parts, f"{_TEXTURE_ADJ[tex]} {kind}"

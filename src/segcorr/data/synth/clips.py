@@ -56,10 +56,20 @@ def make_clip(seed: int, num_frames: int = 8, height: int = 256, width: int = 38
     inst = [f.inst for f in frames]
     masklets = {layer.instance: np.stack([m == layer.instance for m in inst]) for layer in scene.layers}
     _, _, concepts = scene.surface_tables()
-    return Clip(frames=[f.image for f in frames], seg=[f.seg for f in frames], inst=inst, flows=flows, occ=occ,
-                line=[f.line for f in frames], masklets=dict(sorted(masklets.items())),
-                instance_concepts={la.instance: la.concept for la in sorted(scene.layers, key=lambda la: la.instance)},
-                concepts=concepts, depth=scene.depth(), style=scene.style, seed=seed)
+    return Clip(
+        frames=[f.image for f in frames],
+        seg=[f.seg for f in frames],
+        inst=inst,
+        flows=flows,
+        occ=occ,
+        line=[f.line for f in frames],
+        masklets=dict(sorted(masklets.items())),
+        instance_concepts={la.instance: la.concept for la in sorted(scene.layers, key=lambda la: la.instance)},
+        concepts=concepts,
+        depth=scene.depth(),
+        style=scene.style,
+        seed=seed,
+    )
 
 
 def _encode(mask: np.ndarray) -> dict:
@@ -74,8 +84,16 @@ def _encode(mask: np.ndarray) -> dict:
     return encode_mask(mask)
 
 
-def write_clips(out_dir: str | Path, count: int, seed: int = 0, num_frames: int = 8, height: int = 256,
-                width: int = 384, progress: bool = True, style: str = "cel") -> Path:
+def write_clips(
+    out_dir: str | Path,
+    count: int,
+    seed: int = 0,
+    num_frames: int = 8,
+    height: int = 256,
+    width: int = 384,
+    progress: bool = True,
+    style: str = "cel",
+) -> Path:
     """Write ``count`` clips (clip i uses seed ``seed + i``); returns ``out_dir``.
 
     Layout: ``clip_NNNNN/frame_TTT.png``, ``seg_TTT.png`` and ``inst_TTT.png`` (16-bit),
@@ -100,18 +118,48 @@ def write_clips(out_dir: str | Path, count: int, seed: int = 0, num_frames: int 
                 write_labelmap(d / f"inst_{t:03d}.png", c.inst[t])
                 if t < num_frames - 1:
                     write_flo(d / f"flow_{t:03d}.flo", c.flows[t])
-            masklets = {str(k): {"concept": c.instance_concepts[k],
-                                 "frames": {str(t): _encode(m[t]) for t in range(num_frames) if m[t].any()}}
-                        for k, m in c.masklets.items()}
+            masklets = {
+                str(k): {
+                    "concept": c.instance_concepts[k],
+                    "frames": {str(t): _encode(m[t]) for t in range(num_frames) if m[t].any()},
+                }
+                for k, m in c.masklets.items()
+            }
             atomic_write_text(d / "masklets.json", json.dumps(masklets))
-            info = {"name": d.name, "seed": seed + i, "style": c.style, "depth": c.depth,
-                    "concepts": {str(k): v for k, v in sorted(c.concepts.items())},
-                    "instance_concepts": {str(k): v for k, v in c.instance_concepts.items()}}
-            atomic_write_text(d / "meta.json", json.dumps({"generator": GENERATOR_VERSION, "num_frames": num_frames,
-                                                           "height": height, "width": width, **info}, indent=1))
+            info = {
+                "name": d.name,
+                "seed": seed + i,
+                "style": c.style,
+                "depth": c.depth,
+                "concepts": {str(k): v for k, v in sorted(c.concepts.items())},
+                "instance_concepts": {str(k): v for k, v in c.instance_concepts.items()},
+            }
+            atomic_write_text(
+                d / "meta.json",
+                json.dumps(
+                    {
+                        "generator": GENERATOR_VERSION,
+                        "num_frames": num_frames,
+                        "height": height,
+                        "width": width,
+                        **info,
+                    },
+                    indent=1,
+                ),
+            )
             clips.append(info)
             prog.advance(task)
-    meta = {"generator": GENERATOR_VERSION, "kind": "clips", "count": count, "seed": seed, "num_frames": num_frames,
-            "height": height, "width": width, "style": style, "frame_step": CLIP_STEP, "clips": clips}
+    meta = {
+        "generator": GENERATOR_VERSION,
+        "kind": "clips",
+        "count": count,
+        "seed": seed,
+        "num_frames": num_frames,
+        "height": height,
+        "width": width,
+        "style": style,
+        "frame_step": CLIP_STEP,
+        "clips": clips,
+    }
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=1))
     return out

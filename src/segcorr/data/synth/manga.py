@@ -71,10 +71,19 @@ def _fill(rng: np.random.Generator, options: list) -> int | Tone:
 
 
 def _figure(rng: np.random.Generator, kind: str, cx: float, foot: float, s: float) -> FigureSpec:
-    return FigureSpec(kind=kind, cx=cx, foot_y=foot, height=s, lean=float(rng.uniform(-1, 1)),
-                      facing=int(rng.choice([-1, 1])), hair=_fill(rng, [20, 20, 70, 255, "tone"]),
-                      top=_fill(rng, [255, 255, 205, "tone"]), bottom=_fill(rng, [120, 50, 255, 200, "tone"]),
-                      skirt=bool(rng.random() < 0.3), long_hair=bool(rng.random() < 0.35))
+    return FigureSpec(
+        kind=kind,
+        cx=cx,
+        foot_y=foot,
+        height=s,
+        lean=float(rng.uniform(-1, 1)),
+        facing=int(rng.choice([-1, 1])),
+        hair=_fill(rng, [20, 20, 70, 255, "tone"]),
+        top=_fill(rng, [255, 255, 205, "tone"]),
+        bottom=_fill(rng, [120, 50, 255, 200, "tone"]),
+        skirt=bool(rng.random() < 0.3),
+        long_hair=bool(rng.random() < 0.35),
+    )
 
 
 def _place(rng: np.random.Generator, inner: list[int], y_h: float) -> list[tuple[FigureSpec, float]] | None:
@@ -150,7 +159,9 @@ def _box(mask: np.ndarray) -> list[int] | None:
 
 
 def _render_panel(specs: list[tuple[FigureSpec, float]], inner: list[int], shape: tuple[int, int], line: int):
-    """Draw figures of one panel. Returns [(spec, depth, paint, cover, crop, face)] front to back, hidden ones dropped."""
+    """Draw figures of one panel.
+
+    Returns [(spec, depth, paint, cover, crop, face)] front to back, hidden ones dropped."""
     x0, y0, x1, y1 = inner
     drawn = []
     for spec, depth in specs:
@@ -198,7 +209,7 @@ def make_manga_page(seed: int, height: int = 1088, width: int = 768) -> MangaPag
         _background(rng, page, inner, y_h)
         drawn = _render_panel(specs or [], inner, page.shape, line)
         front = np.zeros(page.shape, bool)
-        for spec, depth, paint, cover, (r0, r1, c0, c1), face in drawn:
+        for spec, depth, _paint, cover, (r0, r1, c0, c1), face in drawn:
             cid = len(characters) + 1
             am = np.zeros(page.shape, bool)
             am[r0:r1, c0:c1] = cover
@@ -208,19 +219,20 @@ def make_manga_page(seed: int, height: int = 1088, width: int = 768) -> MangaPag
             ch = {"id": cid, "body_box": _box(vis), "depth": round(float(depth), 4), "panel": pi, "kind": spec.kind}
             fx0, fy0 = max(int(np.floor(face[0])), 0), max(int(np.floor(face[1])), 0)
             head = np.zeros(page.shape, bool)
-            head[fy0:max(int(np.ceil(face[3])), fy0), fx0:max(int(np.ceil(face[2])), fx0)] = True
+            head[fy0 : max(int(np.ceil(face[3])), fy0), fx0 : max(int(np.ceil(face[2])), fx0)] = True
             head &= am
             if head.any() and (head & vis).sum() >= 0.3 * head.sum():
                 ch["face_box"] = _box(head & vis)
             characters.append(ch)
-        for spec, depth, paint, cover, (r0, r1, c0, c1), face in reversed(drawn):  # back to front
+        for _spec, _depth, paint, cover, (r0, r1, c0, c1), _face in reversed(drawn):  # back to front
             page[r0:r1, c0:c1][cover] = paint[cover]
         cv2.rectangle(page, (px0, py0), (px1 - 1, py1 - 1), 0, border)
     return MangaPage(image=page, panels=panels, characters=characters, visible=visible, amodal=amodal, seed=seed)
 
 
-def write_manga(out_dir: str | Path, count: int, seed: int = 0, height: int = 1088, width: int = 768,
-                progress: bool = True) -> Path:
+def write_manga(
+    out_dir: str | Path, count: int, seed: int = 0, height: int = 1088, width: int = 768, progress: bool = True
+) -> Path:
     """Write `count` pages (page i uses seed `seed + i`) in the manga layout of DESIGN.md; returns `out_dir`.
 
     Per page: `page_NNN.png` (grey), `page_NNN.json` ({"characters": [...], "panels": [...]}),
@@ -244,8 +256,16 @@ def write_manga(out_dir: str | Path, count: int, seed: int = 0, height: int = 10
             atomic_write_text(out / f"{stem}.json", json.dumps(doc, indent=1) + "\n")
             pages.append({"name": stem, "seed": seed + i, "characters": len(p.characters)})
             prog.advance(task)
-    meta = {"generator": GENERATOR_VERSION, "kind": "manga", "count": count, "seed": seed, "height": height,
-            "width": width, "depth": "smaller = nearer (panel height / figure scale); compare within a panel",
-            "boxes": "[x0, y0, x1, y1] px, end-exclusive, around the visible pixels", "pages": pages}
+    meta = {
+        "generator": GENERATOR_VERSION,
+        "kind": "manga",
+        "count": count,
+        "seed": seed,
+        "height": height,
+        "width": width,
+        "depth": "smaller = nearer (panel height / figure scale); compare within a panel",
+        "boxes": "[x0, y0, x1, y1] px, end-exclusive, around the visible pixels",
+        "pages": pages,
+    }
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=1) + "\n")
     return out

@@ -42,8 +42,8 @@ class FigureSpec:
     cx: float
     foot_y: float
     height: float
-    lean: float = 0.0          # -1..1: arms and legs spread to one side
-    facing: int = 1            # sitting figures put their knees on this side (+1 right, -1 left)
+    lean: float = 0.0  # -1..1: arms and legs spread to one side
+    facing: int = 1  # sitting figures put their knees on this side (+1 right, -1 left)
     hair: int | Tone = 30
     top: int | Tone = 255
     bottom: int | Tone = 120
@@ -57,7 +57,7 @@ def tone_ink(shape: tuple[int, int], origin: tuple[int, int], tone: Tone) -> np.
     The pattern is anchored to the page, so neighbouring crops continue it without a seam.
     """
     h, w = shape
-    yy, xx = np.mgrid[origin[0]:origin[0] + h, origin[1]:origin[1] + w].astype(np.float32)
+    yy, xx = np.mgrid[origin[0] : origin[0] + h, origin[1] : origin[1] + w].astype(np.float32)
     a = np.deg2rad(tone.angle)
     u = (xx * np.cos(a) + yy * np.sin(a)) / tone.period
     v = (-xx * np.sin(a) + yy * np.cos(a)) / tone.period
@@ -72,7 +72,9 @@ def random_tone(rng: np.random.Generator, coverage: tuple[float, float] = (0.15,
     kind = "dots" if rng.random() < 0.65 else "lines"
     period = float(rng.uniform(4.0, 7.0)) if kind == "dots" else float(rng.uniform(4.0, 6.0))
     angle = float(rng.choice([45.0, 30.0, 0.0, 60.0])) if kind == "dots" else float(rng.uniform(0, 180))
-    return Tone(kind, period, angle, float(rng.uniform(*coverage)) if kind == "dots" else float(rng.uniform(0.25, 0.45)))
+    return Tone(
+        kind, period, angle, float(rng.uniform(*coverage)) if kind == "dots" else float(rng.uniform(0.25, 0.45))
+    )
 
 
 def _quad(p0: tuple[float, float], p1: tuple[float, float], w0: float, w1: float) -> np.ndarray:
@@ -86,8 +88,9 @@ def _quad(p0: tuple[float, float], p1: tuple[float, float], w0: float, w1: float
 def _ellipse(cx: float, cy: float, ax: float, ay: float, a0: int = 0, a1: int = 360) -> np.ndarray:
     import cv2
 
-    pts = cv2.ellipse2Poly((int(round(cx)), int(round(cy))), (max(int(round(ax)), 1), max(int(round(ay)), 1)),
-                           0, a0, a1, 10)
+    pts = cv2.ellipse2Poly(
+        (int(round(cx)), int(round(cy))), (max(int(round(ax)), 1), max(int(round(ay)), 1)), 0, a0, a1, 10
+    )
     return pts.astype(np.float64)
 
 
@@ -95,7 +98,7 @@ def figure_parts(spec: FigureSpec) -> tuple[list[Part], np.ndarray]:
     """Parts back to front, and the head's box (x0, y0, x1, y1) in page px (the face box before clipping)."""
     h, cx, fy = spec.height, spec.cx, spec.foot_y
     child = spec.kind == "child"
-    stature = h * (0.68 if child else 1.0)          # children: shorter with a bigger head
+    stature = h * (0.68 if child else 1.0)  # children: shorter with a bigger head
     head = stature * (0.2 if child else 0.135)
     drop = 0.23 * stature if spec.kind == "sitting" else 0.0  # the sitting body sinks onto its seat
     top = fy - stature + drop
@@ -106,26 +109,64 @@ def figure_parts(spec: FigureSpec) -> tuple[list[Part], np.ndarray]:
     hcx, hcy = cx + 0.3 * lean, top + head * 0.5
     parts: list[Part] = []
     if spec.long_hair:
-        parts.append(Part(np.array([[hcx - head * 0.48, hcy], [hcx + head * 0.48, hcy],
-                                    [hcx + head * 0.55, sh_y + head * 0.9], [hcx - head * 0.55, sh_y + head * 0.9]]),
-                          spec.hair))
+        parts.append(
+            Part(
+                np.array(
+                    [
+                        [hcx - head * 0.48, hcy],
+                        [hcx + head * 0.48, hcy],
+                        [hcx + head * 0.55, sh_y + head * 0.9],
+                        [hcx - head * 0.55, sh_y + head * 0.9],
+                    ]
+                ),
+                spec.hair,
+            )
+        )
     limb = stature * 0.042
     if spec.kind == "sitting":
         d = spec.facing
         knee = (cx + d * stature * 0.24, hip_y - stature * 0.03)
         for off in (-0.35, 0.35):
-            parts.append(Part(_quad((cx + off * hip_w, hip_y), (knee[0] + off * hip_w * 0.4, knee[1]), limb * 1.2, limb), spec.bottom))
-            parts.append(Part(_quad((knee[0] + off * hip_w * 0.4, knee[1]), (knee[0] + d * limb + off * hip_w * 0.5, fy - limb * 0.5),
-                                    limb, limb * 0.8), spec.bottom))
+            parts.append(
+                Part(
+                    _quad((cx + off * hip_w, hip_y), (knee[0] + off * hip_w * 0.4, knee[1]), limb * 1.2, limb),
+                    spec.bottom,
+                )
+            )
+            parts.append(
+                Part(
+                    _quad(
+                        (knee[0] + off * hip_w * 0.4, knee[1]),
+                        (knee[0] + d * limb + off * hip_w * 0.5, fy - limb * 0.5),
+                        limb,
+                        limb * 0.8,
+                    ),
+                    spec.bottom,
+                )
+            )
     else:
         for side in (-1, 1):
             foot_x = cx + side * hip_w * (0.55 + 0.25 * abs(spec.lean)) + lean
-            parts.append(Part(_quad((cx + side * hip_w * 0.5, hip_y), (foot_x, fy - limb * 0.4), limb * 1.25, limb * 0.85),
-                              spec.bottom))
+            parts.append(
+                Part(
+                    _quad((cx + side * hip_w * 0.5, hip_y), (foot_x, fy - limb * 0.4), limb * 1.25, limb * 0.85),
+                    spec.bottom,
+                )
+            )
     if spec.skirt and spec.kind != "sitting":
-        parts.append(Part(np.array([[cx - hip_w, hip_y - stature * 0.06], [cx + hip_w, hip_y - stature * 0.06],
-                                    [cx + hip_w * 1.7, hip_y + stature * 0.17], [cx - hip_w * 1.7, hip_y + stature * 0.17]]),
-                          spec.bottom))
+        parts.append(
+            Part(
+                np.array(
+                    [
+                        [cx - hip_w, hip_y - stature * 0.06],
+                        [cx + hip_w, hip_y - stature * 0.06],
+                        [cx + hip_w * 1.7, hip_y + stature * 0.17],
+                        [cx - hip_w * 1.7, hip_y + stature * 0.17],
+                    ]
+                ),
+                spec.bottom,
+            )
+        )
     torso = np.array([[cx - sh_w, sh_y], [cx + sh_w, sh_y], [cx + hip_w * 1.05, hip_y], [cx - hip_w * 1.05, hip_y]])
     parts.append(Part(torso, spec.top))
     for side in (-1, 1):
@@ -139,8 +180,9 @@ def figure_parts(spec: FigureSpec) -> tuple[list[Part], np.ndarray]:
     return parts, face
 
 
-def draw_figure(parts: list[Part], crop: tuple[int, int, int, int], line: int = 2,
-                face: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def draw_figure(
+    parts: list[Part], crop: tuple[int, int, int, int], line: int = 2, face: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Paint `parts` on the crop (r0, r1, c0, c1) of the page. Returns (paint uint8 [h, w], cover bool [h, w]).
 
     Fills are solid grey or screentone (ink on white); each part gets a black outline `line` px wide.
@@ -169,8 +211,21 @@ def draw_figure(parts: list[Part], crop: tuple[int, int, int, int], line: int = 
     if face is not None and face[3] - face[1] >= 14:
         hh, fcx, fcy = face[3] - face[1], (face[0] + face[2]) / 2 - c0, face[1] + (face[3] - face[1]) * 0.55 - r0
         for side in (-1, 1):
-            cv2.ellipse(paint, (int(round(fcx + side * hh * 0.16)), int(round(fcy))),
-                        (max(int(hh * 0.045), 1), max(int(hh * 0.08), 1)), 0, 0, 360, INK, -1)
-        cv2.line(paint, (int(fcx - hh * 0.07), int(fcy + hh * 0.22)), (int(fcx + hh * 0.07), int(fcy + hh * 0.22)),
-                 INK, max(line - 1, 1))
+            cv2.ellipse(
+                paint,
+                (int(round(fcx + side * hh * 0.16)), int(round(fcy))),
+                (max(int(hh * 0.045), 1), max(int(hh * 0.08), 1)),
+                0,
+                0,
+                360,
+                INK,
+                -1,
+            )
+        cv2.line(
+            paint,
+            (int(fcx - hh * 0.07), int(fcy + hh * 0.22)),
+            (int(fcx + hh * 0.07), int(fcy + hh * 0.22)),
+            INK,
+            max(line - 1, 1),
+        )
     return paint, cover > 0

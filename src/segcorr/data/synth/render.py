@@ -63,13 +63,13 @@ def render(scene: Scene, t: float, mats: np.ndarray | None = None) -> Frame:
             continue
         x0, y0, x1, y1 = box
         mk = (mats[k] if x0 == 0 and y0 == 0 else np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1.0]]) @ mats[k])[:2]
-        code = cv2.warpAffine(sp.code, mk, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        code = cv2.warpAffine(
+            sp.code, mk, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
         inside = code > 0
         if not inside.any():
             continue
-        col = cv2.warpAffine(sp.color, mk, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)
+        col = cv2.warpAffine(sp.color, mk, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         image[y0:y1, x0:x1][inside] = col[inside]
         sid[y0:y1, x0:x1][inside] = k
         line[y0:y1, x0:x1][inside] = code[inside] == 2

@@ -43,7 +43,12 @@ def pair_checks(pair: CelPair) -> dict[str, float]:
     def mean(a: np.ndarray) -> float:
         return float(a.mean()) if a.size else float("nan")
 
-    return {"warp_err": mean(err[keep]), "fb_err": mean(fb["bilinear"]),
-            "fb_ok_bilinear": mean(fb["bilinear"] < 0.5), "fb_ok_nearest": mean(fb["nearest"] < 0.5),
-            "seg_consistency": mean(same), "occ_share": float(pair.occ0.mean()),
-            "mean_flow": float(np.linalg.norm(pair.flow_fw, axis=0).mean())}
+    return {
+        "warp_err": mean(err[keep]),
+        "fb_err": mean(fb["bilinear"]),
+        "fb_ok_bilinear": mean(fb["bilinear"] < 0.5),
+        "fb_ok_nearest": mean(fb["nearest"] < 0.5),
+        "seg_consistency": mean(same),
+        "occ_share": float(pair.occ0.mean()),
+        "mean_flow": float(np.linalg.norm(pair.flow_fw, axis=0).mean()),
+    }

@@ -9,8 +9,8 @@ which is what makes frame 1 an exact warp of frame 0 wherever a surface stays vi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -45,8 +45,9 @@ def limb_poly(length: float, w0: float, w1: float, n: int = 10) -> np.ndarray:
     return np.concatenate([pts_top, pts_bot]).astype(np.float32)
 
 
-def blob_poly(rng: np.random.Generator, cx: float, cy: float, rx: float, ry: float,
-              wobble: float = 0.15, n: int = 48) -> np.ndarray:
+def blob_poly(
+    rng: np.random.Generator, cx: float, cy: float, rx: float, ry: float, wobble: float = 0.15, n: int = 48
+) -> np.ndarray:
     """Smooth random blob: an ellipse whose radius is modulated by a few low harmonics."""
     a = np.linspace(0, 2 * np.pi, n, endpoint=False)
     r = np.ones_like(a)
@@ -71,9 +72,18 @@ def chair_poly(rng: np.random.Generator, size: float) -> np.ndarray:
     half = s * rng.uniform(0.3, 0.45)
     top = -s * rng.uniform(0.45, 0.6)
     bottom = s * rng.uniform(0.45, 0.55)
-    pts = [(-half, top), (-half + bw, top), (-half + bw, seat_y), (half, seat_y),
-           (half, bottom), (half - bw, bottom), (half - bw, seat_y + seat_h),
-           (-half + bw, seat_y + seat_h), (-half + bw, bottom), (-half, bottom)]
+    pts = [
+        (-half, top),
+        (-half + bw, top),
+        (-half + bw, seat_y),
+        (half, seat_y),
+        (half, bottom),
+        (half - bw, bottom),
+        (half - bw, seat_y + seat_h),
+        (-half + bw, seat_y + seat_h),
+        (-half + bw, bottom),
+        (-half, bottom),
+    ]
     return np.asarray(pts, np.float32)
 
 
@@ -98,8 +108,14 @@ def transform_poly(poly: np.ndarray, angle: float = 0.0, dx: float = 0.0, dy: fl
     return (poly @ rot.T + np.asarray([dx, dy], np.float32)).astype(np.float32)
 
 
-def rasterize(poly: np.ndarray, fill: FillFn, line_px: int, line_color: np.ndarray,
-              shadow: tuple[float, float] | None, shadow_factor: float = 0.68) -> Sprite | None:
+def rasterize(
+    poly: np.ndarray,
+    fill: FillFn,
+    line_px: int,
+    line_color: np.ndarray,
+    shadow: tuple[float, float] | None,
+    shadow_factor: float = 0.68,
+) -> Sprite | None:
     """Draw one part at rest. ``poly``: float [N, 2] local coords. Returns None if it covers no pixel.
 
     Cel shading: the shadow is the part minus a copy of itself shifted toward the light, a crescent
@@ -131,8 +147,9 @@ def rasterize(poly: np.ndarray, fill: FillFn, line_px: int, line_color: np.ndarr
     code = mask.copy()
     if line_px > 0:
         k = 2 * line_px + 1
-        inner = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)),
-                          borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        inner = cv2.erode(
+            mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)), borderType=cv2.BORDER_CONSTANT, borderValue=0
+        )
         line = (mask == 1) & (inner == 0)
         code[line] = 2
         color[line] = line_color

@@ -52,8 +52,9 @@ def gradient(h: int, w: int, c0: np.ndarray, c1: np.ndarray, angle: float) -> np
     return _blend(s, c0, c1)
 
 
-def noise(rng: np.random.Generator, h: int, w: int, octaves: int = 4, base_cell: float = 48.0,
-          persistence: float = 0.55) -> np.ndarray:
+def noise(
+    rng: np.random.Generator, h: int, w: int, octaves: int = 4, base_cell: float = 48.0, persistence: float = 0.55
+) -> np.ndarray:
     """Multi-octave value noise in 0..1, ``float32 [h, w]``.
 
     Small random grids are upsampled with bicubic interpolation: cheap, and smooth enough that
@@ -74,8 +75,9 @@ def noise(rng: np.random.Generator, h: int, w: int, octaves: int = 4, base_cell:
     return np.clip(acc / total, 0.0, 1.0)
 
 
-def noise_fill(rng: np.random.Generator, h: int, w: int, c0: np.ndarray, c1: np.ndarray, scale: float,
-               persistence: float = 0.55) -> np.ndarray:
+def noise_fill(
+    rng: np.random.Generator, h: int, w: int, c0: np.ndarray, c1: np.ndarray, scale: float, persistence: float = 0.55
+) -> np.ndarray:
     """Two-colour noise texture with feature size about ``scale`` pixels; higher ``persistence``
     keeps more fine detail."""
     n = noise(rng, h, w, octaves=4, base_cell=scale, persistence=persistence)
@@ -83,8 +85,9 @@ def noise_fill(rng: np.random.Generator, h: int, w: int, c0: np.ndarray, c1: np.
     return _blend(n, c0, c1)
 
 
-def stripes(h: int, w: int, c0: np.ndarray, c1: np.ndarray, period: float, angle: float,
-            soft: bool = True) -> np.ndarray:
+def stripes(
+    h: int, w: int, c0: np.ndarray, c1: np.ndarray, period: float, angle: float, soft: bool = True
+) -> np.ndarray:
     """Stripes of ``period`` (>= 8) pixels along ``angle``; soft stripes are a sine, hard ones a
     square wave with ~1 px ramps (unfiltered steps would alias, and bilinear resampling of aliased
     texture no longer matches the warp of the surface)."""
@@ -107,7 +110,9 @@ def random_color(rng: np.random.Generator, lo: int = 20, hi: int = 235) -> np.nd
     return rng.integers(lo, hi, size=3).astype(np.uint8)
 
 
-def random_texture(rng: np.random.Generator, h: int, w: int, size_hint: float, kind: str | None = None) -> tuple[np.ndarray, str]:
+def random_texture(
+    rng: np.random.Generator, h: int, w: int, size_hint: float, kind: str | None = None
+) -> tuple[np.ndarray, str]:
     """A random rich texture and its kind name. ``size_hint``: typical feature size in pixels.
 
     "photo" mixes a colour gradient, noise and a faint pattern, a cheap stand-in for the cluttered,
@@ -117,8 +122,9 @@ def random_texture(rng: np.random.Generator, h: int, w: int, size_hint: float, k
     c0, c1 = random_color(rng), random_color(rng)
     angle = float(rng.uniform(0, np.pi))
     if kind == "noise":
-        return noise_fill(rng, h, w, c0, c1, scale=size_hint * rng.uniform(0.5, 1.5),
-                          persistence=rng.uniform(0.5, 0.85)), kind
+        return noise_fill(
+            rng, h, w, c0, c1, scale=size_hint * rng.uniform(0.5, 1.5), persistence=rng.uniform(0.5, 0.85)
+        ), kind
     if kind == "stripes":
         period = size_hint * rng.uniform(0.2, 0.6)
         return stripes(h, w, c0, c1, period, angle, soft=bool(rng.random() < 0.6)), kind

@@ -12,14 +12,25 @@ STYLES = ("cel", "textured", "mixed")
 GENERATOR_VERSION = "segcorr-synth-cels/1"
 
 
-def _motion(rng: np.random.Generator, pos: tuple[float, float], max_shift: float, max_rot: float,
-            max_scale: float, angle0: float = 0.0) -> Motion:
+def _motion(
+    rng: np.random.Generator,
+    pos: tuple[float, float],
+    max_shift: float,
+    max_rot: float,
+    max_scale: float,
+    angle0: float = 0.0,
+) -> Motion:
     """Per-layer motion; a fifth of the layers barely move, as static characters do in real cuts."""
     mag = rng.uniform(0, 0.05 * max_shift) if rng.random() < 0.2 else rng.uniform(0, max_shift)
     a = rng.uniform(0, 2 * np.pi)
-    return Motion(pos=pos, vel=(mag * np.cos(a), mag * np.sin(a)),
-                  acc=tuple(rng.normal(0, 0.1 * max_shift, 2)), angle0=angle0,
-                  omega=rng.uniform(-max_rot, max_rot), scale_rate=rng.uniform(-max_scale, max_scale))
+    return Motion(
+        pos=pos,
+        vel=(mag * np.cos(a), mag * np.sin(a)),
+        acc=tuple(rng.normal(0, 0.1 * max_shift, 2)),
+        angle0=angle0,
+        omega=rng.uniform(-max_rot, max_rot),
+        scale_rate=rng.uniform(-max_scale, max_scale),
+    )
 
 
 def resolve_style(rng: np.random.Generator, style: str) -> str:
@@ -46,8 +57,14 @@ def build_scene(rng: np.random.Generator, height: int, width: int, style: str = 
         color, regions, concepts = textured_background(rng, hc, wc)
     pan = _motion(rng, (0.0, 0.0), 30 * f, 0.02, 0.03)
     # Canvas -> image: centre the canvas on the frame, then pan / turn / zoom about the frame centre.
-    bg_motion = Motion(pos=(width / 2, height / 2), vel=pan.vel, acc=pan.acc, omega=pan.omega,
-                       scale_rate=pan.scale_rate, origin=(wc / 2, hc / 2))
+    bg_motion = Motion(
+        pos=(width / 2, height / 2),
+        vel=pan.vel,
+        acc=pan.acc,
+        omega=pan.omega,
+        scale_rate=pan.scale_rate,
+        origin=(wc / 2, hc / 2),
+    )
     background = Background(color=color, regions=regions, motion=bg_motion, concepts=concepts)
 
     layers = []

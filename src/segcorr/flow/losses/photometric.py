@@ -12,9 +12,12 @@ def warp(x: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     x: [B, C, H, W]; flow: [B, 2, H, W] in pixels -> (warped [B, C, H, W], inside [B, 1, H, W] bool: the
     sample point lies in the frame).
     """
-    b, _, h, w = flow.shape
-    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
-                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+    _b, _, h, w = flow.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=flow.device, dtype=flow.dtype),
+        torch.arange(w, device=flow.device, dtype=flow.dtype),
+        indexing="ij",
+    )
     px = xs + flow[:, 0]
     py = ys + flow[:, 1]
     grid = torch.stack([2 * px / max(w - 1, 1) - 1, 2 * py / max(h - 1, 1) - 1], -1)
@@ -23,8 +26,9 @@ def warp(x: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return out, inside.unsqueeze(1)
 
 
-def fb_occlusion(flow_fw: torch.Tensor, flow_bw: torch.Tensor, alpha1: float = 0.01,
-                 alpha2: float = 0.5) -> torch.Tensor:
+def fb_occlusion(
+    flow_fw: torch.Tensor, flow_bw: torch.Tensor, alpha1: float = 0.01, alpha2: float = 0.5
+) -> torch.Tensor:
     """Occlusion of frame-0 pixels by forward-backward consistency (UnFlow's test), plus leaving the frame.
 
     flow_fw: [B, 2, H, W] 0->1; flow_bw: [B, 2, H, W] 1->0 -> occ [B, 1, H, W] bool (True = occluded).
@@ -39,7 +43,7 @@ def fb_occlusion(flow_fw: torch.Tensor, flow_bw: torch.Tensor, alpha1: float = 0
 def _gray(img: torch.Tensor) -> torch.Tensor:
     if img.shape[1] == 1:
         return img
-    return (0.299 * img[:, 0:1] + 0.587 * img[:, 1:2] + 0.114 * img[:, 2:3])
+    return 0.299 * img[:, 0:1] + 0.587 * img[:, 1:2] + 0.114 * img[:, 2:3]
 
 
 def census_transform(img: torch.Tensor, radius: int = 3) -> torch.Tensor:
@@ -57,4 +61,4 @@ def census_distance(img0: torch.Tensor, img1_warped: torch.Tensor, radius: int =
     patches. img0, img1_warped: [B, C, H, W] in 0..1."""
     d = census_transform(img0, radius) - census_transform(img1_warped, radius)
     ham = (d * d / (0.1 + d * d)).mean(1, keepdim=True)
-    return (ham.abs() + 0.01).pow(0.4) - 0.01 ** 0.4
+    return (ham.abs() + 0.01).pow(0.4) - 0.01**0.4

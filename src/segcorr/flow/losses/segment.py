@@ -19,8 +19,11 @@ def _onehot(labels: torch.Tensor, k: int, like: torch.Tensor) -> torch.Tensor:
 
 def _coords(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     """Homogeneous pixel coordinates scaled to [-1, 1] (well-conditioned normal equations): [HW, 3]."""
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=like.device, dtype=like.dtype),
-                            torch.linspace(-1, 1, w, device=like.device, dtype=like.dtype), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.linspace(-1, 1, h, device=like.device, dtype=like.dtype),
+        torch.linspace(-1, 1, w, device=like.device, dtype=like.dtype),
+        indexing="ij",
+    )
     return torch.stack([xs.reshape(-1), ys.reshape(-1), torch.ones_like(xs).reshape(-1)], -1)
 
 
@@ -32,7 +35,7 @@ def weighted_affine_fields(flow: torch.Tensor, weights: torch.Tensor, ridge: flo
     fitted flow [B, K, 2, HW] (the affine field of segment k evaluated over the whole image).
     Solves the 3x3 normal equations (X^T W X + ridge I) P = X^T W f for P [3, 2] per segment.
     """
-    b, _, h, w = flow.shape
+    _b, _, h, w = flow.shape
     x = _coords(h, w, flow)  # [N, 3]
     f = flow.flatten(2)  # [B, 2, N]
     wx = weights[..., None] * x  # [B, K, N, 3]
@@ -42,9 +45,16 @@ def weighted_affine_fields(flow: torch.Tensor, weights: torch.Tensor, ridge: flo
     return torch.einsum("ni,bkic->bkcn", x, params)
 
 
-def segment_affine_loss(flow: torch.Tensor, labels: torch.Tensor, visible: torch.Tensor | None = None,
-                        max_segments: int = 6, min_pixels: int = 4, min_visible: float = 0.2,
-                        min_inliers: float = 0.5, inlier_px: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def segment_affine_loss(
+    flow: torch.Tensor,
+    labels: torch.Tensor,
+    visible: torch.Tensor | None = None,
+    max_segments: int = 6,
+    min_pixels: int = 4,
+    min_visible: float = 0.2,
+    min_inliers: float = 0.5,
+    inlier_px: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Pull the flow of each segment toward its own best affine motion (UnSAMFlow's homography smoothness,
     with an affine model so the fit is one small linear solve).
 
@@ -85,8 +95,7 @@ def segment_consistency_loss(flow: torch.Tensor, labels: torch.Tensor, num_segme
     return (dev * member).sum() / n.sum().clamp_min(1.0)
 
 
-def cross_segment_discontinuity_loss(flow: torch.Tensor, labels: torch.Tensor,
-                                     num_segments: int = 16) -> torch.Tensor:
+def cross_segment_discontinuity_loss(flow: torch.Tensor, labels: torch.Tensor, num_segments: int = 16) -> torch.Tensor:
     """Across a boundary between two labelled segments, the flow jump should be at least the jump between
     the two segments' mean flows (means detached): hinge on ``|m_i - m_j| - |f_i - f_j|``. Keeps motion edges
     from smearing. flow: [B, 2, H, W]; labels: [B, H, W] -> 0-d loss (0 without labelled neighbours).
@@ -98,8 +107,10 @@ def cross_segment_discontinuity_loss(flow: torch.Tensor, labels: torch.Tensor,
     m = torch.einsum("bsn,bsc->bcn", member, mean).reshape(b, 2, h, w)
     lab = relabel_largest(labels, num_segments).unsqueeze(1)
     total, count = flow.new_zeros(()), flow.new_zeros(())
-    for sl0, sl1 in (((..., slice(None), slice(1, None)), (..., slice(None), slice(None, -1))),
-                     ((..., slice(1, None), slice(None)), (..., slice(None, -1), slice(None)))):
+    for sl0, sl1 in (
+        ((..., slice(None), slice(1, None)), (..., slice(None), slice(None, -1))),
+        ((..., slice(1, None), slice(None)), (..., slice(None, -1), slice(None))),
+    ):
         pair = ((lab[sl0] != lab[sl1]) & (lab[sl0] >= 0) & (lab[sl1] >= 0)).to(flow.dtype)
         target = torch.linalg.vector_norm(m[sl0] - m[sl1], dim=1, keepdim=True)
         jump = torch.linalg.vector_norm(flow[sl0] - flow[sl1] + 1e-9, dim=1, keepdim=True)

@@ -13,8 +13,9 @@ def _dy(x: torch.Tensor) -> torch.Tensor:
     return x[..., 1:, :] - x[..., :-1, :]
 
 
-def edge_aware_smoothness(flow: torch.Tensor, img: torch.Tensor, order: int = 2,
-                          edge_weight: float = 150.0) -> torch.Tensor:
+def edge_aware_smoothness(
+    flow: torch.Tensor, img: torch.Tensor, order: int = 2, edge_weight: float = 150.0
+) -> torch.Tensor:
     """Mean |d^order flow| weighted by exp(-edge_weight * |dI|) (flow may bend where the image has edges).
 
     flow: [B, 2, H, W] pixels; img: [B, C, H, W] in 0..1; order: 1 or 2 -> 0-d loss.

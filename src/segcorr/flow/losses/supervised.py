@@ -5,8 +5,13 @@ from __future__ import annotations
 import torch
 
 
-def sequence_loss(preds: list[torch.Tensor], gt: torch.Tensor, valid: torch.Tensor | None = None,
-                  gamma: float = 0.8, max_flow: float = 400.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def sequence_loss(
+    preds: list[torch.Tensor],
+    gt: torch.Tensor,
+    valid: torch.Tensor | None = None,
+    gamma: float = 0.8,
+    max_flow: float = 400.0,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """RAFT-style sequence loss: sum_i gamma^(n-1-i) * mean L1 error of prediction i.
 
     preds: list of [B, 2, H, W] (earliest first); gt: [B, 2, H, W]; valid: [B, H, W] (bool or 0/1 float) or
@@ -16,8 +21,9 @@ def sequence_loss(preds: list[torch.Tensor], gt: torch.Tensor, valid: torch.Tens
     if not preds:
         raise ValueError("expected at least one prediction, found an empty list")
     if gt.ndim != 4 or gt.shape[1] != 2 or preds[-1].shape != gt.shape:
-        raise ValueError(f"expected predictions and gt of shape [B, 2, H, W], found {tuple(preds[-1].shape)} "
-                         f"and {tuple(gt.shape)}")
+        raise ValueError(
+            f"expected predictions and gt of shape [B, 2, H, W], found {tuple(preds[-1].shape)} and {tuple(gt.shape)}"
+        )
     mask = torch.linalg.vector_norm(gt, dim=1) < max_flow
     if valid is not None:
         mask = mask & (valid > 0.5 if valid.is_floating_point() else valid.bool())
@@ -31,6 +37,10 @@ def sequence_loss(preds: list[torch.Tensor], gt: torch.Tensor, valid: torch.Tens
         epe = torch.linalg.vector_norm(preds[-1] - gt, dim=1)[mask]
         if epe.numel() == 0:
             epe = gt.new_zeros(1)
-        metrics = {"epe": epe.mean(), "px1": (epe < 1).float().mean(), "px3": (epe < 3).float().mean(),
-                   "px5": (epe < 5).float().mean()}
+        metrics = {
+            "epe": epe.mean(),
+            "px1": (epe < 1).float().mean(),
+            "px3": (epe < 3).float().mean(),
+            "px5": (epe < 5).float().mean(),
+        }
     return loss, metrics

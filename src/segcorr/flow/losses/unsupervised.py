@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from segcorr.flow.losses.photometric import census_distance, fb_occlusion, warp
-from segcorr.flow.losses.segment import (cross_segment_discontinuity_loss, segment_affine_loss,
-                                         segment_consistency_loss)
+from segcorr.flow.losses.segment import cross_segment_discontinuity_loss, segment_affine_loss, segment_consistency_loss
 from segcorr.flow.losses.smoothness import boundary_sharpness, edge_aware_smoothness
 
 
@@ -64,8 +63,14 @@ class UnsupervisedFlowLoss:
     def __init__(self, cfg: UnsupLossConfig | None = None) -> None:
         self.cfg = cfg or UnsupLossConfig()
 
-    def direction(self, img_a: torch.Tensor, img_b: torch.Tensor, flow: torch.Tensor, flow_back: torch.Tensor,
-                  seg: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def direction(
+        self,
+        img_a: torch.Tensor,
+        img_b: torch.Tensor,
+        flow: torch.Tensor,
+        flow_back: torch.Tensor,
+        seg: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Loss of the flow a -> b (``flow_back`` is b -> a, used for occlusion only)."""
         c = self.cfg
         with torch.no_grad():
@@ -81,25 +86,47 @@ class UnsupervisedFlowLoss:
         if seg is not None and bool((seg > 0).any()):
             if c.affine_weight:
                 terms["affine"], used = segment_affine_loss(
-                    flow, seg, ~occ, c.affine_max_segments, c.affine_min_pixels, c.affine_min_visible,
-                    c.affine_min_inliers, c.affine_inlier_px)
+                    flow,
+                    seg,
+                    ~occ,
+                    c.affine_max_segments,
+                    c.affine_min_pixels,
+                    c.affine_min_visible,
+                    c.affine_min_inliers,
+                    c.affine_inlier_px,
+                )
             if c.consistency_weight:
                 terms["consistency"] = segment_consistency_loss(flow, seg, c.num_segments)
             if c.boundary_weight:
                 terms["boundary"] = boundary_sharpness(flow, seg, c.boundary_relax)
             if c.discontinuity_weight:
                 terms["discontinuity"] = cross_segment_discontinuity_loss(flow, seg, c.num_segments)
-        weights = {"photo": c.photo_weight, "smooth": c.smooth_weight, "affine": c.affine_weight,
-                   "consistency": c.consistency_weight, "boundary": c.boundary_weight,
-                   "discontinuity": c.discontinuity_weight}
+        weights = {
+            "photo": c.photo_weight,
+            "smooth": c.smooth_weight,
+            "affine": c.affine_weight,
+            "consistency": c.consistency_weight,
+            "boundary": c.boundary_weight,
+            "discontinuity": c.discontinuity_weight,
+        }
         loss = sum(weights[k] * v for k, v in terms.items())
-        info = {**{k: v.detach() for k, v in terms.items()}, "occ_frac": occ.float().mean(),
-                "affine_segments": used.float(), "mean_flow": torch.linalg.vector_norm(flow.detach(), dim=1).mean()}
+        info = {
+            **{k: v.detach() for k, v in terms.items()},
+            "occ_frac": occ.float().mean(),
+            "affine_segments": used.float(),
+            "mean_flow": torch.linalg.vector_norm(flow.detach(), dim=1).mean(),
+        }
         return loss, info
 
-    def __call__(self, img0: torch.Tensor, img1: torch.Tensor, flow_fw: torch.Tensor, flow_bw: torch.Tensor,
-                 seg0: torch.Tensor | None = None,
-                 seg1: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(
+        self,
+        img0: torch.Tensor,
+        img1: torch.Tensor,
+        flow_fw: torch.Tensor,
+        flow_bw: torch.Tensor,
+        seg0: torch.Tensor | None = None,
+        seg1: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         l_fw, i_fw = self.direction(img0, img1, flow_fw, flow_bw, seg0)
         l_bw, i_bw = self.direction(img1, img0, flow_bw, flow_fw, seg1)
         metrics = {k: float(0.5 * (i_fw[k] + i_bw[k])) for k in i_fw}

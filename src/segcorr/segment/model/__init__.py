@@ -57,10 +57,27 @@ class Sam3Config:
 
 REGISTRY: dict[str, Sam3Config] = {
     "sam3_tiny": Sam3Config(),
-    "sam3-test": Sam3Config(image_size=64, vit_dim=32, vit_depth=2, vit_heads=2, vit_window=2, vit_global_blocks=(1,),
-                            d_model=32, text_width=16, text_heads=2, text_layers=1, context_length=16,
-                            twoway_depth=1, twoway_heads=2, twoway_mlp=64, det_heads=2, det_ffn=64,
-                            det_encoder_layers=1, det_decoder_layers=1, num_queries=4),
+    "sam3-test": Sam3Config(
+        image_size=64,
+        vit_dim=32,
+        vit_depth=2,
+        vit_heads=2,
+        vit_window=2,
+        vit_global_blocks=(1,),
+        d_model=32,
+        text_width=16,
+        text_heads=2,
+        text_layers=1,
+        context_length=16,
+        twoway_depth=1,
+        twoway_heads=2,
+        twoway_mlp=64,
+        det_heads=2,
+        det_ffn=64,
+        det_encoder_layers=1,
+        det_decoder_layers=1,
+        num_queries=4,
+    ),
 }
 NAMES = tuple(REGISTRY)
 
@@ -79,19 +96,37 @@ def config_for(name: str, **overrides) -> Sam3Config:
 def build_from_config(cfg: Sam3Config) -> Sam3Image:
     d = cfg.d_model
     grid = (cfg.image_size // 16 * 3 // 4, cfg.image_size // 16)
-    backbone = ViT(cfg.vit_dim, cfg.vit_depth, cfg.vit_heads, window=cfg.vit_window,
-                   global_blocks=tuple(cfg.vit_global_blocks), pos=cfg.vit_pos, pos_grid=grid,
-                   layer_scale=cfg.layer_scale)
+    backbone = ViT(
+        cfg.vit_dim,
+        cfg.vit_depth,
+        cfg.vit_heads,
+        window=cfg.vit_window,
+        global_blocks=tuple(cfg.vit_global_blocks),
+        pos=cfg.vit_pos,
+        pos_grid=grid,
+        layer_scale=cfg.layer_scale,
+    )
     neck = Sam3DualViTDetNeck(cfg.vit_dim, d, tuple(cfg.neck_scales), cfg.neck_dual, cfg.stem_skips)
-    text = VETextEncoder(d, cfg.vocab_size, cfg.text_width, cfg.text_heads, cfg.text_layers, cfg.context_length,
-                         layer_scale=cfg.layer_scale)
+    text = VETextEncoder(
+        d,
+        cfg.vocab_size,
+        cfg.text_width,
+        cfg.text_heads,
+        cfg.text_layers,
+        cfg.context_length,
+        layer_scale=cfg.layer_scale,
+    )
     prompt = PromptEncoder(d, click_maps=cfg.click_maps)
-    decoder = MaskDecoder(d, TwoWayTransformer(cfg.twoway_depth, d, cfg.twoway_heads, cfg.twoway_mlp,
-                                               use_rope=cfg.twoway_rope),
-                          num_multimask_outputs=cfg.num_multimask_outputs, iou_head_hidden_dim=d,
-                          dynamic_multimask_via_stability=cfg.dynamic_multimask_via_stability)
-    detector = ConceptDetector(d, cfg.det_heads, cfg.det_ffn, cfg.det_encoder_layers, cfg.det_decoder_layers,
-                               cfg.num_queries)
+    decoder = MaskDecoder(
+        d,
+        TwoWayTransformer(cfg.twoway_depth, d, cfg.twoway_heads, cfg.twoway_mlp, use_rope=cfg.twoway_rope),
+        num_multimask_outputs=cfg.num_multimask_outputs,
+        iou_head_hidden_dim=d,
+        dynamic_multimask_via_stability=cfg.dynamic_multimask_via_stability,
+    )
+    detector = ConceptDetector(
+        d, cfg.det_heads, cfg.det_ffn, cfg.det_encoder_layers, cfg.det_decoder_layers, cfg.num_queries
+    )
     model = Sam3Image(backbone, neck, text, prompt, decoder, detector)
     model.config = cfg
     return model
@@ -102,5 +137,4 @@ def build(name: str = "sam3_tiny", **overrides) -> Sam3Image:
     return build_from_config(config_for(name, **overrides))
 
 
-__all__ = ["NAMES", "NO_OBJ_SCORE", "REGISTRY", "Sam3Config", "Sam3Image", "build", "build_from_config",
-           "config_for"]
+__all__ = ["NAMES", "NO_OBJ_SCORE", "REGISTRY", "Sam3Config", "Sam3Image", "build", "build_from_config", "config_for"]

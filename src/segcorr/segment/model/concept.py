@@ -75,8 +75,15 @@ class PixelDecoder(nn.Module):
 
 
 class ConceptDetector(nn.Module):
-    def __init__(self, dim: int, heads: int = 4, ffn: int = 512, encoder_layers: int = 2, decoder_layers: int = 3,
-                 num_queries: int = 16) -> None:
+    def __init__(
+        self,
+        dim: int,
+        heads: int = 4,
+        ffn: int = 512,
+        encoder_layers: int = 2,
+        decoder_layers: int = 3,
+        num_queries: int = 16,
+    ) -> None:
         super().__init__()
         self.encoder = nn.ModuleList(FusionEncoderLayer(dim, heads, ffn) for _ in range(encoder_layers))
         self.decoder = nn.ModuleList(ConceptDecoderLayer(dim, heads, ffn) for _ in range(decoder_layers))
@@ -97,14 +104,20 @@ class ConceptDetector(nn.Module):
         """Per image: [B, C, 4h, 4w] from the pyramid levels (computed once, shared by all phrases)."""
         return self.pixel_decoder(f16, f8, f4)
 
-    def forward(self, mask_feat: torch.Tensor, f16: torch.Tensor, pos16: torch.Tensor,
-                text: torch.Tensor, text_pad: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        mask_feat: torch.Tensor,
+        f16: torch.Tensor,
+        pos16: torch.Tensor,
+        text: torch.Tensor,
+        text_pad: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
         """One row per (image, phrase): mask_feat [T, C, 4h, 4w] (``pixel_embedding`` of its image), f16 [T, C, h, w],
         pos16 [1, C, h, w], text [T, L, C], text_pad [T, L] (True = padding).
 
         Returns pred_logits [T, Q], presence_logit [T], pred_boxes [T, Q, 4] (cx, cy, w, h in 0..1),
         pred_masks [T, Q, 4h, 4w] logits."""
-        t, c, h, w = f16.shape
+        t, c, _h, _w = f16.shape
         x = f16.flatten(2).transpose(1, 2)
         pos = pos16.flatten(2).transpose(1, 2)
         for layer in self.encoder:
@@ -117,7 +130,11 @@ class ConceptDetector(nn.Module):
         presence, hs = q[:, 0], q[:, 1:]
         keep = (~text_pad).float()[..., None]
         text_mean = (text * keep).sum(1) / keep.sum(1).clamp(min=1)  # [T, C]
-        logits = (self.score_proj(hs) * self.text_proj(text_mean)[:, None]).sum(-1) / c ** 0.5 + self.score_bias
+        logits = (self.score_proj(hs) * self.text_proj(text_mean)[:, None]).sum(-1) / c**0.5 + self.score_bias
         masks = torch.einsum("tqc,tchw->tqhw", self.mask_embed(hs), mask_feat)
-        return {"pred_logits": logits, "presence_logit": self.presence_head(presence)[:, 0],
-                "pred_boxes": self.box_head(hs).sigmoid(), "pred_masks": masks}
+        return {
+            "pred_logits": logits,
+            "presence_logit": self.presence_head(presence)[:, 0],
+            "pred_boxes": self.box_head(hs).sigmoid(),
+            "pred_masks": masks,
+        }

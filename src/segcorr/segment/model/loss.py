@@ -92,15 +92,21 @@ def generalized_box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def hungarian_match(logits: torch.Tensor, boxes: torch.Tensor, masks: torch.Tensor, gt_boxes: torch.Tensor,
-                    gt_masks: torch.Tensor, w: Sam3LossWeights) -> tuple[np.ndarray, np.ndarray]:
+def hungarian_match(
+    logits: torch.Tensor,
+    boxes: torch.Tensor,
+    masks: torch.Tensor,
+    gt_boxes: torch.Tensor,
+    gt_masks: torch.Tensor,
+    w: Sam3LossWeights,
+) -> tuple[np.ndarray, np.ndarray]:
     """One phrase: logits [Q], boxes [Q, 4] cxcywh, masks [Q, h, w] logits vs gt_boxes [N, 4], gt_masks [N, h, w].
     Returns (query indices, instance indices) of the minimum-cost one-to-one assignment."""
     from scipy.optimize import linear_sum_assignment
 
     p = logits.sigmoid()[:, None]
     a, g = w.focal_alpha, w.focal_gamma
-    cost_cls = a * (1 - p) ** g * -(p + 1e-8).log() - (1 - a) * p ** g * -(1 - p + 1e-8).log()
+    cost_cls = a * (1 - p) ** g * -(p + 1e-8).log() - (1 - a) * p**g * -(1 - p + 1e-8).log()
     cost_l1 = torch.cdist(boxes, gt_boxes, p=1)
     cost_giou = -generalized_box_iou(box_cxcywh_to_xyxy(boxes), box_cxcywh_to_xyxy(gt_boxes))
     pm = masks.sigmoid().flatten(1)
@@ -149,8 +155,12 @@ class Sam3Loss:
         obj_loss = F.binary_cross_entropy_with_logits(obj, torch.ones_like(obj))
         total = mask_loss + w.iou * iou_loss + w.obj * obj_loss
         chosen_iou = true_iou[rows, idx].mean()
-        return total, {"prompt/mask": float(mask_loss.detach()), "prompt/iou_mse": float(iou_loss.detach()),
-                       "prompt/obj": float(obj_loss.detach()), "prompt/miou": float(chosen_iou.detach())}
+        return total, {
+            "prompt/mask": float(mask_loss.detach()),
+            "prompt/iou_mse": float(iou_loss.detach()),
+            "prompt/obj": float(obj_loss.detach()),
+            "prompt/miou": float(chosen_iou.detach()),
+        }
 
     def concept_loss(self, out: dict[str, torch.Tensor], batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.w
@@ -192,13 +202,25 @@ class Sam3Loss:
             zero = logits.sum() * 0
             l1 = giou = mfocal = mdice = zero
         presence = F.binary_cross_entropy_with_logits(out["presence_logit"], positive.float())
-        total = (w.cls * cls + w.box_l1 * l1 + w.box_giou * giou + w.find_mask_focal * mfocal
-                 + w.find_mask_dice * mdice + w.presence * presence)
+        total = (
+            w.cls * cls
+            + w.box_l1 * l1
+            + w.box_giou * giou
+            + w.find_mask_focal * mfocal
+            + w.find_mask_dice * mdice
+            + w.presence * presence
+        )
         with torch.no_grad():
             pres_acc = ((out["presence_logit"] > 0) == positive).float().mean()
-        return total, {"find/cls": float(cls.detach()), "find/l1": float(l1.detach()), "find/giou": float(giou.detach()),
-                       "find/mask": float(mfocal.detach()), "find/dice": float(mdice.detach()), "find/presence": float(presence.detach()),
-                       "find/presence_acc": float(pres_acc.detach())}
+        return total, {
+            "find/cls": float(cls.detach()),
+            "find/l1": float(l1.detach()),
+            "find/giou": float(giou.detach()),
+            "find/mask": float(mfocal.detach()),
+            "find/dice": float(mdice.detach()),
+            "find/presence": float(presence.detach()),
+            "find/presence_acc": float(pres_acc.detach()),
+        }
 
     def __call__(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         total = None

@@ -24,11 +24,19 @@ def stability_scores(mask_logits: torch.Tensor, delta: float) -> torch.Tensor:
 
 
 class MaskDecoder(nn.Module):
-    def __init__(self, dim: int, transformer: TwoWayTransformer, num_multimask_outputs: int = 3,
-                 iou_head_depth: int = 3, iou_head_hidden_dim: int = 128, use_high_res_features: bool = True,
-                 pred_obj_scores: bool = True, dynamic_multimask_via_stability: bool = True,
-                 dynamic_multimask_stability_delta: float = 0.05,
-                 dynamic_multimask_stability_thresh: float = 0.98) -> None:
+    def __init__(
+        self,
+        dim: int,
+        transformer: TwoWayTransformer,
+        num_multimask_outputs: int = 3,
+        iou_head_depth: int = 3,
+        iou_head_hidden_dim: int = 128,
+        use_high_res_features: bool = True,
+        pred_obj_scores: bool = True,
+        dynamic_multimask_via_stability: bool = True,
+        dynamic_multimask_stability_delta: float = 0.05,
+        dynamic_multimask_stability_thresh: float = 0.98,
+    ) -> None:
         super().__init__()
         self.transformer = transformer
         self.num_mask_tokens = num_multimask_outputs + 1
@@ -36,23 +44,34 @@ class MaskDecoder(nn.Module):
         self.mask_tokens = nn.Embedding(self.num_mask_tokens, dim)
         self.obj_score_token = nn.Embedding(1, dim) if pred_obj_scores else None
         self.output_upscaling = nn.Sequential(
-            nn.ConvTranspose2d(dim, dim // 4, 2, 2), LayerNorm2d(dim // 4), nn.GELU(),
-            nn.ConvTranspose2d(dim // 4, dim // 8, 2, 2), nn.GELU())
+            nn.ConvTranspose2d(dim, dim // 4, 2, 2),
+            LayerNorm2d(dim // 4),
+            nn.GELU(),
+            nn.ConvTranspose2d(dim // 4, dim // 8, 2, 2),
+            nn.GELU(),
+        )
         self.use_high_res_features = use_high_res_features
         if use_high_res_features:
             self.conv_s0 = nn.Conv2d(dim, dim // 8, 1)
             self.conv_s1 = nn.Conv2d(dim, dim // 4, 1)
         self.output_hypernetworks_mlps = nn.ModuleList(MLP(dim, dim, dim // 8, 3) for _ in range(self.num_mask_tokens))
-        self.iou_prediction_head = MLP(dim, iou_head_hidden_dim, self.num_mask_tokens, iou_head_depth,
-                                       sigmoid_output=True)
+        self.iou_prediction_head = MLP(
+            dim, iou_head_hidden_dim, self.num_mask_tokens, iou_head_depth, sigmoid_output=True
+        )
         self.pred_obj_score_head = nn.Linear(dim, 1) if pred_obj_scores else None
         self.dynamic_multimask_via_stability = dynamic_multimask_via_stability
         self.stability_delta = dynamic_multimask_stability_delta
         self.stability_thresh = dynamic_multimask_stability_thresh
 
-    def forward(self, image_embeddings: torch.Tensor, image_pe: torch.Tensor, sparse: torch.Tensor,
-                dense: torch.Tensor, multimask_output: bool,
-                high_res_features: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        image_embeddings: torch.Tensor,
+        image_pe: torch.Tensor,
+        sparse: torch.Tensor,
+        dense: torch.Tensor,
+        multimask_output: bool,
+        high_res_features: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor]:
         """image_embeddings: [B, C, h, w] (one row per prompt); image_pe: [1, C, h, w]; sparse: [B, N, C];
         dense: [B, C, h, w]; high_res_features: ``project_high_res`` of the image's stride-4 and stride-8 levels
         ([B, C/8, 4h, 4w], [B, C/4, 2h, 2w]).
@@ -70,7 +89,7 @@ class MaskDecoder(nn.Module):
         hs, src = self.transformer(src, image_pe.expand(b, -1, -1, -1), tokens)
         s = 1 if self.obj_score_token is not None else 0
         iou_token_out = hs[:, s]
-        mask_tokens_out = hs[:, s + 1:s + 1 + self.num_mask_tokens]
+        mask_tokens_out = hs[:, s + 1 : s + 1 + self.num_mask_tokens]
         src = src.transpose(1, 2).reshape(b, c, h, w)
         if self.use_high_res_features and high_res_features is not None:
             dc1, ln1, act1, dc2, act2 = self.output_upscaling
@@ -83,8 +102,11 @@ class MaskDecoder(nn.Module):
         bu, cu, hu, wu = up.shape
         all_masks = (hyper @ up.view(bu, cu, hu * wu)).view(b, -1, hu, wu)
         all_iou = self.iou_prediction_head(iou_token_out)
-        obj = self.pred_obj_score_head(hs[:, 0]) if self.pred_obj_score_head is not None else \
-            torch.full((b, 1), 10.0, device=src.device, dtype=src.dtype)
+        obj = (
+            self.pred_obj_score_head(hs[:, 0])
+            if self.pred_obj_score_head is not None
+            else torch.full((b, 1), 10.0, device=src.device, dtype=src.dtype)
+        )
         if multimask_output:
             masks, iou, toks = all_masks[:, 1:], all_iou[:, 1:], mask_tokens_out[:, 1:]
         elif self.dynamic_multimask_via_stability and not self.training:
@@ -92,8 +114,14 @@ class MaskDecoder(nn.Module):
             toks = mask_tokens_out[torch.arange(b, device=src.device), idx][:, None]
         else:
             masks, iou, toks = all_masks[:, :1], all_iou[:, :1], mask_tokens_out[:, :1]
-        return {"masks": masks, "iou_pred": iou, "all_masks": all_masks, "all_iou": all_iou,
-                "object_score_logits": obj, "sam_tokens": toks}
+        return {
+            "masks": masks,
+            "iou_pred": iou,
+            "all_masks": all_masks,
+            "all_iou": all_iou,
+            "object_score_logits": obj,
+            "sam_tokens": toks,
+        }
 
     def project_high_res(self, feat_s0: torch.Tensor, feat_s1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Once per image (SAM 2 does it in the image encoder): [B, C, 4h, 4w], [B, C, 2h, 2w] ->

@@ -17,8 +17,12 @@ from segcorr.segment.model.common import LayerNorm2d
 
 def _level(scale: float, in_dim: int, out_dim: int) -> nn.Module:
     if scale == 4.0:
-        up = [nn.ConvTranspose2d(in_dim, in_dim // 2, 2, 2), LayerNorm2d(in_dim // 2), nn.GELU(),
-              nn.ConvTranspose2d(in_dim // 2, in_dim // 4, 2, 2)]
+        up = [
+            nn.ConvTranspose2d(in_dim, in_dim // 2, 2, 2),
+            LayerNorm2d(in_dim // 2),
+            nn.GELU(),
+            nn.ConvTranspose2d(in_dim // 2, in_dim // 4, 2, 2),
+        ]
         c = in_dim // 4
     elif scale == 2.0:
         up, c = [nn.ConvTranspose2d(in_dim, in_dim // 2, 2, 2)], in_dim // 2
@@ -29,8 +33,11 @@ def _level(scale: float, in_dim: int, out_dim: int) -> nn.Module:
     else:
         raise ValueError(f"scale factor {scale} not in (4, 2, 1, 0.5)")
     # at strides 4 and 8 a full 3x3 convolution would cost more than the whole ViT: a depthwise one mixes space
-    mix = (nn.Conv2d(out_dim, out_dim, 3, padding=1, groups=out_dim) if scale >= 2.0
-           else nn.Conv2d(out_dim, out_dim, 3, padding=1))
+    mix = (
+        nn.Conv2d(out_dim, out_dim, 3, padding=1, groups=out_dim)
+        if scale >= 2.0
+        else nn.Conv2d(out_dim, out_dim, 3, padding=1)
+    )
     return nn.Sequential(*up, nn.Conv2d(c, out_dim, 1), LayerNorm2d(out_dim), mix)
 
 
@@ -61,8 +68,14 @@ class Sam3DualViTDetNeck(nn.Module):
     """x: [B, C, h, w] ViT tokens -> list of [B, d_model, h*s, w*s] for each scale factor s (and a second list
     for the interactive decoder when ``dual``)."""
 
-    def __init__(self, in_dim: int, d_model: int, scale_factors: tuple[float, ...] = (4.0, 2.0, 1.0, 0.5),
-                 dual: bool = False, stem_skips: bool = True) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        d_model: int,
+        scale_factors: tuple[float, ...] = (4.0, 2.0, 1.0, 0.5),
+        dual: bool = False,
+        stem_skips: bool = True,
+    ) -> None:
         super().__init__()
         self.detector = _Pyramid(in_dim, d_model, tuple(scale_factors), stem_skips)
         self.interactive = _Pyramid(in_dim, d_model, tuple(scale_factors), stem_skips) if dual else None

@@ -40,8 +40,9 @@ class PositionEmbeddingSine(nn.Module):
         px, py = self._encode_xy(cx, cy)
         return torch.cat((py, px, h[..., None].float(), w[..., None].float()), dim=-1)
 
-    def forward(self, h: int, w: int, device: torch.device | None = None,
-                dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def forward(
+        self, h: int, w: int, device: torch.device | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
         ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h
         xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w
         yy, xx = torch.meshgrid(ys, xs, indexing="ij")
@@ -59,8 +60,11 @@ class Rope2d:
             raise ValueError(f"RoPE needs a head width divisible by 4, got {head_dim}")
         q = head_dim // 4
         freqs = 1.0 / (theta ** (torch.arange(q, device=device, dtype=torch.float32) / q))
-        ys, xs = torch.meshgrid(torch.arange(h, device=device, dtype=torch.float32),
-                                torch.arange(w, device=device, dtype=torch.float32), indexing="ij")
+        ys, xs = torch.meshgrid(
+            torch.arange(h, device=device, dtype=torch.float32),
+            torch.arange(w, device=device, dtype=torch.float32),
+            indexing="ij",
+        )
         ang = torch.cat((xs.reshape(-1, 1) * freqs, ys.reshape(-1, 1) * freqs), dim=1)  # [h*w, d/2]
         self.cos, self.sin = ang.cos(), ang.sin()
 

@@ -26,15 +26,23 @@ POINT_LABELS = {"negative": 0, "positive": 1, "box_tl": 2, "box_br": 3, "pad": -
 class PromptEncoder(nn.Module):
     def __init__(self, embed_dim: int, mask_in_chans: int = 16, click_maps: bool = False) -> None:
         super().__init__()
-        self.click_encoder = nn.Sequential(nn.Conv2d(3, mask_in_chans, 3, padding=1), nn.GELU(),
-                                           nn.Conv2d(mask_in_chans, embed_dim, 1)) if click_maps else None
+        self.click_encoder = (
+            nn.Sequential(nn.Conv2d(3, mask_in_chans, 3, padding=1), nn.GELU(), nn.Conv2d(mask_in_chans, embed_dim, 1))
+            if click_maps
+            else None
+        )
         self.pe_layer = PositionEmbeddingSine(embed_dim)
         self.point_embeddings = nn.ModuleList(nn.Embedding(1, embed_dim) for _ in range(4))
         self.not_a_point_embed = nn.Embedding(1, embed_dim)
         self.mask_downscaling = nn.Sequential(
-            nn.Conv2d(1, mask_in_chans // 4, 2, 2), LayerNorm2d(mask_in_chans // 4), nn.GELU(),
-            nn.Conv2d(mask_in_chans // 4, mask_in_chans, 2, 2), LayerNorm2d(mask_in_chans), nn.GELU(),
-            nn.Conv2d(mask_in_chans, embed_dim, 1))
+            nn.Conv2d(1, mask_in_chans // 4, 2, 2),
+            LayerNorm2d(mask_in_chans // 4),
+            nn.GELU(),
+            nn.Conv2d(mask_in_chans // 4, mask_in_chans, 2, 2),
+            LayerNorm2d(mask_in_chans),
+            nn.GELU(),
+            nn.Conv2d(mask_in_chans, embed_dim, 1),
+        )
         self.no_mask_embed = nn.Embedding(1, embed_dim)
         self.embed_dim = embed_dim
 
@@ -52,8 +60,9 @@ class PromptEncoder(nn.Module):
             out = out + torch.where((labels == k)[..., None], self.point_embeddings[k].weight, torch.zeros_like(pe))
         return out
 
-    def draw_clicks(self, coords: torch.Tensor, labels: torch.Tensor, size_hw: tuple[int, int],
-                    grid_hw: tuple[int, int]) -> torch.Tensor:
+    def draw_clicks(
+        self, coords: torch.Tensor, labels: torch.Tensor, size_hw: tuple[int, int], grid_hw: tuple[int, int]
+    ) -> torch.Tensor:
         """[B, N, 2] pixel coords and labels -> [B, 3, h, w]: positive bumps, negative bumps, box inside."""
         h, w = grid_hw
         sy, sx = size_hw[0] / h, size_hw[1] / w
@@ -66,13 +75,24 @@ class PromptEncoder(nn.Module):
         neg = (bump * (labels == 0)[..., None, None]).amax(1)
         tl = torch.where((labels == 2)[..., None], coords, torch.full_like(coords, float("inf"))).amin(1)
         br = torch.where((labels == 3)[..., None], coords, torch.full_like(coords, -float("inf"))).amax(1)
-        inside = ((xs.view(1, 1, w) >= tl[:, 0, None, None]) & (xs.view(1, 1, w) <= br[:, 0, None, None])
-                  & (ys.view(1, h, 1) >= tl[:, 1, None, None]) & (ys.view(1, h, 1) <= br[:, 1, None, None]))
+        inside = (
+            (xs.view(1, 1, w) >= tl[:, 0, None, None])
+            & (xs.view(1, 1, w) <= br[:, 0, None, None])
+            & (ys.view(1, h, 1) >= tl[:, 1, None, None])
+            & (ys.view(1, h, 1) <= br[:, 1, None, None])
+        )
         return torch.stack((pos, neg, inside.float()), 1)
 
-    def forward(self, batch: int, size_hw: tuple[int, int], grid_hw: tuple[int, int], device: torch.device,
-                points: tuple[torch.Tensor, torch.Tensor] | None = None, boxes: torch.Tensor | None = None,
-                masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        batch: int,
+        size_hw: tuple[int, int],
+        grid_hw: tuple[int, int],
+        device: torch.device,
+        points: tuple[torch.Tensor, torch.Tensor] | None = None,
+        boxes: torch.Tensor | None = None,
+        masks: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """size_hw: the model input's (H, W); grid_hw: the image embedding's (h, w).
         points: (coords [B, N, 2], labels [B, N]); boxes: [B, 4] x0, y0, x1, y1; masks: [B, 1, 4h, 4w] logits.
         Returns (sparse [B, N', C], dense [B, C, h, w])."""

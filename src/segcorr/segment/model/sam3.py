@@ -25,8 +25,15 @@ PIXEL_STD = (0.229, 0.224, 0.225)
 
 
 class Sam3Image(nn.Module):
-    def __init__(self, backbone: ViT, neck: Sam3DualViTDetNeck, text_encoder: VETextEncoder,
-                 prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder, detector: ConceptDetector) -> None:
+    def __init__(
+        self,
+        backbone: ViT,
+        neck: Sam3DualViTDetNeck,
+        text_encoder: VETextEncoder,
+        prompt_encoder: PromptEncoder,
+        mask_decoder: MaskDecoder,
+        detector: ConceptDetector,
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.neck = neck
@@ -47,13 +54,24 @@ class Sam3Image(nn.Module):
         tokens, f4, f8 = self.backbone(x)
         det, inter = self.neck(tokens, f4, f8)
         h, w = det[2].shape[-2:]
-        return {"det": det, "inter": inter, "pos16": self.prompt_encoder.dense_pe(h, w, images.device),
-                "size": tuple(images.shape[-2:])}
+        return {
+            "det": det,
+            "inter": inter,
+            "pos16": self.prompt_encoder.dense_pe(h, w, images.device),
+            "size": tuple(images.shape[-2:]),
+        }
 
     # ------------------------------------------------------------------------------------ prompts
-    def predict_prompts(self, feats: dict, bidx: torch.Tensor, coords: torch.Tensor, labels: torch.Tensor,
-                        mask_inputs: torch.Tensor | None = None, has_mask: torch.Tensor | None = None,
-                        multimask_output: bool = False) -> dict[str, torch.Tensor]:
+    def predict_prompts(
+        self,
+        feats: dict,
+        bidx: torch.Tensor,
+        coords: torch.Tensor,
+        labels: torch.Tensor,
+        mask_inputs: torch.Tensor | None = None,
+        has_mask: torch.Tensor | None = None,
+        multimask_output: bool = False,
+    ) -> dict[str, torch.Tensor]:
         """One object per row: bidx [P] (image of each prompt); coords [P, N, 2] (x, y) input pixels; labels [P, N]
         (1 pos, 0 neg, 2/3 box corners, -1 padding); mask_inputs [P, 1, 4h, 4w] logits with has_mask [P] bool.
 
@@ -94,8 +112,9 @@ class Sam3Image(nn.Module):
         feats = self.encode_image(batch["images"])
         out = {}
         if batch["p_bidx"].numel():
-            out["prompt"] = self.predict_prompts(feats, batch["p_bidx"], batch["p_coords"], batch["p_labels"],
-                                                 batch["p_mask_in"], batch["p_has_mask"])
+            out["prompt"] = self.predict_prompts(
+                feats, batch["p_bidx"], batch["p_coords"], batch["p_labels"], batch["p_mask_in"], batch["p_has_mask"]
+            )
         if batch["c_bidx"].numel():
             out["concept"] = self.predict_concept(feats, batch["c_bidx"], batch["c_tokens"])
         return out

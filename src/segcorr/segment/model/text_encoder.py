@@ -19,8 +19,9 @@ class _CausalBlock(nn.Module):
         self.ln_1 = nn.LayerNorm(width)
         self.attn = Attention(width, heads)
         self.ln_2 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, int(width * mlp_ratio)), nn.GELU(),
-                                 nn.Linear(int(width * mlp_ratio), width))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, int(width * mlp_ratio)), nn.GELU(), nn.Linear(int(width * mlp_ratio), width)
+        )
         self.ls_1 = LayerScale(width, layer_scale) if layer_scale else nn.Identity()
         self.ls_2 = LayerScale(width, layer_scale) if layer_scale else nn.Identity()
 
@@ -31,8 +32,17 @@ class _CausalBlock(nn.Module):
 
 
 class VETextEncoder(nn.Module):
-    def __init__(self, d_model: int, vocab_size: int = 49408, width: int = 64, heads: int = 4, layers: int = 2,
-                 context_length: int = 32, mlp_ratio: float = 4.0, layer_scale: float | None = None) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        vocab_size: int = 49408,
+        width: int = 64,
+        heads: int = 4,
+        layers: int = 2,
+        context_length: int = 32,
+        mlp_ratio: float = 4.0,
+        layer_scale: float | None = None,
+    ) -> None:
         super().__init__()
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.positional_embedding = nn.Parameter(torch.zeros(context_length, width))
@@ -45,7 +55,7 @@ class VETextEncoder(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """tokens: [B, L] int (L <= context_length) -> (features [B, L, d_model], padding [B, L] bool)."""
-        b, n = tokens.shape
+        _b, n = tokens.shape
         if n > self.context_length:
             raise ValueError(f"expected at most {self.context_length} tokens, got {n}")
         x = self.token_embedding(tokens) + self.positional_embedding[:n]

@@ -43,18 +43,19 @@ class TwoWayAttentionBlock(nn.Module):
 
 
 class TwoWayTransformer(nn.Module):
-    def __init__(self, depth: int, dim: int, heads: int, mlp_dim: int, downsample: int = 2,
-                 use_rope: bool = False) -> None:
+    def __init__(
+        self, depth: int, dim: int, heads: int, mlp_dim: int, downsample: int = 2, use_rope: bool = False
+    ) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(TwoWayAttentionBlock(dim, heads, mlp_dim, downsample, i == 0)
-                                    for i in range(depth))
+        self.layers = nn.ModuleList(TwoWayAttentionBlock(dim, heads, mlp_dim, downsample, i == 0) for i in range(depth))
         self.final_attn_token_to_image = Attention(dim, heads, downsample)
         self.norm_final_attn = nn.LayerNorm(dim)
         self.heads, self.downsample, self.use_rope = heads, downsample, use_rope
 
     def forward(self, image: torch.Tensor, image_pe: torch.Tensor, tokens: torch.Tensor):
-        """image: [B, C, h, w]; image_pe: [B or 1, C, h, w]; tokens: [B, N, C] -> (tokens [B, N, C], image [B, hw, C])."""
-        b, c, h, w = image.shape
+        """image: [B, C, h, w]; image_pe: [B or 1, C, h, w]; tokens: [B, N, C]
+        -> (tokens [B, N, C], image [B, hw, C])."""
+        _b, c, h, w = image.shape
         keys = image.flatten(2).transpose(1, 2)
         key_pe = image_pe.flatten(2).transpose(1, 2)
         rope = Rope2d(c // self.downsample // self.heads, h, w, image.device) if self.use_rope else None

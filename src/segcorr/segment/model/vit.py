@@ -89,9 +89,18 @@ class ViT(nn.Module):
     """ViTDet-style backbone. ``global_blocks``: indices of blocks with global attention (others windowed);
     ``pos``: "abs" (learned grid, resized to the input) or "rope" (2-D rotary in every block)."""
 
-    def __init__(self, dim: int = 192, depth: int = 6, heads: int = 3, mlp_ratio: float = 4.0, window: int = 8,
-                 global_blocks: tuple[int, ...] = (2, 5), pos: str = "abs", pos_grid: tuple[int, int] = (24, 32),
-                 layer_scale: float | None = None) -> None:
+    def __init__(
+        self,
+        dim: int = 192,
+        depth: int = 6,
+        heads: int = 3,
+        mlp_ratio: float = 4.0,
+        window: int = 8,
+        global_blocks: tuple[int, ...] = (2, 5),
+        pos: str = "abs",
+        pos_grid: tuple[int, int] = (24, 32),
+        layer_scale: float | None = None,
+    ) -> None:
         super().__init__()
         if pos not in ("abs", "rope"):
             raise ValueError(f"pos must be 'abs' or 'rope', got {pos!r}")
@@ -99,7 +108,8 @@ class ViT(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, dim, *pos_grid)) if pos == "abs" else None
         self.blocks = nn.ModuleList(
             Block(dim, heads, mlp_ratio, 0 if i in global_blocks else window, pos == "rope", layer_scale)
-            for i in range(depth))
+            for i in range(depth)
+        )
         self.dim = dim
         self.patch = 16
         if self.pos_embed is not None:
