@@ -181,3 +181,26 @@ def test_snap_clicks_decide_their_regions():
     prob = np.array([[0.1, 0.2, 0.9, 0.9, 0.9, 0.8]])
     out = snap_to_regions(prob, labels, positive=np.array([[0.0, 0.0]]), negative=np.array([[5.0, 0.0]]))
     assert out.tolist() == [[True, True, True, True, False, False]]
+
+
+def test_public_image_state_accessors(weights, image):
+    p = Sam3Predictor.from_pretrained(str(weights))
+    for name in ("features", "scale", "scaled_hw", "orig_hw"):
+        with pytest.raises(RuntimeError, match=f"before reading {name}"):
+            getattr(p, name)
+    with pytest.raises(RuntimeError, match="before reading region_labels"):
+        p.region_labels()
+    p.set_image(image)
+    s = p.image_size / 80
+    assert p.orig_hw == (48, 80) and p.scale == pytest.approx(s)
+    assert p.scaled_hw == (round(48 * s), round(80 * s))
+    sh, sw = p.scaled_hw
+    assert tuple(p.features["inter"][0].shape[-2:]) == (-(-sh // 32) * 8, -(-sw // 32) * 8)
+    lab = p.region_labels()
+    assert lab.shape == (48, 80) and lab.dtype == np.int64 and lab.max() >= 1
+    assert p.region_labels() is lab  # computed once per image
+    with pytest.raises(AttributeError):
+        p.scale = 2.0  # read-only
+    p.reset_image()
+    with pytest.raises(RuntimeError, match="before reading features"):
+        _ = p.features

@@ -104,8 +104,8 @@ class BuiltinSegmenter:
         import cv2
 
         p = self.predictor
-        sh, sw = p._scaled_hw
-        h4, w4 = p._feats["inter"][0].shape[-2:]
+        sh, sw = p.scaled_hw
+        h4, w4 = p.features["inter"][0].shape[-2:]
         small = cv2.resize(mask.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
         grid = np.zeros((h4 * 4, w4 * 4), np.float32)
         grid[:sh, :sw] = small

@@ -152,6 +152,37 @@ class Sam3Predictor:
     def is_image_set(self) -> bool:
         return self._feats is not None
 
+    # Read-only views of the current image's state (for the tracker and the builtin segmenter). Each raises
+    # RuntimeError before ``set_image`` (and after ``reset_image``) rather than returning a placeholder.
+    def _need(self, what: str) -> None:
+        if self._feats is None:
+            raise RuntimeError(f"call set_image(image) before reading {what}")
+
+    @property
+    def features(self) -> dict:
+        """The image embedding from ``model.encode_image`` (a dict; ``features["inter"][0]`` is the stride-4
+        map [1, C, h4, w4] of the padded input)."""
+        self._need("features")
+        return self._feats
+
+    @property
+    def scale(self) -> float:
+        """Factor from original pixels to the model's input frame (longer side -> ``image_size``)."""
+        self._need("scale")
+        return self._scale
+
+    @property
+    def scaled_hw(self) -> tuple[int, int]:
+        """(height, width) of the resized image inside the padded model input."""
+        self._need("scaled_hw")
+        return self._scaled_hw
+
+    @property
+    def orig_hw(self) -> tuple[int, int]:
+        """(height, width) of the image given to ``set_image``."""
+        self._need("orig_hw")
+        return self._orig_hw
+
     @torch.no_grad()
     def set_image(self, image: np.ndarray) -> None:
         """Compute the image embedding (once per image). image: see the module docstring."""
@@ -175,7 +206,10 @@ class Sam3Predictor:
         if self._feats is None:
             raise RuntimeError("call set_image(image) before predict")
 
-    def _region_labels(self) -> np.ndarray:
+    def region_labels(self) -> np.ndarray:
+        """Flat-colour regions of the current image, int64 [H, W] (0 = no region, e.g. line art); computed once
+        per image at most at ``snap_side`` pixels on the longer side. RuntimeError before ``set_image``."""
+        self._need("region_labels")
         if self._labels is None:
             import cv2
 
@@ -208,7 +242,7 @@ class Sam3Predictor:
         self, prob: np.ndarray, positive: np.ndarray | None = None, negative: np.ndarray | None = None
     ) -> np.ndarray:
         if self.refine == "snap" and len(prob):
-            labels = self._region_labels()
+            labels = self.region_labels()
             return np.stack([snap_to_regions(p, labels, positive, negative) for p in prob])
         return prob > 0.5
 
