@@ -12,6 +12,8 @@ from torch import nn
 import segcorr.io.weights as wmod
 from segcorr.errors import InputError
 from segcorr.io.weights import (
+    KeyDiff,
+    key_diff,
     load_weights,
     read_model_card,
     read_weights_metadata,
@@ -55,6 +57,18 @@ def test_strict_errors_name_the_keys(tmp_path):
         load_weights(_net(1), path)
     model = load_weights(_net(1), path, strict=False)
     assert torch.equal(model.state_dict()["0.weight"], sd["0.weight"])
+
+
+def test_key_diff_sorts_and_describes_every_kind():
+    model = {"b": np.zeros(2), "a": np.zeros(2), "w": np.zeros((2, 3))}
+    loaded = {"w": np.zeros((3, 2)), "z": np.zeros(1), "y": np.zeros(1)}
+    diff = key_diff(model, loaded)
+    assert diff == KeyDiff(missing=("a", "b"), unexpected=("y", "z"), mis_shaped=("w (file (3, 2), model (2, 3))",))
+    assert diff.describe() == "shape mismatch: w (file (3, 2), model (2, 3)); missing keys: a, b; unexpected keys: y, z"
+    assert diff.describe(strict=False) == "shape mismatch: w (file (3, 2), model (2, 3))"
+    assert key_diff(model, model).describe() == ""
+    many = key_diff({f"k{i:02d}": np.zeros(1) for i in range(10)}, {})
+    assert many.describe() == "missing keys: " + ", ".join(f"k{i:02d}" for i in range(8)) + " ... (10 in all)"
 
 
 def test_shape_mismatch_is_named_even_when_not_strict(tmp_path):

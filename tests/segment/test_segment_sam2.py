@@ -159,7 +159,11 @@ def test_bad_checkpoints_are_input_errors(tmp_path, checkpoint):
     state = dict(model.state_dict())
     state.pop("no_mem_embed")
     state["extra.weight"] = torch.zeros(1)
-    with pytest.raises(InputError, match="1 missing .*no_mem_embed.*1 unexpected"):
+    with pytest.raises(InputError, match=r"missing keys: no_mem_embed; unexpected keys: extra\.weight"):
+        load_sam2_weights(model, state, "ckpt.pt", "cfg")
+    state = dict(model.state_dict())
+    state["no_mem_embed"] = torch.zeros(3)
+    with pytest.raises(InputError, match=r"shape mismatch: no_mem_embed \(file \(3,\), model"):
         load_sam2_weights(model, state, "ckpt.pt", "cfg")
 
 

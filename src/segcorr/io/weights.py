@@ -11,7 +11,8 @@ import json
 import logging
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +116,45 @@ def load_state_dict(name_or_path: str | os.PathLike) -> dict:
         raise InputError(f"corrupt safetensors file ({e})", path) from None
 
 
-def _names(keys: list[str]) -> str:
+def _names(keys: Sequence[str]) -> str:
     shown = ", ".join(keys[:_LIST_LIMIT])
     return shown + (f" ... ({len(keys)} in all)" if len(keys) > _LIST_LIMIT else "")
+
+
+@dataclass(frozen=True)
+class KeyDiff:
+    """How a state dict read from a file differs from a model's: each tuple sorted.
+
+    missing: keys of the model the file lacks; unexpected: keys of the file the model lacks; mis_shaped:
+    keys of both whose shapes differ, as ``"key (file (..), model (..))"``."""
+
+    missing: tuple[str, ...]
+    unexpected: tuple[str, ...]
+    mis_shaped: tuple[str, ...]
+
+    def describe(self, strict: bool = True) -> str:
+        """The problems in one line ("" when there are none); missing and unexpected keys count only when
+        `strict` (a shape mismatch always does)."""
+        parts = [("shape mismatch", self.mis_shaped)]
+        if strict:
+            parts += [("missing keys", self.missing), ("unexpected keys", self.unexpected)]
+        return "; ".join(f"{what}: {_names(keys)}" for what, keys in parts if keys)
+
+
+def key_diff(model_state: Mapping[str, Any], loaded_state: Mapping[str, Any]) -> KeyDiff:
+    """Compare a model's state dict with one read from a file (values with a ``.shape``: tensors, arrays)."""
+    own, got = set(model_state), set(loaded_state)
+    return KeyDiff(
+        missing=tuple(sorted(own - got)),
+        unexpected=tuple(sorted(got - own)),
+        mis_shaped=tuple(
+            sorted(
+                f"{k} (file {tuple(loaded_state[k].shape)}, model {tuple(model_state[k].shape)})"
+                for k in own & got
+                if tuple(model_state[k].shape) != tuple(loaded_state[k].shape)
+            )
+        ),
+    )
 
 
 def load_weights(model: Any, name_or_path: str | os.PathLike, strict: bool = True) -> Any:
@@ -128,29 +165,16 @@ def load_weights(model: Any, name_or_path: str | os.PathLike, strict: bool = Tru
     """
     state = load_state_dict(name_or_path)
     path = _resolve(name_or_path)
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mis_shaped = sorted(
-        f"{k} (file {tuple(state[k].shape)}, model {tuple(own[k].shape)})"
-        for k in set(own) & set(state)
-        if tuple(own[k].shape) != tuple(state[k].shape)
-    )
-    problems = []
-    if mis_shaped:
-        problems.append(f"shape mismatch: {_names(mis_shaped)}")
-    if strict and missing:
-        problems.append(f"missing keys: {_names(missing)}")
-    if strict and unexpected:
-        problems.append(f"unexpected keys: {_names(unexpected)}")
+    diff = key_diff(model.state_dict(), state)
+    problems = diff.describe(strict)
     if problems:
-        raise InputError(f"weights do not fit {type(model).__name__}: " + "; ".join(problems), path)
-    if missing or unexpected:
+        raise InputError(f"weights do not fit {type(model).__name__}: {problems}", path)
+    if diff.missing or diff.unexpected:
         log.info(
             "non-strict load of %s: missing %s; unexpected %s",
             path,
-            _names(missing) or "none",
-            _names(unexpected) or "none",
+            _names(diff.missing) or "none",
+            _names(diff.unexpected) or "none",
         )
     model.load_state_dict(state, strict=strict)
     return model

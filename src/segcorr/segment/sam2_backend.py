@@ -100,16 +100,11 @@ def read_sam2_checkpoint(path: str | os.PathLike) -> dict:
 
 def load_sam2_weights(model, state: dict, path: str | os.PathLike, config: str) -> None:
     """Strict load; InputError naming missing / unexpected / mis-shaped keys."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shaped = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or shaped:
-        parts = []
-        for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shaped)):
-            if keys:
-                parts.append(f"{len(keys)} {what} ({', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''})")
-        raise InputError(f"checkpoint does not fit config {config!r}: " + "; ".join(parts), path)
+    from segcorr.io.weights import key_diff
+
+    problems = key_diff(model.state_dict(), state).describe()
+    if problems:
+        raise InputError(f"checkpoint does not fit config {config!r}: {problems}", path)
     model.load_state_dict(state, strict=True)
 
 
