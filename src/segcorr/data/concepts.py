@@ -126,23 +126,20 @@ def _noun_of(name: str) -> tuple[str, str]:
     return "", name
 
 
-def scene_queries(
-    seg: np.ndarray, inst: np.ndarray, concepts: dict[int, str], instance_concepts: dict[int, str], min_pixels: int = 16
-) -> dict[str, np.ndarray]:
-    """Every phrase present in one image with its instance masks.
+_Groups = dict[str, dict[tuple[int, int], np.ndarray]]  # phrase -> instance key -> mask
 
-    seg, inst: int [H, W] segment and instance ids (0 = none / background); concepts: segment id -> name;
-    instance_concepts: instance id -> name. Returns {phrase: bool [N, H, W]}; instances with fewer than
-    ``min_pixels`` visible pixels are left out (a phrase with none left is absent).
-    """
-    seg = np.asarray(seg)
-    inst = np.asarray(inst)
-    groups: dict[str, dict[tuple[int, int], np.ndarray]] = {}
 
-    def add(phrase: str, key: tuple[int, int], mask: np.ndarray) -> None:
-        slot = groups.setdefault(phrase, {})
-        slot[key] = mask if key not in slot else (slot[key] | mask)
+def _add(groups: _Groups, phrase: str, key: tuple[int, int], mask: np.ndarray) -> None:
+    """Add ``mask`` to the instance ``key`` of ``phrase`` (masks of one key are united)."""
+    slot = groups.setdefault(phrase, {})
+    slot[key] = mask if key not in slot else (slot[key] | mask)
 
+
+def _add_segment_phrases(
+    groups: _Groups, seg: np.ndarray, inst: np.ndarray, concepts: dict[int, str]
+) -> dict[int, str]:
+    """Part and background phrases, one instance per (layer) or per (background region); returns the colour of
+    each layer's top (instance id -> colour word) for "character in COLOUR"."""
     ids = np.unique(seg)
     layer_tops: dict[int, str] = {}
     for sid in ids[ids > 0]:
@@ -163,24 +160,47 @@ def scene_queries(
                 continue  # an object's body answers at the layer level below
         if noun not in PART_NOUNS and noun not in BACKGROUND_NOUNS and not noun.endswith("building"):
             continue
-        add(noun, key, m)
+        _add(groups, noun, key, m)
         if attr:
-            add(f"{attr} {noun}", key, m)
+            _add(groups, f"{attr} {noun}", key, m)
+    return layer_tops
+
+
+def _add_layer_phrases(
+    groups: _Groups, inst: np.ndarray, instance_concepts: dict[int, str], layer_tops: dict[int, str]
+) -> None:
+    """Whole-layer phrases: "character", its instance concept, "character in COLOUR"; objects by noun and name."""
     for iid, name in instance_concepts.items():
         m = inst == int(iid)
         if not m.any():
             continue
         key = (int(iid), 0)
         if name.startswith("character"):
-            add("character", key, m)
-            add(name, key, m)
+            _add(groups, "character", key, m)
+            _add(groups, name, key, m)
             if int(iid) in layer_tops:
-                add(f"character in {layer_tops[int(iid)]}", key, m)
+                _add(groups, f"character in {layer_tops[int(iid)]}", key, m)
         else:
             attr, noun = _noun_of(name)
-            add(noun, key, m)
+            _add(groups, noun, key, m)
             if attr:
-                add(name, key, m)
+                _add(groups, name, key, m)
+
+
+def scene_queries(
+    seg: np.ndarray, inst: np.ndarray, concepts: dict[int, str], instance_concepts: dict[int, str], min_pixels: int = 16
+) -> dict[str, np.ndarray]:
+    """Every phrase present in one image with its instance masks.
+
+    seg, inst: int [H, W] segment and instance ids (0 = none / background); concepts: segment id -> name;
+    instance_concepts: instance id -> name. Returns {phrase: bool [N, H, W]}; instances with fewer than
+    ``min_pixels`` visible pixels are left out (a phrase with none left is absent).
+    """
+    seg = np.asarray(seg)
+    inst = np.asarray(inst)
+    groups: _Groups = {}
+    layer_tops = _add_segment_phrases(groups, seg, inst, concepts)
+    _add_layer_phrases(groups, inst, instance_concepts, layer_tops)
     out: dict[str, np.ndarray] = {}
     for phrase, slot in groups.items():
         masks = [mk for mk in slot.values() if int(mk.sum()) >= min_pixels]

@@ -145,12 +145,32 @@ class Sam3SynthDataset(Dataset):
         cfg = self.cfg
         seed = self.seed_start + idx
         scene = build_scene(np.random.default_rng(seed), cfg.height, cfg.width, cfg.style)
+        # One generator for everything below, drawn in this order: time, flip, jitter, prompts, queries.
         rng = np.random.default_rng([seed, 7, draw])
+        img, seg, inst = self._frame(scene, rng)
+        _, _, concepts = scene.surface_tables()
+        inst_concepts = {la.instance: la.concept for la in scene.layers}
+        prompted = self._prompted(rng, seg, inst)
+        queries = find_queries(seg, inst, concepts, inst_concepts, rng, cfg.n_pos, cfg.n_neg, min_pixels=cfg.min_pixels)
+        c_masks, c_boxes = self._query_targets(queries)
+        return {
+            "image": img,
+            **prompted,
+            "c_tokens": self.tokenizer([q.text for q in queries])
+            if queries
+            else torch.zeros(0, cfg.context_length, dtype=torch.long),
+            "c_positive": torch.tensor([q.positive for q in queries], dtype=torch.bool),
+            "c_exhaustive": torch.tensor([q.is_exhaustive for q in queries], dtype=torch.bool),
+            "c_masks": c_masks,
+            "c_boxes": c_boxes,
+        }
+
+    def _frame(self, scene, rng: np.random.Generator) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """Render the scene at a random time, flip and jitter it: (image float [3, H, W] in 0..1, seg, inst)."""
+        cfg = self.cfg
         t = float(rng.uniform(0, 1))
         frame = render(scene, t, scene.surface_matrices(t))
         image, seg, inst = frame.image, frame.seg, frame.inst
-        _, _, concepts = scene.surface_tables()
-        inst_concepts = {la.instance: la.concept for la in scene.layers}
         if self.augment and rng.random() < cfg.hflip:
             image, seg, inst = image[:, ::-1], seg[:, ::-1], inst[:, ::-1]
         img = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
@@ -158,8 +178,11 @@ class Sam3SynthDataset(Dataset):
             a = 1 + float(rng.uniform(-cfg.jitter, cfg.jitter))
             b = float(rng.uniform(-cfg.jitter, cfg.jitter)) / 2
             img = ((img - 0.5) * a + 0.5 + b).clamp(0, 1)
+        return img, seg, inst
 
-        # ---- prompted samples
+    def _prompted(self, rng: np.random.Generator, seg: np.ndarray, inst: np.ndarray) -> dict:
+        """``n_prompts`` targets (a quarter whole layers, the rest parts) and a prompt for each: the p_* tensors."""
+        cfg = self.cfg
         targets = []
         ids, counts = np.unique(seg, return_counts=True)
         parts = [int(s) for s, c in zip(ids, counts) if s > 0 and c >= cfg.min_pixels]
@@ -183,9 +206,19 @@ class Sam3SynthDataset(Dataset):
             if mask_in is not None:
                 p_mask_in[k, 0], p_has_mask[k] = mask_in, True
             p_target[k] = _soft(tgt)
+        return {
+            "p_coords": torch.from_numpy(p_coords),
+            "p_labels": torch.from_numpy(p_labels),
+            "p_multimask": torch.from_numpy(p_multi),
+            "p_mask_in": torch.from_numpy(p_mask_in),
+            "p_has_mask": torch.from_numpy(p_has_mask),
+            "p_target": torch.from_numpy(p_target),
+        }
 
-        # ---- find queries
-        queries = find_queries(seg, inst, concepts, inst_concepts, rng, cfg.n_pos, cfg.n_neg, min_pixels=cfg.min_pixels)
+    def _query_targets(self, queries: list) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Per query: soft instance masks [N, H/4, W/4] and boxes [N, 4] (cx, cy, w, h as shares of the frame)."""
+        cfg = self.cfg
+        h4, w4 = cfg.height // STRIDE, cfg.width // STRIDE
         c_masks, c_boxes = [], []
         for q in queries:
             c_masks.append(
@@ -207,22 +240,7 @@ class Sam3SynthDataset(Dataset):
                 c_boxes.append(torch.from_numpy(cxcywh.astype(np.float32)))
             else:
                 c_boxes.append(torch.zeros(0, 4))
-        return {
-            "image": img,
-            "p_coords": torch.from_numpy(p_coords),
-            "p_labels": torch.from_numpy(p_labels),
-            "p_multimask": torch.from_numpy(p_multi),
-            "p_mask_in": torch.from_numpy(p_mask_in),
-            "p_has_mask": torch.from_numpy(p_has_mask),
-            "p_target": torch.from_numpy(p_target),
-            "c_tokens": self.tokenizer([q.text for q in queries])
-            if queries
-            else torch.zeros(0, cfg.context_length, dtype=torch.long),
-            "c_positive": torch.tensor([q.positive for q in queries], dtype=torch.bool),
-            "c_exhaustive": torch.tensor([q.is_exhaustive for q in queries], dtype=torch.bool),
-            "c_masks": c_masks,
-            "c_boxes": c_boxes,
-        }
+        return c_masks, c_boxes
 
 
 def collate(items: list[dict]) -> dict:

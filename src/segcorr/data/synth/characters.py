@@ -57,7 +57,10 @@ class _Builder:
 def build_character(
     rng: np.random.Generator, unit: float, line_px: int, light: tuple[float, float]
 ) -> tuple[list[Part], str]:
-    """An articulated cel character about 7 ``unit`` tall; returns (parts, instance concept)."""
+    """An articulated cel character about 7 ``unit`` tall; returns (parts, instance concept).
+
+    The steps below draw from ``rng`` in a fixed order (colours, torso, legs, arms, head and hair, eyes,
+    accessory); a given ``rng`` state always gives the same character."""
     u = unit
     b = _Builder(line_px, light)
     hair_name = palette.pick(rng, palette.HAIR)
@@ -70,9 +73,22 @@ def build_character(
     low_name = palette.pick(rng, palette.CLOTHES)
     low_rgb = palette.color(rng, low_name)
 
+    root = b.add(_torso_poly(rng, u, top_kind), _flat(top_rgb), f"{top_name} {top_kind}", top_kind, z=5)
+    leg_fill = _flat(skin) if top_kind == "dress" else _flat(low_rgb)
+    leg_concept = "leg" if top_kind == "dress" else f"{low_name} pants"
+    _add_legs(b, rng, u, root, leg_fill, leg_concept)
+    _add_arms(b, rng, u, root, top_name, top_rgb, skin)
+    head = _add_head(b, rng, u, root, skin, hair_rgb, hair_word)
+    _add_eyes(b, rng, u, head)
+    _add_accessory(b, rng, u, root, head)
+    return b.parts, f"character with {hair_word} hair"
+
+
+def _torso_poly(rng: np.random.Generator, u: float, top_kind: str) -> np.ndarray:
+    """A trapezoid or a blob from the shoulders (-1.1 u) to the hem (longer for a dress)."""
     hem = 2.0 * u if top_kind == "dress" else 1.2 * u
     if rng.random() < 0.5:
-        torso = np.asarray(
+        return np.asarray(
             [
                 (-0.8 * u, -1.1 * u),
                 (0.8 * u, -1.1 * u),
@@ -81,12 +97,13 @@ def build_character(
             ],
             np.float32,
         )
-    else:
-        torso = shapes.blob_poly(rng, 0, (hem - 1.1 * u) / 2, 0.9 * u, (hem + 1.1 * u) / 2, wobble=0.06)
-    root = b.add(torso, _flat(top_rgb), f"{top_name} {top_kind}", top_kind, z=5)
+    return shapes.blob_poly(rng, 0, (hem - 1.1 * u) / 2, 0.9 * u, (hem + 1.1 * u) / 2, wobble=0.06)
 
-    leg_fill = _flat(skin) if top_kind == "dress" else _flat(low_rgb)
-    leg_concept = "leg" if top_kind == "dress" else f"{low_name} pants"
+
+def _add_legs(
+    b: _Builder, rng: np.random.Generator, u: float, root: int, leg_fill: shapes.FillFn, leg_concept: str
+) -> None:
+    """Two swinging legs under the torso, each with a shoe."""
     shoe_name = palette.pick(rng, ("black", "brown", "white", "red", "blue"))
     shoe_rgb = palette.color(rng, shoe_name)
     for side in (-1, 1):
@@ -113,6 +130,11 @@ def build_character(
             z=2.1,
         )
 
+
+def _add_arms(
+    b: _Builder, rng: np.random.Generator, u: float, root: int, top_name: str, top_rgb: np.ndarray, skin: np.ndarray
+) -> None:
+    """Two swinging arms (sleeved or bare) with hands; the right one (or both) in front of the torso."""
     sleeve = _flat(top_rgb) if rng.random() < 0.7 else _flat(skin)
     front_both = rng.random() < 0.3
     for side in (-1, 1):
@@ -141,6 +163,11 @@ def build_character(
             z=z + 0.1,
         )
 
+
+def _add_head(
+    b: _Builder, rng: np.random.Generator, u: float, root: int, skin: np.ndarray, hair_rgb: np.ndarray, hair_word: str
+) -> int:
+    """The face on the torso, long hair behind it (half the time) and a fringe in front; returns the face."""
     head = b.add(
         shapes.ellipse_poly(0, -0.95 * u, 0.85 * u, 0.95 * u),
         _flat(skin),
@@ -170,6 +197,10 @@ def build_character(
         head,
         z=8,
     )
+    return head
+
+
+def _add_eyes(b: _Builder, rng: np.random.Generator, u: float, head: int) -> None:
     eye_name = palette.pick(rng, palette.EYES)
     eye_rgb = palette.color(rng, eye_name)
     for side in (-1, 1):
@@ -185,33 +216,39 @@ def build_character(
             z=9,
         )
 
+
+def _hat_poly(rng: np.random.Generator, u: float) -> np.ndarray:
+    """A top hat or a cap (a dome with a brim to one side), in the head's frame."""
+    if rng.random() < 0.5:  # top hat
+        return np.asarray(
+            [
+                (-1.15 * u, -1.55 * u),
+                (1.15 * u, -1.55 * u),
+                (1.15 * u, -1.75 * u),
+                (0.6 * u, -1.75 * u),
+                (0.5 * u, -2.5 * u),
+                (-0.5 * u, -2.5 * u),
+                (-0.6 * u, -1.75 * u),
+                (-1.15 * u, -1.75 * u),
+            ],
+            np.float32,
+        )
+    dome = shapes.ellipse_poly(0, -1.6 * u, 0.95 * u, 0.6 * u, n=32)
+    return np.concatenate(
+        [
+            dome[dome[:, 1] <= -1.6 * u + 1e-3],
+            np.asarray([(1.6 * u, -1.55 * u), (1.6 * u, -1.4 * u)], np.float32),
+        ]
+    )
+
+
+def _add_accessory(b: _Builder, rng: np.random.Generator, u: float, root: int, head: int) -> None:
+    """A hat or a ribbon on the head, a bag on the torso, or nothing."""
     acc_kind = palette.pick(rng, ("hat", "ribbon", "bag", "none"))
     acc_name = palette.pick(rng, palette.CLOTHES)
     acc_fill = _flat(palette.color(rng, acc_name))
     if acc_kind == "hat":
-        if rng.random() < 0.5:  # top hat
-            hat = np.asarray(
-                [
-                    (-1.15 * u, -1.55 * u),
-                    (1.15 * u, -1.55 * u),
-                    (1.15 * u, -1.75 * u),
-                    (0.6 * u, -1.75 * u),
-                    (0.5 * u, -2.5 * u),
-                    (-0.5 * u, -2.5 * u),
-                    (-0.6 * u, -1.75 * u),
-                    (-1.15 * u, -1.75 * u),
-                ],
-                np.float32,
-            )
-        else:  # cap: a dome with a brim to one side
-            dome = shapes.ellipse_poly(0, -1.6 * u, 0.95 * u, 0.6 * u, n=32)
-            hat = np.concatenate(
-                [
-                    dome[dome[:, 1] <= -1.6 * u + 1e-3],
-                    np.asarray([(1.6 * u, -1.55 * u), (1.6 * u, -1.4 * u)], np.float32),
-                ]
-            )
-        b.add(hat, acc_fill, f"{acc_name} hat", "hat", head, z=10)
+        b.add(_hat_poly(rng, u), acc_fill, f"{acc_name} hat", "hat", head, z=10)
     elif acc_kind == "ribbon":
         bow = np.asarray(
             [(0, 0), (-0.5 * u, -0.3 * u), (-0.5 * u, 0.3 * u), (0, 0), (0.5 * u, -0.3 * u), (0.5 * u, 0.3 * u)],
@@ -239,7 +276,6 @@ def build_character(
             swing=rng.uniform(0.0, 0.25),
             z=6.5,
         )
-    return b.parts, f"character with {hair_word} hair"
 
 
 _TEXTURE_ADJ = {
