@@ -67,3 +67,30 @@ def error_map(
     if scale_bar:
         _scale_bar(out, max_err)
     return out
+
+
+def error_legend(width: int, max_err: float, title: str = "end-point error", scale: float | None = None) -> np.ndarray:
+    """A readable key for `error_map`: `title`, the inferno ramp, and ticks 0 .. `max_err` px under it.
+
+    width: legend width in px. scale: text size (default `segcorr.viz.text.READABLE_SCALE`).
+    Returns uint8 [H, width, 3] RGB on white.
+    """
+    import cv2
+
+    from segcorr.viz.text import READABLE_SCALE, draw_lines, line_height, text_width, wrap_text
+
+    scale = READABLE_SCALE if scale is None else scale
+    m, bar_h = 6, max(8, round(24 * scale))
+    head = wrap_text(title, width - 2 * m, scale)
+    top = m + line_height(scale) * len(head)
+    out = np.full((top + bar_h + line_height(scale) + m, width, 3), 255, np.uint8)
+    draw_lines(out, head, m, m, scale)
+    bar_w = width - 2 * m
+    ramp = np.linspace(0, 255, bar_w).astype(np.uint8)[None, :].repeat(bar_h, axis=0)
+    out[top : top + bar_h, m : m + bar_w] = cv2.applyColorMap(ramp, cv2.COLORMAP_INFERNO)[:, :, ::-1]
+    ticks = [(0.0, "0")] + [(f, f"{f * max_err:.3g}") for f in (0.25, 0.5, 0.75)] + [(1.0, f"{max_err:.3g}+ px")]
+    for f, label in ticks:
+        tw = text_width(label, scale)
+        x = min(max(m, round(m + f * bar_w - tw / 2)), width - m - tw)
+        draw_lines(out, [label], x, top + bar_h + 3, scale)
+    return out

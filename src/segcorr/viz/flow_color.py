@@ -109,3 +109,22 @@ def add_legend(image: np.ndarray, size: int | None = None, corner: str = "br", m
     x = margin if corner[1] == "l" else w - margin - size
     out[y : y + size, x : x + size] = colorwheel_legend(size)
     return out
+
+
+def flow_legend(
+    width: int, text: str = "flow colour: hue = direction, saturation = speed", scale: float | None = None
+) -> np.ndarray:
+    """The colour wheel beside `text`, wrapped, as a readable key for a column of flow pictures.
+
+    width: legend width in px. scale: text size (default `segcorr.viz.text.READABLE_SCALE`).
+    Returns uint8 [H, width, 3] RGB on white.
+    """
+    from segcorr.viz.text import READABLE_SCALE, text_block
+
+    scale = READABLE_SCALE if scale is None else scale
+    size, m = max(16, round(110 * scale)), 6
+    words = text_block([text], max(1, width - size - 2 * m), scale, bold_first=False)
+    out = np.full((max(size + 2 * m, words.shape[0]), width, 3), 255, np.uint8)
+    out[m : m + size, m : m + size] = colorwheel_legend(size)
+    out[: words.shape[0], size + 2 * m : size + 2 * m + words.shape[1]] = words[:, : width - size - 2 * m]
+    return out

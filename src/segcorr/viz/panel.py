@@ -9,6 +9,9 @@ import numpy as np
 _BG = 255
 _FONT_SCALE = 0.45
 _TITLE_H = 18
+# A report page (`segcorr.viz.report`) shows 1200 px of content: figures this wide appear at 100 %, so text
+# drawn at `segcorr.viz.text.READABLE_SCALE` is read at that size. benchmarks/report_check.py fails > 1600 px.
+FIGURE_WIDTH = 1180
 
 
 def to_rgb8(image: np.ndarray) -> np.ndarray:
@@ -47,24 +50,24 @@ def _resize_to_height(img: np.ndarray, height: int) -> np.ndarray:
     return cv2.resize(img, (width, height), interpolation=interp)
 
 
-def _fit_text(text: str, width: int) -> str:
-    """ASCII version of `text` (cv2 fonts have no other glyphs), shortened with '..' to fit `width` px."""
+def _title_bar(title: str | None, width: int, scale: float, lines: int) -> np.ndarray:
+    """A white bar `lines` title lines high holding `title` (ASCII), wrapped when `lines` > 1, else shortened."""
     import cv2
 
-    text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
-    while text and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, 1)[0][0] > width:
-        text = text[:-3] + ".." if len(text) > 3 else ""
-    return text
+    from segcorr.viz.text import FONT, ascii_text, fit_text, wrap_text
 
-
-def _titled(img: np.ndarray, title: str | None) -> np.ndarray:
-    import cv2
-
-    bar = np.full((_TITLE_H, img.shape[1], 3), _BG, np.uint8)
-    text = _fit_text(title or "", img.shape[1] - 4)
-    if text:
-        cv2.putText(bar, text, (2, _TITLE_H - 5), cv2.FONT_HERSHEY_SIMPLEX, _FONT_SCALE, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.concatenate([bar, img], axis=0)
+    step = round(_TITLE_H * scale / _FONT_SCALE)
+    descent = round(5 * scale / _FONT_SCALE)
+    bar = np.full((step * lines, width, 3), _BG, np.uint8)
+    text = ascii_text(title or "")
+    rows = wrap_text(text, width - 4, scale) if lines > 1 else [text]
+    if len(rows) > lines:
+        rows = rows[: lines - 1] + [" ".join(rows[lines - 1 :])]
+    for i, row in enumerate(rows):
+        row = fit_text(row, width - 4, scale)
+        if row:
+            cv2.putText(bar, row, (2, step * (i + 1) - descent), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return bar
 
 
 def _stack(tiles: list[np.ndarray], pad: int, axis: int) -> np.ndarray:
@@ -92,12 +95,17 @@ def side_by_side(
     pad: int = 4,
     height: int | None = None,
     max_cols: int | None = None,
+    font_scale: float = _FONT_SCALE,
+    title_lines: int = 1,
 ) -> np.ndarray:
     """Images in a row (or rows of `max_cols`), scaled to one height, each under its title.
 
     images: any mix of grey / RGB / RGBA / bool / float arrays and sizes (see `to_rgb8`).
     titles: one per image (None or "" for none); no title bar at all when `titles` is None.
     height: common image height (default the tallest input). Returns uint8 [H', W', 3] RGB on white.
+    font_scale: title size (0.45: about 10 px capitals; `segcorr.viz.text.READABLE_SCALE` for figures read
+    at 100 % zoom). title_lines: lines a title may wrap onto (every bar gets that many when one needs them);
+    whatever still does not fit is shortened with '..'.
     """
     if len(images) == 0:
         raise ValueError("side_by_side needs at least one image")
@@ -107,8 +115,40 @@ def side_by_side(
     target = int(height) if height else max(im.shape[0] for im in rgb)
     tiles = [_resize_to_height(im, target) for im in rgb]
     if titles is not None:
-        tiles = [_titled(t, s) for t, s in zip(tiles, titles)]
+        from segcorr.viz.text import ascii_text, wrap_text
+
+        lines = 1
+        if title_lines > 1:
+            wrapped = [len(wrap_text(ascii_text(s or ""), t.shape[1] - 4, font_scale)) for t, s in zip(tiles, titles)]
+            lines = max(1, min(int(title_lines), max(wrapped)))
+        tiles = [
+            np.concatenate([_title_bar(s, t.shape[1], font_scale, lines), t], axis=0) for t, s in zip(tiles, titles)
+        ]
     pad = max(0, int(pad))
     cols = len(tiles) if not max_cols or max_cols <= 0 else int(max_cols)
     rows = [_stack(tiles[i : i + cols], pad, axis=1) for i in range(0, len(tiles), cols)]
     return _stack(rows, pad, axis=0)
+
+
+def page_panel(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str | None],
+    cols: int,
+    width: int = FIGURE_WIDTH,
+    pad: int = 4,
+) -> np.ndarray:
+    """`side_by_side` for a report page: rows of `cols` tiles, at most `width` px wide, titles readable.
+
+    Tiles share one height, chosen so that the widest-aspect image still fits its column (never enlarged);
+    titles are drawn at `segcorr.viz.text.READABLE_SCALE` and wrap onto two lines.
+    """
+    from segcorr.viz.text import READABLE_SCALE
+
+    if len(images) == 0:
+        raise ValueError("page_panel needs at least one image")
+    cols = max(1, min(int(cols), len(images)))
+    tile_w = (width - (cols - 1) * pad) // cols
+    shapes = [np.asarray(im).shape[:2] for im in images]
+    aspect = max(w / h for h, w in shapes)
+    height = max(1, min(max(h for h, _ in shapes), int(tile_w / aspect)))
+    return side_by_side(images, titles, pad=pad, height=height, max_cols=cols, font_scale=READABLE_SCALE, title_lines=2)
