@@ -254,21 +254,15 @@ class Sam3Predictor:
         if (xy[..., 0] < 0).any() or (xy[..., 1] < 0).any() or (xy[..., 0] > w).any() or (xy[..., 1] > h).any():
             raise InputError(f"{what} {xy.reshape(-1, 2).tolist()} lies outside the {w}x{h} image")
 
-    @torch.no_grad()
-    def predict(
+    def _prompt_arrays(
         self,
-        point_coords: np.ndarray | None = None,
-        point_labels: np.ndarray | None = None,
-        box: np.ndarray | None = None,
-        mask_input: np.ndarray | None = None,
-        multimask_output: bool = False,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """One object from clicks (point_coords [P, 2] x, y pixels; point_labels [P] 1 = on it, 0 = not on it),
-        a box [4] (x0, y0, x1, y1) and/or a previous answer's low-res logits (mask_input [h4, w4]).
-
-        Returns (masks [K, H, W] bool, iou_pred [K], low_res_logits [K, h4, w4], object_score) with K = 3 when
-        ``multimask_output`` (sorted by predicted IoU, best first) else 1 (the stability-checked answer)."""
-        self._need_image()
+        point_coords: np.ndarray | None,
+        point_labels: np.ndarray | None,
+        box: np.ndarray | None,
+        mask_input: np.ndarray | None,
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Checked prompts as (coords, labels) lists: the clicks first ([P, 2], labels 0/1), then the box corners
+        ([2, 2], labels 2, 3); a single padding point (label -1) when only a mask is given. InputError otherwise."""
         coords, labels = [], []
         if point_coords is not None:
             pc = np.asarray(point_coords, np.float32).reshape(-1, 2)
@@ -293,18 +287,43 @@ class Sam3Predictor:
             raise InputError("expected at least one point, box or mask prompt")
         if not coords:
             coords, labels = [np.zeros((1, 2), np.float32)], [np.array([-1], np.int64)]
+        return coords, labels
+
+    def _mask_prompt(
+        self, mask_input: np.ndarray | None, dev: torch.device
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """A previous answer's low-res logits [h4, w4] -> (mask [1, 1, h4, w4], has-mask flag [1]); (None, None)
+        without one."""
+        if mask_input is None:
+            return None, None
+        m = torch.as_tensor(np.asarray(mask_input, np.float32))
+        want = self._feats["inter"][0].shape[-2:]
+        if tuple(m.shape[-2:]) != tuple(want):
+            raise InputError(
+                f"expected mask_input of shape {tuple(want)} (a previous low_res_logits), found {tuple(m.shape)}"
+            )
+        return m.reshape(1, 1, *want).to(dev), torch.ones(1, dtype=torch.bool, device=dev)
+
+    @torch.no_grad()
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask_output: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """One object from clicks (point_coords [P, 2] x, y pixels; point_labels [P] 1 = on it, 0 = not on it),
+        a box [4] (x0, y0, x1, y1) and/or a previous answer's low-res logits (mask_input [h4, w4]).
+
+        Returns (masks [K, H, W] bool, iou_pred [K], low_res_logits [K, h4, w4], object_score) with K = 3 when
+        ``multimask_output`` (sorted by predicted IoU, best first) else 1 (the stability-checked answer)."""
+        self._need_image()
+        coords, labels = self._prompt_arrays(point_coords, point_labels, box, mask_input)
         dev = next(self.model.parameters()).device
         c = torch.from_numpy(np.concatenate(coords) * self._scale)[None].to(dev)
         lab = torch.from_numpy(np.concatenate(labels))[None].to(dev)
-        m_in = has = None
-        if mask_input is not None:
-            m = torch.as_tensor(np.asarray(mask_input, np.float32))
-            want = self._feats["inter"][0].shape[-2:]
-            if tuple(m.shape[-2:]) != tuple(want):
-                raise InputError(
-                    f"expected mask_input of shape {tuple(want)} (a previous low_res_logits), found {tuple(m.shape)}"
-                )
-            m_in, has = m.reshape(1, 1, *want).to(dev), torch.ones(1, dtype=torch.bool, device=dev)
+        m_in, has = self._mask_prompt(mask_input, dev)
         out = self.model.predict_prompts(
             self._feats,
             torch.zeros(1, dtype=torch.long, device=dev),
