@@ -30,7 +30,12 @@ MASKS = [_rect(*FRONT), _rect(*BACK)]
 
 
 class Boom:
-    name = "given"  # the cache key holds the segmenter's name: pose as the one that filled the cache
+    """Poses as the GivenMasks that filled the cache (the cache key holds the segmenter's name and settings)."""
+
+    name = "given"
+
+    def __init__(self, masks):
+        self.masks = masks
 
     def segment(self, image, prompts):
         raise AssertionError("the segmenter should not be called")
@@ -87,26 +92,11 @@ def test_missing_and_corrupt_masks_fall_back_to_boxes() -> None:
     assert wrong.sources == {"a": "box:corrupt", "b": "box:corrupt"}
 
 
-def test_memory_budget_keeps_the_two_most_prominent_segmented() -> None:
-    boxes = [[0, 0, 40, 50], [40, 0, 60, 25], [60, 0, 70, 10], [70, 0, 75, 20]]  # prominence 1, .25, .05, .05
-    chars = [{"id": i, "body_box": b} for i, b in enumerate(boxes)]
-    masks = [_rect(*[int(v) for v in b]) for b in boxes]
-    masks[0][0:5, 0:5] = False  # a segmented mask differs from its box
-    seg = Short(masks)
-    cfg = IsolationConfig(memory_budget_mb=1e-6)
-    res = isolate_page(PAGE, chars, seg, cfg, panels=PANELS)
-    assert seg.asked == [2]  # only the top two were segmented
-    assert res.sources[2] == res.sources[3] == "box:budget" and res.sources[0] == "segmenter"
-    assert not res.masks[0][0, 0] and res.masks[2].sum() == 100
-    roomy = isolate_page(PAGE, chars, GivenMasks(masks), IsolationConfig(memory_budget_mb=1024), panels=PANELS)
-    assert set(roomy.sources.values()) == {"segmenter"}
-
-
 def test_rle_cache_answers_second_run_and_corrupt_cache_is_rebuilt(tmp_path) -> None:
     cache = tmp_path / "masks.json"
     first = isolate_page(PAGE, CHARS, GivenMasks(MASKS), cache_path=cache, panels=PANELS)
     assert cache.exists() and set(first.sources.values()) == {"segmenter"}
-    second = isolate_page(PAGE, CHARS, Boom(), cache_path=cache, panels=PANELS)
+    second = isolate_page(PAGE, CHARS, Boom(MASKS), cache_path=cache, panels=PANELS)
     assert set(second.sources.values()) == {"cache"}
     np.testing.assert_array_equal(second.masks["b"], first.masks["b"])
     cache.write_text("{corrupt")
@@ -148,3 +138,15 @@ def test_isolate_cli_on_a_generated_page_with_the_flat_segmenter(tmp_path) -> No
     bad = {"characters": [{"id": 1, "body_box": [500, 500, 600, 600]}], "panels": []}
     with pytest.raises(InputError, match="b.json.*cover part"):
         isolate_cli(page.image, bad, "flat", {}, tmp_path / "bad", boxes_path="b.json")
+
+
+@pytest.mark.parametrize("ids", [["a/b", "a_b"], ["Anna", "anna"], ["x y", "x?y"]])
+def test_ids_that_share_a_file_name_are_refused_before_anything_is_written(tmp_path, ids) -> None:
+    spec = {"characters": [{"id": i, "body_box": b} for i, b in zip(ids, [FRONT, BACK])], "panels": PANELS}
+    with pytest.raises(InputError, match="b.json.*would both be written as char_"):
+        isolate_cli(PAGE, spec, "flat", {}, tmp_path / "out", boxes_path="b.json")
+    assert not (tmp_path / "out").exists()
+    res = isolate_page(PAGE, spec["characters"], GivenMasks(MASKS), panels=PANELS)
+    with pytest.raises(InputError, match="would both be written"):
+        write_isolation(res, PAGE, tmp_path / "api")
+    assert not (tmp_path / "api").exists()

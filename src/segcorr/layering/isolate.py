@@ -10,16 +10,17 @@ so neither swallows the other. Everything runs on the masks' bounding boxes, not
 Fallbacks (every one logged and recorded in `IsolationResult.sources`):
 - the segmenter returns no mask, an empty one, one of the wrong size, or one mostly outside the body box
   -> the body box becomes the mask ("box:missing" / "box:corrupt");
-- the estimated memory exceeds `memory_budget_mb` -> characters of prominence < `prominence_min` get box
-  masks ("box:budget"), the `keep_top` most prominent keep full segmentation. Prominence = body-box
-  area / the page's largest body-box area;
-- a mask cache (RLE, `segcorr.io.rle.MaskCache`) answers before the segmenter; corrupt entries are
+- memory (`budget.py`): when the estimate exceeds `memory_budget_mb` (MB, or "auto": the free memory of the
+  segmenter's device), or the segmenter fails to allocate, the fallback escalates: first characters of
+  prominence < `prominence_min` get box masks ("box:budget"), then only the `keep_top` most prominent keep
+  full segmentation (after a failed allocation there too: every character gets its box);
+- a mask cache (RLE, `segcorr.io.rle.MaskCache`) answers before the segmenter; its keys name the page, the
+  segmenter with its settings and weights (`cache_key.py`), the character and its box; corrupt entries are
   dropped by the cache and segmented again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ class IsolationConfig:
     erode_px: int = 2  # same-plane neighbours keep a seam this wide
     soft_edge: bool = False  # also return soft masks (Gaussian edge) for adapters taking them
     soft_sigma: float = 0.5
-    memory_budget_mb: float | None = None
+    memory_budget_mb: float | str | None = None  # MB, "auto" (the device's free memory) or None (no budget)
     prominence_min: float = 0.3
     keep_top: int = 2
     min_box_share: float = 0.2  # a mask with less of its area inside the body box is corrupt
@@ -77,19 +78,6 @@ def rect_mask(box: list[float], shape: tuple[int, int]) -> np.ndarray:
     return m
 
 
-def estimate_bytes(shape: tuple[int, int], count: int, soft: bool) -> int:
-    """Working memory of isolating `count` characters on a page: full-size bool masks in and out, the
-    segmenter's answer, and float32 soft masks when asked."""
-    return int(shape[0] * shape[1] * count * (3 + (4 if soft else 0)))
-
-
-def _prominence(characters: list[dict]) -> np.ndarray:
-    areas = np.array(
-        [(c["body_box"][2] - c["body_box"][0]) * (c["body_box"][3] - c["body_box"][1]) for c in characters], np.float64
-    )
-    return areas / max(float(areas.max()), 1e-9) if len(areas) else areas
-
-
 def _check(mask: object, box: list[float], shape: tuple[int, int], min_share: float) -> str | None:
     """Why `mask` is unusable ("missing" / "corrupt") or None when it is fine."""
     if mask is None:
@@ -105,45 +93,57 @@ def _check(mask: object, box: list[float], shape: tuple[int, int], min_share: fl
 
 
 def segment_characters(
-    image: np.ndarray, characters: list[dict], segmenter, config: IsolationConfig, cache=None
+    image: np.ndarray,
+    characters: list[dict],
+    segmenter,
+    config: IsolationConfig,
+    cache=None,
+    segmenter_settings: dict | None = None,
 ) -> tuple[dict, dict]:
-    """One mask per character (id -> bool [H, W]) and where it came from (id -> source), with fallbacks."""
+    """One mask per character (id -> bool [H, W]) and where it came from (id -> source), with the fallbacks of
+    the module docstring. `segmenter_settings`: the options the segmenter was built with (part of the cache key).
+    """
+    from segcorr.layering import budget as mem
+    from segcorr.layering.cache_key import mask_key, page_key, segmenter_fingerprint
     from segcorr.segment.base import Prompts
 
     shape = image.shape[:2]
-    masks, sources = {}, {}
-    need = list(range(len(characters)))
-    budget = config.memory_budget_mb
-    if budget is not None and estimate_bytes(shape, len(characters), config.soft_edge) > budget * 2**20:
-        prom = _prominence(characters)
-        top = set(np.argsort(-prom, kind="stable")[: config.keep_top].tolist())
-        need = [i for i in need if prom[i] >= config.prominence_min or i in top]
-        for i in sorted(set(range(len(characters))) - set(need)):
-            cid = characters[i]["id"]
-            masks[cid], sources[cid] = rect_mask(characters[i]["body_box"], shape), "box:budget"
-        log.warning(
-            "memory budget %.1f MB exceeded: %d of %d characters get box masks",
-            budget,
-            len(characters) - len(need),
-            len(characters),
-        )
-    page_key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()[:16] if cache is not None else ""
+    levels = mem.fallback_levels(characters, config.prominence_min, config.keep_top)
+    limit = mem.budget_bytes(config.memory_budget_mb, segmenter)
+    per_prompt = getattr(segmenter, "bytes_per_prompt", None)
+    level = mem.first_level(levels, shape, limit, config.soft_edge, per_prompt)
     keys = {}
-    todo = []
-    for i in need:
+    if cache is not None:
+        page, seg_id = page_key(image), segmenter_fingerprint(segmenter, segmenter_settings)
+        keys = {i: mask_key(page, seg_id, ch["id"], ch["body_box"]) for i, ch in enumerate(characters)}
+    masks, sources = {}, {}
+    for i in levels[0]:  # cached masks cost no segmentation: they are used at any level
         ch = characters[i]
-        keys[i] = f"{page_key}:{getattr(segmenter, 'name', 'segmenter')}:{ch['id']}:" + ",".join(
-            f"{v:g}" for v in ch["body_box"]
-        )
         hit = cache.get(keys[i], shape) if cache is not None else None
         if hit is not None and _check(hit, ch["body_box"], shape, config.min_box_share) is None:
             masks[ch["id"]], sources[ch["id"]] = hit, "cache"
-        else:
-            todo.append(i)
-    answer = None
-    if todo:
+    while True:
+        todo = [i for i in levels[level] if characters[i]["id"] not in masks]
+        if not todo:
+            answer = None
+            break
         boxes = np.array([characters[i]["body_box"] for i in todo], np.float32)
-        answer = segmenter.segment(image, Prompts(boxes=boxes)).masks
+        try:
+            answer = segmenter.segment(image, Prompts(boxes=boxes)).masks
+            break
+        except (MemoryError, RuntimeError) as e:
+            if not mem.is_out_of_memory(e) or level == len(levels) - 1:
+                raise
+            level += 1
+            log.warning("segmenter ran out of memory on %d boxes (%s); memory fallback level %d", len(todo), e, level)
+    if level > 0:
+        log.warning(
+            "memory fallback level %d (budget %s MB): %d of %d characters get box masks",
+            level,
+            config.memory_budget_mb,
+            len(characters) - len(levels[level]),
+            len(characters),
+        )
     for n, i in enumerate(todo):
         ch = characters[i]
         m = answer[n] if answer is not None and n < len(answer) else None
@@ -155,7 +155,10 @@ def segment_characters(
         else:
             log.warning("character %s: %s mask from the segmenter; using its body box", ch["id"], why)
             masks[ch["id"]], sources[ch["id"]] = rect_mask(ch["body_box"], shape), f"box:{why}"
-    return masks, sources
+    for ch in characters:
+        if ch["id"] not in masks:
+            masks[ch["id"]], sources[ch["id"]] = rect_mask(ch["body_box"], shape), "box:budget"
+    return {c["id"]: masks[c["id"]] for c in characters}, {c["id"]: sources[c["id"]] for c in characters}
 
 
 def _bbox(m: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -250,13 +253,15 @@ def isolate_page(
     cache_path=None,
     panels: list[list[float]] | None = None,
     zbuffer: ZBufferCalculator | None = None,
+    segmenter_settings: dict | None = None,
 ) -> IsolationResult:
     """Segment, order and isolate the characters of one page.
 
     page_img: uint8 [H, W] grey (or [H, W, 3]); characters: dicts with id, body_box [x0, y0, x1, y1],
     optional face_box, panel, type; segmenter: a `Segmenter` (box prompts); panels: boxes; zbuffer: a
     calculator (one with a depth model, say) -- default from `config.zbuffer`; cache_path: RLE mask
-    cache JSON (read first, written back atomically).
+    cache JSON (read first, written back atomically); segmenter_settings: the options the segmenter was built
+    with (checkpoint, weights, source...), part of the cache key.
     """
     from segcorr.data.manga import parse_page_spec
 
@@ -272,7 +277,7 @@ def isolate_page(
 
         cache = MaskCache(cache_path)
     t0 = time.perf_counter()
-    seg, sources = segment_characters(page_img, characters, segmenter, cfg, cache)
+    seg, sources = segment_characters(page_img, characters, segmenter, cfg, cache, segmenter_settings)
     t1 = time.perf_counter()
     keys: dict[object, DepthKey] = zb.keys(characters, panels, page_img.shape[:2], masks=seg, image=page_img)
     masks = isolate_masks(seg, keys, zb, panels, cfg)

@@ -20,6 +20,27 @@ def _safe(cid: object) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
 
 
+def mask_file_names(ids: list, where: str | os.PathLike | None = None) -> dict:
+    """id -> `char_<id>.png`, the id's characters other than letters, digits, "-", "_" and "." written as "_".
+
+    InputError (naming `where`) when two ids would get one file name, also when they differ only in case
+    (one file on case-insensitive file systems): nothing is written then.
+    """
+    names, seen = {}, {}
+    for cid in ids:
+        name = f"char_{_safe(cid)}.png"
+        other = seen.get(name.casefold())
+        if other is not None:
+            raise InputError(
+                f"character ids {other!r} and {cid!r} would both be written as {name} (ids are file names: only "
+                "letters, digits, '-', '_' and '.' are kept, and case is not a difference); give them distinct ids",
+                where,
+            )
+        seen[name.casefold()] = cid
+        names[cid] = name
+    return names
+
+
 def order_doc(result: IsolationResult, weights: tuple[float, ...] | None = None) -> dict:
     """The `order.json` document: front-to-back ids per panel and every character's depth key and source."""
     return {
@@ -44,14 +65,16 @@ def overlay_image(result: IsolationResult, page_img: np.ndarray) -> np.ndarray:
 def write_isolation(
     result: IsolationResult, page_img: np.ndarray, out_dir: str | os.PathLike, weights: tuple[float, ...] | None = None
 ) -> Path:
-    """Write `char_<id>.png` (0/255) per character, `order.json` and `overlay.png` (atomically). Returns out_dir."""
+    """Write `char_<id>.png` (0/255) per character, `order.json` and `overlay.png` (atomically). Returns out_dir.
+    Ids that would share a file name raise InputError before anything is written (`mask_file_names`)."""
     from segcorr.io.atomic import atomic_write_text
     from segcorr.io.image import write_image
 
+    names = mask_file_names(list(result.masks))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for cid, m in result.masks.items():
-        write_image(out / f"char_{_safe(cid)}.png", m.astype(np.uint8) * 255)
+        write_image(out / names[cid], m.astype(np.uint8) * 255)
     atomic_write_text(out / "order.json", json.dumps(order_doc(result, weights), indent=1) + "\n")
     write_image(out / "overlay.png", overlay_image(result, page_img))
     return out
@@ -76,6 +99,7 @@ def isolate_cli(
     from segcorr.segment import build
 
     characters, panels = parse_page_spec(spec, boxes_path)
+    mask_file_names([ch["id"] for ch in characters], boxes_path)
     h, w = img.shape[:2]
     for ch in characters:
         x0, y0, x1, y1 = ch["body_box"]
@@ -87,6 +111,13 @@ def isolate_cli(
     cfg = config or IsolationConfig()
     zb = ZBufferCalculator(cfg.zbuffer, depth_model)
     result = isolate_page(
-        img, characters, build(segmenter, **seg_kw), cfg, cache_path=cache_path, panels=panels, zbuffer=zb
+        img,
+        characters,
+        build(segmenter, **seg_kw),
+        cfg,
+        cache_path=cache_path,
+        panels=panels,
+        zbuffer=zb,
+        segmenter_settings={"segmenter": segmenter, **seg_kw},
     )
     return write_isolation(result, img, out, weights=zb.weights(zb.depth is not None))

@@ -78,6 +78,13 @@ class LabelMapSegmenter:
         twin.key = key
         return twin
 
+    def cache_settings(self) -> dict:
+        """What this segmenter's answers depend on, for caches of its masks: the source (the label-map array, or
+        the path of the file or folder, which a cache stamps with its size and modification time), the image
+        key and the box rule."""
+        source = self._array if self.source is None else self.source
+        return {"source": source, "key": self.key, "box_rule": self.box_rule}
+
     def labels_for(self, key: str | None, shape: tuple[int, int]) -> np.ndarray:
         """The label map int32 [H, W] of image `key`; InputError if missing or of another size."""
         key = key if key is not None else self.key
