@@ -427,15 +427,28 @@ def eval_flow(
         "model card; 0: full resolution.",
     ),
     refine: str = typer.Option("fuse", help=_REFINE_HELP),
+    sheet: Path | None = typer.Option(
+        None, "--sheet", help="Pairs without ground truth: write a labelled flow-colour contact sheet PNG here."
+    ),
 ) -> None:
-    """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates."""
-    from segcorr.data.flowsets import open_flow_dataset
-    from segcorr.flow.evaluate import evaluate_flow
+    """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates. On a pairs folder without
+    _flow.flo files: warp error (all pixels, and pixels passing a forward-backward check) and the share kept."""
+    from segcorr.data.flowsets import is_frames_only, open_flow_dataset, open_frame_pairs
     from segcorr.flow.methods import get_method
 
     fn = get_method(method, masks=masks, work_side=_work_side(work_side), refine=refine)
-    ds = open_flow_dataset(_need_dir(data))
-    result = evaluate_flow(ds, fn, method_name=method, data_name=str(data), limit=limit)
+    if is_frames_only(_need_dir(data)):
+        from segcorr.flow.evaluate_nogt import evaluate_without_gt
+
+        ds = open_frame_pairs(data)
+        result = evaluate_without_gt(ds, fn, method_name=method, data_name=str(data), limit=limit, sheet=sheet)
+    else:
+        from segcorr.flow.evaluate import evaluate_flow
+
+        if sheet is not None:
+            raise InputError("--sheet is for pairs without ground truth (no _flow.flo files)", data)
+        ds = open_flow_dataset(data)
+        result = evaluate_flow(ds, fn, method_name=method, data_name=str(data), limit=limit)
     _print_metrics(result, json_out)
 
 

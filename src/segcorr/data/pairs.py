@@ -2,6 +2,9 @@
 ``NNNNN_occ.png`` (255 = occluded in frame 0), ``NNNNN_seg0.png`` / ``NNNNN_seg1.png`` (16-bit label maps)
 and ``NNNNN_line0.png`` (255 = line art in frame 0). ``meta.json`` and unknown files are ignored.
 
+A pairs folder with no ``_flow.flo`` at all (real footage: no ground truth) is read by ``PairsFramesDataset``:
+frames and label maps only, for evaluation without ground truth (``segcorr.flow.evaluate_nogt``).
+
 Line pixels for the line/flat metrics: ``_line0.png`` when present, else pixels within 2 px of a segment
 boundary of ``_seg0.png``, else none (line metrics None). Evaluation and training (`segcorr.data.flow_train`)
 both read the layout here.
@@ -10,7 +13,10 @@ both read the layout here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from segcorr.data.flow_sample import FlowSample, check_same_size
 from segcorr.errors import InputError
@@ -33,6 +39,11 @@ def _stems(root: Path) -> dict[str, set[str]]:
 def is_pairs_dir(root: str | Path) -> bool:
     """True when ``root`` holds at least one file of the pairs layout."""
     return bool(_stems(Path(root)))
+
+
+def has_flow_files(root: str | Path) -> bool:
+    """True when ``root`` holds at least one ``NNNNN_flow.flo`` (ground truth); False for frames only."""
+    return any("flow" in parts for parts in _stems(Path(root)).values())
 
 
 class PairsFlowDataset:
@@ -105,3 +116,59 @@ class PairsFlowDataset:
         return FlowSample(
             name=stem, img0=img0, img1=img1, flow=flow, valid=None, occ=occ, line=line, seg0=seg0, seg1=seg1
         )
+
+
+@dataclass(frozen=True)
+class FramePair:
+    """One pair without ground truth: img0, img1 uint8 [H, W, 3] RGB; seg0, seg1 int32 [H, W] label maps (0 = no
+    segment) or None. Flow methods read ``seg0``/``seg1`` from it as from a ``FlowSample``."""
+
+    name: str
+    img0: np.ndarray
+    img1: np.ndarray
+    seg0: np.ndarray | None = None
+    seg1: np.ndarray | None = None
+
+    def swapped(self) -> FramePair:
+        """The pair played backwards (frame 1 -> frame 0), label maps swapped too."""
+        return FramePair(self.name, self.img1, self.img0, self.seg1, self.seg0)
+
+
+class PairsFramesDataset:
+    """Lazy pairs-layout set without ground truth: ``NNNNN_img0.png`` + ``NNNNN_img1.png`` (+ optional
+    ``_seg0.png``/``_seg1.png``), samples (``FramePair``) sorted by stem. Partner frames are checked at open time."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise InputError("expected a folder in the pairs layout, found no folder", self.root)
+        found = _stems(self.root)
+        if not found:
+            raise InputError("no frame pairs found (expected NNNNN_img0.png, NNNNN_img1.png)", self.root)
+        for stem in sorted(found):
+            for part in ("img0", "img1"):
+                if part not in found[stem]:
+                    raise InputError(
+                        f"missing partner frame (found {stem + _REQUIRED[sorted(found[stem])[0]]})",
+                        self.root / (stem + _REQUIRED[part]),
+                    )
+        self.stems = sorted(found)
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def __getitem__(self, index: int) -> FramePair:
+        from segcorr.io.image import read_image
+        from segcorr.io.labelmap import read_labelmap
+
+        stem = self.stems[index]
+        img0 = read_image(self.root / f"{stem}_img0.png")
+        img1 = read_image(self.root / f"{stem}_img1.png")
+        check_same_size(img0.shape[:2], img1, self.root / f"{stem}_img1.png", "img1")
+        segs = []
+        for k in (0, 1):
+            path = self.root / f"{stem}_seg{k}.png"
+            seg = read_labelmap(path) if path.is_file() else None
+            check_same_size(img0.shape[:2], seg, path, "label map")
+            segs.append(seg)
+        return FramePair(stem, img0, img1, *segs)
