@@ -35,6 +35,7 @@ class CelStyle(str, Enum):
     cel = "cel"
     textured = "textured"
     mixed = "mixed"
+    shaded = "shaded"
 
 
 class IsolateMasks(str, Enum):

@@ -47,7 +47,9 @@ def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "
     """Generate the pair for ``seed`` (deterministic: the seed is the only source of randomness).
 
     ``style``: "cel" (flat colours, cel shadows, line art), "textured" (rich textures, chair- and
-    blob-like objects, few outlines) or "mixed" (one of the two, chosen by the seed).
+    blob-like objects, few outlines), "mixed" (one of the two, chosen by the seed) or "shaded" (a second cel
+    look: other palettes, thin to thick lines, gradient and textured fills, small motions and slow pans;
+    ``segcorr.data.synth.cel_shaded``).
     """
     if height < 8 or width < 8:
         raise ValueError(f"height and width must be >= 8, got {height}x{width}")

@@ -8,7 +8,7 @@ from segcorr.data.synth.background import cel_background, textured_background
 from segcorr.data.synth.characters import build_character, build_object
 from segcorr.data.synth.scene import Background, Layer, Motion, Scene
 
-STYLES = ("cel", "textured", "mixed")
+STYLES = ("cel", "textured", "mixed", "shaded")  # "shaded": segcorr.data.synth.cel_shaded
 GENERATOR_VERSION = "segcorr-synth-cels/1"
 
 
@@ -48,6 +48,10 @@ def build_scene(rng: np.random.Generator, height: int, width: int, style: str = 
     objects ~11) and scale up to ~8 %; the background pans up to ~30 px. Sizes scale with the frame.
     """
     style = resolve_style(rng, style)
+    if style == "shaded":  # a second cel look with its own palettes, lines, fills and slow motion
+        from segcorr.data.synth.cel_shaded import build_shaded_scene
+
+        return build_shaded_scene(rng, height, width)
     f = min(height / 384.0, width / 512.0)
     margin = int(np.ceil(0.1 * max(height, width))) + 8
     hc, wc = height + 2 * margin, width + 2 * margin
