@@ -26,6 +26,7 @@ import numpy as np
 from segcorr.data.synth.manga_figure import FigureSpec, Tone, draw_figure, figure_parts, random_tone, tone_ink
 
 GENERATOR_VERSION = "manga-1"
+STYLES = ("ground", "freeform")  # "ground": this module; "freeform": `manga_freeform.py` (depth not by height)
 
 
 @dataclass(frozen=True)
@@ -230,14 +231,44 @@ def make_manga_page(seed: int, height: int = 1088, width: int = 768) -> MangaPag
     return MangaPage(image=page, panels=panels, characters=characters, visible=visible, amodal=amodal, seed=seed)
 
 
+def make_page(seed: int, height: int = 1088, width: int = 768, style: str = "ground") -> MangaPage:
+    """The page for `seed` in page style `style` (one of STYLES)."""
+    if style == "ground":
+        return make_manga_page(seed, height, width)
+    if style == "freeform":
+        from segcorr.data.synth.manga_freeform import make_freeform_page
+
+        return make_freeform_page(seed, height, width)
+    raise ValueError(f"unknown manga style {style!r}; expected one of {', '.join(STYLES)}")
+
+
+def generator_version(style: str = "ground") -> str:
+    """The `generator` recorded in meta.json for pages of `style`."""
+    if style == "freeform":
+        from segcorr.data.synth.manga_freeform import GENERATOR_VERSION as FREEFORM
+
+        return FREEFORM
+    return GENERATOR_VERSION
+
+
 def write_manga(
-    out_dir: str | Path, count: int, seed: int = 0, height: int = 1088, width: int = 768, progress: bool = True
+    out_dir: str | Path,
+    count: int,
+    seed: int = 0,
+    height: int = 1088,
+    width: int = 768,
+    progress: bool = True,
+    style: str = "ground",
 ) -> Path:
-    """Write `count` pages (page i uses seed `seed + i`) in the manga layout of DESIGN.md; returns `out_dir`.
+    """Write `count` pages (page i uses seed `seed + i`) of page style `style` in the manga layout of DESIGN.md;
+    returns `out_dir`.
 
     Per page: `page_NNN.png` (grey), `page_NNN.json` ({"characters": [...], "panels": [...]}),
-    `page_NNN_char_<id>_visible.png` and `_amodal.png` (0/255); plus `meta.json`. All writes are atomic.
+    `page_NNN_char_<id>_visible.png` and `_amodal.png` (0/255); plus `meta.json` (with "style" for styles other
+    than "ground"). All writes are atomic.
     """
+    if style not in STYLES:
+        raise ValueError(f"unknown manga style {style!r}; expected one of {', '.join(STYLES)}")
     from segcorr.data.synth.cels import start_writing
     from segcorr.io.atomic import atomic_write_text
     from segcorr.io.image import write_image
@@ -246,7 +277,7 @@ def write_manga(
     pages = []
     with prog:
         for i in range(count):
-            p = make_manga_page(seed + i, height, width)
+            p = make_page(seed + i, height, width, style)
             stem = f"page_{i:03d}"
             write_image(out / f"{stem}.png", p.image)
             for ch in p.characters:
@@ -257,13 +288,16 @@ def write_manga(
             pages.append({"name": stem, "seed": seed + i, "characters": len(p.characters)})
             prog.advance(task)
     meta = {
-        "generator": GENERATOR_VERSION,
+        "generator": generator_version(style),
+        **({} if style == "ground" else {"style": style}),
         "kind": "manga",
         "count": count,
         "seed": seed,
         "height": height,
         "width": width,
-        "depth": "smaller = nearer (panel height / figure scale); compare within a panel",
+        "depth": "smaller = nearer ("
+        + ("panel height / figure scale" if style == "ground" else "z in 1..5, drawn per figure")
+        + "); compare within a panel",
         "boxes": "[x0, y0, x1, y1] px, end-exclusive, around the visible pixels",
         "pages": pages,
     }
