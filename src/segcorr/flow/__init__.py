@@ -8,12 +8,12 @@ shipped checkpoints' names (command line, registry, weights file). Heavy modules
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from segcorr.errors import InputError
+from segcorr import registry
 
 _V3 = {
     "use_sam": True,
@@ -76,25 +76,24 @@ def model_names() -> list[str]:
     return sorted(REGISTRY)
 
 
+def _make(base: Mapping[str, Any], overrides: Mapping[str, Any]):
+    from segcorr.flow.config import make_config
+    from segcorr.flow.model import AniFlowFormerT
+
+    return AniFlowFormerT.from_config(make_config(base, overrides))
+
+
 def build(name: str, **overrides: Any):
     """Build registry model ``name`` with config ``overrides`` -> ``AniFlowFormerT`` (an nn.Module, random init).
 
     Unknown names or option keys raise ``InputError`` listing the valid ones.
     """
-    if name not in REGISTRY:
-        raise InputError(f"unknown flow model {name!r}; known: {', '.join(model_names())}")
-    from segcorr.flow.config import make_config
-    from segcorr.flow.model import AniFlowFormerT
-
-    return AniFlowFormerT.from_config(make_config(REGISTRY[name], overrides))
+    return registry.build_registered(REGISTRY, name, overrides, _make, "flow")
 
 
 def build_from_config(config: dict[str, Any]):
     """Build from a full config dict (as stored in weights metadata); unknown keys are an error."""
-    from segcorr.flow.config import make_config
-    from segcorr.flow.model import AniFlowFormerT
-
-    return AniFlowFormerT.from_config(make_config({}, config))
+    return _make({}, config)
 
 
 def load_pretrained(name_or_path: str | os.PathLike):
@@ -103,37 +102,13 @@ def load_pretrained(name_or_path: str | os.PathLike):
     The file's metadata must hold ``config`` (model config JSON) or at least ``name`` (registry name).
     Returns the model in eval mode on CPU.
     """
-    from segcorr.io.weights import load_weights, read_weights_metadata, weights_path
-
-    meta = read_weights_metadata(name_or_path)
-    where = weights_path(name_or_path) or name_or_path
-    if "config" in meta:
-        try:
-            config = json.loads(meta["config"])
-        except ValueError:
-            raise InputError("expected JSON in the 'config' metadata of the weights file", where) from None
-        if not isinstance(config, dict):
-            raise InputError(f"expected a JSON object as model config, found {type(config).__name__}", where)
-        try:
-            model = build_from_config(config)
-        except InputError as e:
-            raise InputError(f"model config in the weights does not fit this version: {e}", where) from None
-    elif "name" in meta:
-        model = build(meta["name"])
-    else:
-        raise InputError(
-            "expected 'config' or 'name' in the safetensors metadata of a flow model, found neither", where
-        )
-    return load_weights(model, name_or_path, strict=True).eval()
+    return registry.load_pretrained(name_or_path, build, build_from_config, "flow")
 
 
 def save_pretrained(model, path: str | os.PathLike, name: str, extra: dict[str, Any] | None = None):
     """Save ``model`` as safetensors with its config and registry ``name`` in the metadata (what
     ``load_pretrained`` reads). Returns the path."""
-    from segcorr.io.weights import save_weights
-
-    meta = {"name": name, "config": json.dumps(model.config.to_dict(), sort_keys=True), "format": "pt", **(extra or {})}
-    return save_weights(model, path, meta)
+    return registry.save_pretrained(model, path, name, extra)
 
 
 __all__ = [

@@ -9,11 +9,11 @@ Heavy modules import lazily so ``import segcorr.matching`` stays cheap.
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
-from segcorr.errors import InputError
+from segcorr import registry
 
 _TEST = {
     "c_enc": 16,
@@ -44,64 +44,39 @@ def model_names() -> list[str]:
     return sorted(REGISTRY)
 
 
+def _make(base: Mapping[str, Any], overrides: Mapping[str, Any]):
+    from segcorr.matching.config import make_config
+    from segcorr.matching.model import ASMamba
+
+    return ASMamba.from_config(make_config(base, overrides))
+
+
 def build(name: str, **overrides: Any):
     """Build registry model ``name`` with config ``overrides`` -> ``ASMamba`` (an nn.Module, random init).
 
     Unknown names or option keys raise ``InputError`` listing the valid ones.
     """
-    if name not in REGISTRY:
-        raise InputError(f"unknown matching model {name!r}; known: {', '.join(model_names())}")
-    from segcorr.matching.config import make_config
-    from segcorr.matching.model import ASMamba
-
-    return ASMamba.from_config(make_config(REGISTRY[name], overrides))
+    return registry.build_registered(REGISTRY, name, overrides, _make, "matching")
 
 
 def build_from_config(config: dict[str, Any]):
     """Build from a full config dict (as stored in weights metadata); unknown keys are an error."""
-    from segcorr.matching.config import make_config
-    from segcorr.matching.model import ASMamba
-
-    return ASMamba.from_config(make_config({}, config))
+    return _make({}, config)
 
 
 def load_pretrained(name_or_path: str | os.PathLike = "as_mamba_tiny"):
     """Model with weights: a shipped name (``segcorr/weights/NAME.safetensors``) or a .safetensors path.
 
-    The file's metadata must hold ``config`` (model config JSON) or ``name`` (registry name). A missing file is
-    an InputError naming it. Returns the model in eval mode on CPU.
+    The file's metadata must hold ``config`` (model config JSON) or at least ``name`` (registry name). A missing
+    file is an InputError naming it. Returns the model in eval mode on CPU.
     """
-    from segcorr.io.weights import load_weights, read_weights_metadata, weights_path
-
-    meta = read_weights_metadata(name_or_path)
-    where = weights_path(name_or_path) or name_or_path
-    if "config" in meta:
-        try:
-            config = json.loads(meta["config"])
-        except ValueError:
-            raise InputError("expected JSON in the 'config' metadata of the weights file", where) from None
-        if not isinstance(config, dict):
-            raise InputError(f"expected a JSON object as model config, found {type(config).__name__}", where)
-        try:
-            model = build_from_config(config)
-        except InputError as e:
-            raise InputError(f"model config in the weights does not fit this version: {e}", where) from None
-    elif "name" in meta:
-        model = build(meta["name"])
-    else:
-        raise InputError(
-            "expected 'config' or 'name' in the safetensors metadata of a matching model, found neither", where
-        )
-    return load_weights(model, name_or_path, strict=True).eval()
+    return registry.load_pretrained(name_or_path, build, build_from_config, "matching")
 
 
 def save_pretrained(model, path: str | os.PathLike, name: str, extra: dict[str, Any] | None = None):
     """Save ``model`` as safetensors with its config and registry ``name`` in the metadata (what
     ``load_pretrained`` reads). Returns the path."""
-    from segcorr.io.weights import save_weights
-
-    meta = {"name": name, "config": json.dumps(model.config.to_dict(), sort_keys=True), "format": "pt", **(extra or {})}
-    return save_weights(model, path, meta)
+    return registry.save_pretrained(model, path, name, extra)
 
 
 __all__ = ["REGISTRY", "build", "build_from_config", "load_pretrained", "model_names", "save_pretrained"]

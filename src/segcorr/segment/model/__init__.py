@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from segcorr.errors import InputError
+from segcorr.registry import registry_entry
 from segcorr.segment.model.concept import ConceptDetector
 from segcorr.segment.model.mask_decoder import MaskDecoder
 from segcorr.segment.model.neck import Sam3DualViTDetNeck
@@ -83,14 +84,15 @@ NAMES = tuple(REGISTRY)
 
 
 def config_for(name: str, **overrides) -> Sam3Config:
-    if name not in REGISTRY:
-        raise InputError(f"unknown concept model {name!r}; expected one of {', '.join(NAMES)}")
+    """The config of registry model ``name`` with fields replaced by ``overrides``; unknown names or fields are
+    an InputError listing the valid ones."""
+    base = registry_entry(REGISTRY, name, "concept")
     fields = {f.name for f in dataclasses.fields(Sam3Config)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise InputError(f"unknown option(s) {unknown} for {name}; valid: {', '.join(sorted(fields))}")
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
-    return dataclasses.replace(REGISTRY[name], **overrides)
+    return dataclasses.replace(base, **overrides)
 
 
 def build_from_config(cfg: Sam3Config) -> Sam3Image:

@@ -1,0 +1,83 @@
+"""What every model registry shares: checking a registry name, building from a named entry, and the weights
+files that carry the config they were trained with.
+
+A system keeps its own table (``REGISTRY``: name -> config fields, or a config) and a ``make(base, overrides)``
+that imports its heavy modules lazily; these functions do the rest the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from segcorr.errors import InputError
+
+Entry = TypeVar("Entry")
+Model = TypeVar("Model")
+
+
+def registry_entry(registry: Mapping[str, Entry], name: str, what: str) -> Entry:
+    """``registry[name]``; an unknown name is an InputError listing the known ones (sorted).
+
+    what: the kind of model in the message ("flow" -> "unknown flow model 'x'; known: ...")."""
+    if name not in registry:
+        raise InputError(f"unknown {what} model {name!r}; known: {', '.join(sorted(registry))}")
+    return registry[name]
+
+
+def build_registered(
+    registry: Mapping[str, Entry],
+    name: str,
+    overrides: Mapping[str, Any],
+    make: Callable[[Entry, Mapping[str, Any]], Model],
+    what: str,
+) -> Model:
+    """``make(registry[name], overrides)`` after checking the name (see `registry_entry`)."""
+    return make(registry_entry(registry, name, what), overrides)
+
+
+def load_pretrained(
+    name_or_path: str | os.PathLike,
+    build: Callable[[str], Any],
+    build_from_config: Callable[[dict[str, Any]], Any],
+    what: str,
+) -> Any:
+    """A model with its weights: a shipped name (``segcorr/weights/NAME.safetensors``) or a .safetensors path.
+
+    The file's metadata must hold ``config`` (the full model config as JSON, built with `build_from_config`) or
+    at least ``name`` (a registry name, built with `build`). Loading is strict. Returns the model in eval mode
+    on CPU. what: the kind of model in messages ("flow", "matching")."""
+    from segcorr.io.weights import load_weights, read_weights_metadata, weights_path
+
+    meta = read_weights_metadata(name_or_path)
+    where = weights_path(name_or_path) or name_or_path
+    if "config" in meta:
+        try:
+            config = json.loads(meta["config"])
+        except ValueError:
+            raise InputError("expected JSON in the 'config' metadata of the weights file", where) from None
+        if not isinstance(config, dict):
+            raise InputError(f"expected a JSON object as model config, found {type(config).__name__}", where)
+        try:
+            model = build_from_config(config)
+        except InputError as e:
+            raise InputError(f"model config in the weights does not fit this version: {e}", where) from None
+    elif "name" in meta:
+        model = build(meta["name"])
+    else:
+        raise InputError(
+            f"expected 'config' or 'name' in the safetensors metadata of a {what} model, found neither", where
+        )
+    return load_weights(model, name_or_path, strict=True).eval()
+
+
+def save_pretrained(model: Any, path: str | os.PathLike, name: str, extra: Mapping[str, Any] | None = None) -> Path:
+    """Save ``model`` as safetensors with its config (``model.config.to_dict()``) and registry ``name`` in the
+    metadata (what `load_pretrained` reads). Returns the path."""
+    from segcorr.io.weights import save_weights
+
+    meta = {"name": name, "config": json.dumps(model.config.to_dict(), sort_keys=True), "format": "pt", **(extra or {})}
+    return save_weights(model, path, meta)

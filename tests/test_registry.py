@@ -1,0 +1,89 @@
+"""The shared registry helpers: name checks, building from an entry, weights files that carry their config."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pytest
+import torch
+from torch import nn
+
+from segcorr.errors import InputError
+from segcorr.io.weights import save_weights
+from segcorr.registry import build_registered, load_pretrained, registry_entry, save_pretrained
+
+
+@dataclass(frozen=True)
+class _Cfg:
+    width: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Net(nn.Module):
+    def __init__(self, cfg: _Cfg) -> None:
+        super().__init__()
+        self.config = cfg
+        self.lin = nn.Linear(cfg.width, 1)
+
+
+REG = {"small": {"width": 2}, "wide": {"width": 5}}
+
+
+def _make(base, overrides):
+    return _Net(_Cfg(**{**base, **overrides}))
+
+
+def _build(name, **overrides):
+    return build_registered(REG, name, overrides, _make, "toy")
+
+
+def _from_config(config):
+    if set(config) - {"width"}:
+        raise InputError(f"unknown option(s) {sorted(set(config) - {'width'})}")
+    return _Net(_Cfg(**config))
+
+
+def test_unknown_name_lists_the_known_ones_sorted():
+    assert registry_entry(REG, "wide", "toy") == {"width": 5}
+    with pytest.raises(InputError, match=r"unknown toy model 'huge'; known: small, wide"):
+        registry_entry({"wide": {}, "small": {}}, "huge", "toy")
+
+
+def test_build_applies_the_entry_then_the_overrides():
+    assert _build("wide").config.width == 5
+    assert _build("wide", width=3).config.width == 3
+    with pytest.raises(InputError, match="unknown toy model"):
+        _build("nope")
+
+
+def test_save_and_load_rebuild_from_the_stored_config(tmp_path):
+    torch.manual_seed(0)
+    model = _build("small", width=4)
+    path = save_pretrained(model, tmp_path / "m.safetensors", "small", {"note": "x"})
+    loaded = load_pretrained(path, _build, _from_config, "toy")
+    assert loaded.config.width == 4 and not loaded.training
+    assert torch.equal(loaded.lin.weight, model.lin.weight)
+
+
+def test_load_by_name_when_the_file_has_no_config(tmp_path):
+    model = _build("wide")
+    path = save_weights(model, tmp_path / "n.safetensors", {"name": "wide"})
+    assert torch.equal(load_pretrained(path, _build, _from_config, "toy").lin.bias, model.lin.bias)
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ({}, "expected 'config' or 'name' in the safetensors metadata of a toy model"),
+        ({"config": "{not json"}, "expected JSON in the 'config' metadata"),
+        ({"config": "[1, 2]"}, "expected a JSON object as model config, found list"),
+        ({"config": '{"width": 2, "depth": 1}'}, "model config in the weights does not fit this version"),
+        ({"name": "nope"}, "unknown toy model 'nope'"),
+    ],
+)
+def test_bad_metadata_is_named(tmp_path, meta, message):
+    path = save_weights(_build("small"), tmp_path / "b.safetensors", meta)
+    with pytest.raises(InputError, match=message):
+        load_pretrained(path, _build, _from_config, "toy")
