@@ -53,15 +53,12 @@ def evaluate_flow(
         progress: show a rich progress bar on stderr.
         limit: evaluate only the first ``limit`` pairs.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from segcorr.metrics.loop import item_count, progress_bar, result_head
 
-    n = len(dataset) if limit is None else min(int(limit), len(dataset))
+    n = item_count(dataset, limit)
     acc = FlowMetricAccumulator()
     method_s = 0.0
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=not progress, transient=True) as bar:
-        task = bar.add_task(f"flow {method_name}", total=n)
+    with progress_bar(f"flow {method_name}", n, progress, eta=True) as advance:
         for i in range(n):
             s = dataset[i]
             t0 = time.perf_counter()
@@ -74,14 +71,8 @@ def evaluate_flow(
                     f"expected {s.flow.shape} ([2, H, W])"
                 )
             acc.update(pred, s.flow, s.valid, s.occ, s.line)
-            bar.advance(task)
-    data = data_name if data_name is not None else str(getattr(dataset, "root", ""))
-    result: dict[str, Any] = {
-        "method": method_name,
-        "data": data,
-        "count": n,
-        "ms_per_item": (1000.0 * method_s / n) if n else None,
-    }
+            advance()
+    result = result_head(method_name, data_name, dataset, n, method_s)
     result.update(acc.result())
     return result
 

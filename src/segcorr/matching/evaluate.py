@@ -101,24 +101,14 @@ def evaluate_matches(
 ) -> dict[str, Any]:
     """Run ``matcher`` on every pair (or the first ``limit``) and return the flat metrics dict
     (``method``, ``data``, ``count``, ``ms_per_item`` and ``segcorr.metrics.matching.MATCH_KEYS``)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from segcorr.matching.classical import top_matches
+    from segcorr.metrics.loop import item_count, progress_bar, result_head
     from segcorr.metrics.matching import MatchMetricAccumulator
 
-    n = len(dataset) if limit is None else min(int(limit), len(dataset))
+    n = item_count(dataset, limit)
     acc = MatchMetricAccumulator()
     method_s = 0.0
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-        disable=not progress,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"match {method_name}", total=n)
+    with progress_bar(f"match {method_name}", n, progress) as advance:
         for i in range(n):
             pair = dataset[i]
             t0 = time.perf_counter()
@@ -130,13 +120,7 @@ def evaluate_matches(
                 acc.add_homography(s["corner_error"], len(k0), s["precision"])
             else:
                 acc.add_pose(s["err_R"], s["err_t"], len(k0), s["precision"])
-            bar.advance(task)
-    data = data_name if data_name is not None else str(getattr(dataset, "root", ""))
-    result: dict[str, Any] = {
-        "method": method_name,
-        "data": data,
-        "count": n,
-        "ms_per_item": (1000.0 * method_s / n) if n else None,
-    }
+            advance()
+    result = result_head(method_name, data_name, dataset, n, method_s)
     result.update(acc.result())
     return result

@@ -21,15 +21,20 @@ import numpy as np
 BOUND_TH = 0.008  # DAVIS: boundary tolerance as a fraction of the image diagonal
 
 
-def region_j(pred: np.ndarray, gt: np.ndarray) -> float:
-    """IoU of two bool masks [H, W]; 1.0 when both are empty."""
+def _iou(pred: np.ndarray, gt: np.ndarray, what: str) -> float:
+    """IoU of two bool arrays of one shape (any); 1.0 when both are empty. what: named in the shape error."""
     pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
     if pred.shape != gt.shape:
-        raise ValueError(f"masks differ in shape: {pred.shape} vs {gt.shape}")
+        raise ValueError(f"{what} differ in shape: {pred.shape} vs {gt.shape}")
     union = np.count_nonzero(pred | gt)
     if union == 0:
         return 1.0
     return float(np.count_nonzero(pred & gt)) / union
+
+
+def region_j(pred: np.ndarray, gt: np.ndarray) -> float:
+    """IoU of two bool masks [H, W]; 1.0 when both are empty."""
+    return _iou(pred, gt, "masks")
 
 
 def mask_boundary(mask: np.ndarray) -> np.ndarray:
@@ -83,13 +88,7 @@ def boundary_f(pred: np.ndarray, gt: np.ndarray, bound_th: float = BOUND_TH) -> 
 def st_iou(pred: np.ndarray, gt: np.ndarray) -> float:
     """Space-time IoU of one masklet: pred, gt bool [T, H, W] -> sum_t |P_t & G_t| / sum_t |P_t | G_t|;
     1.0 when both are empty in every frame (see the module docstring)."""
-    pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
-    if pred.shape != gt.shape:
-        raise ValueError(f"masklets differ in shape: {pred.shape} vs {gt.shape}")
-    union = np.count_nonzero(pred | gt)
-    if union == 0:
-        return 1.0
-    return float(np.count_nonzero(pred & gt)) / union
+    return _iou(pred, gt, "masklets")
 
 
 class ObjectScores:
