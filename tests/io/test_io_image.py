@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segcorr.errors import InputError
-from segcorr.io.image import encode_image, read_gray, read_image, write_image
+from segcorr.io.image import check_image_array, encode_image, read_gray, read_image, write_image
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -121,3 +121,41 @@ def test_truncated_and_bit_flipped_images_raise_only_input_error(tmp_path_factor
         except InputError:
             continue
         assert out.dtype == np.uint8 and out.ndim == 3
+
+
+def test_array_check_without_convert_returns_the_array_itself():
+    rgb, grey = _rng_image((5, 6, 3)), _rng_image((5, 6))
+    assert check_image_array(rgb, "img0") is rgb
+    assert check_image_array(grey, "img0") is grey
+    with pytest.raises(InputError, match=r"^img1: expected an image \[H, W, 3\], found shape \(5, 6\)$"):
+        check_image_array(grey, "img1", grey=False)
+    with pytest.raises(InputError, match=r"^img1: expected an image \[H, W\] or \[H, W, 3\], found shape \(5, 6, 4\)"):
+        check_image_array(np.zeros((5, 6, 4), np.uint8), "img1")
+    with pytest.raises(InputError, match=r"^img0: expected uint8 pixels, found dtype uint16$"):
+        check_image_array(np.zeros((5, 6, 3), np.uint16), "img0")
+
+
+def test_array_conversion_of_grey_rgba_16_bit_and_bool():
+    def conv(a):
+        return check_image_array(np.asarray(a), convert=True)
+
+    assert conv(np.array([[0x12FF, 0xFFFF]], np.uint16)).tolist() == [[[0x12] * 3, [255] * 3]]
+    assert conv(np.array([[True, False]])).tolist() == [[[255] * 3, [0] * 3]]
+    assert conv(np.array([[[7], [9]]], np.uint8)).tolist() == [[[7] * 3, [9] * 3]]
+    # colour (0, 100, 255) at alpha 0 / 128 / 255: white, half way, the colour itself
+    rgba = np.array([[[0, 100, 255, 0], [0, 100, 255, 128], [0, 100, 255, 255]]], np.uint8)
+    assert conv(rgba).tolist() == [[[255, 255, 255], [127, 177, 255], [0, 100, 255]]]
+    out = conv(_rng_image((4, 5, 3))[:, ::-1])
+    assert out.dtype == np.uint8 and out.flags.c_contiguous
+
+
+def test_array_conversion_errors_name_the_argument_and_the_limits():
+    with pytest.raises(InputError, match=r"^frame: expected uint8, uint16 or bool pixels, found dtype float32$"):
+        check_image_array(np.zeros((20, 20, 3), np.float32), "frame", convert=True)
+    with pytest.raises(InputError, match=r"expected an image \[H, W\], \[H, W, 1\], \[H, W, 3\] or \[H, W, 4\]"):
+        check_image_array(np.zeros((20, 20, 2), np.uint8), convert=True)
+    with pytest.raises(InputError, match=r"^image: expected sides of 16\.\.64 px, found 8x20$"):
+        check_image_array(np.zeros((20, 8, 3), np.uint8), convert=True, sides=(16, 64))
+    with pytest.raises(InputError, match=r"sides of 16\.\.64 px, found 65x20"):
+        check_image_array(np.zeros((20, 65), np.uint16), convert=True, sides=(16, 64))
+    assert check_image_array(np.zeros((16, 64), np.uint8), convert=True, sides=(16, 64)).shape == (16, 64, 3)

@@ -6,17 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from segcorr.errors import InputError
+from segcorr.io.image import check_image_array
 
 
 def check_frame(img: object, which: str, rgb_only: bool = False) -> np.ndarray:
     """img: uint8 [H, W, 3] RGB (or [H, W] grey unless `rgb_only`) -> the same array."""
-    a = np.asarray(img)
-    if a.dtype != np.uint8:
-        raise InputError(f"{which}: expected uint8 pixels, found {a.dtype}")
-    if (a.ndim == 3 and a.shape[2] == 3) or (a.ndim == 2 and not rgb_only):
-        return a
-    want = "[H, W, 3]" if rgb_only else "[H, W] or [H, W, 3]"
-    raise InputError(f"{which}: expected an image {want}, found shape {tuple(a.shape)}")
+    return check_image_array(img, which, grey=not rgb_only)
 
 
 def check_frames(img0: object, img1: object, rgb_only: bool = False) -> tuple[int, int]:

@@ -5,6 +5,10 @@ Readers always return 8-bit RGB (or 8-bit grey for `read_gray`), whatever the fi
 - grey files are repeated into three channels by `read_image`;
 - an alpha channel is composited on WHITE (anime cels and manga pages are drawn on white paper, so a
   transparent background should look like paper, not like black ink).
+
+`check_image_array` is the one check of image ARRAYS that callers pass to the API (flow frames, segmenter
+images): it names the argument in its errors and, when asked, converts grey, RGBA, 16-bit and bool the same
+way, except that 16-bit arrays keep their high byte (the segment predictor's rule from the start).
 """
 
 from __future__ import annotations
@@ -76,9 +80,64 @@ def _bgr_any_to_rgb(img: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(img[:, :, ::-1])
     else:
         color, alpha = img[:, :, 2::-1], img[:, :, 3:4]
+    return _on_white(color, alpha)
+
+
+def _on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """uint8 colour [H, W, 3] over white through uint8 alpha [H, W, 1] -> uint8 [H, W, 3]."""
     a = alpha.astype(np.float32) / 255.0
     out = color.astype(np.float32) * a + 255.0 * (1.0 - a)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _either(items: list[str]) -> str:
+    """["a", "b", "c"] -> "a, b or c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def check_image_array(
+    image: object,
+    what: str = "image",
+    *,
+    convert: bool = False,
+    grey: bool = True,
+    sides: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Check an image array a caller passed in (InputError naming `what` otherwise) and, with `convert`,
+    bring it to uint8 [H, W, 3] RGB.
+
+    convert=False: uint8 [H, W, 3], or [H, W] when `grey`; returned as given (grey stays [H, W]).
+    convert=True: uint8, uint16 or bool; [H, W, 3], [H, W, 4] (alpha composited on white) or, when `grey`,
+    [H, W] / [H, W, 1] (repeated into three channels). 16-bit keeps the high byte (``x >> 8``), bool is 0/255.
+    Returns a C-contiguous uint8 [H, W, 3].
+    sides: (smallest, largest) allowed side in pixels; None: any size.
+    """
+    img = np.asarray(image)
+    dtypes = (np.uint8, np.uint16, np.bool_) if convert else (np.uint8,)
+    if not any(img.dtype == d for d in dtypes):
+        allowed = _either([np.dtype(d).name for d in dtypes])
+        raise InputError(f"{what}: expected {allowed} pixels, found dtype {img.dtype}")
+    channels = ((1,) if convert and grey else ()) + ((3, 4) if convert else (3,))
+    if not ((img.ndim == 2 and grey) or (img.ndim == 3 and img.shape[2] in channels)):
+        want = _either((["[H, W]"] if grey else []) + [f"[H, W, {c}]" for c in channels])
+        raise InputError(f"{what}: expected an image {want}, found shape {tuple(img.shape)}")
+    if sides is not None:
+        h, w = img.shape[:2]
+        if min(h, w) < sides[0] or max(h, w) > sides[1]:
+            raise InputError(f"{what}: expected sides of {sides[0]}..{sides[1]} px, found {w}x{h}")
+    if not convert:
+        return img
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype == np.bool_:
+        img = img.astype(np.uint8) * 255
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    elif img.shape[2] == 4:
+        img = _on_white(img[:, :, :3], img[:, :, 3:])
+    return np.ascontiguousarray(img)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
