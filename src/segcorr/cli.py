@@ -390,16 +390,21 @@ def _describe_prompt(k: int, pts: list, negs: list, bxs: list) -> str:
 
 
 # ---------------------------------------------------------------------------------- precompute-masks
+def _precompute():
+    from segcorr.segment import precompute  # its defaults are shared with scripts/precompute_sam_masks.py
+
+    return precompute
+
+
 @app.command("precompute-masks")
 def precompute_masks(
     input_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
     out: Path = typer.Option(..., "--out", help="Output folder of 16-bit label-map PNGs."),
-    segmenter: str = typer.Option("flat", help="flat | builtin | sam2 | labelmap"),
+    segmenter: str = typer.Option(_precompute().DEFAULT_SEGMENTER, help=_precompute().SEGMENTER_HELP),
     checkpoint: Path | None = typer.Option(None, help="SAM 2.1 checkpoint."),
 ) -> None:
     """Label maps for every image; resumes after a kill; splits work across torchrun ranks."""
-    from segcorr.segment.precompute import precompute_masks as run
-
+    run = _precompute().precompute_masks
     kw = {"checkpoint": _need_file(checkpoint, "checkpoint")} if checkpoint is not None else {}
     n = run(_need_dir(input_dir), out, segmenter, **kw)
     typer.echo(f"done: {n}")

@@ -124,3 +124,25 @@ def test_labelmap_segmenter_is_bound_to_each_image(tmp_path):
     )
     for k, n in enumerate(names):
         assert (read_labelmap(tmp_path / "out" / f"{n}.png") == k + 1).all()
+
+
+def test_cli_and_script_share_their_defaults(tmp_path):
+    from typer.testing import CliRunner
+
+    from segcorr.cli import app
+    from segcorr.segment.precompute import DEFAULT_SEGMENTER, SEGMENTER_HELP
+
+    _frames(tmp_path / "in", 2)
+    script = [sys.executable, str(ROOT / "scripts" / "precompute_sam_masks.py"), str(tmp_path / "in")]
+    env = {"PATH": "", "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
+    r = subprocess.run(
+        [*script, "--out", str(tmp_path / "a"), "--no-progress"], capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 0, r.stderr
+    res = CliRunner().invoke(app, ["precompute-masks", str(tmp_path / "in"), "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    for name in ("f0.png", "f1.png"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (read_labelmap(tmp_path / "a" / "f0.png") >= 1).all()  # flat: every pixel in a region
+    helps = subprocess.run([*script, "--help"], capture_output=True, text=True, env=env).stdout
+    assert DEFAULT_SEGMENTER == "flat" and SEGMENTER_HELP in " ".join(helps.split())

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segcorr.errors import InputError
+from segcorr.segment import NAMES
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+# The defaults `segcorr precompute-masks` and `scripts/precompute_sam_masks.py` both read.
+DEFAULT_SEGMENTER = "flat"
+SEGMENTER_HELP = f"{' | '.join(NAMES)} (default {DEFAULT_SEGMENTER})"
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def _is_valid_output(path: Path) -> bool:
 def precompute_masks(
     input_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
-    segmenter_name: str = "flat",
+    segmenter_name: str = DEFAULT_SEGMENTER,
     *,
     rank: int | None = None,
     world_size: int | None = None,
