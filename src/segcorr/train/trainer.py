@@ -30,8 +30,23 @@ from segcorr.train.tasks import TaskFamily, family, move_to
 def train(config_path: str | Path | None, overrides: list[str] | None = None) -> Path:
     """``segcorr train CONFIG [key=value ...]``: train as configured; returns the run dir."""
     cfg = load_config(config_path, overrides)
-    command = " ".join(["segcorr", "train", str(config_path), *(overrides or [])])
+    command = " ".join(args_as_run(["segcorr", "train", str(config_path), *(overrides or [])], Path.cwd()))
     return run_training(cfg, command=command)
+
+
+def args_as_run(argv: list[str], cwd: Path) -> list[str]:
+    """A command line without machine paths, for the run's records: the program by its name (``segcorr`` for
+    ``python -m segcorr``) and every absolute path, alone or as the value of ``key=value``, relative to `cwd`
+    (the working directory it ran in, which the config's relative paths, ``out`` included, are relative to)."""
+
+    def rel(arg: str) -> str:
+        key, eq, value = ("", "", arg) if os.path.isabs(arg) or "=" not in arg else arg.partition("=")
+        return key + eq + (os.path.relpath(value, cwd) if os.path.isabs(value) else value)
+
+    if not argv:
+        return []
+    prog = Path(argv[0]).name
+    return ["segcorr" if prog == "__main__.py" else prog, *(rel(a) for a in argv[1:])]
 
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
@@ -254,7 +269,7 @@ def _finish(run: _Run, done: int, command: str) -> None:
         "wall_s": run.wall(),
         "metrics": run.last,
         "command": command,
-        "argv": sys.argv,
+        "argv": args_as_run(sys.argv, Path.cwd()),
         "device": str(run.device),
     }
     atomic_write_text(run.run_dir / "summary.json", json.dumps(summary, indent=1))
