@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from segcorr.errors import InputError
+from segcorr.io.image import check_image_array
 
 MIN_SIDE = 16
 MAX_SIDE = 8192
@@ -42,27 +43,8 @@ class ConceptResult:
 
 
 def as_rgb_uint8(image: np.ndarray, what: str = "image") -> np.ndarray:
-    """uint8/uint16 grey, RGB or RGBA -> uint8 [H, W, 3]; InputError for anything else."""
-    img = np.asarray(image)
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype == np.bool_:
-        img = img.astype(np.uint8) * 255
-    elif img.dtype != np.uint8:
-        raise InputError(f"expected a uint8 or uint16 {what}, found dtype {img.dtype}")
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    if img.ndim != 3 or img.shape[2] not in (3, 4):
-        raise InputError(f"expected a grey, RGB or RGBA {what}, found array of shape {img.shape}")
-    if img.shape[2] == 4:
-        a = img[..., 3:].astype(np.float32) / 255.0
-        img = (img[..., :3].astype(np.float32) * a + 255.0 * (1 - a) + 0.5).astype(np.uint8)
-    h, w = img.shape[:2]
-    if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
-        raise InputError(f"expected an {what} with sides of {MIN_SIDE}..{MAX_SIDE} px, found {w}x{h}")
-    return np.ascontiguousarray(img)
+    """uint8/uint16 grey, RGB or RGBA -> uint8 [H, W, 3]; InputError for anything else (see the module docstring)."""
+    return check_image_array(image, what, convert=True, sides=(MIN_SIDE, MAX_SIDE))
 
 
 def check_phrase(text: str) -> str:
