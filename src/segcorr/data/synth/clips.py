@@ -84,6 +84,40 @@ def _encode(mask: np.ndarray) -> dict:
     return encode_mask(mask)
 
 
+def _write_clip(d: Path, c: Clip, num_frames: int, height: int, width: int) -> dict:
+    """Write one clip's files into folder ``d`` (layout of ``write_clips``); returns its entry of the top meta."""
+    from segcorr.io.atomic import atomic_write_text
+    from segcorr.io.flo import write_flo
+    from segcorr.io.image import write_image
+    from segcorr.io.labelmap import write_labelmap
+
+    for t in range(num_frames):
+        write_image(d / f"frame_{t:03d}.png", c.frames[t])
+        write_labelmap(d / f"seg_{t:03d}.png", c.seg[t])
+        write_labelmap(d / f"inst_{t:03d}.png", c.inst[t])
+        if t < num_frames - 1:
+            write_flo(d / f"flow_{t:03d}.flo", c.flows[t])
+    masklets = {
+        str(k): {
+            "concept": c.instance_concepts[k],
+            "frames": {str(t): _encode(m[t]) for t in range(num_frames) if m[t].any()},
+        }
+        for k, m in c.masklets.items()
+    }
+    atomic_write_text(d / "masklets.json", json.dumps(masklets))
+    info = {
+        "name": d.name,
+        "seed": c.seed,
+        "style": c.style,
+        "depth": c.depth,
+        "concepts": {str(k): v for k, v in sorted(c.concepts.items())},
+        "instance_concepts": {str(k): v for k, v in c.instance_concepts.items()},
+    }
+    meta = {"generator": GENERATOR_VERSION, "num_frames": num_frames, "height": height, "width": width, **info}
+    atomic_write_text(d / "meta.json", json.dumps(meta, indent=1))
+    return info
+
+
 def write_clips(
     out_dir: str | Path,
     count: int,
@@ -102,52 +136,13 @@ def write_clips(
     """
     from segcorr.data.synth.cels import start_writing
     from segcorr.io.atomic import atomic_write_text
-    from segcorr.io.flo import write_flo
-    from segcorr.io.image import write_image
-    from segcorr.io.labelmap import write_labelmap
 
     out, prog, task = start_writing(out_dir, count, "clips", progress)
     clips = []
     with prog:
         for i in range(count):
             c = make_clip(seed + i, num_frames, height, width, style)
-            d = out / f"clip_{i:05d}"
-            for t in range(num_frames):
-                write_image(d / f"frame_{t:03d}.png", c.frames[t])
-                write_labelmap(d / f"seg_{t:03d}.png", c.seg[t])
-                write_labelmap(d / f"inst_{t:03d}.png", c.inst[t])
-                if t < num_frames - 1:
-                    write_flo(d / f"flow_{t:03d}.flo", c.flows[t])
-            masklets = {
-                str(k): {
-                    "concept": c.instance_concepts[k],
-                    "frames": {str(t): _encode(m[t]) for t in range(num_frames) if m[t].any()},
-                }
-                for k, m in c.masklets.items()
-            }
-            atomic_write_text(d / "masklets.json", json.dumps(masklets))
-            info = {
-                "name": d.name,
-                "seed": seed + i,
-                "style": c.style,
-                "depth": c.depth,
-                "concepts": {str(k): v for k, v in sorted(c.concepts.items())},
-                "instance_concepts": {str(k): v for k, v in c.instance_concepts.items()},
-            }
-            atomic_write_text(
-                d / "meta.json",
-                json.dumps(
-                    {
-                        "generator": GENERATOR_VERSION,
-                        "num_frames": num_frames,
-                        "height": height,
-                        "width": width,
-                        **info,
-                    },
-                    indent=1,
-                ),
-            )
-            clips.append(info)
+            clips.append(_write_clip(out / f"clip_{i:05d}", c, num_frames, height, width))
             prog.advance(task)
     meta = {
         "generator": GENERATOR_VERSION,
