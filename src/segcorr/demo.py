@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+# Flow grid: a 280 px label column and two framed 440 px pictures per row, within segcorr.viz.panel.FIGURE_WIDTH.
+_FLOW_TILE = 440
+
 
 def _cel_samples(count: int, height: int, width: int) -> list:
     from segcorr.data.synth import make_cel_pair
@@ -21,10 +24,12 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
     from segcorr.data.flowsets import FlowSample
     from segcorr.flow.evaluate import evaluate_flow
     from segcorr.flow.methods import get_method
-    from segcorr.viz.error import error_map
-    from segcorr.viz.flow_color import flow_to_color
+    from segcorr.metrics.flow import flow_metrics
+    from segcorr.viz.error import error_legend, error_map
+    from segcorr.viz.flow_color import flow_legend, flow_to_color
+    from segcorr.viz.grid import labelled_grid
     from segcorr.viz.overlay import overlay_masks
-    from segcorr.viz.panel import side_by_side
+    from segcorr.viz.panel import page_panel
 
     p = pairs[0]
     report.section(
@@ -36,7 +41,7 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
     mag = float(np.percentile(np.linalg.norm(p.flow_fw, axis=0), 99)) + 1e-6
     report.image(
         "cel_pair",
-        side_by_side(
+        page_panel(
             [
                 p.img0,
                 p.img1,
@@ -45,6 +50,7 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
                 (p.occ0.astype(np.uint8) * 255),
             ],
             ["frame 0", "frame 1", "GT flow", "GT segments", "GT occlusion"],
+            cols=3,
         ),
         "Sample pair (seed 0).",
     )
@@ -62,7 +68,9 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
         )
         for i, q in enumerate(pairs)
     ]
-    rows, pictures, titles = [], [flow_to_color(p.flow_fw, max_mag=mag)], ["GT"]
+    rows = []
+    grid = [[flow_to_color(p.flow_fw, max_mag=mag), p.img0]]
+    labels = [["ground truth", "left: GT flow, right: frame 0", f"seed 0, {p.img0.shape[1]}x{p.img0.shape[0]}"]]
     task = progress.add_task("flow methods", total=len(methods))
     for name, method, refine in methods:
         fn, first = get_method(method, refine=refine), []
@@ -74,8 +82,9 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
             return f
 
         r = evaluate_flow(samples, keep_first, name, progress=False)
-        pictures += [flow_to_color(first[0], max_mag=mag), error_map(first[0], p.flow_fw, max_err=10.0)]
-        titles += [name, f"{name} error"]
+        grid.append([flow_to_color(first[0], max_mag=mag), error_map(first[0], p.flow_fw, 10.0, scale_bar=False)])
+        pair_epe = flow_metrics(first[0], samples[0].flow, samples[0].valid, samples[0].occ, samples[0].line)["epe"]
+        labels.append([name, f"EPE this pair: {pair_epe:.2f} px", f"EPE, {len(pairs)} pairs: {r['epe']:.2f} px"])
         rows.append(
             {
                 "method": name,
@@ -109,7 +118,14 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
         "src/segcorr/weights/README.md for the figures on 200 pairs.",
     )
     report.table(rows, caption="Flow metrics on generated cel pairs")
-    report.image("flow_methods", side_by_side(pictures, titles), "Flow colours and error maps (error scale 0-10 px).")
+    report.image(
+        "flow_methods",
+        labelled_grid(
+            grid, labels, header=[flow_legend(_FLOW_TILE), error_legend(_FLOW_TILE, 10.0)], tile_width=_FLOW_TILE
+        ),
+        "Flow colours and error maps of seed 0, one row per method (error scale 0-10 px); EPE of this pair and "
+        "over all pairs (the table's epe).",
+    )
 
 
 def _concept_section(report, pair, progress) -> None:
@@ -120,7 +136,7 @@ def _concept_section(report, pair, progress) -> None:
     from segcorr.data.concepts import VOCABULARY, scene_queries
     from segcorr.segment.predictor import Sam3Predictor
     from segcorr.viz.overlay import overlay_masks
-    from segcorr.viz.panel import side_by_side
+    from segcorr.viz.panel import page_panel
 
     truth = scene_queries(pair.seg0, pair.inst0, pair.concepts, pair.instance_concepts)
     hair = sorted(p for p in truth if p.endswith(" hair") and p != "hair" and not p.startswith("character"))
@@ -173,10 +189,10 @@ def _concept_section(report, pair, progress) -> None:
         "(src/segcorr/weights/sam3_tiny.json).",
     )
     report.table(rows, caption="Phrases on a generated cel image (evaluation seed 0)")
-    report.image("concepts", side_by_side(pictures[:3], titles[:3]), "Masks of the first three phrases.")
+    report.image("concepts", page_panel(pictures[:3], titles[:3], cols=3), "Masks of the first three phrases.")
     report.image(
         "concepts_prompts",
-        side_by_side(pictures[3:], titles[3:]),
+        page_panel(pictures[3:], titles[3:], cols=3),
         "The absent phrase (nothing should be painted), a click and a box.",
     )
 

@@ -44,10 +44,11 @@ def test_labelled_grid_layout():
         label_width=100,
         pad=2,
     )
-    assert grid.shape[1] == 100 + 2 * (2 + 80)
-    row = grid[:, 102:182]  # first picture column: black tiles scaled to 80x60
-    assert (row.max(axis=(1, 2)) == 0).sum() == 2 * 60
-    assert (grid[:, 184:264].max(axis=(1, 2)) == 0).sum() == 60  # the second row has one picture only
+    assert grid.shape[1] == 100 + 2 * (2 + 82)
+    col = grid[:, 103:183]  # inside the first picture column: black tiles scaled to 80x60, framed in grey
+    assert (col.max(axis=(1, 2)) == 0).sum() == 2 * 60
+    assert (grid[:, 102].min(axis=1) < 255).sum() == 2 * 62  # the frames' left edges
+    assert (grid[:, 187:267].max(axis=(1, 2)) == 0).sum() == 60  # the second row has one picture only
     with pytest.raises(ValueError):
         labelled_grid([[tile]], [["a"], ["b"]])
 

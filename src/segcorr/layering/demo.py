@@ -16,7 +16,7 @@ def demo_isolation(report, out: Path | None = None, quick: bool = False) -> tupl
     from segcorr.layering.output import overlay_image
     from segcorr.segment import build
     from segcorr.viz.overlay import overlay_masks
-    from segcorr.viz.panel import side_by_side
+    from segcorr.viz.panel import page_panel
 
     h, w, n = (544, 384, 2) if quick else (1088, 768, 4)
     pages = [make_manga_page(seed, h, w) for seed in range(n)]
@@ -41,9 +41,10 @@ def demo_isolation(report, out: Path | None = None, quick: bool = False) -> tupl
     )
     report.image(
         "isolation",
-        side_by_side(
+        page_panel(
             list(images.values()),
             ["page", "isolated (flat segmenter)", "isolated (GT amodal masks)", "GT visible masks"],
+            cols=2,
         ),
         "Seed 0. Colours: front characters drawn last.",
     )

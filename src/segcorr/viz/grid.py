@@ -15,6 +15,7 @@ from segcorr.viz.panel import to_rgb8
 from segcorr.viz.text import READABLE_SCALE, text_block
 
 _BG = 255
+_FRAME = 190  # a thin grey line around each picture: white flow (no motion) must not melt into the page
 
 
 def _to_width(img: np.ndarray, width: int) -> np.ndarray:
@@ -27,6 +28,10 @@ def _to_width(img: np.ndarray, width: int) -> np.ndarray:
     # Nearest when enlarging keeps masks, label maps and flow colours crisp.
     interp = cv2.INTER_AREA if width < w else cv2.INTER_NEAREST
     return cv2.resize(img, (width, height), interpolation=interp)
+
+
+def _framed(img: np.ndarray) -> np.ndarray:
+    return np.pad(img, ((1, 1), (1, 1), (0, 0)), constant_values=_FRAME)
 
 
 def _cell(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -60,11 +65,12 @@ def labelled_grid(
     """Rows of pictures, each row introduced by a text cell.
 
     rows: per row, its pictures (anything `to_rgb8` takes, any sizes); every picture is scaled to
-    `tile_width` px wide, keeping its aspect ratio. Rows may have different numbers of pictures.
+    `tile_width` px wide, keeping its aspect ratio, and framed by a 1 px grey line. Rows may have different
+    numbers of pictures.
     labels: per row, paragraphs of its text cell (the first drawn bold), wrapped to `label_width`.
     header: optional first row over the picture columns: per column a text (wrapped) or a picture
     (placed as is, cropped to the column).
-    Returns uint8 [H, label_width + n_cols * (tile_width + pad), 3] RGB on white.
+    Returns uint8 [H, label_width + n_cols * (tile_width + 2 + pad), 3] RGB on white.
     """
     if len(rows) == 0:
         raise ValueError("labelled_grid needs at least one row")
@@ -73,6 +79,7 @@ def labelled_grid(
     n_cols = max(len(r) for r in rows)
     if header is not None:
         n_cols = max(n_cols, len(header))
+    col_w = tile_width + 2  # the frame
     lines = []
     if header is not None:
         heads = [
@@ -81,14 +88,14 @@ def labelled_grid(
         ]
         height = max(h.shape[0] for h in heads)
         cells = [np.full((height, label_width, 3), _BG, np.uint8)]
-        cells += [_cell(h, tile_width, height) for h in heads]
-        cells += [np.full((height, tile_width, 3), _BG, np.uint8)] * (n_cols - len(heads))
+        cells += [_cell(h, col_w, height) for h in heads]
+        cells += [np.full((height, col_w, 3), _BG, np.uint8)] * (n_cols - len(heads))
         lines.append(_join(cells, pad, axis=1))
     for pictures, text in zip(rows, labels):
-        tiles = [_to_width(to_rgb8(p), tile_width) for p in pictures]
+        tiles = [_framed(_to_width(to_rgb8(p), tile_width)) for p in pictures]
         label = text_block(list(text), label_width, font_scale)
         height = max([label.shape[0]] + [t.shape[0] for t in tiles])
-        cells = [_cell(label, label_width, height)] + [_cell(t, tile_width, height) for t in tiles]
-        cells += [np.full((height, tile_width, 3), _BG, np.uint8)] * (n_cols - len(tiles))
+        cells = [_cell(label, label_width, height)] + [_cell(t, col_w, height) for t in tiles]
+        cells += [np.full((height, col_w, 3), _BG, np.uint8)] * (n_cols - len(tiles))
         lines.append(_join(cells, pad, axis=1))
     return _join(lines, pad, axis=0)
