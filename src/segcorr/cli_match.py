@@ -132,100 +132,110 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add ``match``, ``eval match`` and ``export as-mamba``."""
     export_app = typer.Typer(help="Export a model for deployment.", no_args_is_help=True)
     app.add_typer(export_app, name="export")
+    app.command()(match)
+    eval_app.command("match")(eval_match)
+    export_app.command("as-mamba")(export_as_mamba)
 
-    @app.command()
-    def match(
-        img0: Path | None = typer.Argument(None, help="First image."),
-        img1: Path | None = typer.Argument(None, help="Second image (any size)."),
-        out: Path = typer.Option(..., "--out", help="Output JSON (or folder with --pairs)."),
-        viz: Path | None = typer.Option(None, "--viz", help="Match-lines PNG (a folder with --pairs)."),
-        method: str = typer.Option("as-mamba", help=_METHOD_HELP),
-        pairs: Path | None = typer.Option(
-            None,
-            "--pairs",
-            help="Batch: a list of 'img0 img1' lines (or SuperGlue pairs_with_gt lines, whose K give --estimate E).",
-        ),
-        estimate: str | None = typer.Option(
-            None, "--estimate", help="H (homography) | E (essential matrix; needs --K0/--K1 or SuperGlue pair lines)."
-        ),
-        k0: str | None = typer.Option(None, "--K0", help="Intrinsics of IMG0: fx,fy,cx,cy or 9 numbers."),
-        k1: str | None = typer.Option(None, "--K1", help="Intrinsics of IMG1 (default: --K0)."),
-        longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side (px)."),
-        max_matches: int = typer.Option(2048, "--max-matches", min=1),
-    ) -> None:
-        """Match two images (or every pair of --pairs); writes {"mkpts0", "mkpts1", "mconf", "H" or "E"}."""
-        from segcorr.cli import _need_file
-        from segcorr.matching.evaluate import build_matcher
 
-        if estimate is not None and estimate not in ("H", "E"):
-            raise InputError(f"--estimate must be H or E, got {estimate!r}")
-        if pairs is None:
-            if img0 is None or img1 is None:
-                raise InputError("expected IMG0 IMG1 (or --pairs LIST.txt)")
-            if out.suffix.lower() != ".json":
-                raise InputError("expected a .json output path", out)
-            K0 = _intrinsics(k0, "--K0") if estimate == "E" else None
-            K1 = (_intrinsics(k1, "--K1") if k1 else K0) if estimate == "E" else None
-            a, b = _read(img0), _read(img1)  # fail on bad images before loading a model
-            del a, b
-            matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
-            n = _match_one(matcher, img0, img1, out, viz, estimate, K0, K1)
-            typer.echo(f"wrote {out} ({n} matches)" + (f" and {viz}" if viz else ""))
-            return
-        items = _pairs_list(_need_file(pairs, "pairs file"))
-        if estimate == "E" and any(K is None for _, _, K, _ in items):
-            Kc0 = _intrinsics(k0, "--K0")
-            Kc1 = _intrinsics(k1, "--K1") if k1 else Kc0
-            items = [(p0, p1, Kc0 if K0 is None else K0, Kc1 if K1 is None else K1) for p0, p1, K0, K1 in items]
+def match(
+    img0: Path | None = typer.Argument(None, help="First image."),
+    img1: Path | None = typer.Argument(None, help="Second image (any size)."),
+    out: Path = typer.Option(..., "--out", help="Output JSON (or folder with --pairs)."),
+    viz: Path | None = typer.Option(None, "--viz", help="Match-lines PNG (a folder with --pairs)."),
+    method: str = typer.Option("as-mamba", help=_METHOD_HELP),
+    pairs: Path | None = typer.Option(
+        None,
+        "--pairs",
+        help="Batch: a list of 'img0 img1' lines (or SuperGlue pairs_with_gt lines, whose K give --estimate E).",
+    ),
+    estimate: str | None = typer.Option(
+        None, "--estimate", help="H (homography) | E (essential matrix; needs --K0/--K1 or SuperGlue pair lines)."
+    ),
+    k0: str | None = typer.Option(None, "--K0", help="Intrinsics of IMG0: fx,fy,cx,cy or 9 numbers."),
+    k1: str | None = typer.Option(None, "--K1", help="Intrinsics of IMG1 (default: --K0)."),
+    longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side (px)."),
+    max_matches: int = typer.Option(2048, "--max-matches", min=1),
+) -> None:
+    """Match two images (or every pair of --pairs); writes {"mkpts0", "mkpts1", "mconf", "H" or "E"}."""
+    from segcorr.matching.evaluate import build_matcher
+
+    if estimate is not None and estimate not in ("H", "E"):
+        raise InputError(f"--estimate must be H or E, got {estimate!r}")
+    if pairs is None:
+        if img0 is None or img1 is None:
+            raise InputError("expected IMG0 IMG1 (or --pairs LIST.txt)")
+        if out.suffix.lower() != ".json":
+            raise InputError("expected a .json output path", out)
+        K0 = _intrinsics(k0, "--K0") if estimate == "E" else None
+        K1 = (_intrinsics(k1, "--K1") if k1 else K0) if estimate == "E" else None
+        a, b = _read(img0), _read(img1)  # fail on bad images before loading a model
+        del a, b
         matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
-        for i, (p0, p1, K0, K1) in enumerate(items):
-            name = f"{i:05d}_{p0.stem}_{p1.stem}"
-            _match_one(
-                matcher, p0, p1, out / f"{name}.json", None if viz is None else viz / f"{name}.png", estimate, K0, K1
-            )
-        typer.echo(f"wrote {len(items)} match files to {out}")
-
-    @eval_app.command("match")
-    def eval_match(
-        data: Path = typer.Option(
-            ..., "--data", help="Homography pairs folder or pose pairs folder (pairs_with_gt.txt)."
-        ),
-        method: str = typer.Option("as-mamba", help=_METHOD_HELP),
-        json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
-        longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side."),
-        max_matches: int = typer.Option(2048, "--max-matches", min=1),
-        limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
-    ) -> None:
-        """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
-        from segcorr.cli import _need_dir, _print_metrics
-        from segcorr.data.matchsets import open_match_dataset
-        from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
-
-        ds = open_match_dataset(_need_dir(data))
-        matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
-        proto = MatchProtocol(longer_side=longer_side, max_matches=max_matches)
-        result = evaluate_matches(ds, matcher, method, str(data), protocol=proto, limit=limit)
-        _print_metrics(result, json_out)
-
-    @export_app.command("as-mamba")
-    def export_as_mamba(
-        out: Path = typer.Option(..., "--out", help="Output .onnx file."),
-        weights: str = typer.Option("as_mamba_tiny", help="Shipped weights name or .safetensors path."),
-        model: str | None = typer.Option(
-            None, help="Registry name to build instead of loading weights (e.g. as_mamba-test, random init)."
-        ),
-        height: int = typer.Option(480, min=32, help="Fixed input height (multiple of 32)."),
-        width: int = typer.Option(640, min=32, help="Fixed input width (multiple of 32)."),
-        opset: int = typer.Option(17, min=11),
-    ) -> None:
-        """AS-Mamba's dense matching head as ONNX at a fixed input size (see segcorr.matching.export)."""
-        from segcorr.matching.export import export_onnx
-
-        if out.suffix.lower() != ".onnx":
-            raise InputError("expected an .onnx output path", out)
-        if height % 32 or width % 32:
-            raise InputError(f"--height and --width must be multiples of 32, got {height}x{width}")
-        path = export_onnx(
-            out, weights=None if model else weights, model_name=model, height=height, width=width, opset=opset
+        n = _match_one(matcher, img0, img1, out, viz, estimate, K0, K1)
+        typer.echo(f"wrote {out} ({n} matches)" + (f" and {viz}" if viz else ""))
+        return
+    items = _pairs_with_intrinsics(pairs, estimate, k0, k1)
+    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
+    for i, (p0, p1, K0, K1) in enumerate(items):
+        name = f"{i:05d}_{p0.stem}_{p1.stem}"
+        _match_one(
+            matcher, p0, p1, out / f"{name}.json", None if viz is None else viz / f"{name}.png", estimate, K0, K1
         )
-        typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {len(items)} match files to {out}")
+
+
+def _pairs_with_intrinsics(
+    pairs: Path, estimate: str | None, k0: str | None, k1: str | None
+) -> list[tuple[Path, Path, Any, Any]]:
+    """The --pairs list; with --estimate E, --K0/--K1 fill the intrinsics of lines that give none."""
+    from segcorr.cli import _need_file
+
+    items = _pairs_list(_need_file(pairs, "pairs file"))
+    if estimate == "E" and any(K is None for _, _, K, _ in items):
+        Kc0 = _intrinsics(k0, "--K0")
+        Kc1 = _intrinsics(k1, "--K1") if k1 else Kc0
+        items = [(p0, p1, Kc0 if K0 is None else K0, Kc1 if K1 is None else K1) for p0, p1, K0, K1 in items]
+    return items
+
+
+def eval_match(
+    data: Path = typer.Option(..., "--data", help="Homography pairs folder or pose pairs folder (pairs_with_gt.txt)."),
+    method: str = typer.Option("as-mamba", help=_METHOD_HELP),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
+    longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side."),
+    max_matches: int = typer.Option(2048, "--max-matches", min=1),
+    limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
+) -> None:
+    """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
+    from segcorr.cli import _need_dir, _print_metrics
+    from segcorr.data.matchsets import open_match_dataset
+    from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
+
+    ds = open_match_dataset(_need_dir(data))
+    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
+    proto = MatchProtocol(longer_side=longer_side, max_matches=max_matches)
+    result = evaluate_matches(ds, matcher, method, str(data), protocol=proto, limit=limit)
+    _print_metrics(result, json_out)
+
+
+def export_as_mamba(
+    out: Path = typer.Option(..., "--out", help="Output .onnx file."),
+    weights: str = typer.Option("as_mamba_tiny", help="Shipped weights name or .safetensors path."),
+    model: str | None = typer.Option(
+        None, help="Registry name to build instead of loading weights (e.g. as_mamba-test, random init)."
+    ),
+    height: int = typer.Option(480, min=32, help="Fixed input height (multiple of 32)."),
+    width: int = typer.Option(640, min=32, help="Fixed input width (multiple of 32)."),
+    opset: int = typer.Option(17, min=11),
+) -> None:
+    """AS-Mamba's dense matching head as ONNX at a fixed input size (see segcorr.matching.export)."""
+    from segcorr.matching.export import export_onnx
+
+    if out.suffix.lower() != ".onnx":
+        raise InputError("expected an .onnx output path", out)
+    if height % 32 or width % 32:
+        raise InputError(f"--height and --width must be multiples of 32, got {height}x{width}")
+    path = export_onnx(
+        out, weights=None if model else weights, model_name=model, height=height, width=width, opset=opset
+    )
+    typer.echo(f"wrote {path}")
