@@ -13,7 +13,8 @@ from segcorr.errors import InputError
 from segcorr.segment.memory import build_memory
 from segcorr.segment.model import NO_OBJ_SCORE, build
 from segcorr.segment.predictor import ConceptResult, Sam3Predictor
-from segcorr.segment.tracker import ObjectPrompt, ObjectTrack, Sam3Tracker, TrackerConfig, _shift, innermost_point
+from segcorr.segment.tracker import ObjectPrompt, ObjectTrack, Sam3Tracker, TrackerConfig, innermost_point
+from segcorr.segment.tracker_masks import shift_cells
 
 H, W = 48, 64
 
@@ -161,7 +162,7 @@ def test_flow_motion_moves_the_reprompt_and_the_gate_keeps_the_warped_mask(model
     a = _square(10, 10)
     tr = _tracker(model, min_pixels=0)
     flows = iter([None, np.stack([np.full((H, W), -4.0, np.float32), np.zeros((H, W), np.float32)])])
-    monkeypatch.setattr(tr, "_flow_back", lambda: next(flows))
+    monkeypatch.setattr(tr, "_flow_back", lambda img: next(flows))
     tr.step(_frame(a), [ObjectPrompt(mask=a)])
     obj = tr.tracks[1]
     p0 = obj.last_point.copy()
@@ -257,9 +258,9 @@ def test_bad_input(model):
 
 def test_shift_and_innermost_point():
     a = np.arange(12, dtype=np.float32).reshape(3, 4)
-    s = _shift(a, 1, -1, fill=-1)
+    s = shift_cells(a, 1, -1, fill=-1)
     assert s.tolist() == [[-1, 4, 5, 6], [-1, 8, 9, 10], [-1, -1, -1, -1]]
-    assert (_shift(a, 9, 0, fill=0) == 0).all() and _shift(a, 0, 0, fill=0) is a
+    assert (shift_cells(a, 9, 0, fill=0) == 0).all() and shift_cells(a, 0, 0, fill=0) is a
     m = np.zeros((9, 15), bool)
     m[1:8, 2:13] = True
     assert innermost_point(m).tolist() == [7.5, 4.5]

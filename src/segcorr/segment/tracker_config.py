@@ -1,0 +1,50 @@
+"""``TrackerConfig``: the settings of ``Sam3Tracker`` (frozen, checked when made), and the tracker's limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from segcorr.errors import InputError
+
+MODES = ("auto", "reprompt", "memory")
+MOTIONS = ("flow", "velocity", "none")
+MAX_ID = 65535  # label maps are 16-bit
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """mode: see ``segcorr.segment.tracker``. num_maskmem: memory frames per object (1 conditioning + FIFO of the
+    rest). detect_every: text detection period K (frames). assoc_iou: least mask IoU to match a detection to a
+    masklet. det_threshold: least detection score kept. max_objects: masklets at most. reprompt_inputs: what the
+    reprompt mode sends ("mask", "point", "box"). motion: how reprompts follow the object: "flow" (the last mask
+    warped along DIS flow between the frames at the model's working size), "velocity" (shifted by its last
+    displacement) or "none". flow_gate: with "flow", when the model's mask overlaps the flow-warped last mask with
+    IoU below this, the warped mask stands (the model lost the object; 0 disables the check). min_pixels: smaller
+    masks count as absent. recover_area_ratio / max_overlap: a reprompted absent object comes back only with an
+    area within this factor of its last good one and at most this share of it under other objects."""
+
+    mode: str = "auto"
+    num_maskmem: int = 7
+    detect_every: int = 8
+    assoc_iou: float = 0.3
+    det_threshold: float = 0.5
+    max_objects: int = 64
+    reprompt_inputs: tuple[str, ...] = ("mask", "point")
+    mask_logit_scale: float = 6.0
+    motion: str = "flow"
+    flow_gate: float = 0.85
+    flow_fuse: str = "gate"
+    min_pixels: int = 8
+    recover_area_ratio: float = 3.0
+    max_overlap: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InputError(f"unknown tracker mode {self.mode!r}; expected one of {', '.join(MODES)}")
+        if self.num_maskmem < 1 or self.detect_every < 1:
+            raise InputError("num_maskmem and detect_every must be >= 1")
+        if self.motion not in MOTIONS:
+            raise InputError(f"unknown motion {self.motion!r}; expected one of {', '.join(MOTIONS)}")
+        bad = sorted(set(self.reprompt_inputs) - {"mask", "point", "box"})
+        if bad or not self.reprompt_inputs:
+            raise InputError(f"reprompt_inputs must be some of mask, point, box; found {list(self.reprompt_inputs)}")
