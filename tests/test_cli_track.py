@@ -151,7 +151,24 @@ def test_track_bad_input_is_one_line_and_exit_2(weights, frames_dir, tmp_path, c
     assert rc(["track", str(frames_dir), "--out", str(tmp_path / "o"), "--weights", weights] + args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and msg in err[0]
-    assert not list((tmp_path / "o").glob("labels_*.png")) if (tmp_path / "o").exists() else True
+    assert not (tmp_path / "o").exists()  # nothing written, not even the folder
+
+
+def test_a_clips_folder_gives_its_frames_not_its_label_maps(tmp_path):
+    from segcorr.segment.frames import FrameSource
+
+    d = tmp_path / "clip"
+    for t, img in enumerate(_frames(3)):
+        write_image(d / f"frame_{t:03d}.png", img)
+        write_image(d / f"seg_{t:03d}.png", img[..., 0])
+        write_image(d / f"inst_{t:03d}.png", img[..., 1])
+    src = FrameSource(d)
+    assert len(src) == 3 and [src.name(t) for t in range(3)] == [f"frame_{t:03d}.png" for t in range(3)]
+    assert len(list(src)) == 3
+    other = tmp_path / "plain"
+    for name in ("a.png", "seg_b.png"):
+        write_image(other / name, _frames(1)[0])
+    assert len(FrameSource(other)) == 2  # no frame_* files: every image is a frame
 
 
 def test_track_bad_sources(weights, tmp_path, capsys):

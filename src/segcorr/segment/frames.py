@@ -14,7 +14,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 class FrameSource:
-    """``path``: a folder of frames or a video file. ``len()`` is the frame count (for a video, OpenCV's count,
+    """``path``: a folder of frames or a video file. A folder in the clips layout (``frame_TTT.png`` beside
+    ``seg_TTT.png`` / ``inst_TTT.png`` label maps) gives its ``frame_*`` images only; any other folder gives
+    every image in it, sorted by name. ``len()`` is the frame count (for a video, OpenCV's count,
     which some containers only estimate; ``count_known`` says whether it is exact). Iterating yields uint8
     [H, W, 3] RGB frames."""
 
@@ -24,6 +26,9 @@ class FrameSource:
             raise InputError("frames folder or video not found", self.path)
         if self.path.is_dir():
             self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            frames = [p for p in self.files if p.name.startswith("frame_")]
+            if frames:
+                self.files = frames
             if not self.files:
                 raise InputError(f"no frames ({', '.join(IMAGE_SUFFIXES)}) in the folder", self.path)
             self._count, self.count_known = len(self.files), True

@@ -211,7 +211,7 @@ class Sam3Predictor:
             self._labels = lab
         return self._labels
 
-    def _to_image(self, logits: torch.Tensor) -> np.ndarray:
+    def to_image(self, logits: torch.Tensor) -> np.ndarray:
         """[N, h4, w4] stride-4 logits of the padded input -> float32 probabilities [N, H, W] at the original size."""
         sh, sw = self._scaled_hw
         h, w = self._orig_hw
@@ -322,7 +322,7 @@ class Sam3Predictor:
         if point_coords is not None:
             pts, pl = np.concatenate(coords[:1]), np.concatenate(labels[:1])
             pos, neg = pts[pl == 1], pts[pl == 0]
-        masks = self._finish(self._to_image(logits), pos, neg)
+        masks = self._finish(self.to_image(logits), pos, neg)
         return masks, iou.cpu().numpy(), logits.cpu().numpy(), float(out["object_score_logits"][0, 0])
 
     @torch.no_grad()
@@ -343,7 +343,7 @@ class Sam3Predictor:
             )
             best = out["iou_pred"].argmax(1)
             rows = torch.arange(len(c), device=dev)
-            probs.append(self._to_image(out["masks"][rows, best]))
+            probs.append(self.to_image(out["masks"][rows, best]))
             ious.append(out["iou_pred"][rows, best].cpu().numpy())
             objs.append(out["object_score_logits"][:, 0].cpu().numpy())
         return np.concatenate(probs), np.concatenate(ious), np.concatenate(objs)
@@ -396,7 +396,7 @@ class Sam3Predictor:
             return ConceptResult(
                 np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32), presence
             )
-        masks = self._finish(self._to_image(out["pred_masks"][0, [keep[i] for i in kept]]))
+        masks = self._finish(self.to_image(out["pred_masks"][0, [keep[i] for i in kept]]))
         nonempty = [k for k, m in enumerate(masks) if m.any()]
         masks, kept = masks[nonempty], [kept[k] for k in nonempty]
         sc = scores[keep].cpu().numpy()[kept].astype(np.float32)

@@ -62,8 +62,7 @@ class TrackWriter:
     def __init__(
         self, out: Path, count: int, queries: dict[int, tuple[int, str]], phrases: dict[str, int], video_id: int = 1
     ) -> None:
-        self.out = Path(out)
-        self.out.mkdir(parents=True, exist_ok=True)
+        self.out = Path(out)  # made on the first frame written: a run that fails its checks leaves nothing
         self.queries, self.phrases, self.video_id = queries, phrases, video_id
         self.sample = set(sheet_frames(count) if count else range(0, 120, 10))
         self.tiles: list[tuple[int, np.ndarray]] = []
@@ -78,6 +77,7 @@ class TrackWriter:
         from segcorr.io.rle import encode_mask
 
         labels = r.labels()
+        self.out.mkdir(parents=True, exist_ok=True)
         write_labelmap(self.out / f"labels_{r.t:03d}.png", labels)
         for k, i in enumerate(r.ids):
             seq = self.rles.setdefault(i, [None] * self.frames)

@@ -107,5 +107,5 @@ class PromptCoder:
 
     def answers(self, out: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
         """Decoder output -> (probabilities float32 [P, H, W] at the original size, object scores [P])."""
-        probs = self.predictor._to_image(out["masks"][:, 0])
+        probs = self.predictor.to_image(out["masks"][:, 0])
         return probs, out["object_score_logits"][:, 0].cpu().numpy()
