@@ -38,36 +38,79 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ),
     ) -> None:
         """Find the objects a query describes: a multimodal model drives the segmenter and checks its masks."""
-        from segcorr import segment as seg
-        from segcorr.agent import Agent, AgentConfig, ClientConfig, OfflineVerifier, OpenAIChat
-        from segcorr.agent.output import write_result
-        from segcorr.cli import _need_file
-        from segcorr.io.image import read_image
+        _run_agent(
+            image,
+            query,
+            out,
+            base_url,
+            model,
+            api_key_env,
+            max_generations,
+            segmenter,
+            timeout,
+            retries,
+            backoff,
+            min_score,
+        )
 
-        if not query.strip():
-            raise InputError("--query is empty; say what to find")
-        if model is not None and base_url is None:
-            raise InputError("--model needs --base-url (without a server the offline verifier runs)")
-        img = read_image(_need_file(image, "image"))
-        if segmenter not in seg.NAMES:
-            raise InputError(
-                f"segmenter {segmenter!r} is not available in this installation (have: "
-                f"{', '.join(seg.NAMES)}); choose one that answers text prompts with --segmenter"
-            )
-        if base_url is None:
-            chat = OfflineVerifier(min_score=min_score, min_presence=min_score)
-        else:
-            chat = OpenAIChat(
-                base_url,
-                model or "",
-                api_key_env=api_key_env,
-                config=ClientConfig(
-                    timeout_s=timeout, retries=retries, backoff_s=backoff, backoff_max_s=max(backoff, 16.0)
-                ),
-            )
-        runner = Agent(seg.build(segmenter), chat, config=AgentConfig(max_generations=max_generations))
-        result = runner.run(img, query)
-        write_result(out, img, result)
-        if result.status == "max_generations":
-            typer.echo(f"no answer within {max_generations} generations; wrote the transcript to {out}", err=True)
-        typer.echo(f"{result.status}: wrote {len(result.masks)} mask(s) to {out} ({result.generations} generations)")
+
+def _run_agent(
+    image: Path,
+    query: str,
+    out: Path,
+    base_url: str | None,
+    model: str | None,
+    api_key_env: str,
+    max_generations: int,
+    segmenter: str,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    min_score: float,
+) -> None:
+    """The body of ``segcorr agent`` (arguments: its options): check them, run the loop, write the answer."""
+    from segcorr import segment as seg
+    from segcorr.agent import Agent, AgentConfig
+    from segcorr.agent.output import write_result
+    from segcorr.cli import _need_file
+    from segcorr.io.image import read_image
+
+    if not query.strip():
+        raise InputError("--query is empty; say what to find")
+    if model is not None and base_url is None:
+        raise InputError("--model needs --base-url (without a server the offline verifier runs)")
+    img = read_image(_need_file(image, "image"))
+    if segmenter not in seg.NAMES:
+        raise InputError(
+            f"segmenter {segmenter!r} is not available in this installation (have: "
+            f"{', '.join(seg.NAMES)}); choose one that answers text prompts with --segmenter"
+        )
+    chat = _chat(base_url, model, api_key_env, timeout, retries, backoff, min_score)
+    runner = Agent(seg.build(segmenter), chat, config=AgentConfig(max_generations=max_generations))
+    result = runner.run(img, query)
+    write_result(out, img, result)
+    if result.status == "max_generations":
+        typer.echo(f"no answer within {max_generations} generations; wrote the transcript to {out}", err=True)
+    typer.echo(f"{result.status}: wrote {len(result.masks)} mask(s) to {out} ({result.generations} generations)")
+
+
+def _chat(
+    base_url: str | None,
+    model: str | None,
+    api_key_env: str,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    min_score: float,
+):
+    """The model the agent talks to: the offline verifier without ``base_url``, else an OpenAI-compatible client."""
+    from segcorr.agent import ClientConfig, OfflineVerifier, OpenAIChat
+
+    if base_url is None:
+        return OfflineVerifier(min_score=min_score, min_presence=min_score)
+    return OpenAIChat(
+        base_url,
+        model or "",
+        api_key_env=api_key_env,
+        config=ClientConfig(timeout_s=timeout, retries=retries, backoff_s=backoff, backoff_max_s=max(backoff, 16.0)),
+    )
