@@ -256,15 +256,7 @@ def evaluate_segmenter(
         task = bar.add_task(f"segment {method_name} ({prompt})", total=n)
         for i in range(n):
             sample = dataset[i]
-            run = set(kinds) if text_evaluated else kinds - {"text"}
-            if "text" in run and not sample.has_text:
-                if prompt == "text":
-                    raise InputError(
-                        f"no concept names or instance map for {sample.name} (text prompts need "
-                        "meta.json concepts and NNNNN_inst0.png)",
-                        getattr(dataset, "root", None),
-                    )
-                run.discard("text")
+            run = _sample_kinds(dataset, sample, kinds, text_evaluated, prompt)
             if run:
                 text_evaluated &= _run_image(segmenter, sample, i, run, protocol, acc)
             bar.advance(task)
@@ -278,6 +270,21 @@ def evaluate_segmenter(
         text_evaluated,
         protocol,
     )
+
+
+def _sample_kinds(dataset: Any, sample: Any, kinds: set[str], text_evaluated: bool, prompt: str) -> set[str]:
+    """The prompt kinds to run on ``sample``: text only while it is still evaluated and the sample has text
+    (a sample without it is an error when ``prompt`` is "text")."""
+    run = set(kinds) if text_evaluated else kinds - {"text"}
+    if "text" in run and not sample.has_text:
+        if prompt == "text":
+            raise InputError(
+                f"no concept names or instance map for {sample.name} (text prompts need "
+                "meta.json concepts and NNNNN_inst0.png)",
+                getattr(dataset, "root", None),
+            )
+        run.discard("text")
+    return run
 
 
 def _result(
