@@ -93,6 +93,31 @@ def start_writing(out_dir: str | Path, count: int, what: str, progress: bool):
     return out, prog, prog.add_task(what, total=count)
 
 
+def _write_pair(out: Path, stem: str, p: CelPair) -> dict:
+    """Write the files ``<stem>_*`` of pair ``p`` into ``out`` (layout of ``write_cels``); returns its entry of
+    ``meta.json``."""
+    from segcorr.io.flo import write_flo
+    from segcorr.io.image import write_image
+    from segcorr.io.labelmap import write_labelmap
+
+    write_image(out / f"{stem}_img0.png", p.img0)
+    write_image(out / f"{stem}_img1.png", p.img1)
+    write_flo(out / f"{stem}_flow.flo", p.flow_fw)
+    write_image(out / f"{stem}_occ.png", p.occ0.astype(np.uint8) * 255)
+    write_labelmap(out / f"{stem}_seg0.png", p.seg0)
+    write_labelmap(out / f"{stem}_seg1.png", p.seg1)
+    write_labelmap(out / f"{stem}_inst0.png", p.inst0)
+    write_image(out / f"{stem}_line0.png", p.line0.astype(np.uint8) * 255)
+    return {
+        "name": stem,
+        "seed": p.seed,
+        "style": p.style,
+        "depth": p.depth,
+        "concepts": {str(k): v for k, v in sorted(p.concepts.items())},
+        "instance_concepts": {str(k): v for k, v in sorted(p.instance_concepts.items())},
+    }
+
+
 def write_cels(
     out_dir: str | Path,
     count: int,
@@ -111,34 +136,12 @@ def write_cels(
     Every file is written atomically.
     """
     from segcorr.io.atomic import atomic_write_text
-    from segcorr.io.flo import write_flo
-    from segcorr.io.image import write_image
-    from segcorr.io.labelmap import write_labelmap
 
     out, prog, task = start_writing(out_dir, count, "cel pairs", progress)
     pairs = []
     with prog:
         for i in range(count):
-            p = make_cel_pair(seed + i, height, width, style)
-            stem = f"{i:05d}"
-            write_image(out / f"{stem}_img0.png", p.img0)
-            write_image(out / f"{stem}_img1.png", p.img1)
-            write_flo(out / f"{stem}_flow.flo", p.flow_fw)
-            write_image(out / f"{stem}_occ.png", p.occ0.astype(np.uint8) * 255)
-            write_labelmap(out / f"{stem}_seg0.png", p.seg0)
-            write_labelmap(out / f"{stem}_seg1.png", p.seg1)
-            write_labelmap(out / f"{stem}_inst0.png", p.inst0)
-            write_image(out / f"{stem}_line0.png", p.line0.astype(np.uint8) * 255)
-            pairs.append(
-                {
-                    "name": stem,
-                    "seed": seed + i,
-                    "style": p.style,
-                    "depth": p.depth,
-                    "concepts": {str(k): v for k, v in sorted(p.concepts.items())},
-                    "instance_concepts": {str(k): v for k, v in sorted(p.instance_concepts.items())},
-                }
-            )
+            pairs.append(_write_pair(out, f"{i:05d}", make_cel_pair(seed + i, height, width, style)))
             prog.advance(task)
     meta = {
         "generator": GENERATOR_VERSION,
