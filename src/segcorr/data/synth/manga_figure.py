@@ -94,35 +94,35 @@ def _ellipse(cx: float, cy: float, ax: float, ay: float, a0: int = 0, a1: int = 
     return pts.astype(np.float64)
 
 
-def figure_parts(spec: FigureSpec) -> tuple[list[Part], np.ndarray]:
-    """Parts back to front, and the head's box (x0, y0, x1, y1) in page px (the face box before clipping)."""
-    h, cx, fy = spec.height, spec.cx, spec.foot_y
-    child = spec.kind == "child"
-    stature = h * (0.68 if child else 1.0)  # children: shorter with a bigger head
-    head = stature * (0.2 if child else 0.135)
-    drop = 0.23 * stature if spec.kind == "sitting" else 0.0  # the sitting body sinks onto its seat
-    top = fy - stature + drop
-    hip_y = top + stature * (0.58 if child else 0.52)
-    sh_y = top + head * 1.12
-    sh_w, hip_w = stature * (0.125 if not child else 0.12), stature * 0.095
-    lean = spec.lean * stature * 0.05
-    hcx, hcy = cx + 0.3 * lean, top + head * 0.5
+def _long_hair(hcx: float, hcy: float, sh_y: float, head: float) -> np.ndarray:
+    """The hair hanging behind the head down past the shoulders: float [4, 2] polygon."""
+    return np.array(
+        [
+            [hcx - head * 0.48, hcy],
+            [hcx + head * 0.48, hcy],
+            [hcx + head * 0.55, sh_y + head * 0.9],
+            [hcx - head * 0.55, sh_y + head * 0.9],
+        ]
+    )
+
+
+def _skirt(cx: float, hip_y: float, hip_w: float, stature: float) -> np.ndarray:
+    """A skirt flaring from the hips: float [4, 2] polygon."""
+    return np.array(
+        [
+            [cx - hip_w, hip_y - stature * 0.06],
+            [cx + hip_w, hip_y - stature * 0.06],
+            [cx + hip_w * 1.7, hip_y + stature * 0.17],
+            [cx - hip_w * 1.7, hip_y + stature * 0.17],
+        ]
+    )
+
+
+def _legs(spec: FigureSpec, hip_y: float, hip_w: float, stature: float, limb: float, lean: float) -> list[Part]:
+    """The legs, back to front: thigh and shin of each leg bent towards ``spec.facing`` when sitting, else one
+    straight leg per side spread by ``lean``."""
+    cx, fy = spec.cx, spec.foot_y
     parts: list[Part] = []
-    if spec.long_hair:
-        parts.append(
-            Part(
-                np.array(
-                    [
-                        [hcx - head * 0.48, hcy],
-                        [hcx + head * 0.48, hcy],
-                        [hcx + head * 0.55, sh_y + head * 0.9],
-                        [hcx - head * 0.55, sh_y + head * 0.9],
-                    ]
-                ),
-                spec.hair,
-            )
-        )
-    limb = stature * 0.042
     if spec.kind == "sitting":
         d = spec.facing
         knee = (cx + d * stature * 0.24, hip_y - stature * 0.03)
@@ -153,20 +153,29 @@ def figure_parts(spec: FigureSpec) -> tuple[list[Part], np.ndarray]:
                     spec.bottom,
                 )
             )
+    return parts
+
+
+def figure_parts(spec: FigureSpec) -> tuple[list[Part], np.ndarray]:
+    """Parts back to front, and the head's box (x0, y0, x1, y1) in page px (the face box before clipping)."""
+    h, cx, fy = spec.height, spec.cx, spec.foot_y
+    child = spec.kind == "child"
+    stature = h * (0.68 if child else 1.0)  # children: shorter with a bigger head
+    head = stature * (0.2 if child else 0.135)
+    drop = 0.23 * stature if spec.kind == "sitting" else 0.0  # the sitting body sinks onto its seat
+    top = fy - stature + drop
+    hip_y = top + stature * (0.58 if child else 0.52)
+    sh_y = top + head * 1.12
+    sh_w, hip_w = stature * (0.125 if not child else 0.12), stature * 0.095
+    lean = spec.lean * stature * 0.05
+    hcx, hcy = cx + 0.3 * lean, top + head * 0.5
+    parts: list[Part] = []
+    if spec.long_hair:
+        parts.append(Part(_long_hair(hcx, hcy, sh_y, head), spec.hair))
+    limb = stature * 0.042
+    parts += _legs(spec, hip_y, hip_w, stature, limb, lean)
     if spec.skirt and spec.kind != "sitting":
-        parts.append(
-            Part(
-                np.array(
-                    [
-                        [cx - hip_w, hip_y - stature * 0.06],
-                        [cx + hip_w, hip_y - stature * 0.06],
-                        [cx + hip_w * 1.7, hip_y + stature * 0.17],
-                        [cx - hip_w * 1.7, hip_y + stature * 0.17],
-                    ]
-                ),
-                spec.bottom,
-            )
-        )
+        parts.append(Part(_skirt(cx, hip_y, hip_w, stature), spec.bottom))
     torso = np.array([[cx - sh_w, sh_y], [cx + sh_w, sh_y], [cx + hip_w * 1.05, hip_y], [cx - hip_w * 1.05, hip_y]])
     parts.append(Part(torso, spec.top))
     for side in (-1, 1):
