@@ -19,26 +19,18 @@ def _cel_samples(count: int, height: int, width: int) -> list:
     return [make_cel_pair(seed, height=height, width=width) for seed in range(count)]
 
 
-def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], progress) -> None:
-    """methods: (label, method name, refine mode) rows of the table."""
-    from segcorr.data.flowsets import FlowSample
-    from segcorr.flow.evaluate import evaluate_flow
-    from segcorr.flow.methods import get_method
-    from segcorr.metrics.flow import flow_metrics
-    from segcorr.viz.error import error_legend, error_map
-    from segcorr.viz.flow_color import flow_legend, flow_to_color
-    from segcorr.viz.grid import labelled_grid
+def _flow_intro(report, p, mag: float) -> None:
+    """The world's description and the sample pair's figure (frames, GT flow, segments, occlusion)."""
+    from segcorr.viz.flow_color import flow_to_color
     from segcorr.viz.overlay import overlay_masks
     from segcorr.viz.panel import page_panel
 
-    p = pairs[0]
     report.section(
         "Synthetic cel world",
         "Flat-colour characters with cel shading and line art, layered depth, per-layer affine motion with "
         "articulation, background pan and occlusions. Ground truth is exact: forward/backward flow, "
         "occlusion, segments of both frames.",
     )
-    mag = float(np.percentile(np.linalg.norm(p.flow_fw, axis=0), 99)) + 1e-6
     report.image(
         "cel_pair",
         page_panel(
@@ -55,7 +47,12 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
         "Sample pair (seed 0).",
     )
 
-    samples = [
+
+def _flow_samples(pairs: list) -> list:
+    """The cel pairs as `FlowSample`s named by index."""
+    from segcorr.data.flowsets import FlowSample
+
+    return [
         FlowSample(
             name=f"{i:05d}",
             img0=q.img0,
@@ -68,46 +65,59 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
         )
         for i, q in enumerate(pairs)
     ]
+
+
+def _evaluate_method(samples: list, method: str, refine: str, name: str) -> tuple[dict, np.ndarray]:
+    """Evaluate one method on every sample. Returns (metrics, its flow [2, H, W] on the first sample)."""
+    from segcorr.flow.evaluate import evaluate_flow
+    from segcorr.flow.methods import get_method
+
+    fn, first = get_method(method, refine=refine), []
+
+    def keep_first(a, b, sample, fn=fn, first=first):
+        f = fn(a, b, sample)
+        if not first:
+            first.append(f)
+        return f
+
+    r = evaluate_flow(samples, keep_first, name, progress=False)
+    return r, first[0]
+
+
+_FLOW_KEYS = ("epe", "epe_noc", "epe_occ", "epe_line", "epe_mb", "epe_flat", "px1", "px3", "ms_per_item")
+
+
+def _flow_methods(samples: list, methods: list[tuple[str, str, str]], mag: float, progress) -> tuple:
+    """Run every method. Returns (table rows, grid of pictures, grid labels): one grid row for the ground truth,
+    then one per method (flow colour, error map of the first pair)."""
+    from segcorr.metrics.flow import flow_metrics
+    from segcorr.viz.error import error_map
+    from segcorr.viz.flow_color import flow_to_color
+
+    s0 = samples[0]
     rows = []
-    grid = [[flow_to_color(p.flow_fw, max_mag=mag), p.img0]]
-    labels = [["ground truth", "left: GT flow, right: frame 0", f"seed 0, {p.img0.shape[1]}x{p.img0.shape[0]}"]]
+    grid = [[flow_to_color(s0.flow, max_mag=mag), s0.img0]]
+    labels = [["ground truth", "left: GT flow, right: frame 0", f"seed 0, {s0.img0.shape[1]}x{s0.img0.shape[0]}"]]
     task = progress.add_task("flow methods", total=len(methods))
     for name, method, refine in methods:
-        fn, first = get_method(method, refine=refine), []
-
-        def keep_first(a, b, sample, fn=fn, first=first):
-            f = fn(a, b, sample)
-            if not first:
-                first.append(f)
-            return f
-
-        r = evaluate_flow(samples, keep_first, name, progress=False)
-        grid.append([flow_to_color(first[0], max_mag=mag), error_map(first[0], p.flow_fw, 10.0, scale_bar=False)])
-        pair_epe = flow_metrics(first[0], samples[0].flow, samples[0].valid, samples[0].occ, samples[0].line)["epe"]
-        labels.append([name, f"EPE this pair: {pair_epe:.2f} px", f"EPE, {len(pairs)} pairs: {r['epe']:.2f} px"])
-        rows.append(
-            {
-                "method": name,
-                **{
-                    k: r.get(k)
-                    for k in (
-                        "epe",
-                        "epe_noc",
-                        "epe_occ",
-                        "epe_line",
-                        "epe_mb",
-                        "epe_flat",
-                        "px1",
-                        "px3",
-                        "ms_per_item",
-                    )
-                },
-            }
-        )
+        r, first = _evaluate_method(samples, method, refine, name)
+        grid.append([flow_to_color(first, max_mag=mag), error_map(first, s0.flow, 10.0, scale_bar=False)])
+        pair_epe = flow_metrics(first, s0.flow, s0.valid, s0.occ, s0.line)["epe"]
+        labels.append([name, f"EPE this pair: {pair_epe:.2f} px", f"EPE, {len(samples)} pairs: {r['epe']:.2f} px"])
+        rows.append({"method": name, **{k: r.get(k) for k in _FLOW_KEYS}})
         progress.advance(task)
+    return rows, grid, labels
+
+
+def _flow_results(report, n_pairs: int, rows: list[dict], grid: list, labels: list) -> None:
+    """The flow section's text, metrics table and per-method figure."""
+    from segcorr.viz.error import error_legend
+    from segcorr.viz.flow_color import flow_legend
+    from segcorr.viz.grid import labelled_grid
+
     report.section(
         "Optical flow against ground truth",
-        f"{len(pairs)} generated cel pairs. EPE in pixels (lower is better); epe_mb: within 2 px of a "
+        f"{n_pairs} generated cel pairs. EPE in pixels (lower is better); epe_mb: within 2 px of a "
         "motion boundary of the ground truth; px1/px3: share of pixels off by more than 1/3 px. Flat anime "
         "regions have no texture, which defeats classical flow. The learned "
         "rows use the pairs' segments and, unless marked network only, the segment-level refinement "
@@ -128,26 +138,32 @@ def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], prog
     )
 
 
-def _concept_section(report, pair, progress) -> None:
-    """Three phrases present in the image, one absent (a hard negative: a hair colour nobody has), a click and a
-    box, answered by the builtin model from one image embedding."""
-    import time
+def _flow_section(report, pairs: list, methods: list[tuple[str, str, str]], progress) -> None:
+    """methods: (label, method name, refine mode) rows of the table."""
+    p = pairs[0]
+    mag = float(np.percentile(np.linalg.norm(p.flow_fw, axis=0), 99)) + 1e-6
+    _flow_intro(report, p, mag)
+    rows, grid, labels = _flow_methods(_flow_samples(pairs), methods, mag, progress)
+    _flow_results(report, len(pairs), rows, grid, labels)
 
-    from segcorr.data.concepts import VOCABULARY, scene_queries
-    from segcorr.segment.predictor import Sam3Predictor
-    from segcorr.viz.overlay import overlay_masks
-    from segcorr.viz.panel import page_panel
 
-    truth = scene_queries(pair.seg0, pair.inst0, pair.concepts, pair.instance_concepts)
+def _concept_phrases(truth: dict) -> list[str]:
+    """Up to three phrases present in the image, then one absent hair colour (a hard negative)."""
+    from segcorr.data.concepts import VOCABULARY
+
     hair = sorted(p for p in truth if p.endswith(" hair") and p != "hair" and not p.startswith("character"))
     phrases = [p for p in ("character", hair[0] if hair else "face", "hair") if p in truth][:3]
     absent = [v for v in VOCABULARY if v.endswith(" hair") and not v.startswith("character") and v not in truth]
     phrases.append(absent[0])
-    task = progress.add_task("concept segmentation", total=len(phrases) + 2)
-    pred = Sam3Predictor.from_pretrained("sam3_tiny")
-    t0 = time.perf_counter()
-    pred.set_image(pair.img0)
-    t_embed = (time.perf_counter() - t0) * 1000
+    return phrases
+
+
+def _concept_phrase_rows(pred, pair, truth: dict, phrases: list[str], progress, task) -> tuple[list, list, list]:
+    """Ask each phrase. Returns (table rows, overlay pictures, their titles)."""
+    import time
+
+    from segcorr.viz.overlay import overlay_masks
+
     rows, pictures, titles = [], [], []
     for phrase in phrases:
         t1 = time.perf_counter()
@@ -168,18 +184,31 @@ def _concept_section(report, pair, progress) -> None:
         pictures.append(overlay_masks(pair.img0, r.masks) if len(r.masks) else pair.img0)
         titles.append(f"'{phrase}': {len(r.masks)} found, presence {r.presence:.2f}")
         progress.advance(task)
+    return rows, pictures, titles
+
+
+def _concept_click_and_box(pred, pair) -> tuple[list, list]:
+    """A click on the middle character pixel, then a box around that character. Returns (pictures, titles)."""
+    from segcorr.viz.overlay import overlay_masks
+
     ys, xs = np.nonzero(pair.inst0 > 0)
     k = len(xs) // 2
     m, iou, _, _ = pred.predict(np.array([[xs[k], ys[k]]], np.float32), np.array([1]))
-    pictures.append(overlay_masks(pair.img0, m))
-    titles.append(f"click at {xs[k]},{ys[k]}: IoU pred {iou[0]:.2f}")
+    pictures = [overlay_masks(pair.img0, m)]
+    titles = [f"click at {xs[k]},{ys[k]}: IoU pred {iou[0]:.2f}"]
     inst = int(pair.inst0[ys[k], xs[k]])
     yy, xx = np.nonzero(pair.inst0 == inst)
     box = np.array([xx.min(), yy.min(), xx.max() + 1, yy.max() + 1], np.float32)
     m, iou, _, _ = pred.predict(box=box)
     pictures.append(overlay_masks(pair.img0, m))
     titles.append(f"box around character {inst}: IoU pred {iou[0]:.2f}")
-    progress.advance(task, 2)
+    return pictures, titles
+
+
+def _concept_results(report, t_embed: float, rows: list[dict], pictures: list, titles: list[str]) -> None:
+    """The concept section's text, phrase table and the two figures (phrases; absent phrase, click, box)."""
+    from segcorr.viz.panel import page_panel
+
     report.section(
         "Concept segmentation (builtin SAM 3-style model)",
         f"One image embedding ({t_embed:.0f} ms here), then phrases, a click and a box. A phrase returns "
@@ -195,6 +224,27 @@ def _concept_section(report, pair, progress) -> None:
         page_panel(pictures[3:], titles[3:], cols=3),
         "The absent phrase (nothing should be painted), a click and a box.",
     )
+
+
+def _concept_section(report, pair, progress) -> None:
+    """Three phrases present in the image, one absent (a hard negative: a hair colour nobody has), a click and a
+    box, answered by the builtin model from one image embedding."""
+    import time
+
+    from segcorr.data.concepts import scene_queries
+    from segcorr.segment.predictor import Sam3Predictor
+
+    truth = scene_queries(pair.seg0, pair.inst0, pair.concepts, pair.instance_concepts)
+    phrases = _concept_phrases(truth)
+    task = progress.add_task("concept segmentation", total=len(phrases) + 2)
+    pred = Sam3Predictor.from_pretrained("sam3_tiny")
+    t0 = time.perf_counter()
+    pred.set_image(pair.img0)
+    t_embed = (time.perf_counter() - t0) * 1000
+    rows, pictures, titles = _concept_phrase_rows(pred, pair, truth, phrases, progress, task)
+    more_pictures, more_titles = _concept_click_and_box(pred, pair)
+    progress.advance(task, 2)
+    _concept_results(report, t_embed, rows, pictures + more_pictures, titles + more_titles)
 
 
 def _isolation_section(report, out: Path, quick: bool) -> None:
