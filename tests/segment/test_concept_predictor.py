@@ -183,6 +183,22 @@ def test_snap_clicks_decide_their_regions():
     assert out.tolist() == [[True, True, True, True, False, False]]
 
 
+def test_snap_keeps_a_box_answer_inside_its_box():
+    labels = np.array([[1, 1, 2, 2, 0, 0, 3, 3]])
+    prob = np.full((1, 8), 0.9)
+    # box over pixels 0..4: region 3 and the label-0 pixel 5 lie outside; region 2 is wholly inside
+    out = snap_to_regions(prob, labels, box=np.array([0.0, 0.0, 5.0, 1.0]))
+    assert out.tolist() == [[True, True, True, True, True, False, False, False]]
+    # a region half inside stays; one mostly outside goes
+    assert snap_to_regions(prob, labels, box=np.array([0.0, 0.0, 3.0, 1.0])).tolist()[0][:4] == [True] * 4
+    assert snap_to_regions(prob, labels, box=np.array([0.0, 0.0, 2.4, 1.0])).tolist()[0][:4] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
 def test_public_image_state_accessors(weights, image):
     p = Sam3Predictor.from_pretrained(str(weights))
     for name in ("features", "scale", "scaled_hw", "orig_hw"):

@@ -57,21 +57,35 @@ def check_phrase(text: str) -> str:
 
 
 def snap_to_regions(
-    prob: np.ndarray, labels: np.ndarray, positive: np.ndarray | None = None, negative: np.ndarray | None = None
+    prob: np.ndarray,
+    labels: np.ndarray,
+    positive: np.ndarray | None = None,
+    negative: np.ndarray | None = None,
+    box: np.ndarray | None = None,
 ) -> np.ndarray:
     """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
     takes the majority decision of its pixels; label-0 pixels keep their own. The regions under ``positive``
     clicks ([P, 2] x, y) are in and those under ``negative`` clicks out, whatever the mask says: a click on a
-    flat-colour region says which region is meant."""
+    flat-colour region says which region is meant. With a ``box`` prompt (x0, y0, x1, y1) the object lies in
+    the box: regions with less than half of their pixels inside it, and label-0 pixels outside it, are out."""
     raw = prob > 0.5
+    h, w = labels.shape
+    in_box = np.ones((h, w), bool)
+    if box is not None:
+        x0, y0, x1, y1 = np.asarray(box, np.float64).reshape(4)
+        ys, xs = np.arange(h)[:, None] + 0.5, np.arange(w)[None, :] + 0.5
+        in_box = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
     lab = labels.ravel()
     n = int(lab.max()) + 1
     if n <= 1:
-        return raw
+        return raw & in_box
     inside = np.bincount(lab, weights=raw.ravel().astype(np.float64), minlength=n)
     total = np.bincount(lab, minlength=n).astype(np.float64)
     keep = inside > 0.5 * np.maximum(total, 1)
-    h, w = labels.shape
+    if box is not None:
+        share = np.bincount(lab, weights=in_box.ravel().astype(np.float64), minlength=n)
+        keep &= share >= 0.5 * np.maximum(total, 1)
+    raw &= in_box
     for pts, value in ((positive, True), (negative, False)):
         if pts is None:
             continue
@@ -221,11 +235,15 @@ class Sam3Predictor:
         return up.sigmoid().cpu().numpy()
 
     def _finish(
-        self, prob: np.ndarray, positive: np.ndarray | None = None, negative: np.ndarray | None = None
+        self,
+        prob: np.ndarray,
+        positive: np.ndarray | None = None,
+        negative: np.ndarray | None = None,
+        box: np.ndarray | None = None,
     ) -> np.ndarray:
         if self.refine == "snap" and len(prob):
             labels = self.region_labels()
-            return np.stack([snap_to_regions(p, labels, positive, negative) for p in prob])
+            return np.stack([snap_to_regions(p, labels, positive, negative, box) for p in prob])
         return prob > 0.5
 
     # ---------------------------------------------------------------------------------------------- prompts
@@ -322,7 +340,7 @@ class Sam3Predictor:
         if point_coords is not None:
             pts, pl = np.concatenate(coords[:1]), np.concatenate(labels[:1])
             pos, neg = pts[pl == 1], pts[pl == 0]
-        masks = self._finish(self.to_image(logits), pos, neg)
+        masks = self._finish(self.to_image(logits), pos, neg, None if box is None else np.asarray(box, np.float32))
         return masks, iou.cpu().numpy(), logits.cpu().numpy(), float(out["object_score_logits"][0, 0])
 
     @torch.no_grad()
