@@ -1,12 +1,13 @@
 """Re-run the evaluations recorded in the model cards and compare their metrics with the recorded ones.
 
-    python benchmarks/cards_check.py [--only REGEX] [--workdir DIR] [--tol 1e-6]
+    PYTHONPATH=CLONE/src python benchmarks/cards_check.py [--only REGEX] [--workdir DIR] [--tol 1e-6]
 
-Every ``evaluation`` entry of ``src/segcorr/weights/*.json`` with a ``segcorr eval ...`` command is run again
-(with ``--json``); data named by a bare folder name (``--data cels200``) is made first in ``--workdir`` by the
-card's ``<name>_data`` command when missing. Timings (``ms_per_item``) are not compared. Prints one line per entry
-and exits 1 when a metric moved by more than ``--tol`` (absolute): a refactor that claims to change no figure runs
-this before and after.
+Every ``evaluation`` entry of the cards (``src/segcorr/weights/*.json``) with a ``segcorr eval ...`` command is
+run again (with ``--json``); data named by a bare folder name (``--data cels200``) is made first in ``--workdir``
+by the card's ``<name>_data`` command when missing. Timings (``ms_per_item``) are not compared. Commands run as
+``python -m segcorr``, so ``PYTHONPATH=CLONE/src`` checks the code and weights of another checkout (a clean clone
+of one commit rather than a working tree in flux). Prints one line per entry and exits 1 when a metric moved by
+more than ``--tol`` (absolute): a refactor that claims to change no figure runs this before and after.
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ def ensure_data(argv: list[str], block: dict, workdir: Path) -> list[str]:
         recipe = str(block.get(f"{name}_data", "")).split(" (")[0]
         if not recipe.startswith("segcorr synth "):
             raise SystemExit(f"cards_check: no recipe for data {name!r} in the card")
-        exe = str(Path(sys.executable).with_name("segcorr"))
-        subprocess.run([exe, *shlex.split(recipe)[1:]], cwd=workdir, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "segcorr", *shlex.split(recipe)[1:]],
+            cwd=workdir,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     out[i] = str(target)
     return out
 
@@ -82,17 +87,17 @@ def main() -> int:
     args = ap.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cards_check_"))
     workdir.mkdir(parents=True, exist_ok=True)
-    exe = str(Path(sys.executable).with_name("segcorr"))
     failed = 0
     for stem, key, command, recorded, block in card_entries(args.only):
         argv = ensure_data(shlex.split(command), block, workdir)
         out = workdir / f"{stem}.{key}.json"
-        subprocess.run([exe, *argv[1:], "--json", str(out)], check=True, stdout=subprocess.DEVNULL)
+        cmd = [sys.executable, "-m", "segcorr", *argv[1:], "--json", str(out)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         measured = json.loads(out.read_text())
         measured = measured.get("metrics", measured)
         bad = compare(recorded, measured, args.tol)
         failed += bool(bad)
-        print(f"{'CHANGED' if bad else 'same   '} {stem}/{key}" + ("".join(f"\n    {b}" for b in bad)))
+        print(f"{'CHANGED' if bad else 'same   '} {stem}/{key}" + ("".join(f"\n    {b}" for b in bad)), flush=True)
     return 1 if failed else 0
 
 
