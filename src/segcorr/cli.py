@@ -43,6 +43,17 @@ class IsolateMasks(str, Enum):
     flat = "flat"
 
 
+class MangaStyle(str, Enum):
+    ground = "ground"
+    freeform = "freeform"
+
+
+_ORDER_HELP = (
+    "Front-to-back order from: adr (the Z-buffer key alone) | evidence (the page's occlusion evidence alone) | "
+    "both (evidence where strong, the key elsewhere). Default: the isolation config's."
+)
+
+
 def _need_file(path: Path, what: str = "file") -> Path:
     if not path.exists():
         raise InputError(f"{what} not found", path)
@@ -162,12 +173,17 @@ def synth_clips(
 
 @synth_app.command("manga")
 def synth_manga(
-    out: Path = typer.Option(..., "--out"), count: int = typer.Option(4, min=1), seed: int = typer.Option(0, min=0)
+    out: Path = typer.Option(..., "--out"),
+    count: int = typer.Option(4, min=1),
+    seed: int = typer.Option(0, min=0),
+    style: MangaStyle = typer.Option(
+        MangaStyle.ground, help="ground (figures on a ground plane) | freeform (depth not implied by height)"
+    ),
 ) -> None:
     """Grayscale manga pages with panels, screentones, characters and visible/amodal masks."""
     from segcorr.data.synth.manga import write_manga
 
-    typer.echo(f"wrote {write_manga(out, count, seed=seed)}")
+    typer.echo(f"wrote {write_manga(out, count, seed=seed, style=style.value)}")
 
 
 # ----------------------------------------------------------------------------------------------- flow
@@ -239,10 +255,19 @@ def isolate(
     labels: Path | None = typer.Option(None, help="Label map PNG or folder (segmenter labelmap)."),
     depth_model: Path | None = typer.Option(None, help="MiDaS-small ONNX file for the depth term."),
     cache: Path | None = typer.Option(None, help="RLE mask cache JSON."),
+    memory_budget_mb: str | None = typer.Option(
+        None,
+        "--memory-budget-mb",
+        help="MB, or auto (the device's free memory): over it, small characters get box masks, then only the "
+        "two most prominent are segmented.",
+    ),
+    order: str | None = typer.Option(None, "--order", help=_ORDER_HELP),
 ) -> None:
     """Per-character masks ordered front-to-back (hierarchical Z-buffer), occluders subtracted."""
     from segcorr.io.image import read_gray
-    from segcorr.layering import isolate_cli
+    from segcorr.layering import IsolationConfig, isolate_cli
+    from segcorr.layering.budget import parse_budget
+    from segcorr.layering.isolate import config_for_order
 
     img = read_gray(_need_file(page, "image"))
     try:
@@ -256,7 +281,10 @@ def isolate(
         seg_kw["checkpoint"] = _need_file(checkpoint, "checkpoint")
     if labels is not None:
         seg_kw["source"] = labels
-    result = isolate_cli(img, spec, segmenter, seg_kw, out, depth_model=depth_model, cache_path=cache, boxes_path=boxes)
+    cfg = config_for_order(order, IsolationConfig(memory_budget_mb=parse_budget(memory_budget_mb)))
+    result = isolate_cli(
+        img, spec, segmenter, seg_kw, out, depth_model=depth_model, cache_path=cache, boxes_path=boxes, config=cfg
+    )
     typer.echo(f"wrote {result}")
 
 
@@ -402,10 +430,15 @@ def precompute_masks(
     out: Path = typer.Option(..., "--out", help="Output folder of 16-bit label-map PNGs."),
     segmenter: str = typer.Option(_precompute().DEFAULT_SEGMENTER, help=_precompute().SEGMENTER_HELP),
     checkpoint: Path | None = typer.Option(None, help="SAM 2.1 checkpoint."),
+    labels: Path | None = typer.Option(
+        None, help="Label maps to read (segmenter labelmap): a PNG, a folder of PNGs named by image, an RLE cache."
+    ),
 ) -> None:
     """Label maps for every image; resumes after a kill; splits work across torchrun ranks."""
     run = _precompute().precompute_masks
     kw = {"checkpoint": _need_file(checkpoint, "checkpoint")} if checkpoint is not None else {}
+    if labels is not None:
+        kw["source"] = labels
     n = run(_need_dir(input_dir), out, segmenter, **kw)
     typer.echo(f"done: {n}")
 
@@ -464,11 +497,14 @@ def eval_isolate(
     masks: IsolateMasks = typer.Option(IsolateMasks.amodal, help="amodal (GT masks) or flat (classical)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pages."),
+    order: str | None = typer.Option(None, "--order", help=_ORDER_HELP),
 ) -> None:
     """Ordering accuracy (Z-buffer vs baselines), IoU, bleeding, ms per page."""
     from segcorr.layering.evaluate import evaluate_isolation
+    from segcorr.layering.isolate import config_for_order
 
-    result = evaluate_isolation(_need_dir(data), masks=masks.value, limit=limit)
+    cfg = config_for_order(order)
+    result = evaluate_isolation(_need_dir(data), masks=masks.value, limit=limit, config=cfg)
     _print_metrics(result, json_out)
 
 

@@ -92,8 +92,9 @@ def evaluate_items(
             acc.update(chars, item.amodal, item.visible, res.keys, res.masks, item.image.shape[:2])
             prog.advance(task)
     m = acc.result()
+    order = "zbuffer" if cfg.evidence is None else "zbuffer+evidence" if cfg.evidence.use_key else "evidence"
     return {
-        "method": f"zbuffer+{masks}",
+        "method": f"{order}+{masks}",
         "data": data_name,
         "count": len(ms_iso),
         "order_acc": m["order_acc"],

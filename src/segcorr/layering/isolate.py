@@ -21,12 +21,14 @@ Fallbacks (every one logged and recorded in `IsolationResult.sources`):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from segcorr.layering.evidence import EvidenceConfig
 from segcorr.layering.zbuffer import DepthKey, ZBufferCalculator, ZBufferConfig, assign_panel, order_by_panel
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,38 @@ class IsolationConfig:
     keep_top: int = 2
     min_box_share: float = 0.2  # a mask with less of its area inside the body box is corrupt
     clip_to_panel: bool = True
+    evidence: EvidenceConfig | None = None  # occlusion evidence from the page (`evidence.py`); None: the key alone
+    same_plane: str = "seam"  # "seam": the ADR's 2 px seams, the overlap to neither; "front": to the one in front
+    close_kernel: str = "cross"  # the 3x3 closing's element: "cross" (an ellipse of radius 1) or "square"
+
+
+ORDERS = ("adr", "evidence", "both")  # the key alone, the occlusion evidence alone, both (`config_for_order`)
+
+
+def default_order(config: IsolationConfig | None = None) -> str:
+    """The order of `config` (the default config when None) by the names of ORDERS."""
+    ev = (config or IsolationConfig()).evidence
+    return "adr" if ev is None else "both" if ev.use_key else "evidence"
+
+
+def config_for_order(order: str | None, base: IsolationConfig | None = None) -> IsolationConfig:
+    """`base` (default: IsolationConfig()) ordering by the ADR key alone ("adr"), the occlusion evidence alone
+    ("evidence": no key, no calibration) or both ("both"); None keeps base as it is."""
+    from dataclasses import replace
+
+    from segcorr.errors import InputError
+
+    cfg = base or IsolationConfig()
+    if order is None:
+        return cfg
+    if order not in ORDERS:
+        raise InputError(f"expected an order of {', '.join(ORDERS)}, found {order!r}")
+    if order == "adr":
+        return replace(cfg, evidence=None)
+    ev = cfg.evidence or EvidenceConfig()
+    if order == "evidence":
+        return replace(cfg, evidence=replace(ev, use_key=False, calibrate=False))
+    return replace(cfg, evidence=replace(ev, use_key=True))
 
 
 @dataclass
@@ -168,8 +202,9 @@ def _bbox(m: np.ndarray) -> tuple[int, int, int, int] | None:
     return None if w == 0 else (y, y + h, x, x + w)
 
 
-def _morph(crop: np.ndarray, op: str, radius: int) -> np.ndarray:
-    """Close or erode (disk `radius`) a mask crop that holds the mask's whole bounding box.
+def _morph(crop: np.ndarray, op: str, radius: int, square: bool = False) -> np.ndarray:
+    """Close or erode (disk `radius`, or the full square with `square`) a mask crop that holds the mask's whole
+    bounding box.
 
     Both operations stay inside that box (closing a rectangle gives the rectangle), so the crop is
     zero-padded, processed and cut back to the same box.
@@ -178,7 +213,8 @@ def _morph(crop: np.ndarray, op: str, radius: int) -> np.ndarray:
 
     pad = radius + 1
     padded = np.pad(crop.astype(np.uint8), pad)
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    shape = cv2.MORPH_RECT if square else cv2.MORPH_ELLIPSE
+    k = cv2.getStructuringElement(shape, (2 * radius + 1, 2 * radius + 1))
     if op == "close":
         out = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, k, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     else:
@@ -203,8 +239,15 @@ def isolate_masks(
     panels: list[list[float]] | None = None,
     config: IsolationConfig | None = None,
 ) -> dict:
-    """The isolation formula on given masks. seg: id -> bool [H, W]; keys: id -> DepthKey. Returns id -> bool [H, W]."""
+    """The isolation formula on given masks. seg: id -> bool [H, W]; keys: id -> DepthKey. Returns id -> bool [H, W].
+
+    With `config.same_plane == "front"` characters on one plane are ordered too (by key, then by their order in
+    `seg`): the overlap goes to the one in front instead of to neither."""
     cfg = config or IsolationConfig()
+    if cfg.same_plane not in ("seam", "front") or cfg.close_kernel not in ("cross", "square"):
+        raise ValueError(f"unknown same_plane {cfg.same_plane!r} or close_kernel {cfg.close_kernel!r}")
+    square = cfg.close_kernel == "square"
+    rank = {cid: n for n, cid in enumerate(seg)}
     closed, eroded = {}, {}  # id -> (crop, (r0, r1, c0, c1)) or None for an empty mask
     for cid, m in seg.items():
         m = np.ascontiguousarray(m, dtype=bool)
@@ -212,7 +255,7 @@ def isolate_masks(
         if cfg.clip_to_panel and panels and 0 <= panel < len(panels):
             m = m & rect_mask(panels[panel], m.shape)
         bb = _bbox(m)
-        closed[cid] = None if bb is None else (_morph(m[bb[0] : bb[1], bb[2] : bb[3]], "close", 1), bb)
+        closed[cid] = None if bb is None else (_morph(m[bb[0] : bb[1], bb[2] : bb[3]], "close", 1, square), bb)
     out = {}
     for cid, m in seg.items():
         full = np.zeros(m.shape, bool)
@@ -225,13 +268,25 @@ def isolate_masks(
             if other == cid or c is None or keys[other].panel != ki.panel:
                 continue
             ko = keys[other]
-            if zbuffer.same_plane(ki, ko):
+            if cfg.same_plane == "front":
+                if (ko.d, rank[other]) < (ki.d, rank[cid]):
+                    _sub(mine, bb, *c)
+            elif zbuffer.same_plane(ki, ko):
                 if other not in eroded:
                     eroded[other] = (_morph(c[0], "erode", cfg.erode_px), c[1])
                 _sub(mine, bb, *eroded[other])
             elif ko.d < ki.d:
                 _sub(mine, bb, *c)
         full[bb[0] : bb[1], bb[2] : bb[3]] = mine
+    return out
+
+
+def panel_masks(seg: dict, keys: dict, panels: list[list[float]] | None, clip: bool = True) -> dict:
+    """id -> bool [H, W]: each mask clipped to its character's panel (when `clip` and the panel is known)."""
+    out = {}
+    for cid, m in seg.items():
+        p = keys[cid].panel
+        out[cid] = m & rect_mask(panels[p], m.shape) if clip and panels and 0 <= p < len(panels) else m
     return out
 
 
@@ -280,6 +335,18 @@ def isolate_page(
     seg, sources = segment_characters(page_img, characters, segmenter, cfg, cache, segmenter_settings)
     t1 = time.perf_counter()
     keys: dict[object, DepthKey] = zb.keys(characters, panels, page_img.shape[:2], masks=seg, image=page_img)
+    if cfg.evidence is not None:
+        from segcorr.layering.evidence import page_evidence
+        from segcorr.layering.order import calibrate_keys, evidence_keys
+
+        ev = page_evidence(page_img, panel_masks(seg, keys, panels, cfg.clip_to_panel), keys, cfg.evidence)
+        adr = keys
+        if cfg.evidence.calibrate:
+            keys = calibrate_keys(
+                keys, ev, zb.weights(any(k.depth is not None for k in keys.values())), cfg.evidence.threshold
+            )
+        keys = evidence_keys(keys, ev, cfg.evidence.weight, cfg.evidence.threshold, cfg.evidence.use_key)
+        keys = {c: dataclasses.replace(k, d_adr=adr[c].d) for c, k in keys.items()}
     masks = isolate_masks(seg, keys, zb, panels, cfg)
     soft = soft_masks(masks, cfg.soft_sigma) if cfg.soft_edge else None
     t2 = time.perf_counter()

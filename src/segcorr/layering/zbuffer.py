@@ -65,8 +65,16 @@ class DepthKey:
     type: str
     depth: float | None
     area_px: float
+    d_adr: float | None = None  # the ADR key when `d` also holds the occlusion evidence (`order.py`)
+    evidence: float | None = None  # the strongest |e| of the character's overlapping pairs
 
     def to_json(self) -> dict:
+        extra = {}
+        if self.d_adr is not None:
+            extra = {
+                "d_adr": round(self.d_adr, 6),
+                "evidence": None if self.evidence is None else round(self.evidence, 6),
+            }
         return {
             "id": self.id,
             "panel": self.panel,
@@ -76,6 +84,7 @@ class DepthKey:
             "type": self.type,
             "depth": None if self.depth is None else round(self.depth, 6),
             "area_px": self.area_px,
+            **extra,
         }
 
 

@@ -1,0 +1,92 @@
+"""Choose the occlusion evidence's weight and threshold on VALIDATION pages (seeds 500000..) of every page style.
+
+For each manga folder, the Z-buffer keys and the occlusion evidence of every page are computed once (GT amodal
+masks as the segmenter's answer, as `segcorr eval isolate --masks amodal`); then the ordering accuracy of each
+(weight, threshold, calibrate) in the grid is scored with the metric of `segcorr eval isolate` on the same
+pairs. Prints one row per setting with the accuracy on each folder and their minimum; the chosen setting is the
+best minimum (ties: the best sum, then the smaller weight, then the smaller threshold).
+
+    python benchmarks/isolate_tune.py --data runs/manga_val_ground runs/manga_val_freeform [--json OUT]
+
+Never point it at evaluation folders (seeds 0..499999): what it chooses would then be tuned on the test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import cv2
+
+from segcorr.data.manga import MangaDataset
+from segcorr.layering.evidence import EvidenceConfig, page_evidence
+from segcorr.layering.isolate import panel_masks
+from segcorr.layering.order import calibrate_keys, evidence_keys
+from segcorr.layering.zbuffer import ZBufferCalculator
+from segcorr.metrics.isolate import ordering_pairs, pair_score
+
+WEIGHTS = (0.3, 1.0, 3.0, 10.0)
+THRESHOLDS = (0.0, 0.1, 0.2, 0.4)
+
+
+def page_records(root: Path, config: EvidenceConfig) -> list[dict]:
+    """Per page: keys, evidence and the GT pairs (id_a, id_b, a is nearer)."""
+    ds, zb = MangaDataset(root), ZBufferCalculator()
+    out = []
+    for i in range(len(ds)):
+        it = ds[i]
+        seg = {c["id"]: it.amodal[c["id"]] for c in it.characters}
+        keys = zb.keys(it.characters, it.panels, it.image.shape[:2], masks=seg)
+        ev = page_evidence(it.image, panel_masks(seg, keys, it.panels), keys, config)
+        pairs = [
+            (it.characters[a]["id"], it.characters[b]["id"], it.characters[a]["depth"] < it.characters[b]["depth"])
+            for a, b in ordering_pairs(it.characters, it.amodal)
+        ]
+        out.append({"keys": keys, "ev": ev, "pairs": pairs})
+    return out
+
+
+def accuracy(records: list[dict], weight: float, threshold: float, calibrate: bool, use_key: bool = True) -> float:
+    weights = ZBufferCalculator().weights(False)
+    right = n = 0
+    for r in records:
+        keys = calibrate_keys(r["keys"], r["ev"], weights, threshold) if calibrate else r["keys"]
+        keys = evidence_keys(keys, r["ev"], weight, threshold, use_key) if weight > 0 else keys
+        for a, b, a_near in r["pairs"]:
+            right += pair_score(keys[a].d, keys[b].d, a_near, True)
+            n += 1
+    return right / n if n else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", nargs="+", required=True, help="validation manga folders (one per style)")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    cv2.setNumThreads(1)
+    records = {d: page_records(Path(d), EvidenceConfig()) for d in args.data}
+    rows = []
+    for calibrate, weight, threshold in itertools.product((False, True), WEIGHTS, THRESHOLDS):
+        accs = [accuracy(rec, weight, threshold, calibrate) for rec in records.values()]
+        rows.append({"calibrate": calibrate, "weight": weight, "threshold": threshold, "acc": accs, "min": min(accs)})
+    base = [accuracy(rec, 0.0, 0.0, False) for rec in records.values()]
+    print("ADR key alone: " + "  ".join(f"{a:.4f}" for a in base))
+    print(
+        f"{'calibrate':>9s} {'weight':>6s} {'threshold':>9s}  " + "  ".join(Path(d).name for d in args.data) + "  min"
+    )
+    for r in rows:
+        print(
+            f"{r['calibrate']!s:>9s} {r['weight']:6.1f} {r['threshold']:9.2f}  "
+            + "  ".join(f"{a:.4f}" for a in r["acc"])
+            + f"  {r['min']:.4f}"
+        )
+    best = max(rows, key=lambda r: (round(r["min"], 6), round(sum(r["acc"]), 6), -r["weight"], -r["threshold"]))
+    print(f"chosen: calibrate={best['calibrate']} weight={best['weight']} threshold={best['threshold']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"adr": base, "grid": rows, "chosen": best}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Front-to-back order from the Z-buffer key and the occlusion evidence together (issue 15, item 2).
+
+For two characters a, b of one panel the pairwise score is
+
+    s_ab = weight * e_ab * [|e_ab| >= threshold] + (D_b - D_a)        (> 0: a in front of b)
+
+with D the ADR key (`zbuffer.py`, smaller = nearer) and e_ab the occlusion evidence (`evidence.py`, only for
+overlapping pairs). Strong evidence (weight >> the spread of D) decides its pair; pairs without it keep the
+key's order. The panel's order is the permutation that violates the least total |s| (exact by dynamic
+programming over subsets up to `EXACT_MAX` characters, adjacent swaps beyond), and the characters get new
+keys: the panel's sorted D values handed out along that order (plus 1e-6 per rank, so no two tie), so the
+keys still read "smaller = nearer" and keep the ADR's scale. With weight 0 the order is the ADR's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import numpy as np
+
+EXACT_MAX = 10
+
+
+def _scores(d: np.ndarray, e: np.ndarray, weight: float, threshold: float, use_key: bool = True) -> np.ndarray:
+    """s [n, n]: s[a, b] > 0 when a belongs in front of b. d: keys [n]; e: evidence [n, n] (antisymmetric);
+    use_key False: the evidence alone."""
+    strong = np.where(np.abs(e) >= threshold, e, 0.0)
+    return weight * strong + ((d[None, :] - d[:, None]) if use_key else 0.0)
+
+
+def best_order(s: np.ndarray) -> list[int]:
+    """The permutation (front first) of least violated |s| (see the module docstring); s: [n, n] antisymmetric."""
+    n = len(s)
+    cost = np.maximum(-s, 0.0)  # cost[x, y]: placing x in front of y although s says y belongs in front
+    if n <= 1:
+        return list(range(n))
+    if n > EXACT_MAX:
+        order = sorted(range(n), key=lambda i: -s[i].sum())
+        improved = True
+        while improved:
+            improved = False
+            for k in range(n - 1):
+                a, b = order[k], order[k + 1]
+                if cost[a, b] > cost[b, a]:
+                    order[k], order[k + 1] = b, a
+                    improved = True
+        return order
+    full = (1 << n) - 1
+    best = np.full(1 << n, np.inf)
+    last = np.full(1 << n, -1, np.int64)
+    best[0] = 0.0
+    for subset in range(1 << n):
+        if not np.isfinite(best[subset]):
+            continue
+        members = [y for y in range(n) if subset >> y & 1]
+        for x in range(n):
+            if subset >> x & 1:
+                continue
+            c = best[subset] + sum(cost[y, x] for y in members)  # every member is in front of x
+            nxt = subset | (1 << x)
+            if c < best[nxt] - 1e-12:
+                best[nxt], last[nxt] = c, x
+    order, subset = [], full
+    while subset:
+        x = int(last[subset])
+        order.append(x)
+        subset &= ~(1 << x)
+    return order[::-1]
+
+
+def evidence_keys(keys: dict, evidence: dict, weight: float, threshold: float, use_key: bool = True) -> dict:
+    """New keys (id -> DepthKey, `d` replaced, the ADR key kept as `d_adr`, the strongest evidence the
+    character took part in as `evidence`) whose order per panel is `best_order` of the scores above.
+    keys: id -> DepthKey; evidence: {(a, b): e_ab} (a in front when > 0); use_key False: the evidence alone
+    orders (the ablation; pairs without evidence keep the input order)."""
+    panels: dict[int, list] = {}
+    for cid, k in keys.items():
+        panels.setdefault(k.panel, []).append(cid)
+    out = {}
+    for ids in panels.values():
+        if use_key:
+            ids = sorted(ids, key=lambda c: keys[c].d)  # ties keep the D order
+        else:  # ties in an order that says nothing of depth (input order may: a generator's ids do)
+            ids = sorted(ids, key=lambda c: hashlib.sha1(str(c).encode()).hexdigest())
+        index = {c: n for n, c in enumerate(ids)}
+        d = np.array([keys[c].d for c in ids], np.float64)
+        e = np.zeros((len(ids), len(ids)))
+        for (a, b), v in evidence.items():
+            if a in index and b in index:
+                e[index[a], index[b]], e[index[b], index[a]] = v, -v
+        order = best_order(_scores(d, e, weight, threshold, use_key))
+        values = np.sort(d)
+        for rank, i in enumerate(order):
+            c = ids[i]
+            out[c] = dataclasses.replace(
+                keys[c], d=float(values[rank] + 1e-6 * rank), d_adr=keys[c].d, evidence=float(np.abs(e[i]).max())
+            )
+    return {c: out[c] for c in keys}
+
+
+def _term(k, name: str) -> float | None:
+    from segcorr.layering.zbuffer import TAU
+
+    return TAU[k.type] if name == "type" else getattr(k, name)
+
+
+def calibrate_keys(
+    keys: dict, evidence: dict, weights: tuple[float, ...], threshold: float, prior: float = 0.75, pairs: float = 1.0
+) -> dict:
+    """The ADR key with its weights fitted to the page: each term (y, area, type, depth) keeps its weight times
+    max(0, 2a - 1), a = the share of the page's evidence pairs (|e| >= threshold) that the term alone orders as
+    the evidence does, shrunk toward `prior` by `pairs` pseudo-pairs. A page drawn on a ground plane keeps its
+    height term; a page whose figures stand at any height loses it. Without evidence pairs (or when every
+    weight would vanish) the keys stay as they are. weights: (w_y, w_area, w_type, w_depth), normalised."""
+    names = ("y", "area", "type", "depth")
+    agree = {t: [] for t in names}
+    for (a, b), e in evidence.items():
+        if abs(e) < threshold or a not in keys or b not in keys:
+            continue
+        for t in names:
+            ta, tb = _term(keys[a], t), _term(keys[b], t)
+            if ta is not None and tb is not None:
+                agree[t].append(0.5 if ta == tb else float((ta < tb) == (e > 0)))
+    if not any(agree.values()):
+        return keys
+    w = {}
+    for t, w0 in zip(names, weights):
+        share = (sum(agree[t]) + pairs * prior) / (len(agree[t]) + pairs)
+        w[t] = w0 * max(0.0, 2.0 * share - 1.0)
+    total = sum(w.values())
+    if total <= 0:
+        return keys
+    out = {}
+    for c, k in keys.items():
+        d = sum(w[t] * _term(k, t) for t in names if _term(k, t) is not None) / total
+        out[c] = dataclasses.replace(k, d=float(d))
+    return out
