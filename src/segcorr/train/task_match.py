@@ -21,7 +21,7 @@ import torch
 
 from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, move_to
+from segcorr.train.tasks import TaskFamily, move_to, with_init_weights
 
 VAL_PX = 3.0
 COARSE_PX = 8.0
@@ -38,12 +38,7 @@ def _fields(cls: type, args: dict, where: str) -> dict:
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
     from segcorr.matching import build
 
-    model = build(cfg.model.name, **cfg.model.args)
-    if cfg.model.init:
-        from segcorr.io.weights import load_weights
-
-        load_weights(model, cfg.model.init, strict=True)
-    return model
+    return with_init_weights(build(cfg.model.name, **cfg.model.args), cfg)
 
 
 def _dataset(seed_start: int, length: int, height: int, width: int, args: dict, where: str):

@@ -14,7 +14,7 @@ import torch
 
 from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, move_to
+from segcorr.train.tasks import TaskFamily, move_to, with_init_weights
 
 
 def _fields(cls, args: dict, where: str) -> dict:
@@ -38,12 +38,7 @@ def _data_config(cfg: TrainConfig, val: bool = False):
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
     from segcorr.segment.model import build
 
-    model = build(cfg.model.name, **cfg.model.args)
-    if cfg.model.init:
-        from segcorr.io.weights import load_weights
-
-        load_weights(model, cfg.model.init, strict=True)
-    return model
+    return with_init_weights(build(cfg.model.name, **cfg.model.args), cfg)
 
 
 def build_dataset(cfg: TrainConfig):

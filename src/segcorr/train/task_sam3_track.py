@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 
 from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, move_to
+from segcorr.train.tasks import TaskFamily, move_to, with_init_weights
 
 STRIDE = 4
 PROMPT_SCALE = 6.0  # mask-prompt logits: (cell share * 2 - 1) * this, as the tracker sends them
@@ -174,12 +174,7 @@ def build_model(cfg: TrainConfig) -> nn.Module:
 
         load_weights(image, image_weights, strict=True)
     args.setdefault("d_model", image.config.d_model)
-    model = TrackTrainModel(image, build_memory(cfg.model.name, **args), train_image)
-    if cfg.model.init:
-        from segcorr.io.weights import load_weights
-
-        load_weights(model, cfg.model.init, strict=True)
-    return model
+    return with_init_weights(TrackTrainModel(image, build_memory(cfg.model.name, **args), train_image), cfg)
 
 
 def _dataset(cfg: TrainConfig, val: bool) -> TrackClipDataset:

@@ -174,16 +174,21 @@ def validate_flow(
     return {"val/epe": epe_sum / max(n, 1), "val/epe_noc": noc_sum / max(noc_n, 1.0)}
 
 
-def build_flow_model(cfg: TrainConfig) -> torch.nn.Module:
-    """The flow model of ``cfg.model``, initialised from ``cfg.model.init`` weights when given."""
-    from segcorr.flow import build
-
-    model = build(cfg.model.name, **cfg.model.args)
+def with_init_weights(model: torch.nn.Module, cfg: TrainConfig) -> torch.nn.Module:
+    """``model`` with the ``cfg.model.init`` weights loaded (strict) when given; every family's ``build_model``
+    ends here."""
     if cfg.model.init:
         from segcorr.io.weights import load_weights
 
         load_weights(model, cfg.model.init, strict=True)
     return model
+
+
+def build_flow_model(cfg: TrainConfig) -> torch.nn.Module:
+    """The flow model of ``cfg.model``, initialised from ``cfg.model.init`` weights when given."""
+    from segcorr.flow import build
+
+    return with_init_weights(build(cfg.model.name, **cfg.model.args), cfg)
 
 
 def _flow_val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.Tensor]]:
