@@ -10,7 +10,7 @@ from torch import nn
 
 from segcorr.errors import InputError
 from segcorr.io.weights import save_weights
-from segcorr.registry import build_registered, load_pretrained, registry_entry, save_pretrained
+from segcorr.registry import build_registered, check_fields, load_pretrained, registry_entry, save_pretrained
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ def test_unknown_name_lists_the_known_ones_sorted():
     assert registry_entry(REG, "wide", "toy") == {"width": 5}
     with pytest.raises(InputError, match=r"unknown toy model 'huge'; known: small, wide"):
         registry_entry({"wide": {}, "small": {}}, "huge", "toy")
+
+
+def test_check_fields_names_the_unknown_keys_and_the_valid_fields():
+    check_fields(_Cfg, {"width": 3}, "option", "for small")  # known fields pass
+    with pytest.raises(InputError, match=r"^unknown key\(s\) \['a', 'z'\] in data.args; valid: width$"):
+        check_fields(_Cfg, ["z", "width", "a"], "key", "in data.args")
 
 
 def test_build_applies_the_entry_then_the_overrides():

@@ -7,9 +7,10 @@ that imports its heavy modules lazily; these functions do the rest the same way 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,15 @@ def registry_entry(registry: Mapping[str, Entry], name: str, what: str) -> Entry
     if name not in registry:
         raise InputError(f"unknown {what} model {name!r}; known: {', '.join(sorted(registry))}")
     return registry[name]
+
+
+def check_fields(cls: type, keys: Iterable[str], kind: str, where: str) -> None:
+    """An InputError when ``keys`` name anything that is not a field of dataclass ``cls``; the message reads
+    "unknown <kind>(s) [sorted unknown] <where>; valid: <sorted fields>" (kind "option", where "for sam3-test")."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(keys) - names)
+    if unknown:
+        raise InputError(f"unknown {kind}(s) {unknown} {where}; valid: {', '.join(sorted(names))}")
 
 
 def build_registered(

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from segcorr.errors import InputError
+from segcorr.registry import check_fields
 from segcorr.segment.memory_attention import MemoryAttention, MemoryAttentionLayer
 from segcorr.segment.model.common import MLP, LayerNorm2d
 from segcorr.segment.model.position import PositionEmbeddingSine
@@ -241,10 +242,7 @@ class Sam3TrackMemory(nn.Module):
 def memory_config_for(name: str, **overrides) -> MemoryConfig:
     if name not in MEMORY_REGISTRY:
         raise InputError(f"unknown tracker memory {name!r}; expected one of {', '.join(MEMORY_REGISTRY)}")
-    fields = {f.name for f in dataclasses.fields(MemoryConfig)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise InputError(f"unknown option(s) {unknown} for {name}; valid: {', '.join(sorted(fields))}")
+    check_fields(MemoryConfig, overrides, "option", f"for {name}")
     return dataclasses.replace(MEMORY_REGISTRY[name], **overrides)
 
 

@@ -14,25 +14,16 @@ matches (within one coarse cell, 8 px) over the valid points of an 8-px grid of 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import torch
 
 from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, move_to, with_init_weights
+from segcorr.train.tasks import TaskFamily, known_args, move_to, with_init_weights
 
 VAL_PX = 3.0
 COARSE_PX = 8.0
-
-
-def _fields(cls: type, args: dict, where: str) -> dict:
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(args) - names)
-    if unknown:
-        raise InputError(f"unknown key(s) {unknown} in {where}; valid: {', '.join(sorted(names))}")
-    return dict(args)
 
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
@@ -44,7 +35,7 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
 def _dataset(seed_start: int, length: int, height: int, width: int, args: dict, where: str):
     from segcorr.data.matchsynth.dataset import MatchSynthConfig, MatchSynthDataset
 
-    mc = MatchSynthConfig(**_fields(MatchSynthConfig, args, where))
+    mc = MatchSynthConfig(**known_args(MatchSynthConfig, args, where))
     if height % 32 or width % 32:
         raise InputError(
             f"{where.split('.')[0]}.height/width must be multiples of 32 for AS-Mamba, found {height}x{width}"
@@ -62,7 +53,7 @@ def build_dataset(cfg: TrainConfig):
 def make_loss(cfg: TrainConfig):
     from segcorr.matching.losses import ASMambaLoss, LossWeights
 
-    loss = ASMambaLoss(LossWeights(**_fields(LossWeights, cfg.loss.args, "loss.args")))
+    loss = ASMambaLoss(LossWeights(**known_args(LossWeights, cfg.loss.args, "loss.args")))
 
     def loss_fn(model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         out = model(batch)
@@ -122,7 +113,7 @@ def validate(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], cfg
     long before any match clears the confidence threshold."""
     from segcorr.matching.losses import ASMambaLoss, LossWeights
 
-    loss = ASMambaLoss(LossWeights(**_fields(LossWeights, cfg.loss.args, "loss.args")))
+    loss = ASMambaLoss(LossWeights(**known_args(LossWeights, cfg.loss.args, "loss.args")))
     was = model.training
     tot = {"correct": 0.0, "matches": 0.0, "coarse_correct": 0.0, "valid_cells": 0.0}
     n, loss_sum, coarse_sum = 0, 0.0, 0.0

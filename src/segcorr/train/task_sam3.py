@@ -8,21 +8,10 @@ n_prompts, n_pos, n_neg, ...); ``loss.args`` (fields of ``Sam3LossWeights``); ``
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 
-from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, move_to, with_init_weights
-
-
-def _fields(cls, args: dict, where: str) -> dict:
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(args) - names)
-    if unknown:
-        raise InputError(f"unknown key(s) {unknown} in {where}; valid: {', '.join(sorted(names))}")
-    return dict(args)
+from segcorr.train.tasks import TaskFamily, known_args, move_to, with_init_weights
 
 
 def _data_config(cfg: TrainConfig, val: bool = False):
@@ -30,7 +19,7 @@ def _data_config(cfg: TrainConfig, val: bool = False):
     from segcorr.segment.model import config_for
 
     src = cfg.val if val else cfg.data
-    args = _fields(Sam3DataConfig, src.args, "val.args" if val else "data.args")
+    args = known_args(Sam3DataConfig, src.args, "val.args" if val else "data.args")
     args.setdefault("context_length", config_for(cfg.model.name, **cfg.model.args).context_length)
     return Sam3DataConfig(height=src.height, width=src.width, style=src.style, **args)
 
@@ -52,7 +41,7 @@ def build_dataset(cfg: TrainConfig):
 def make_loss(cfg: TrainConfig):
     from segcorr.segment.model.loss import Sam3Loss, Sam3LossWeights
 
-    loss = Sam3Loss(Sam3LossWeights(**_fields(Sam3LossWeights, cfg.loss.args, "loss.args")))
+    loss = Sam3Loss(Sam3LossWeights(**known_args(Sam3LossWeights, cfg.loss.args, "loss.args")))
 
     def loss_fn(model: torch.nn.Module, batch: dict):
         return loss(model(batch), batch)

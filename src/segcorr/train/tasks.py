@@ -24,6 +24,7 @@ from segcorr.data.animerun import AnimeRunFlowDataset
 from segcorr.data.flow_train import AugmentConfig, FlowTrainingSet, FramesDataset, SynthFlowDataset
 from segcorr.data.pairs import PairsFlowDataset
 from segcorr.errors import InputError
+from segcorr.registry import check_fields
 from segcorr.train.config import DataConfig, LossConfig, TrainConfig, ValConfig
 
 LossFn = Callable[[torch.nn.Module, dict[str, Any]], tuple[torch.Tensor, dict[str, float]]]
@@ -172,6 +173,13 @@ def validate_flow(
         noc_n += float(noc.sum())
     model.train(was)
     return {"val/epe": epe_sum / max(n, 1), "val/epe_noc": noc_sum / max(noc_n, 1.0)}
+
+
+def known_args(cls: type, args: dict, where: str) -> dict:
+    """A copy of ``args`` after checking that every key is a field of dataclass ``cls`` (an InputError naming
+    ``where``, as "data.args", otherwise)."""
+    check_fields(cls, args, "key", f"in {where}")
+    return dict(args)
 
 
 def with_init_weights(model: torch.nn.Module, cfg: TrainConfig) -> torch.nn.Module:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from segcorr.errors import InputError
-from segcorr.registry import registry_entry
+from segcorr.registry import check_fields, registry_entry
 from segcorr.segment.model.concept import ConceptDetector
 from segcorr.segment.model.mask_decoder import MaskDecoder
 from segcorr.segment.model.neck import Sam3DualViTDetNeck
@@ -87,10 +86,7 @@ def config_for(name: str, **overrides) -> Sam3Config:
     """The config of registry model ``name`` with fields replaced by ``overrides``; unknown names or fields are
     an InputError listing the valid ones."""
     base = registry_entry(REGISTRY, name, "concept")
-    fields = {f.name for f in dataclasses.fields(Sam3Config)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise InputError(f"unknown option(s) {unknown} for {name}; valid: {', '.join(sorted(fields))}")
+    check_fields(Sam3Config, overrides, "option", f"for {name}")
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     return dataclasses.replace(base, **overrides)
 
