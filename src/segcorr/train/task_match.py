@@ -20,7 +20,7 @@ import torch
 
 from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, known_args, move_to, with_init_weights
+from segcorr.train.tasks import TaskFamily, batches_of, known_args, stack_items, with_init_weights
 
 VAL_PX = 3.0
 COARSE_PX = 8.0
@@ -70,12 +70,7 @@ def val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.
     if not (v.seed_start >= 500_000 and v.seed_start + v.count <= 1_000_000):
         raise InputError(f"validation seeds are 500_000..999_999, found val.seed_start={v.seed_start}")
     ds = _dataset(v.seed_start, v.count, v.height, v.width, v.args, "val.args")
-    items = [ds[i] for i in range(len(ds))]
-    bs = max(1, cfg.batch_size)
-    return [
-        move_to({k: torch.stack([it[k] for it in items[i : i + bs]]) for k in items[0]}, device)
-        for i in range(0, len(items), bs)
-    ]
+    return batches_of(ds, cfg.batch_size, stack_items, device)
 
 
 def _lookup(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, known_args, move_to, with_init_weights
+from segcorr.train.tasks import TaskFamily, batches_of, known_args, with_init_weights
 
 
 def _data_config(cfg: TrainConfig, val: bool = False):
@@ -55,9 +55,7 @@ def val_batches(cfg: TrainConfig, device: torch.device) -> list:
     if cfg.val.every <= 0 or cfg.val.count <= 0:
         return []
     ds = Sam3SynthDataset(cfg.val.seed_start, cfg.val.count, _data_config(cfg, val=True), split="val", augment=False)
-    bs = max(1, cfg.batch_size)
-    items = [ds[i] for i in range(len(ds))]
-    return [move_to(collate(items[i : i + bs]), device) for i in range(0, len(items), bs)]
+    return batches_of(ds, cfg.batch_size, collate, device)
 
 
 @torch.no_grad()

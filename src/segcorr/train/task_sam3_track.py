@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 
 from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, move_to, with_init_weights
+from segcorr.train.tasks import TaskFamily, batches_of, with_init_weights
 
 STRIDE = 4
 PROMPT_SCALE = 6.0  # mask-prompt logits: (cell share * 2 - 1) * this, as the tracker sends them
@@ -201,10 +201,7 @@ def make_loss(cfg: TrainConfig):
 def val_batches(cfg: TrainConfig, device: torch.device) -> list:
     if cfg.val.every <= 0 or cfg.val.count <= 0:
         return []
-    ds = _dataset(cfg, val=True)
-    items = [ds[i] for i in range(len(ds))]
-    bs = max(1, cfg.batch_size)
-    return [move_to(torch.utils.data.default_collate(items[i : i + bs]), device) for i in range(0, len(items), bs)]
+    return batches_of(_dataset(cfg, val=True), cfg.batch_size, torch.utils.data.default_collate, device)
 
 
 @torch.no_grad()

@@ -175,6 +175,19 @@ def validate_flow(
     return {"val/epe": epe_sum / max(n, 1), "val/epe_noc": noc_sum / max(noc_n, 1.0)}
 
 
+def stack_items(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """One batch of dict items: each key's tensors stacked on a new first dimension."""
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def batches_of(ds: Dataset, batch_size: int, collate: Callable[[list], Any], device: torch.device) -> list:
+    """Every item of ``ds`` in order, in batches of ``batch_size`` (at least 1), collated and moved to ``device``:
+    the pre-built validation batches of every family."""
+    items = [ds[i] for i in range(len(ds))]
+    bs = max(1, batch_size)
+    return [move_to(collate(items[i : i + bs]), device) for i in range(0, len(items), bs)]
+
+
 def known_args(cls: type, args: dict, where: str) -> dict:
     """A copy of ``args`` after checking that every key is a field of dataclass ``cls`` (an InputError naming
     ``where``, as "data.args", otherwise)."""
@@ -202,13 +215,7 @@ def build_flow_model(cfg: TrainConfig) -> torch.nn.Module:
 def _flow_val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.Tensor]]:
     if cfg.val.every <= 0 or cfg.val.count <= 0:
         return []
-    ds = build_val_dataset(cfg.val)
-    items = [ds[i] for i in range(len(ds))]
-    bs = max(1, cfg.batch_size)
-    return [
-        move_to({k: torch.stack([it[k] for it in items[i : i + bs]]) for k in items[0]}, device)
-        for i in range(0, len(items), bs)
-    ]
+    return batches_of(build_val_dataset(cfg.val), cfg.batch_size, stack_items, device)
 
 
 FLOW = TaskFamily(
