@@ -215,18 +215,9 @@ class FlowTrainingSet(Dataset):
 
 
 def _video_frames(path: Path) -> list[np.ndarray]:
-    import cv2
+    from segcorr.io.video import video_frames
 
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    finally:
-        cap.release()
+    frames = list(video_frames(path))
     if len(frames) < 2:
         raise InputError(f"expected a video with at least 2 readable frames, found {len(frames)}", path)
     return frames

@@ -58,14 +58,6 @@ class FrameSource:
             for p in self.files:
                 yield read_image(p)
             return
-        import cv2
+        from segcorr.io.video import video_frames
 
-        cap = cv2.VideoCapture(str(self.path))
-        try:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    break
-                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        finally:
-            cap.release()
+        yield from video_frames(self.path)
