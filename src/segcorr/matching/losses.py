@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segcorr.matching.supervision import coarse_grid_coords, coarse_supervision, fine_targets
+from segcorr.matching.supervision import batch_supervision, coarse_grid_coords, fine_targets
 
 
 @dataclass(frozen=True)
@@ -96,19 +96,7 @@ class ASMambaLoss(nn.Module):
         self.w = weights
 
     def forward(self, outputs: dict, data: dict):
-        spv = (
-            outputs
-            if "spv_state0" in outputs
-            else coarse_supervision(
-                data["corr01"],
-                data["valid01"],
-                data["corr10"],
-                data["valid10"],
-                8,
-                data.get("mask0"),
-                data.get("mask1"),
-            )
-        )
+        spv = outputs if "spv_state0" in outputs else batch_supervision(data, 8)
         w = self.w
         l_coarse = focal_loss(
             outputs["conf_matrix"],

@@ -34,7 +34,7 @@ from segcorr.matching.encoder import Encoder
 from segcorr.matching.fine import FineMatcher
 from segcorr.matching.initializer import Initializer
 from segcorr.matching.mamba import Mamba
-from segcorr.matching.supervision import coarse_supervision
+from segcorr.matching.supervision import batch_supervision
 
 SCALE = 8
 DENSE_OUTPUTS = ("conf_matrix", "mconf", "mkpts0", "mkpts1")
@@ -191,15 +191,7 @@ class ASMamba(nn.Module):
         b, i, j = out["b_ids"], out["i_ids"], out["j_ids"]
         n_gt = 0
         if self.training and "corr01" in data:
-            spv = coarse_supervision(
-                data["corr01"],
-                data["valid01"],
-                data["corr10"],
-                data["valid10"],
-                SCALE,
-                data.get("mask0"),
-                data.get("mask1"),
-            )
+            spv = batch_supervision(data, SCALE)
             out.update(spv)
             gb, gi, gj = self._train_pairs(spv)
             n_gt = len(gb)

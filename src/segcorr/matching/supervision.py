@@ -116,6 +116,13 @@ def coarse_supervision(
     }
 
 
+def batch_supervision(data: dict, scale: int = 8) -> dict:
+    """``coarse_supervision`` of a batch dict: its corr01, valid01, corr10, valid10 and, when present, mask0, mask1."""
+    return coarse_supervision(
+        data["corr01"], data["valid01"], data["corr10"], data["valid10"], scale, data.get("mask0"), data.get("mask1")
+    )
+
+
 def coarse_grid_coords(pts: torch.Tensor, scale: int = 8) -> torch.Tensor:
     """Input-pixel positions -> coarse-grid coordinates (cell centres at integers): (p - (scale - 1) / 2) / scale."""
     return (pts - (scale - 1) / 2.0) / scale
