@@ -20,7 +20,7 @@ import torch
 
 from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, batches_of, known_args, stack_items, with_init_weights
+from segcorr.train.tasks import TaskFamily, batches_of, known_args, stack_items, validation_off, with_init_weights
 
 VAL_PX = 3.0
 COARSE_PX = 8.0
@@ -65,7 +65,7 @@ def make_loss(cfg: TrainConfig):
 
 def val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.Tensor]]:
     v = cfg.val
-    if v.every <= 0 or v.count <= 0:
+    if validation_off(cfg):
         return []
     if not (v.seed_start >= 500_000 and v.seed_start + v.count <= 1_000_000):
         raise InputError(f"validation seeds are 500_000..999_999, found val.seed_start={v.seed_start}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, batches_of, known_args, with_init_weights
+from segcorr.train.tasks import TaskFamily, batches_of, known_args, outputs_loss, validation_off, with_init_weights
 
 
 def _data_config(cfg: TrainConfig, val: bool = False):
@@ -41,18 +41,13 @@ def build_dataset(cfg: TrainConfig):
 def make_loss(cfg: TrainConfig):
     from segcorr.segment.model.loss import Sam3Loss, Sam3LossWeights
 
-    loss = Sam3Loss(Sam3LossWeights(**known_args(Sam3LossWeights, cfg.loss.args, "loss.args")))
-
-    def loss_fn(model: torch.nn.Module, batch: dict):
-        return loss(model(batch), batch)
-
-    return loss_fn
+    return outputs_loss(Sam3Loss(Sam3LossWeights(**known_args(Sam3LossWeights, cfg.loss.args, "loss.args"))))
 
 
 def val_batches(cfg: TrainConfig, device: torch.device) -> list:
     from segcorr.data.sam3_synth import Sam3SynthDataset, collate
 
-    if cfg.val.every <= 0 or cfg.val.count <= 0:
+    if validation_off(cfg):
         return []
     ds = Sam3SynthDataset(cfg.val.seed_start, cfg.val.count, _data_config(cfg, val=True), split="val", augment=False)
     return batches_of(ds, cfg.batch_size, collate, device)

@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 
 from segcorr.errors import InputError
 from segcorr.train.config import TrainConfig
-from segcorr.train.tasks import TaskFamily, batches_of, with_init_weights
+from segcorr.train.tasks import TaskFamily, batches_of, outputs_loss, validation_off, with_init_weights
 
 STRIDE = 4
 PROMPT_SCALE = 6.0  # mask-prompt logits: (cell share * 2 - 1) * this, as the tracker sends them
@@ -192,14 +192,11 @@ def build_dataset(cfg: TrainConfig) -> Dataset:
 
 
 def make_loss(cfg: TrainConfig):
-    def loss_fn(model: nn.Module, batch: dict):
-        return track_loss(model(batch), batch)
-
-    return loss_fn
+    return outputs_loss(track_loss)
 
 
 def val_batches(cfg: TrainConfig, device: torch.device) -> list:
-    if cfg.val.every <= 0 or cfg.val.count <= 0:
+    if validation_off(cfg):
         return []
     return batches_of(_dataset(cfg, val=True), cfg.batch_size, torch.utils.data.default_collate, device)
 

@@ -175,6 +175,21 @@ def validate_flow(
     return {"val/epe": epe_sum / max(n, 1), "val/epe_noc": noc_sum / max(noc_n, 1.0)}
 
 
+def validation_off(cfg: TrainConfig) -> bool:
+    """True when ``cfg`` asks for no validation (``val.every`` or ``val.count`` not positive): no batches are
+    built."""
+    return cfg.val.every <= 0 or cfg.val.count <= 0
+
+
+def outputs_loss(loss: Callable[[Any, dict], Any]) -> LossFn:
+    """The trainer's ``loss_fn(model, batch)`` for a ``loss(outputs, batch)`` of the model's outputs."""
+
+    def loss_fn(model: torch.nn.Module, batch: dict):
+        return loss(model(batch), batch)
+
+    return loss_fn
+
+
 def stack_items(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """One batch of dict items: each key's tensors stacked on a new first dimension."""
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
@@ -213,7 +228,7 @@ def build_flow_model(cfg: TrainConfig) -> torch.nn.Module:
 
 
 def _flow_val_batches(cfg: TrainConfig, device: torch.device) -> list[dict[str, torch.Tensor]]:
-    if cfg.val.every <= 0 or cfg.val.count <= 0:
+    if validation_off(cfg):
         return []
     return batches_of(build_val_dataset(cfg.val), cfg.batch_size, stack_items, device)
 
