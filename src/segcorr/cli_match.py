@@ -96,17 +96,10 @@ def _pairs_list(path: Path) -> list[tuple[Path, Path, Any, Any]]:
     the list's folder (or its ``images/``); ``#`` comments and blank lines skipped."""
     import numpy as np
 
-    from segcorr.data.matchsets import find_image
+    from segcorr.data.matchsets import find_image, pair_lines
 
-    try:
-        lines = path.read_text().splitlines()
-    except UnicodeDecodeError:
-        raise InputError("expected a text pairs file, found binary data", path) from None
     rows = []
-    for no, raw in enumerate(lines, 1):
-        f = raw.split()
-        if not f or f[0].startswith("#"):
-            continue
+    for no, f in pair_lines(path):
         if len(f) == 2:
             K0 = K1 = None
         elif len(f) in (22, 38):
@@ -120,8 +113,6 @@ def _pairs_list(path: Path) -> list[tuple[Path, Path, Any, Any]]:
                 f"line {no}: expected 'img0 img1' or SuperGlue's 22/38 fields, found {len(f)} fields", path
             )
         rows.append((no, f[0], f[1], K0, K1))
-    if not rows:
-        raise InputError("expected at least one pair line, found none", path)
     return [
         (find_image(path.parent, n0, path, no), find_image(path.parent, n1, path, no), K0, K1)
         for no, n0, n1, K0, K1 in rows

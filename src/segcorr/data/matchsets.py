@@ -79,6 +79,21 @@ def _check_pose(T: np.ndarray, path: Path, line: int) -> None:
         )
 
 
+def pair_lines(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number from 1, whitespace-split fields) of every pair line of a pairs text file: blank lines and
+    ``#`` comments skipped. A file that is not text, or holds no pair line, is an InputError naming it; a file
+    that cannot be opened raises the OSError (callers word it)."""
+    try:
+        lines = path.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise InputError("expected a text pairs file, found binary data", path) from None
+    rows = [(no, raw.split()) for no, raw in enumerate(lines, 1)]
+    rows = [(no, f) for no, f in rows if f and not f[0].startswith("#")]
+    if not rows:
+        raise InputError("expected at least one pair line, found none", path)
+    return rows
+
+
 def find_image(root: Path, name: str, listed_in: Path, line: int | None = None) -> Path:
     """``root/name`` or ``root/images/name``; missing -> InputError naming the list (and line)."""
     for p in (root / name, root / "images" / name):
@@ -139,16 +154,11 @@ class PosePairs:
         self.root = Path(root)
         path = Path(pairs_file) if pairs_file is not None else self.root / PAIRS_FILE
         try:
-            lines = path.read_text().splitlines()
-        except UnicodeDecodeError:
-            raise InputError("expected a text pairs file, found binary data", path) from None
+            rows = pair_lines(path)
         except OSError as e:
             raise InputError(f"cannot read pairs file ({e.strerror or e})", path) from None
         self.items: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]] = []
-        for no, raw in enumerate(lines, 1):
-            fields = raw.split()
-            if not fields or fields[0].startswith("#"):
-                continue
+        for no, fields in rows:
             if len(fields) != 38:
                 raise InputError(
                     f"line {no}: expected 38 fields (name0 name1 rot0 rot1 K0(9) K1(9) T_0to1(16)), "
@@ -165,8 +175,6 @@ class PosePairs:
             _check_intrinsics(K1, path, no, "K1")
             _check_pose(T, path, no)
             self.items.append((fields[0], fields[1], K0, K1, T))
-        if not self.items:
-            raise InputError("expected at least one pair line, found none", path)
         self.pairs_file = path
 
     def image_path(self, name: str) -> Path:
