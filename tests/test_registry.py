@@ -10,7 +10,14 @@ from torch import nn
 
 from segcorr.errors import InputError
 from segcorr.io.weights import save_weights
-from segcorr.registry import build_registered, check_fields, load_pretrained, registry_entry, save_pretrained
+from segcorr.registry import (
+    build_registered,
+    check_fields,
+    check_positive,
+    load_pretrained,
+    registry_entry,
+    save_pretrained,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,12 @@ def test_check_fields_names_the_unknown_keys_and_the_valid_fields():
     check_fields(_Cfg, {"width": 3}, "option", "for small")  # known fields pass
     with pytest.raises(InputError, match=r"^unknown key\(s\) \['a', 'z'\] in data.args; valid: width$"):
         check_fields(_Cfg, ["z", "width", "a"], "key", "in data.args")
+
+
+def test_check_positive_names_the_first_field_below_one():
+    check_positive(_Cfg(width=1), ["width"])
+    with pytest.raises(InputError, match=r"^width: expected a positive integer, found 0.5$"):
+        check_positive(_Cfg(width=0.5), ["width"])
 
 
 def test_build_applies_the_entry_then_the_overrides():

@@ -38,6 +38,13 @@ def check_fields(cls: type, keys: Iterable[str], kind: str, where: str) -> None:
         raise InputError(f"unknown {kind}(s) {unknown} {where}; valid: {', '.join(sorted(names))}")
 
 
+def check_positive(config: Any, names: Iterable[str]) -> None:
+    """An InputError for the first field of ``config`` among ``names`` whose value, as an int, is below 1."""
+    for name in names:
+        if int(getattr(config, name)) < 1:
+            raise InputError(f"{name}: expected a positive integer, found {getattr(config, name)}")
+
+
 def build_registered(
     registry: Mapping[str, Entry],
     name: str,

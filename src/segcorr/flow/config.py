@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segcorr.errors import InputError
+from segcorr.registry import check_positive
 
 
 @dataclass(frozen=True)
@@ -63,19 +64,20 @@ class FlowModelConfig:
             raise InputError(f"enc_dims: expected 3 channel counts (1/2, 1/4, 1/8), found {list(self.enc_dims)}")
         if self.feat_dim % self.num_heads:
             raise InputError(f"feat_dim {self.feat_dim} must be divisible by num_heads {self.num_heads}")
-        for name in (
-            "feat_dim",
-            "ctx_dim",
-            "hidden_dim",
-            "window",
-            "cost_levels",
-            "lookup_levels",
-            "num_segments",
-            "chunk_rows",
-            "iters",
-        ):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"{name}: expected a positive integer, found {getattr(self, name)}")
+        check_positive(
+            self,
+            (
+                "feat_dim",
+                "ctx_dim",
+                "hidden_dim",
+                "window",
+                "cost_levels",
+                "lookup_levels",
+                "num_segments",
+                "chunk_rows",
+                "iters",
+            ),
+        )
 
     @property
     def guided(self) -> bool:

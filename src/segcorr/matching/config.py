@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segcorr.errors import InputError
+from segcorr.registry import check_positive
 
 _CHOICES = {
     "scan_order": ("rowmajor", "hilbert"),
@@ -87,29 +88,30 @@ class ASMambaConfig:
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
                 raise InputError(f"{name}: expected one of {', '.join(choices)}, found {getattr(self, name)!r}")
-        for name in (
-            "c_enc",
-            "c_match",
-            "c_geom",
-            "c_fine",
-            "d_state",
-            "expand",
-            "local_d_state",
-            "local_expand",
-            "init_depth",
-            "glu_hidden",
-            "global_depth",
-            "c_local",
-            "local_heads",
-            "span_points",
-            "merge_hidden",
-            "flow_hidden",
-            "num_basis",
-            "chunk_rows",
-            "max_train_fine",
-        ):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"{name}: expected a positive integer, found {getattr(self, name)}")
+        check_positive(
+            self,
+            (
+                "c_enc",
+                "c_match",
+                "c_geom",
+                "c_fine",
+                "d_state",
+                "expand",
+                "local_d_state",
+                "local_expand",
+                "init_depth",
+                "glu_hidden",
+                "global_depth",
+                "c_local",
+                "local_heads",
+                "span_points",
+                "merge_hidden",
+                "flow_hidden",
+                "num_basis",
+                "chunk_rows",
+                "max_train_fine",
+            ),
+        )
         if self.n_blocks < 0:
             raise InputError(f"n_blocks: expected 0 or more, found {self.n_blocks}")
         if self.c_local % self.local_heads:
