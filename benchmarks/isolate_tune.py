@@ -14,6 +14,7 @@ Never point it at evaluation folders (seeds 0..499999): what it chooses would th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -64,9 +65,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="validation manga folders (one per style)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--set", nargs="*", default=[], help="EvidenceConfig fields as name=value (the picture's part)")
     args = ap.parse_args()
     cv2.setNumThreads(1)
-    records = {d: page_records(Path(d), EvidenceConfig()) for d in args.data}
+    base = EvidenceConfig()
+    overrides = {k: type(getattr(base, k))(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    records = {d: page_records(Path(d), dataclasses.replace(base, **overrides)) for d in args.data}
     rows = []
     for calibrate, weight, threshold in itertools.product((False, True), WEIGHTS, THRESHOLDS):
         accs = [accuracy(rec, weight, threshold, calibrate) for rec in records.values()]

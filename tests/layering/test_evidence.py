@@ -48,7 +48,7 @@ def test_the_figure_drawn_over_the_other_is_in_front() -> None:
 
 def test_a_drawn_outline_is_likely_and_no_line_is_not() -> None:
     cfg = EvidenceConfig()
-    assert side_llr(0.7, 40, cfg) > 2 > 0 > -1 > side_llr(0.0, 40, cfg)
+    assert side_llr(0.9, 40, cfg) > 2 > 0 > -0.5 > side_llr(0.0, 40, cfg)
     assert side_llr(0.3, 10, cfg) < side_llr(0.3, 200, cfg)  # short contours say less
 
 

@@ -33,20 +33,25 @@ class EvidenceConfig:
     margin: int = 3  # contour pixels this close to the other mask's edge are left out (its outline, the junction)
     max_margin: int = 10  # ... or its outline's width + reach + 1 when wider (`stroke_width`), up to this
     continuous: bool = True  # compare darkness (1 - grey / 255) rather than the share of ink pixels
+    statistic: str = "sign"  # "sign" or "mean" (`_contrast`)
+    sign_step: float = 0.06  # darkness step that counts for "sign" (15 grey levels)
     min_px: int = 8  # fewer contour pixels inside the other mask: no evidence from that side
-    back_sd: float = 0.1  # spread of a hidden contour's contrast (`side_llr`)
+    back_sd: float = 0.2  # spread of a hidden contour's contrast (`side_llr`)
     front_density: float = 0.9  # density of a drawn outline's contrast over 0..1
     llr_scale: float = 4.0  # e = tanh(log-likelihood ratio / llr_scale)
     min_overlap: int = 30  # smaller overlaps give no evidence
     weight: float = 3.0  # of the evidence against the key's spread in the pairwise score (`order.py`)
-    threshold: float = 0.2  # |e| below this is no evidence
+    threshold: float = 0.1  # |e| below this is no evidence
     use_key: bool = True  # False: evidence alone (the ablation): pairs without evidence are ties
     calibrate: bool = True  # fit the key's term weights to the page's own evidence (`order.calibrate_keys`)
 
 
 def _bbox(m: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
-    return None if not len(rows) else (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+    """(r0, r1, c0, c1) of a bool mask's pixels, end-exclusive; None when empty."""
+    import cv2
+
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(m, dtype=bool).view(np.uint8))
+    return None if w == 0 else (y, y + h, x, x + w)
 
 
 def _disk(r: int) -> np.ndarray:
@@ -107,8 +112,26 @@ def _side(
         a, b = layers[n - 1 + t], layers[n + t]
         na, nb = int(np.count_nonzero(a)), int(np.count_nonzero(b))
         if na and nb:
-            best = max(best, float(ink[a].mean() - ink[b].mean()))
+            best = max(best, _contrast(ink, a, b, cfg))
     return (float(best) if best > -1.0 else 0.0), count
+
+
+def _contrast(dark: np.ndarray, a: np.ndarray, b: np.ndarray, cfg: EvidenceConfig) -> float:
+    """How much darker layer a is than the next layer b. "mean": mean darkness of a minus that of b; "sign": per
+    pixel of a, +1 / -1 when it is darker / lighter by `sign_step` than its neighbours in b, averaged (a black
+    line on a dark fill counts as much as on white paper)."""
+    import cv2
+
+    if cfg.statistic == "mean":
+        return float(dark[a].mean() - dark[b].mean())
+    bf = b.astype(np.float32)
+    num = cv2.boxFilter(dark * bf, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    den = cv2.boxFilter(bf, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    sel = a & (den > 0)
+    if not sel.any():
+        return 0.0
+    diff = dark[sel] - num[sel] / den[sel]
+    return float(np.mean(np.sign(diff) * (np.abs(diff) >= cfg.sign_step)))
 
 
 def pair_evidence(
@@ -117,13 +140,15 @@ def pair_evidence(
     mj: np.ndarray,
     config: EvidenceConfig | None = None,
     others: list[np.ndarray] | None = None,
+    boxes: tuple | None = None,
 ) -> tuple[float, int, int]:
     """(e_ij, contour px of i inside j, contour px of j inside i) for masks bool [H, W] on the grey page uint8
     [H, W] (or [H, W, 3]); e_ij > 0: i is drawn in front of j (see the module docstring). others: masks of the
-    panel's other characters: pixels they cover may show a third figure and are left out."""
+    panel's other characters: pixels they cover may show a third figure and are left out; boxes: the two masks'
+    (r0, r1, c0, c1) when known."""
 
     cfg = config or EvidenceConfig()
-    bi, bj = _bbox(mi), _bbox(mj)
+    bi, bj = boxes if boxes is not None else (_bbox(mi), _bbox(mj))
     if bi is None or bj is None:
         return 0.0, 0, 0
     pad = cfg.reach + cfg.max_margin + 4
@@ -182,7 +207,7 @@ def page_evidence(image: np.ndarray, masks: dict, keys: dict, config: EvidenceCo
     for n, a in enumerate(ids):
         for b in ids[n + 1 :]:
             if keys[a].panel == keys[b].panel and _meet(boxes[a], boxes[b]):
-                e, na, nb = pair_evidence(image, masks[a], masks[b], cfg)
+                e, na, nb = pair_evidence(image, masks[a], masks[b], cfg, boxes=(boxes[a], boxes[b]))
                 if na or nb:
                     first[(a, b)] = e
 
@@ -200,7 +225,7 @@ def page_evidence(image: np.ndarray, masks: dict, keys: dict, config: EvidenceCo
             and _meet(boxes[c], boxes[b])
             and not (front(a, c) >= cfg.threshold and front(b, c) >= cfg.threshold)
         ]
-        out[(a, b)] = pair_evidence(image, masks[a], masks[b], cfg, others)[0] if others else e
+        out[(a, b)] = pair_evidence(image, masks[a], masks[b], cfg, others, (boxes[a], boxes[b]))[0] if others else e
     return out
 
 

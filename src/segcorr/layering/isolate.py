@@ -249,11 +249,8 @@ def isolate_masks(
     square = cfg.close_kernel == "square"
     rank = {cid: n for n, cid in enumerate(seg)}
     closed, eroded = {}, {}  # id -> (crop, (r0, r1, c0, c1)) or None for an empty mask
-    for cid, m in seg.items():
+    for cid, m in panel_masks(seg, keys, panels, cfg.clip_to_panel).items():
         m = np.ascontiguousarray(m, dtype=bool)
-        panel = keys[cid].panel
-        if cfg.clip_to_panel and panels and 0 <= panel < len(panels):
-            m = m & rect_mask(panels[panel], m.shape)
         bb = _bbox(m)
         closed[cid] = None if bb is None else (_morph(m[bb[0] : bb[1], bb[2] : bb[3]], "close", 1, square), bb)
     out = {}
@@ -286,7 +283,11 @@ def panel_masks(seg: dict, keys: dict, panels: list[list[float]] | None, clip: b
     out = {}
     for cid, m in seg.items():
         p = keys[cid].panel
-        out[cid] = m & rect_mask(panels[p], m.shape) if clip and panels and 0 <= p < len(panels) else m
+        if clip and panels and 0 <= p < len(panels):
+            r0, r1, c0, c1 = _int_box(panels[p], m.shape)
+            m = np.asarray(m, bool).copy()
+            m[:r0], m[r1:], m[:, :c0], m[:, c1:] = False, False, False, False
+        out[cid] = m
     return out
 
 
