@@ -124,7 +124,7 @@ def test_fusion_picks_the_aligning_candidate_per_segment_and_respects_penalties(
 
 def test_refine_flow_modes():
     img0, img1 = _textured_shift(4, 1)
-    labels = np.zeros((64, 80), np.int32)
+    labels = np.ones((64, 80), np.int32)  # one segment (0 is "no segment" in the refinement)
     true = np.zeros((2, 64, 80), np.float32)
     true[0], true[1] = 4, 1
     rng = np.random.default_rng(3)
@@ -150,7 +150,7 @@ def test_fuse_keeps_the_network_flow_where_the_motion_is_not_affine():
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     bend = np.stack([0.004 * (xs - 48) ** 2 - 4, 3 * np.sin(xs / 12)]).astype(np.float32)  # far from affine
     img0 = cv2.remap(img1, xs + bend[0], ys + bend[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    labels = np.zeros((h, w), np.int32)
+    labels = np.ones((h, w), np.int32)
     fit = segment_affine(bend, labels)
     assert np.linalg.norm(fit - bend, axis=0).mean() > 1.0  # the affine fit cannot follow the bend
     out = refine_flow(img0, img1, bend, labels, RefineConfig(mode="fuse"))
@@ -182,7 +182,7 @@ def test_propagation_gives_a_flat_region_the_motion_of_its_neighbour():
     big[30:60, 35:75] = (40, 200, 90)  # a flat patch on a textured plate: both pan by (5, 2)
     img0 = big[10 : 10 + h, 10 : 10 + w]
     img1 = big[8 : 8 + h, 5 : 5 + w]  # img1(x + (5, 2)) = img0(x)
-    labels = np.zeros((h, w), np.int32)
+    labels = np.full((h, w), 2, np.int32)
     labels[20:50, 25:65] = 1  # the patch in frame 0
     flow = np.zeros((2, h, w), np.float32)
     flow[0], flow[1] = 5, 2
@@ -198,7 +198,7 @@ def test_propagation_rejects_motions_far_beyond_the_frame_s_own():
     h, w = 64, 96
     img0 = (rng.random((h, w, 3)) * 255).astype(np.uint8)  # unrelated frames: every motion mismatches
     img1 = (rng.random((h, w, 3)) * 255).astype(np.uint8)
-    labels = np.zeros((h, w), np.int32)
+    labels = np.full((h, w), 2, np.int32)
     labels[:6, 88:] = 1  # a small segment with a steep affine motion
     flow = np.zeros((2, h, w), np.float32)
     xs = np.arange(w, dtype=np.float32)
@@ -206,7 +206,7 @@ def test_propagation_rejects_motions_far_beyond_the_frame_s_own():
     # extrapolated over the large segment, that motion sends a third of it out of the frame, which costs less
     # than a mismatch; the guard must refuse it
     out = propagate_segments(img0, img1, flow, labels)
-    assert np.abs(out[:, labels == 0]).max() < 1.0
+    assert np.abs(out[:, labels == 2]).max() < 1.0
 
 
 def test_textured_segments_tells_flat_cel_regions_from_texture_and_keeps_lines():
@@ -254,7 +254,7 @@ def test_refine_flow_equals_fusion_then_the_propagation_pass():
     big = cv2.GaussianBlur((rng.random((h + 20, w + 20, 3)) * 255).astype(np.uint8), (3, 3), 0)
     big[30:60, 35:75] = (40, 200, 90)
     img0, img1 = big[10 : 10 + h, 10 : 10 + w], big[8 : 8 + h, 5 : 5 + w]
-    labels = np.zeros((h, w), np.int32)
+    labels = np.full((h, w), 3, np.int32)
     labels[20:50, 25:65] = 1
     labels[:, 80:] = 2
     flow = np.zeros((2, h, w), np.float32)
@@ -305,14 +305,14 @@ def test_the_speed_bound_of_the_propagation_is_the_config_s():
     h, w = 64, 96
     img0 = (rng.random((h, w, 3)) * 255).astype(np.uint8)
     img1 = (rng.random((h, w, 3)) * 255).astype(np.uint8)
-    labels = np.zeros((h, w), np.int32)
+    labels = np.full((h, w), 2, np.int32)
     labels[:6, 88:] = 1
     flow = np.zeros((2, h, w), np.float32)
     flow[0, :6, 88:] = 0.5 * (np.arange(88, 96, dtype=np.float32) - 92)
     guarded = propagate_segments(img0, img1, flow, labels)
     loose = propagate_segments(img0, img1, flow, labels, RefineConfig(speed_margin=100.0, speed_slack=1000.0))
-    assert np.abs(guarded[:, labels == 0]).max() < 1.0
-    assert np.abs(loose[:, labels == 0]).max() > 1.0  # without the bound the far motion wins, as the guard's test says
+    assert np.abs(guarded[:, labels == 2]).max() < 1.0
+    assert np.abs(loose[:, labels == 2]).max() > 1.0  # without the bound the far motion wins, as the guard's test says
 
 
 def test_refine_config_rejects_unknown_modes_methods_and_strides():

@@ -12,7 +12,11 @@ cost cannot check. A propagation pass (`propagate_segments`) then offers every s
 motion and the affine motions of its neighbours: a flat region's own estimate is weak, and the right one is often
 next door. The same piecewise-parametric prior is the affine smoothness loss of `segcorr.flow.losses`; here it is
 applied at inference. Costs and fits run on sample grids (`RefineConfig`), small and thin segments keep all their
-pixels. Settings and how they were chosen: `RefineConfig`, `src/segcorr/weights/README.md`.
+pixels. With `RefineConfig.polish_iters`, every segment's chosen affine map is then polished by direct image
+alignment (`segcorr.flow.segment_polish`): the candidates come from coarse estimates, and choosing between them
+cannot make the flow more precise than the best of them. Label 0 is "no segment" (a SAM-style map's gaps): never
+fitted or chosen for, never a neighbour. Settings and how they were chosen: `RefineConfig`,
+`src/segcorr/weights/README.md`.
 """
 
 from __future__ import annotations
@@ -96,33 +100,74 @@ def refine_flow(
     """Apply `cfg.mode` to a network flow. img0/img1 uint8 [H, W, 3]; flow float32 [2, H, W]; labels int [H, W]
     -> float32 [2, H, W].
 
-    Without labels (a model run without segments and no segmenter) the flow is returned unchanged.
+    Without labels (a model run without segments and no segmenter) the flow is returned unchanged. Label 0 means
+    "no segment" (the gaps a SAM-style label map leaves): those pixels are not fitted, take no part in the choices
+    and are no one's neighbour; in "fuse" mode they take the classical flow started from `flow` pixel by pixel, in
+    "affine" mode they keep `flow`.
     """
     _check_inputs(img0, img1, [flow], labels)
     if cfg.mode == "none" or labels is None:
         return flow
     fits, s = _samples(img0, img1, labels, cfg)
+    unlabelled = np.zeros(s.n, bool)
+    if (labels == 0).any():
+        unlabelled[0] = True  # compact ids keep the order of the labels: label 0 is id 0
     p_net = fits.fit(flow, cfg.tau, cfg.iters, cfg.scale_mult)  # [n, 2, 3]
+    free = flow  # the flow of label-0 pixels
     if cfg.mode == "affine":
-        return affine_field(fits.lab, p_net)
+        params, raw = p_net, unlabelled.copy()
+    else:
+        params, raw, classical = _fused_params(img0, img1, flow, fits, s, p_net, unlabelled, cfg)
+        free = classical
+    if cfg.polish_iters > 0:
+        params = _polish(img0, img1, s, params, ~raw, cfg)
+    out = _fused_field(s.lab, params, raw, flow)  # the full field is built once, after every choice
+    if unlabelled[0] and free is not flow:
+        np.copyto(out, free, where=(s.lab == 0)[None])
+    return out
+
+
+def _fused_params(
+    img0: np.ndarray,
+    img1: np.ndarray,
+    flow: np.ndarray,
+    fits: SegmentSamples,
+    s: SegmentSamples,
+    p_net: np.ndarray,
+    unlabelled: np.ndarray,
+    cfg: RefineConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The "fuse" mode's choices: (params [n, 2, 3], raw bool [n]: segments that keep the network's flow, the
+    classical flow float32 [2, H, W])."""
     from segcorr.flow.classical import estimate_flow
 
     start = flow if cfg.classical_init else None
-    p_dis = fits.fit(estimate_flow(img0, img1, cfg.classical, init=start), cfg.tau, cfg.iters, cfg.scale_mult)
+    classical = estimate_flow(img0, img1, cfg.classical, init=start)
+    p_dis = fits.fit(classical, cfg.tau, cfg.iters, cfg.scale_mult)
     cands = [s.affine(p_net), s.affine(p_dis), s.take(flow)]
     pen = np.array([0.0, cfg.penalty, cfg.raw_penalty])[:, None] + np.zeros((1, s.n))
     if cfg.textured_share >= 0:  # the classical candidate only where the frame has texture to match
         pen[1, ~textured_segments(img0, s.lab, s.n, cfg)] = np.inf
     pick, err = s.choose([s.error(c, cfg.trunc) for c in cands], pen)
     params = np.where((pick == 1)[:, None, None], p_dis, p_net)  # the raw flow's own fit is p_net
-    raw = pick == 2  # [n] segments that keep the network's flow as is
+    raw = (pick == 2) | unlabelled  # [n] segments that keep the network's flow as is
     if cfg.neighbours > 0:
         fused = np.stack(cands)[pick[s.seg], :, np.arange(s.seg.size)].T  # [2, N] the fused flow at the samples
         sub = _fused_field(s.lab, params, raw, flow, cfg.dominant_step)  # and on the dominant motion's grid
-        moved, chosen = _propagation_choice(s, fused, sub, params, err, cfg)
+        moved, chosen = _propagation_choice(s, fused, sub, params, err, cfg, unlabelled)
         params = np.where(moved[:, None, None], chosen, params)
         raw &= ~moved
-    return _fused_field(s.lab, params, raw, flow)  # the full field is built once, after every choice
+    return params, raw, classical
+
+
+def _polish(img0: np.ndarray, img1: np.ndarray, s: SegmentSamples, params: np.ndarray, active: np.ndarray, cfg):
+    """`segment_polish.polish_affines` of the active segments' maps, kept per segment where it lowers the mean
+    truncated photometric error on the cost grid."""
+    from segcorr.flow.segment_polish import polish_affines
+
+    new = polish_affines(img0, img1, s.lab, params, active, cfg.polish_sigmas, cfg.polish_iters, cfg.polish_scale)
+    pick, _ = s.choose([s.error(s.affine(params), cfg.trunc), s.error(s.affine(new), cfg.trunc)], np.zeros(2))
+    return np.where((pick == 1)[:, None, None], new, params)
 
 
 def _fused_field(lab: np.ndarray, params: np.ndarray, raw: np.ndarray, flow: np.ndarray, step: int = 1) -> np.ndarray:
@@ -149,7 +194,10 @@ def propagate_segments(
     fits, s = _samples(img0, img1, labels, cfg)
     sampled, st = s.take(flow), cfg.dominant_step
     params = fits.fit(flow, cfg.tau, cfg.iters, cfg.scale_mult)
-    moved, chosen = _propagation_choice(s, sampled, flow[:, ::st, ::st], params, s.error(sampled, cfg.trunc), cfg)
+    unlabelled = np.zeros(s.n, bool)
+    unlabelled[0] = bool((labels == 0).any())
+    err = s.error(sampled, cfg.trunc)
+    moved, chosen = _propagation_choice(s, sampled, flow[:, ::st, ::st], params, err, cfg, unlabelled)
     return _fused_field(s.lab, chosen, ~moved, flow)
 
 
@@ -164,12 +212,18 @@ def _dominant_motion(sub: np.ndarray, cfg: RefineConfig) -> np.ndarray:
 
 
 def _propagation_choice(
-    s: SegmentSamples, flow: np.ndarray, sub: np.ndarray, params: np.ndarray, error: np.ndarray, cfg: RefineConfig
+    s: SegmentSamples,
+    flow: np.ndarray,
+    sub: np.ndarray,
+    params: np.ndarray,
+    error: np.ndarray,
+    cfg: RefineConfig,
+    unlabelled: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The choices of the propagation pass. flow: float32 [2, N] at the samples; sub: the same flow on every
     `cfg.dominant_step`-th pixel [2, H', W']; params: the segments' affine maps [n, 2, 3]; error: the sampled
-    error [N] of flow -> (moved bool [n], chosen affine maps [n, 2, 3]: for moved segments, the motion that
-    replaces their flow)."""
+    error [N] of flow; unlabelled: bool [n], the pseudo-segment of label 0 (never moved, never a neighbour) ->
+    (moved bool [n], chosen affine maps [n, 2, 3]: for moved segments, the motion that replaces their flow)."""
     k, n, lab = cfg.neighbours, s.n, s.seg
     nb = segment_neighbours(s.lab, n, k)
     options = [params, np.broadcast_to(_dominant_motion(sub, cfg), params.shape)] + [params[nb[:, j]] for j in range(k)]
@@ -182,6 +236,8 @@ def _propagation_choice(
     for j in range(1, len(options)):
         # a segment with fewer than j - 1 neighbours has itself in that place: nothing new to cost there
         real = np.ones(n, bool) if j == 1 else nb[:, j - 2] != np.arange(n)
+        if unlabelled is not None and j > 1:
+            real &= ~unlabelled[nb[:, j - 2]]
         pen[j, ~real] = np.inf
         err = np.zeros_like(error)
         if real.any():
@@ -191,5 +247,7 @@ def _propagation_choice(
             pen[j, np.bincount(lab[sel], fast, n) > 0] = np.inf
             err[sel] = s.error(cand, cfg.trunc, sel)
         errors.append(err)
+    if unlabelled is not None:
+        pen[1:, unlabelled] = np.inf
     pick, _ = s.choose(errors, pen)
     return pick > 0, np.stack(options)[pick, np.arange(n)]  # [n], [n, 2, 3]

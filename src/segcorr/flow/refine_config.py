@@ -52,6 +52,10 @@ class RefineConfig:
         is sampled at every pixel (0: never).
     max_side: px; frames with a longer side are refined at this size and the flow is scaled back (memory and
         classical-flow time stay bounded).
+    polish_iters: after the choices, each segment's affine map is polished by direct image alignment
+        (`segcorr.flow.segment_polish`): this many Gauss-Newton steps per smoothing level (0: no polish).
+    polish_sigmas: px, Gaussian smoothing of the frames for the polish, one level each, coarse to fine.
+    polish_scale: px, robust scale of a pixel's misfit in the polish (its residual over its gradient).
     """
 
     mode: str = "fuse"
@@ -78,6 +82,9 @@ class RefineConfig:
     fit_stride: int = 3
     min_samples: int = 32
     max_side: int = 1024
+    polish_iters: int = 0
+    polish_sigmas: tuple[float, ...] = (1.5, 0.7)
+    polish_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.mode not in REFINE_MODES:
@@ -87,6 +94,6 @@ class RefineConfig:
         for name in ("iters", "dominant_iters", "dominant_step", "cost_stride", "fit_stride", "max_side"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"refine {name}: expected a positive integer, found {getattr(self, name)}")
-        for name in ("neighbours", "min_samples", "min_interior"):
+        for name in ("neighbours", "min_samples", "min_interior", "polish_iters"):
             if int(getattr(self, name)) < 0:
                 raise InputError(f"refine {name}: expected 0 or more, found {getattr(self, name)}")
