@@ -469,13 +469,20 @@ def eval_flow(
     sheet: Path | None = typer.Option(
         None, "--sheet", help="Pairs without ground truth: write a labelled flow-colour contact sheet PNG here."
     ),
+    polish_iters: int | None = typer.Option(
+        None,
+        "--polish-iters",
+        min=0,
+        help="Learned methods: Gauss-Newton steps per level of the refinement's sub-pixel polish of each segment's "
+        "motion by image alignment (0: off; default: the refinement's).",
+    ),
 ) -> None:
     """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates. On a pairs folder without
     _flow.flo files: warp error (all pixels, and pixels passing a forward-backward check) and the share kept."""
     from segcorr.data.flowsets import is_frames_only, open_flow_dataset, open_frame_pairs
     from segcorr.flow.methods import get_method
 
-    fn = get_method(method, masks=masks, work_side=_work_side(work_side), refine=refine)
+    fn = get_method(method, masks=masks, work_side=_work_side(work_side), refine=refine, polish_iters=polish_iters)
     if is_frames_only(_need_dir(data)):
         from segcorr.flow.evaluate_nogt import evaluate_without_gt
 

@@ -147,3 +147,16 @@ def test_cli_sheet_on_a_set_with_ground_truth_is_refused(frames_dir, tmp_path, c
         write_flo(frames_dir / f"{i:05d}_flow.flo", _const(0, 0))
     assert run(["eval", "flow", "--data", frames_dir, "--method", "zero", "--sheet", tmp_path / "s.png"]) == 2
     assert "--sheet" in capsys.readouterr().err
+
+
+def test_cli_learned_method_with_the_polish_option_on_frames_only(tmp_path):
+    a, b = _shifted_pair(3, 64, 80)
+    d = tmp_path / "pairs"
+    write_image(d / "00000_img0.png", a)
+    write_image(d / "00000_img1.png", b)
+    js = tmp_path / "m.json"
+    args = ["eval", "flow", "--data", d, "--method", "aniflowformer-v3", "--polish-iters", "1", "--json", js]
+    assert run(args) == 0
+    r = json.loads(js.read_text())
+    assert r["count"] == 1 and 0 <= r["fb_keep"] <= 1 and r["warp"] >= 0
+    assert run(["eval", "flow", "--data", d, "--method", "zero", "--polish-iters", "-1"]) == 2

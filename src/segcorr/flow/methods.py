@@ -54,13 +54,20 @@ def predictor_method(predictor: Callable[..., np.ndarray], masks: str = "given")
     return fn
 
 
-def get_method(name: str, masks: str = "given", work_side: int | str | None = "auto", refine: str = "fuse") -> FlowFn:
+def get_method(
+    name: str,
+    masks: str = "given",
+    work_side: int | str | None = "auto",
+    refine: str = "fuse",
+    polish_iters: int | None = None,
+) -> FlowFn:
     """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint.
 
     masks: see `predictor_method`; work_side: the predictor's working side ("auto": the training frame size from
-    the model card; None: full resolution); refine: `RefineConfig.mode`. Classical methods ignore all three.
+    the model card; None: full resolution); refine: `RefineConfig.mode`; polish_iters: `RefineConfig.polish_iters`
+    (None: its default). Classical methods ignore all four.
     """
-    cfg = RefineConfig(mode=refine)
+    cfg = RefineConfig(mode=refine) if polish_iters is None else RefineConfig(mode=refine, polish_iters=polish_iters)
     _check_masks(masks)
     if name in CLASSICAL:
         from segcorr.flow.evaluate import classical_method
