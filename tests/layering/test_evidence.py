@@ -104,7 +104,9 @@ def test_full_square_closing_and_same_plane_overlap_to_the_front() -> None:
     masks = [_mask(LOW), _mask(HIGH)]
     page = np.full((H, W), 255, np.uint8)
     same = ZBufferConfig(same_plane_tol=1.0)
-    seam = isolate_page(page, chars, GivenMasks(masks), IsolationConfig(zbuffer=same), panels=[[0, 0, W, H]])
+    seam = isolate_page(
+        page, chars, GivenMasks(masks), IsolationConfig(zbuffer=same, same_plane="seam"), panels=[[0, 0, W, H]]
+    )
     front = isolate_page(
         page, chars, GivenMasks(masks), IsolationConfig(zbuffer=same, same_plane="front"), panels=[[0, 0, W, H]]
     )
