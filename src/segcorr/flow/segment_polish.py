@@ -15,6 +15,7 @@ A segment keeps its polished map only when that lowers its mean truncated photom
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -98,65 +99,102 @@ def polish_affines(
     under the smoothing) cannot outvote a segment's own weak texture, as they do with weights on grey levels.
     """
     h, w = lab.shape
-    n = params.shape[0]
     params = np.array(params, np.float64)
-    act = np.ones(n, bool) if active is None else np.asarray(active, bool)
-    if n == 0 or not act.any():
-        return params
+    act = np.ones(params.shape[0], bool) if active is None else np.asarray(active, bool)
     a0, a1 = (_channels(im, h, w, grey) for im in (img0, img1))
-    flat_lab = lab.ravel()
-    idx = _active_pixels(_smooth(a0, sigmas[-1]), lab, 1)
-    idx = idx[act[flat_lab[idx]]]
-    if idx.size == 0:
+    px = _PolishPixels.of(lab, act, _smooth(a0, sigmas[-1])) if act.any() else None
+    if px is None:
         return params
-    idx = idx[np.argsort(flat_lab[idx], kind="stable")]  # grouped by segment: sums are reduceat calls
-    seg = flat_lab[idx]
-    cnt = np.bincount(seg, minlength=n)
-    present = cnt > 0
-    starts = (np.cumsum(cnt) - cnt)[present]
-    yy, xx = np.divmod(idx, w)
-    x, y = xx.astype(np.float64), yy.astype(np.float64)
-    # per-segment centring and scaling of the coordinates keeps the 6x6 systems well conditioned
-    cx = np.bincount(seg, x, n) / np.maximum(cnt, 1)
-    cy = np.bincount(seg, y, n) / np.maximum(cnt, 1)
-    norm = float(max(h, w))
-    xc, yc = ((x - cx[seg]) / norm).astype(np.float32), ((y - cy[seg]) / norm).astype(np.float32)
-    mono = np.stack([np.ones_like(xc), xc, yc])  # [3, M]
-    mono2 = mono[_SYM_I] * mono[_SYM_J]  # [6, M]: 1, xc, yc, xc xc, xc yc, yc yc
     for sigma in sigmas:
-        i0 = np.ascontiguousarray(_smooth(a0, sigma).reshape(h * w, -1)[idx].T)  # [C, M]
+        i0 = np.ascontiguousarray(_smooth(a0, sigma).reshape(h * w, -1)[px.index].T)  # [C, M]
         s1 = _smooth(a1, sigma)
         stack = [s1, *_gradients(s1)]  # each [H, W, C]
-        c = a0.shape[-1]
         for _ in range(iters):
-            p = params[seg]  # [M, 2, 3]
-            mx = (x + p[:, 0, 0] + p[:, 0, 1] * x + p[:, 0, 2] * y).astype(np.float32)
-            my = (y + p[:, 1, 0] + p[:, 1, 1] * x + p[:, 1, 2] * y).astype(np.float32)
-            smp = _sample(stack, mx, my).T  # [3C, M]
-            inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-            r = smp[:c] - i0  # [C, M]
-            gx, gy = smp[c : 2 * c], smp[2 * c :]
-            g2 = gx * gx + gy * gy + np.float32(EPS_GRAD**2)
-            wgt = inside / (g2 * (1.0 + r * r / (g2 * np.float32(scale**2))) ** 2)  # [C, M]
-            # J = (gx m, gy m) with m = (1, xc, yc): the normal equations need only the channel sums of w gx gx,
-            # w gx gy, w gy gy, w gx r, w gy r, times the monomials of m
-            wx, wy = wgt * gx, wgt * gy
-            pair = np.stack([(wx * gx).sum(0), (wx * gy).sum(0), (wy * gy).sum(0)])  # [3, M]
-            res = np.stack([(wx * r).sum(0), (wy * r).sum(0)])  # [2, M]
-            prods = np.concatenate([(pair[:, None] * mono2).reshape(18, -1), (res[:, None] * mono).reshape(6, -1)])
-            sums = np.add.reduceat(prods, starts, axis=1).astype(np.float64).T  # [n_present, 24]
-            hess = np.zeros((n, 6, 6))
-            grad = np.zeros((n, 6))
-            hess[present] = _normal_matrix(sums[:, :18])
-            grad[present] = sums[:, 18:]
-            diag = np.einsum("nii->ni", hess)
-            damp = _RIDGE * np.maximum(diag.mean(-1, keepdims=True), 1e-9)
-            hess[:, np.arange(6), np.arange(6)] += damp + 0.01 * diag
-            ok = act & (diag[:, 0] + diag[:, 3] > 1e-6)
-            step = np.zeros((n, 6))
-            step[ok] = -np.linalg.solve(hess[ok], grad[ok, :, None])[..., 0]
-            params += _absolute_step(step, cx, cy, norm, max_step)
+            params += _gauss_newton_step(px, params, act, i0, stack, scale, max_step)
     return params
+
+
+class _PolishPixels(NamedTuple):
+    """The pixels the polish aligns, grouped by segment, with their coordinates (M of them, n segments)."""
+
+    index: np.ndarray  # [M] flat pixel ids
+    seg: np.ndarray  # [M] their segments
+    x: np.ndarray  # [M] float64 pixel coordinates
+    y: np.ndarray
+    present: np.ndarray  # [n] bool, segments with pixels
+    starts: np.ndarray  # first pixel of each present segment
+    cx: np.ndarray  # [n] centroids of the segments' pixels
+    cy: np.ndarray
+    norm: float  # coordinate scale (the longer frame side)
+    mono: np.ndarray  # [3, M] float32 (1, xc, yc), coordinates centred per segment and scaled by norm
+    mono2: np.ndarray  # [6, M] float32 1, xc, yc, xc xc, xc yc, yc yc
+    hw: tuple[int, int]
+
+    @classmethod
+    def of(cls, lab: np.ndarray, act: np.ndarray, smooth0: np.ndarray) -> _PolishPixels | None:
+        """The pixels of active segments near gradient in frame 0 (smooth0 float32 [H, W, C]); None when none."""
+        h, w = lab.shape
+        n = act.size
+        flat_lab = lab.ravel()
+        idx = _active_pixels(smooth0, lab, 1)
+        idx = idx[act[flat_lab[idx]]]
+        if idx.size == 0:
+            return None
+        idx = idx[np.argsort(flat_lab[idx], kind="stable")]  # grouped by segment: sums are reduceat calls
+        seg = flat_lab[idx]
+        cnt = np.bincount(seg, minlength=n)
+        yy, xx = np.divmod(idx, w)
+        x, y = xx.astype(np.float64), yy.astype(np.float64)
+        # per-segment centring and scaling of the coordinates keeps the 6x6 systems well conditioned
+        cx = np.bincount(seg, x, n) / np.maximum(cnt, 1)
+        cy = np.bincount(seg, y, n) / np.maximum(cnt, 1)
+        norm = float(max(h, w))
+        xc, yc = ((x - cx[seg]) / norm).astype(np.float32), ((y - cy[seg]) / norm).astype(np.float32)
+        mono = np.stack([np.ones_like(xc), xc, yc])
+        starts = (np.cumsum(cnt) - cnt)[cnt > 0]
+        return cls(idx, seg, x, y, cnt > 0, starts, cx, cy, norm, mono, mono[_SYM_I] * mono[_SYM_J], (h, w))
+
+
+def _gauss_newton_step(
+    px: _PolishPixels,
+    params: np.ndarray,
+    act: np.ndarray,
+    i0: np.ndarray,
+    stack: list[np.ndarray],
+    scale: float,
+    max_step: float,
+) -> np.ndarray:
+    """One damped, robustly weighted Gauss-Newton step of every active segment: the change of params [n, 2, 3].
+    i0: frame 0 at the pixels [C, M]; stack: frame 1 and its x and y gradients, each float32 [H, W, C]."""
+    h, w = px.hw
+    n, c = params.shape[0], i0.shape[0]
+    x, y, p = px.x, px.y, params[px.seg]  # p: [M, 2, 3]
+    mx = (x + p[:, 0, 0] + p[:, 0, 1] * x + p[:, 0, 2] * y).astype(np.float32)
+    my = (y + p[:, 1, 0] + p[:, 1, 1] * x + p[:, 1, 2] * y).astype(np.float32)
+    smp = _sample(stack, mx, my).T  # [3C, M]
+    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    r = smp[:c] - i0  # [C, M]
+    gx, gy = smp[c : 2 * c], smp[2 * c :]
+    g2 = gx * gx + gy * gy + np.float32(EPS_GRAD**2)
+    wgt = inside / (g2 * (1.0 + r * r / (g2 * np.float32(scale**2))) ** 2)  # [C, M]
+    # J = (gx m, gy m) with m = (1, xc, yc): the normal equations need only the channel sums of w gx gx,
+    # w gx gy, w gy gy, w gx r, w gy r, times the monomials of m
+    wx, wy = wgt * gx, wgt * gy
+    pair = np.stack([(wx * gx).sum(0), (wx * gy).sum(0), (wy * gy).sum(0)])  # [3, M]
+    res = np.stack([(wx * r).sum(0), (wy * r).sum(0)])  # [2, M]
+    prods = np.concatenate([(pair[:, None] * px.mono2).reshape(18, -1), (res[:, None] * px.mono).reshape(6, -1)])
+    sums = np.add.reduceat(prods, px.starts, axis=1).astype(np.float64).T  # [n_present, 24]
+    hess = np.zeros((n, 6, 6))
+    grad = np.zeros((n, 6))
+    hess[px.present] = _normal_matrix(sums[:, :18])
+    grad[px.present] = sums[:, 18:]
+    diag = np.einsum("nii->ni", hess)
+    damp = _RIDGE * np.maximum(diag.mean(-1, keepdims=True), 1e-9)
+    hess[:, np.arange(6), np.arange(6)] += damp + 0.01 * diag
+    ok = act & (diag[:, 0] + diag[:, 3] > 1e-6)
+    step = np.zeros((n, 6))
+    step[ok] = -np.linalg.solve(hess[ok], grad[ok, :, None])[..., 0]
+    return _absolute_step(step, px.cx, px.cy, px.norm, max_step)
 
 
 _SYM_I, _SYM_J = np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 2, 1, 2, 2])

@@ -116,46 +116,65 @@ def character(rng: np.random.Generator, unit: float, palette: str) -> tuple[list
     fn, name = f(top, 2 * u, "top")
     root = b.add(torso, fn, name, "torso", z=5)
     for side in (-1, 1):
-        fn, name = f(low, 2 * u, "trousers")
-        b.add(
-            shapes.limb_poly(rng.uniform(2.0, 2.6) * u, 0.6 * u, 0.45 * u),
-            fn,
-            name,
-            "leg",
-            root,
-            joint=(side * 0.4 * u, 0.9 * u),
-            rest_angle=-side * rng.uniform(0.0, 0.2),
-            swing=rng.uniform(0.0, 0.12),
-            phase=rng.uniform(0, 2 * np.pi),
-            z=2,
-        )
-        z = 7.0 if side == 1 or rng.random() < 0.3 else 1.0
-        fn, name = f(top, u, "sleeve")
-        arm = b.add(
-            shapes.limb_poly(rng.uniform(1.6, 2.1) * u, 0.45 * u, 0.38 * u),
-            fn,
-            name,
-            "arm",
-            root,
-            joint=(side * 0.8 * u, -0.8 * u),
-            rest_angle=-side * rng.uniform(0.1, 0.7),
-            swing=rng.uniform(0.0, 0.15),
-            phase=rng.uniform(0, 2 * np.pi),
-            z=z,
-        )
-        b.add(
-            shapes.ellipse_poly(0, 0.1 * u, 0.25 * u, 0.28 * u),
-            lambda h, w: textures.flat(h, w, skin),
-            "hand",
-            "hand",
-            arm,
-            joint=(0.0, 1.9 * u),
-            z=z + 0.1,
-        )
-    fn, _ = f(skin, 2 * u, "face")
+        _leg_and_arm(b, rng, u, root, side, f(low, 2 * u, "trousers"), top, skin, f)
+    hair_word = _head(b, rng, u, root, f(skin, 2 * u, "face")[0], hair, palette)
+    return b.parts, f"character with {hair_word} hair"
+
+
+def _leg_and_arm(
+    b: _Parts,
+    rng: np.random.Generator,
+    u: float,
+    root: int,
+    side: int,
+    leg: tuple[Fill, str],
+    top: np.ndarray,
+    skin: np.ndarray,
+    f: Callable[[np.ndarray, float, str], tuple[Fill, str]],
+) -> None:
+    """One side's leg (fill and name given), sleeved arm and hand."""
+    b.add(
+        shapes.limb_poly(rng.uniform(2.0, 2.6) * u, 0.6 * u, 0.45 * u),
+        leg[0],
+        leg[1],
+        "leg",
+        root,
+        joint=(side * 0.4 * u, 0.9 * u),
+        rest_angle=-side * rng.uniform(0.0, 0.2),
+        swing=rng.uniform(0.0, 0.12),
+        phase=rng.uniform(0, 2 * np.pi),
+        z=2,
+    )
+    z = 7.0 if side == 1 or rng.random() < 0.3 else 1.0
+    fn, name = f(top, u, "sleeve")
+    arm = b.add(
+        shapes.limb_poly(rng.uniform(1.6, 2.1) * u, 0.45 * u, 0.38 * u),
+        fn,
+        name,
+        "arm",
+        root,
+        joint=(side * 0.8 * u, -0.8 * u),
+        rest_angle=-side * rng.uniform(0.1, 0.7),
+        swing=rng.uniform(0.0, 0.15),
+        phase=rng.uniform(0, 2 * np.pi),
+        z=z,
+    )
+    b.add(
+        shapes.ellipse_poly(0, 0.1 * u, 0.25 * u, 0.28 * u),
+        lambda h, w: textures.flat(h, w, skin),
+        "hand",
+        "hand",
+        arm,
+        joint=(0.0, 1.9 * u),
+        z=z + 0.1,
+    )
+
+
+def _head(b: _Parts, rng: np.random.Generator, u: float, root: int, face: Fill, hair: np.ndarray, palette: str) -> str:
+    """The face (fill given), hair behind (half the time) and in front, two eyes; returns the hair's word."""
     head = b.add(
         shapes.ellipse_poly(0, -0.95 * u, rng.uniform(0.75, 0.95) * u, rng.uniform(0.85, 1.05) * u),
-        fn,
+        face,
         "face",
         "face",
         root,
@@ -167,17 +186,10 @@ def character(rng: np.random.Generator, unit: float, palette: str) -> tuple[list
     )
     hair_fill, hair_word = fill(rng, hair, 2 * u)
     if rng.random() < 0.5:
-        b.add(
-            shapes.blob_poly(rng, 0, -0.3 * u, 1.05 * u, 1.4 * u, wobble=0.12), hair_fill, "hair", "hair", head, z=0.5
-        )
-    b.add(
-        shapes.hair_poly(rng, -0.95 * u, 0.85 * u, 0.95 * u, int(rng.integers(2, 7))),
-        hair_fill,
-        "hair",
-        "hair",
-        head,
-        z=8,
-    )
+        back = shapes.blob_poly(rng, 0, -0.3 * u, 1.05 * u, 1.4 * u, wobble=0.12)
+        b.add(back, hair_fill, "hair", "hair", head, z=0.5)
+    fringe = shapes.hair_poly(rng, -0.95 * u, 0.85 * u, 0.95 * u, int(rng.integers(2, 7)))
+    b.add(fringe, hair_fill, "hair", "hair", head, z=8)
     eye = colour(rng, palette)
     for side in (-1, 1):
         b.add(
@@ -190,7 +202,7 @@ def character(rng: np.random.Generator, unit: float, palette: str) -> tuple[list
             line_px=min(1, b.line_px),
             z=9,
         )
-    return b.parts, f"character with {hair_word} hair"
+    return hair_word
 
 
 def prop(rng: np.random.Generator, size: float, palette: str) -> tuple[list[Part], str]:
