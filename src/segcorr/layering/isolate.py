@@ -126,6 +126,26 @@ def _check(mask: object, box: list[float], shape: tuple[int, int], min_share: fl
     return "corrupt" if np.count_nonzero(m[r0:r1, c0:c1]) < min_share * area else None
 
 
+def _segment_escalating(image: np.ndarray, characters: list[dict], segmenter, levels: list, level: int, done) -> tuple:
+    """Box-prompt the segmenter with the characters of fallback `level` not in `done`; a failed allocation moves
+    one level up and retries. Returns (indices asked, their masks [N, H, W] or None, the level reached)."""
+    from segcorr.layering.budget import is_out_of_memory
+    from segcorr.segment.base import Prompts
+
+    while True:
+        todo = [i for i in levels[level] if characters[i]["id"] not in done]
+        if not todo:
+            return todo, None, level
+        boxes = np.array([characters[i]["body_box"] for i in todo], np.float32)
+        try:
+            return todo, segmenter.segment(image, Prompts(boxes=boxes)).masks, level
+        except (MemoryError, RuntimeError) as e:
+            if not is_out_of_memory(e) or level == len(levels) - 1:
+                raise
+            level += 1
+            log.warning("segmenter ran out of memory on %d boxes (%s); memory fallback level %d", len(todo), e, level)
+
+
 def segment_characters(
     image: np.ndarray,
     characters: list[dict],
@@ -139,44 +159,24 @@ def segment_characters(
     """
     from segcorr.layering import budget as mem
     from segcorr.layering.cache_key import mask_key, page_key, segmenter_fingerprint
-    from segcorr.segment.base import Prompts
 
     shape = image.shape[:2]
     levels = mem.fallback_levels(characters, config.prominence_min, config.keep_top)
     limit = mem.budget_bytes(config.memory_budget_mb, segmenter)
-    per_prompt = getattr(segmenter, "bytes_per_prompt", None)
-    level = mem.first_level(levels, shape, limit, config.soft_edge, per_prompt)
-    keys = {}
+    level = mem.first_level(levels, shape, limit, config.soft_edge, getattr(segmenter, "bytes_per_prompt", None))
+    keys, masks, sources = {}, {}, {}
     if cache is not None:
         page, seg_id = page_key(image), segmenter_fingerprint(segmenter, segmenter_settings)
         keys = {i: mask_key(page, seg_id, ch["id"], ch["body_box"]) for i, ch in enumerate(characters)}
-    masks, sources = {}, {}
-    for i in levels[0]:  # cached masks cost no segmentation: they are used at any level
-        ch = characters[i]
-        hit = cache.get(keys[i], shape) if cache is not None else None
-        if hit is not None and _check(hit, ch["body_box"], shape, config.min_box_share) is None:
-            masks[ch["id"]], sources[ch["id"]] = hit, "cache"
-    while True:
-        todo = [i for i in levels[level] if characters[i]["id"] not in masks]
-        if not todo:
-            answer = None
-            break
-        boxes = np.array([characters[i]["body_box"] for i in todo], np.float32)
-        try:
-            answer = segmenter.segment(image, Prompts(boxes=boxes)).masks
-            break
-        except (MemoryError, RuntimeError) as e:
-            if not mem.is_out_of_memory(e) or level == len(levels) - 1:
-                raise
-            level += 1
-            log.warning("segmenter ran out of memory on %d boxes (%s); memory fallback level %d", len(todo), e, level)
+        for i, ch in enumerate(characters):  # cached masks cost no segmentation: they are used at any level
+            hit = cache.get(keys[i], shape)
+            if hit is not None and _check(hit, ch["body_box"], shape, config.min_box_share) is None:
+                masks[ch["id"]], sources[ch["id"]] = hit, "cache"
+    todo, answer, level = _segment_escalating(image, characters, segmenter, levels, level, masks)
     if level > 0:
         log.warning(
             "memory fallback level %d (budget %s MB): %d of %d characters get box masks",
-            level,
-            config.memory_budget_mb,
-            len(characters) - len(levels[level]),
-            len(characters),
+            *(level, config.memory_budget_mb, len(characters) - len(levels[level]), len(characters)),
         )
     for n, i in enumerate(todo):
         ch = characters[i]
@@ -301,6 +301,24 @@ def soft_masks(masks: dict, sigma: float) -> dict:
     return out
 
 
+def order_with_evidence(
+    page_img: np.ndarray, seg: dict, keys: dict, panels: list, zb: ZBufferCalculator, cfg: IsolationConfig
+) -> dict:
+    """The keys (id -> DepthKey) reordered by the page's occlusion evidence between the masks `seg` (clipped to
+    their panels), after calibrating the key's weights on it when asked; `d_adr` keeps the ADR key."""
+    from segcorr.layering.evidence import page_evidence
+    from segcorr.layering.order import calibrate_keys, evidence_keys
+
+    ev = page_evidence(page_img, panel_masks(seg, keys, panels, cfg.clip_to_panel), keys, cfg.evidence)
+    out = keys
+    if cfg.evidence.calibrate:
+        out = calibrate_keys(
+            out, ev, zb.weights(any(k.depth is not None for k in keys.values())), cfg.evidence.threshold
+        )
+    out = evidence_keys(out, ev, cfg.evidence.weight, cfg.evidence.threshold, cfg.evidence.use_key)
+    return {c: dataclasses.replace(k, d_adr=keys[c].d) for c, k in out.items()}
+
+
 def isolate_page(
     page_img: np.ndarray,
     characters: list[dict],
@@ -337,17 +355,7 @@ def isolate_page(
     t1 = time.perf_counter()
     keys: dict[object, DepthKey] = zb.keys(characters, panels, page_img.shape[:2], masks=seg, image=page_img)
     if cfg.evidence is not None:
-        from segcorr.layering.evidence import page_evidence
-        from segcorr.layering.order import calibrate_keys, evidence_keys
-
-        ev = page_evidence(page_img, panel_masks(seg, keys, panels, cfg.clip_to_panel), keys, cfg.evidence)
-        adr = keys
-        if cfg.evidence.calibrate:
-            keys = calibrate_keys(
-                keys, ev, zb.weights(any(k.depth is not None for k in keys.values())), cfg.evidence.threshold
-            )
-        keys = evidence_keys(keys, ev, cfg.evidence.weight, cfg.evidence.threshold, cfg.evidence.use_key)
-        keys = {c: dataclasses.replace(k, d_adr=adr[c].d) for c, k in keys.items()}
+        keys = order_with_evidence(page_img, seg, keys, panels, zb, cfg)
     masks = isolate_masks(seg, keys, zb, panels, cfg)
     soft = soft_masks(masks, cfg.soft_sigma) if cfg.soft_edge else None
     t2 = time.perf_counter()

@@ -180,45 +180,13 @@ class ZBufferCalculator:
         depth model; depth_map: float [H, W] inverse depth given directly (wins over the model).
         Returns {id: DepthKey}.
         """
-        import cv2
-
         if depth_map is None and self.depth is not None and image is not None:
             depth_map = self.depth(image)
         wy, wa, wt, wd = self.weights(depth_map is not None)
         if depth_map is not None:
             lo, hi = float(np.min(depth_map)), float(np.max(depth_map))
             depth_map = (np.asarray(depth_map, np.float32) - lo) / max(hi - lo, 1e-12)
-        h, w = image_shape
-        rows = []
-        for ch in characters:
-            box = ch["body_box"]
-            panel = ch.get("panel")
-            if panel is None or not 0 <= panel < len(panels):
-                panel = assign_panel(box, panels)
-            py0, py1 = (panels[panel][1], panels[panel][3]) if panel >= 0 else (0.0, float(h))
-            y = (box[1] + box[3]) / 2 if self.config.y_ref == "center" else box[3]
-            m = None if masks is None else masks.get(ch["id"])
-            area = float(cv2.countNonZero(m.view(np.uint8))) if m is not None else (box[2] - box[0]) * (box[3] - box[1])
-            delta = None
-            if depth_map is not None:
-                region = (
-                    depth_map[m]
-                    if m is not None and m.any()
-                    else depth_map[
-                        int(max(box[1], 0)) : int(min(box[3], h)) + 1, int(max(box[0], 0)) : int(min(box[2], w)) + 1
-                    ].ravel()
-                )
-                delta = 1.0 - float(np.median(region)) if region.size else 1.0
-            rows.append(
-                (
-                    ch["id"],
-                    panel,
-                    float(np.clip((py1 - y) / max(py1 - py0, 1e-6), 0, 1)),
-                    area,
-                    character_type(ch, self.config.closeup_face_share),
-                    delta,
-                )
-            )
+        rows = [self._row(ch, panels, image_shape, masks, depth_map) for ch in characters]
         a_max: dict[int, float] = {}
         y_span: dict[int, tuple[float, float]] = {}
         for _, panel, hy, area, _, _ in rows:
@@ -234,6 +202,35 @@ class ZBufferCalculator:
             d = wy * hy + wa * at + wt * TAU[typ] + (wd * delta if delta is not None else 0.0)
             out[cid] = DepthKey(cid, panel, float(d), hy, at, typ, delta, area)
         return out
+
+    def _row(
+        self, ch: dict, panels: list, image_shape: tuple[int, int], masks: dict | None, depth_map: np.ndarray | None
+    ) -> tuple:
+        """(id, panel, H(y) over the panel, area px, type, delta or None) of one character, before the
+        per-panel normalisation of `keys`."""
+        import cv2
+
+        h, w = image_shape
+        box = ch["body_box"]
+        panel = ch.get("panel")
+        if panel is None or not 0 <= panel < len(panels):
+            panel = assign_panel(box, panels)
+        py0, py1 = (panels[panel][1], panels[panel][3]) if panel >= 0 else (0.0, float(h))
+        y = (box[1] + box[3]) / 2 if self.config.y_ref == "center" else box[3]
+        m = None if masks is None else masks.get(ch["id"])
+        area = float(cv2.countNonZero(m.view(np.uint8))) if m is not None else (box[2] - box[0]) * (box[3] - box[1])
+        delta = None
+        if depth_map is not None:
+            region = (
+                depth_map[m]
+                if m is not None and m.any()
+                else depth_map[
+                    int(max(box[1], 0)) : int(min(box[3], h)) + 1, int(max(box[0], 0)) : int(min(box[2], w)) + 1
+                ].ravel()
+            )
+            delta = 1.0 - float(np.median(region)) if region.size else 1.0
+        hy = float(np.clip((py1 - y) / max(py1 - py0, 1e-6), 0, 1))
+        return ch["id"], panel, hy, area, character_type(ch, self.config.closeup_face_share), delta
 
     def same_plane(self, a: DepthKey, b: DepthKey) -> bool:
         return a.panel == b.panel and abs(a.d - b.d) <= self.config.same_plane_tol
