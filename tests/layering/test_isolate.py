@@ -63,7 +63,7 @@ def test_front_character_is_subtracted_from_the_one_behind() -> None:
 
 
 def test_same_plane_characters_keep_a_two_pixel_seam() -> None:
-    cfg = IsolationConfig(zbuffer=ZBufferConfig(same_plane_tol=1.0))
+    cfg = IsolationConfig(zbuffer=ZBufferConfig(same_plane_tol=1.0), same_plane="seam")
     res = isolate_page(PAGE, CHARS, GivenMasks(MASKS), cfg, panels=PANELS)
     a, b = res.masks["a"], res.masks["b"]
     assert not a[30, 30] and not b[30, 30]  # inside the overlap: given to neither

@@ -3,9 +3,13 @@
     M_i = close3x3(S_i) & ~(U_j close3x3(S_j), j in front of i) & ~(U_k erode_2px(close3x3(S_k)), k on i's plane)
 
 S_i is the segmenter's mask for character i (box-prompted with its body box), clipped to i's panel;
-"in front" and "same plane" come from the Z-buffer keys (`zbuffer.py`: smaller key = nearer) and only
-relate characters of one panel. Same-plane neighbours lose each other's interior but keep a 2 px seam,
-so neither swallows the other. Everything runs on the masks' bounding boxes, not the whole page.
+"in front" comes from the Z-buffer keys (`zbuffer.py`: smaller key = nearer) joined with the page's
+occlusion evidence (`evidence.py`, `order.py`: where two masks overlap, the figure whose outline is drawn
+through the overlap is in front) and only relates characters of one panel. The closing is the full 3x3
+square. Characters on one plane (keys within `same_plane_tol`) are ordered too, so their overlap goes to
+the one in front (`same_plane="front"`); `same_plane="seam"` keeps the ADR's rule instead (each loses the
+other's interior but keeps a 2 px seam: the overlap goes to neither). Everything runs on the masks'
+bounding boxes, not the whole page.
 
 Fallbacks (every one logged and recorded in `IsolationResult.sources`):
 - the segmenter returns no mask, an empty one, one of the wrong size, or one mostly outside the body box
@@ -45,9 +49,10 @@ class IsolationConfig:
     keep_top: int = 2
     min_box_share: float = 0.2  # a mask with less of its area inside the body box is corrupt
     clip_to_panel: bool = True
-    evidence: EvidenceConfig | None = None  # occlusion evidence from the page (`evidence.py`); None: the key alone
-    same_plane: str = "seam"  # "seam": the ADR's 2 px seams, the overlap to neither; "front": to the one in front
-    close_kernel: str = "cross"  # the 3x3 closing's element: "cross" (an ellipse of radius 1) or "square"
+    # occlusion evidence from the page (`evidence.py`); None: the key alone
+    evidence: EvidenceConfig | None = field(default_factory=EvidenceConfig)
+    same_plane: str = "front"  # "front": the overlap to the one in front; "seam": 2 px seams, the overlap to neither
+    close_kernel: str = "square"  # the 3x3 closing's element: "square" (the ADR's) or "cross" (an ellipse, radius 1)
 
 
 ORDERS = ("adr", "evidence", "both")  # the key alone, the occlusion evidence alone, both (`config_for_order`)
