@@ -54,8 +54,9 @@ def _isolation_figure(report, images: dict) -> None:
         "Character isolation (hierarchical Z-buffer)",
         "Generated manga page: characters in perspective on a ground plane, children, sitting figures "
         "and close-ups cut by the panel frame. Each character's mask (box-prompted) is ordered by the "
-        "Z-buffer key D = w_y H(y) + w_area (1 - area/A_max) + w_type tau(type) (smaller = nearer) and "
-        "the masks of characters in front are subtracted.",
+        "Z-buffer key D = w_y H(y) + w_area (1 - area/A_max) + w_type tau(type) (smaller = nearer), joined "
+        "with the page's occlusion evidence where two masks overlap (the figure whose outline is drawn "
+        "through the overlap is in front), and the masks of characters in front are subtracted.",
     )
     report.image(
         "isolation",
