@@ -50,7 +50,7 @@ class MangaStyle(str, Enum):
 
 _ORDER_HELP = (
     "Front-to-back order from: adr (the Z-buffer key alone) | evidence (the page's occlusion evidence alone) | "
-    "both (evidence where strong, the key elsewhere). Default: the isolation config's."
+    "both (evidence where strong, the key elsewhere; the default)."
 )
 
 
