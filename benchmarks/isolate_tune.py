@@ -61,6 +61,13 @@ def accuracy(records: list[dict], weight: float, threshold: float, calibrate: bo
     return right / n if n else float("nan")
 
 
+def _value(default: object, text: str) -> object:
+    """`text` as the type of `default` ("true"/"false", "1"/"0" for booleans)."""
+    if isinstance(default, bool):
+        return text.strip().lower() in ("1", "true", "yes")
+    return type(default)(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="validation manga folders (one per style)")
@@ -69,7 +76,7 @@ def main() -> None:
     args = ap.parse_args()
     cv2.setNumThreads(1)
     base = EvidenceConfig()
-    overrides = {k: type(getattr(base, k))(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    overrides = {k: _value(getattr(base, k), v) for k, v in (kv.split("=", 1) for kv in args.set)}
     records = {d: page_records(Path(d), dataclasses.replace(base, **overrides)) for d in args.data}
     rows = []
     for calibrate, weight, threshold in itertools.product((False, True), WEIGHTS, THRESHOLDS):

@@ -41,7 +41,7 @@ def test_evaluate_isolation_amodal_and_flat(tmp_path) -> None:
     assert r["count"] == 2 and r["pairs"] > 0 and r["method"] == "zbuffer+evidence+amodal"
     assert 0 <= r["order_acc_area"] <= 1 and r["iou"] > 0.8 and r["bleeding"] < 0.1
     f = evaluate_isolation(root, "flat", progress=False, limit=1)
-    assert f["count"] == 1 and f["method"] == "zbuffer+evidence+flat" and 0 <= f["iou"] <= 1
+    assert f["count"] == 1 and f["method"] == "zbuffer+flat" and 0 <= f["iou"] <= 1
     with pytest.raises(InputError, match="amodal"):
         evaluate_isolation(root, "sam9")
 
@@ -62,5 +62,5 @@ def test_demo_section(tmp_path) -> None:
     report = Report("t")
     images, rows = demo_isolation(report, tmp_path, quick=True)
     assert images["page"].ndim == 2 and images["isolated_flat"].shape[2] == 3
-    assert [r["method"] for r in rows] == ["zbuffer+evidence+amodal", "zbuffer+evidence+flat"]
+    assert [r["method"] for r in rows] == ["zbuffer+evidence+amodal", "zbuffer+flat"]
     assert "Character isolation" in report.save(tmp_path).read_text()

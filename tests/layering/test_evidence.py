@@ -114,3 +114,13 @@ def test_full_square_closing_and_same_plane_overlap_to_the_front() -> None:
     assert not (seam.masks["a"] | seam.masks["b"])[overlap].all()  # the ADR's seams leave the overlap to neither
     winner = front.order[0][0]
     assert front.masks[winner][overlap].all() and not front.masks[front.order[0][1]][overlap].any()
+
+
+def test_by_default_the_evidence_reads_only_masks_marked_amodal() -> None:
+    page = _draw([HIGH, LOW], fills=(150, 255))
+    chars = [{"id": "low", "body_box": list(LOW)}, {"id": "high", "body_box": list(HIGH)}]
+    masks = [_mask(LOW), _mask(HIGH)]
+    visible = isolate_page(page, chars, GivenMasks(masks), panels=[[0, 0, W, H]])
+    amodal = isolate_page(page, chars, GivenMasks(masks, amodal=True), panels=[[0, 0, W, H]])
+    assert visible.order[0] == ["low", "high"] and visible.keys["low"].d_adr is None  # the key alone
+    assert amodal.order[0] == ["high", "low"] and amodal.keys["low"].d_adr is not None

@@ -35,7 +35,7 @@ class Boom:
     name = "given"
 
     def __init__(self, masks):
-        self.masks = masks
+        self.masks, self.amodal = masks, False
 
     def segment(self, image, prompts):
         raise AssertionError("the segmenter should not be called")

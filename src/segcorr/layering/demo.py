@@ -34,7 +34,10 @@ def _isolate(page) -> tuple[IsolationResult, dict]:
 
     flat = isolate_page(page.image, page.characters, build("flat"), panels=page.panels)
     given = isolate_page(
-        page.image, page.characters, GivenMasks([page.amodal[c["id"]] for c in page.characters]), panels=page.panels
+        page.image,
+        page.characters,
+        GivenMasks([page.amodal[c["id"]] for c in page.characters], amodal=True),
+        panels=page.panels,
     )
     truth = overlay_masks(page.image, [page.visible[c["id"]] for c in page.characters])
     images = {

@@ -22,12 +22,14 @@ from segcorr.segment.base import Masks, Prompts
 
 
 class GivenMasks:
-    """A segmenter that answers the i-th box prompt with the i-th given mask (ground truth, precomputed)."""
+    """A segmenter that answers the i-th box prompt with the i-th given mask (ground truth, precomputed);
+    `amodal`: the masks hold each figure's whole shape (the occlusion evidence reads only such masks)."""
 
     name = "given"
 
-    def __init__(self, masks: list[np.ndarray]) -> None:
+    def __init__(self, masks: list[np.ndarray], amodal: bool = False) -> None:
         self.masks = masks
+        self.amodal = amodal
 
     def segment(self, image: np.ndarray, prompts: Prompts) -> Masks:
         n = 0 if prompts.boxes is None else len(prompts.boxes)
@@ -84,7 +86,7 @@ def evaluate_items(
         task = prog.add_task(f"isolate ({masks})", total=count)
         for item in items:
             chars = item.characters
-            seg = flat if flat is not None else GivenMasks([item.amodal[c["id"]] for c in chars])
+            seg = flat if flat is not None else GivenMasks([item.amodal[c["id"]] for c in chars], amodal=True)
             res = isolate_page(item.image, chars, seg, cfg, panels=item.panels)
             ms_iso.append(res.ms_isolate)
             ms_tot.append(res.ms_isolate + res.ms_segment)
@@ -92,7 +94,8 @@ def evaluate_items(
             acc.update(chars, item.amodal, item.visible, res.keys, res.masks, item.image.shape[:2])
             prog.advance(task)
     m = acc.result()
-    order = "zbuffer" if cfg.evidence is None else "zbuffer+evidence" if cfg.evidence.use_key else "evidence"
+    ev = cfg.evidence if cfg.evidence is not None and (masks == "amodal" or not cfg.evidence.require_amodal) else None
+    order = "zbuffer" if ev is None else "zbuffer+evidence" if ev.use_key else "evidence"
     return {
         "method": f"{order}+{masks}",
         "data": data_name,

@@ -66,7 +66,8 @@ def default_order(config: IsolationConfig | None = None) -> str:
 
 def config_for_order(order: str | None, base: IsolationConfig | None = None) -> IsolationConfig:
     """`base` (default: IsolationConfig()) ordering by the ADR key alone ("adr"), the occlusion evidence alone
-    ("evidence": no key, no calibration) or both ("both"); None keeps base as it is."""
+    ("evidence": no key, no calibration) or both ("both"), the evidence then read on any masks (by default only
+    on masks the segmenter marks amodal); None keeps base as it is."""
     from dataclasses import replace
 
     from segcorr.errors import InputError
@@ -78,7 +79,7 @@ def config_for_order(order: str | None, base: IsolationConfig | None = None) -> 
         raise InputError(f"expected an order of {', '.join(ORDERS)}, found {order!r}")
     if order == "adr":
         return replace(cfg, evidence=None)
-    ev = cfg.evidence or EvidenceConfig()
+    ev = replace(cfg.evidence or EvidenceConfig(), require_amodal=False)  # asked for: on any masks
     if order == "evidence":
         return replace(cfg, evidence=replace(ev, use_key=False, calibrate=False))
     return replace(cfg, evidence=replace(ev, use_key=True))
@@ -359,7 +360,7 @@ def isolate_page(
     seg, sources = segment_characters(page_img, characters, segmenter, cfg, cache, segmenter_settings)
     t1 = time.perf_counter()
     keys: dict[object, DepthKey] = zb.keys(characters, panels, page_img.shape[:2], masks=seg, image=page_img)
-    if cfg.evidence is not None:
+    if cfg.evidence is not None and (not cfg.evidence.require_amodal or getattr(segmenter, "amodal", False)):
         keys = order_with_evidence(page_img, seg, keys, panels, zb, cfg)
     masks = isolate_masks(seg, keys, zb, panels, cfg)
     soft = soft_masks(masks, cfg.soft_sigma) if cfg.soft_edge else None
