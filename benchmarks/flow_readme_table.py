@@ -14,16 +14,41 @@ COLUMNS = ("epe", "epe_noc", "epe_occ", "epe_line", "epe_mb", "epe_flat", "epe_s
 # README row label -> (weights stem of the card, key in its "evaluation" block)
 ROWS = {
     "dis-medium": ("aniflowformer_t_v3", "baseline_dis_medium.cels200"),
-    "aniflowformer-v3 (data's segments, fused)": ("aniflowformer_t_v3", "cels200_given_masks_refine_fuse"),
+    "aniflowformer-v3 (data's segments, fused + polish: the default)": (
+        "aniflowformer_t_v3",
+        "cels200_given_masks_refine_fuse_polish3",
+    ),
+    "aniflowformer-v3 (data's segments, fused, `--polish-iters 0`)": (
+        "aniflowformer_t_v3",
+        "cels200_given_masks_refine_fuse",
+    ),
     "aniflowformer-v3 (data's segments, network)": ("aniflowformer_t_v3", "cels200_given_masks_refine_none"),
-    "aniflowformer-v3 (flat segmenter, fused: `--masks segmenter`)": (
+    "aniflowformer-v3 (flat segmenter, fused + polish: `--masks segmenter`)": (
+        "aniflowformer_t_v3",
+        "cels200_segmenter_masks_refine_fuse_polish3",
+    ),
+    "aniflowformer-v3 (flat segmenter, fused, `--polish-iters 0`)": (
         "aniflowformer_t_v3",
         "cels200_segmenter_masks_refine_fuse",
     ),
     "aniflowformer-v3 (flat segmenter, network)": ("aniflowformer_t_v3", "cels200_segmenter_masks_refine_none"),
-    "aniflowformer (ablation, data's segments, fused)": ("aniflowformer_t", "cels200_given_masks_refine_fuse"),
+    "aniflowformer (ablation, data's segments, fused + polish)": (
+        "aniflowformer_t",
+        "cels200_given_masks_refine_fuse_polish3",
+    ),
+    "aniflowformer (ablation, data's segments, fused, `--polish-iters 0`)": (
+        "aniflowformer_t",
+        "cels200_given_masks_refine_fuse",
+    ),
     "aniflowformer (ablation, network)": ("aniflowformer_t", "cels200_given_masks_refine_none"),
-    "aniflowformer (ablation, flat segmenter, fused)": ("aniflowformer_t", "cels200_segmenter_masks_refine_fuse"),
+    "aniflowformer (ablation, flat segmenter, fused + polish)": (
+        "aniflowformer_t",
+        "cels200_segmenter_masks_refine_fuse_polish3",
+    ),
+    "aniflowformer (ablation, flat segmenter, fused, `--polish-iters 0`)": (
+        "aniflowformer_t",
+        "cels200_segmenter_masks_refine_fuse",
+    ),
 }
 
 

@@ -82,7 +82,7 @@ class RefineConfig:
     fit_stride: int = 3
     min_samples: int = 32
     max_side: int = 1024
-    polish_iters: int = 0
+    polish_iters: int = 3
     polish_sigmas: tuple[float, ...] = (1.5, 0.7)
     polish_scale: float = 1.0
 
