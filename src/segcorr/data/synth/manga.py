@@ -187,6 +187,33 @@ def _render_panel(specs: list[tuple[FigureSpec, float]], inner: list[int], shape
     return kept
 
 
+def place_figures(
+    page: np.ndarray, panel: int, drawn: list, characters: list[dict], visible: dict, amodal: dict
+) -> None:
+    """Record one panel's figures and paint them. drawn: [(spec, depth, paint, cover, (r0, r1, c0, c1), face)] front
+    to back; each gets the next id, its amodal mask (its whole cover), its visible mask (the cover minus the
+    figures in front), its entry in ``characters`` (body box of the visible part, face box when at least 30% of the
+    head shows) and is painted onto ``page`` back to front."""
+    front = np.zeros(page.shape, bool)
+    for spec, depth, _paint, cover, (r0, r1, c0, c1), face in drawn:
+        cid = len(characters) + 1
+        am = np.zeros(page.shape, bool)
+        am[r0:r1, c0:c1] = cover
+        vis = am & ~front
+        front |= am
+        amodal[cid], visible[cid] = am, vis
+        ch = {"id": cid, "body_box": _box(vis), "depth": round(float(depth), 4), "panel": panel, "kind": spec.kind}
+        fx0, fy0 = max(int(np.floor(face[0])), 0), max(int(np.floor(face[1])), 0)
+        head = np.zeros(page.shape, bool)
+        head[fy0 : max(int(np.ceil(face[3])), fy0), fx0 : max(int(np.ceil(face[2])), fx0)] = True
+        head &= am
+        if head.any() and (head & vis).sum() >= 0.3 * head.sum():
+            ch["face_box"] = _box(head & vis)
+        characters.append(ch)
+    for _spec, _depth, paint, cover, (r0, r1, c0, c1), _face in reversed(drawn):  # back to front
+        page[r0:r1, c0:c1][cover] = paint[cover]
+
+
 def make_manga_page(seed: int, height: int = 1088, width: int = 768) -> MangaPage:
     """Generate the page for `seed` (deterministic: the seed is the only source of randomness)."""
     import cv2
@@ -209,24 +236,7 @@ def make_manga_page(seed: int, height: int = 1088, width: int = 768) -> MangaPag
                 break
         _background(rng, page, inner, y_h)
         drawn = _render_panel(specs or [], inner, page.shape, line)
-        front = np.zeros(page.shape, bool)
-        for spec, depth, _paint, cover, (r0, r1, c0, c1), face in drawn:
-            cid = len(characters) + 1
-            am = np.zeros(page.shape, bool)
-            am[r0:r1, c0:c1] = cover
-            vis = am & ~front
-            front |= am
-            amodal[cid], visible[cid] = am, vis
-            ch = {"id": cid, "body_box": _box(vis), "depth": round(float(depth), 4), "panel": pi, "kind": spec.kind}
-            fx0, fy0 = max(int(np.floor(face[0])), 0), max(int(np.floor(face[1])), 0)
-            head = np.zeros(page.shape, bool)
-            head[fy0 : max(int(np.ceil(face[3])), fy0), fx0 : max(int(np.ceil(face[2])), fx0)] = True
-            head &= am
-            if head.any() and (head & vis).sum() >= 0.3 * head.sum():
-                ch["face_box"] = _box(head & vis)
-            characters.append(ch)
-        for _spec, _depth, paint, cover, (r0, r1, c0, c1), _face in reversed(drawn):  # back to front
-            page[r0:r1, c0:c1][cover] = paint[cover]
+        place_figures(page, pi, drawn, characters, visible, amodal)
         cv2.rectangle(page, (px0, py0), (px1 - 1, py1 - 1), 0, border)
     return MangaPage(image=page, panels=panels, characters=characters, visible=visible, amodal=amodal, seed=seed)
 

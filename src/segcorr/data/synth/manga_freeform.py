@@ -218,7 +218,7 @@ def make_freeform_page(seed: int, height: int = 1088, width: int = 768):
     """Generate the freeform page for `seed` (deterministic). Returns a `segcorr.data.synth.manga.MangaPage`."""
     import cv2
 
-    from segcorr.data.synth.manga import MangaPage, _box, panel_layout
+    from segcorr.data.synth.manga import MangaPage, panel_layout, place_figures
 
     if height < 128 or width < 96:
         raise ValueError(f"manga pages must be at least 96x128 (w x h), got {width}x{height}")
@@ -236,23 +236,6 @@ def make_freeform_page(seed: int, height: int = 1088, width: int = 768):
         drawn = render_panel(rng, figures, inner, page.shape, line)
         for spec, _depth, prop, *_ in reversed(drawn):
             _prop(rng, page, inner, spec, prop, line)
-        front = np.zeros(page.shape, bool)
-        for spec, depth, _prop_name, _paint, cover, (r0, r1, c0, c1), face in drawn:
-            cid = len(characters) + 1
-            am = np.zeros(page.shape, bool)
-            am[r0:r1, c0:c1] = cover
-            vis = am & ~front
-            front |= am
-            amodal[cid], visible[cid] = am, vis
-            ch = {"id": cid, "body_box": _box(vis), "depth": round(float(depth), 4), "panel": pi, "kind": spec.kind}
-            fx0, fy0 = max(int(np.floor(face[0])), 0), max(int(np.floor(face[1])), 0)
-            head = np.zeros(page.shape, bool)
-            head[fy0 : max(int(np.ceil(face[3])), fy0), fx0 : max(int(np.ceil(face[2])), fx0)] = True
-            head &= am
-            if head.any() and (head & vis).sum() >= 0.3 * head.sum():
-                ch["face_box"] = _box(head & vis)
-            characters.append(ch)
-        for _spec, _depth, _p, paint, cover, (r0, r1, c0, c1), _face in reversed(drawn):  # back to front
-            page[r0:r1, c0:c1][cover] = paint[cover]
+        place_figures(page, pi, [(d[0], d[1], *d[3:]) for d in drawn], characters, visible, amodal)
         cv2.rectangle(page, (px0, py0), (px1 - 1, py1 - 1), 0, border)
     return MangaPage(image=page, panels=panels, characters=characters, visible=visible, amodal=amodal, seed=seed)
