@@ -118,7 +118,7 @@ def _flow_results(report, n_pairs: int, rows: list[dict], grid: list, labels: li
     report.section(
         "Optical flow against ground truth",
         f"{n_pairs} generated cel pairs. EPE in pixels (lower is better); epe_mb: within 2 px of a "
-        "motion boundary of the ground truth; px1/px3: share of pixels off by more than 1/3 px. Flat anime "
+        "motion boundary of the ground truth; px1, px3: share of pixels off by more than 1 px, 3 px. Flat anime "
         "regions have no texture, which defeats classical flow. The learned "
         "rows use the pairs' segments and, unless marked network only, the segment-level refinement "
         "(robust affine fits per segment, fused with DIS medium's in textured segments by photometric "
