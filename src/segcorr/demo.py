@@ -123,7 +123,8 @@ def _flow_results(report, n_pairs: int, rows: list[dict], grid: list, labels: li
         "rows use the pairs' segments and, unless marked network only, the segment-level refinement "
         "(robust affine fits per segment, fused with DIS medium's in textured segments by photometric "
         "error, then a propagation pass that offers each segment its neighbours' motions and the dominant "
-        "one). Its known failure is visible here: on periodic textures (the striped floors of seeds 1 "
+        "one, then a sub-pixel polish of each segment's motion by aligning the two frames). Its known "
+        "failure is visible here: on periodic textures (the striped floors of seeds 1 "
         "and 2) a photometric cost cannot tell the true motion from one shifted by a stripe; see "
         "src/segcorr/weights/README.md for the figures on 200 pairs.",
     )
