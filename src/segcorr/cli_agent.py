@@ -72,7 +72,7 @@ def _run_agent(
     from segcorr import segment as seg
     from segcorr.agent import Agent, AgentConfig
     from segcorr.agent.output import write_result
-    from segcorr.cli import _need_file
+    from segcorr.cli_common import _need_file
     from segcorr.io.image import read_image
 
     if not query.strip():

@@ -21,7 +21,7 @@ def _intrinsics(text: str | None, flag: str) -> Any:
     """--K0/--K1: "fx,fy,cx,cy" or 9 row-major numbers -> float64 [3, 3]."""
     import numpy as np
 
-    from segcorr.cli import _parse_floats
+    from segcorr.cli_common import _parse_floats
 
     if text is None:
         raise InputError(f"--estimate E needs {flag} (fx,fy,cx,cy or 9 numbers)")
@@ -37,7 +37,7 @@ def _intrinsics(text: str | None, flag: str) -> Any:
 
 
 def _read(path: Path) -> Any:
-    from segcorr.cli import _need_file
+    from segcorr.cli_common import _need_file
     from segcorr.io.image import read_image
 
     img = read_image(_need_file(path, "image"))
@@ -179,7 +179,7 @@ def _pairs_with_intrinsics(
     pairs: Path, estimate: str | None, k0: str | None, k1: str | None
 ) -> list[tuple[Path, Path, Any, Any]]:
     """The --pairs list; with --estimate E, --K0/--K1 fill the intrinsics of lines that give none."""
-    from segcorr.cli import _need_file
+    from segcorr.cli_common import _need_file
 
     items = _pairs_list(_need_file(pairs, "pairs file"))
     if estimate == "E" and any(K is None for _, _, K, _ in items):
@@ -198,7 +198,7 @@ def eval_match(
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
 ) -> None:
     """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
-    from segcorr.cli import _need_dir, _print_metrics
+    from segcorr.cli_common import _need_dir, _print_metrics
     from segcorr.data.matchsets import open_match_dataset
     from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
 

@@ -18,7 +18,7 @@ _MODE_HELP = (
 def _parse_prompts(point: list[str], neg_point: list[str], box: list[str]) -> dict:
     """CLI prompts -> {frame: {obj_id: {"points": [...], "labels": [...], "box": [...] | None}}} and the
     query text of each object. Without an ID each --point / --box is a new object."""
-    from segcorr.cli import _parse_floats
+    from segcorr.cli_common import _parse_floats
 
     parsed = []  # (kind, frame, values, id or None)
     for kind, items in (("point", point), ("neg", neg_point), ("box", box)):
@@ -188,7 +188,7 @@ def eval_track(
     refine: str = typer.Option("snap", help="snap | none (every method)."),
 ) -> None:
     """J (region IoU), F (DAVIS boundary F), J&F, space-time IoU, ms per frame, peak RSS."""
-    from segcorr.cli import _need_dir, _print_metrics
+    from segcorr.cli_common import _need_dir, _print_metrics
     from segcorr.segment.track_eval import METHODS, evaluate_tracking
 
     if method not in METHODS:

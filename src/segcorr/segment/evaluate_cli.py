@@ -35,7 +35,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N images."),
     ) -> None:
         """Point and box mIoU, concept F1 / mask AP / presence MCC for text, ms per image and per prompt."""
-        from segcorr.cli import _need_dir, _need_file, _print_metrics
+        from segcorr.cli_common import _need_dir, _need_file, _print_metrics
         from segcorr.errors import InputError
         from segcorr.segment import build
         from segcorr.segment.evalset import SegmentSet
