@@ -70,7 +70,7 @@ def snap_to_regions(
     the box: regions with less than half of their pixels inside it, and label-0 pixels outside it, are out."""
     raw = prob > 0.5
     h, w = labels.shape
-    in_box = np.ones((h, w), bool)
+    in_box = None
     if box is not None:
         x0, y0, x1, y1 = np.asarray(box, np.float64).reshape(4)
         ys, xs = np.arange(h)[:, None] + 0.5, np.arange(w)[None, :] + 0.5
@@ -78,14 +78,14 @@ def snap_to_regions(
     lab = labels.ravel()
     n = int(lab.max()) + 1
     if n <= 1:
-        return raw & in_box
+        return raw if in_box is None else raw & in_box
     inside = np.bincount(lab, weights=raw.ravel().astype(np.float64), minlength=n)
     total = np.bincount(lab, minlength=n).astype(np.float64)
     keep = inside > 0.5 * np.maximum(total, 1)
-    if box is not None:
+    if in_box is not None:  # the vote above used the unclipped mask; then regions mostly outside the box go
         share = np.bincount(lab, weights=in_box.ravel().astype(np.float64), minlength=n)
         keep &= share >= 0.5 * np.maximum(total, 1)
-    raw &= in_box
+        raw &= in_box
     for pts, value in ((positive, True), (negative, False)):
         if pts is None:
             continue
