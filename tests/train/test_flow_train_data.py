@@ -191,3 +191,31 @@ def test_animerun_dataset_reads_flow_occlusion_and_segments(tmp_path):
         write_labelmap(tmp_path / "lab" / "s1" / f"Image{i:04d}.png", np.full((32, 40), v, np.int32))
     pre = FlowTrainingSet(AnimeRunFlowDataset(tmp_path, "train", labels_dir=tmp_path / "lab"))[0]
     assert int(pre["seg0"].max()) == 7 and int(pre["seg1"].max()) == 9
+
+
+def test_frames_segmenter_gives_the_precomputed_label_maps(tmp_path):
+    from segcorr.io.image import write_image
+    from segcorr.segment.precompute import precompute_masks
+    from segcorr.train.config import DataConfig
+    from segcorr.train.tasks import build_dataset
+
+    clip = tmp_path / "frames" / "clip"
+    clip.mkdir(parents=True)
+    for i in range(2):  # four flat colour blocks, shifted by one pixel in the second frame
+        img = np.zeros((40, 48, 3), np.uint8)
+        img[:, : 20 + i], img[:, 20 + i :] = (200, 40, 40), (40, 40, 200)
+        img[25:] = (30, 160, 30)
+        img[30:, 30:] = (220, 220, 60)
+        write_image(clip / f"{i:04d}.png", img)
+    precompute_masks(tmp_path / "frames", tmp_path / "labels", "flat", progress=False)
+    live = FramesDataset([tmp_path / "frames"], segmenter="flat")[0]
+    stored = FramesDataset([tmp_path / "frames"], labels_dir=tmp_path / "labels")[0]
+    none = FramesDataset([tmp_path / "frames"])[0]
+    for k in ("seg0", "seg1"):
+        assert torch.equal(live[k], stored[k])
+        assert len(torch.unique(live[k])) >= 4  # the four blocks are separate segments
+        assert not torch.equal(live[k], none[k])
+    with pytest.raises(InputError, match="segmenter"):
+        FramesDataset([tmp_path / "frames"], segmenter="nope")
+    with pytest.raises(InputError, match="frames only"):
+        build_dataset(DataConfig(kind="synth", segmenter="flat"), supervised=False)

@@ -227,7 +227,10 @@ class FramesDataset(Dataset):
     """Consecutive frame pairs from folders of frames and/or video files (unsupervised: no ground truth).
 
     roots: folders (images sorted by name; sub-folders are separate clips) or video files.
-    labels_dir: optional precomputed label maps ``<labels_dir>/<clip>/<frame stem>.png`` (16-bit).
+    labels_dir: optional precomputed label maps ``<labels_dir>/<clip>/<frame stem>.png`` (16-bit); a clip is a
+        folder (its name) or a video (its stem).
+    segmenter: without labels_dir, the label maps are computed from each frame by this segmenter of
+        ``segcorr.segment`` (e.g. "flat": the same maps ``segcorr precompute-masks`` writes); None: no segments.
     Video frames are decoded once and kept in memory: meant for short clips.
     """
 
@@ -236,6 +239,7 @@ class FramesDataset(Dataset):
         roots: str | Path | Sequence[str | Path],
         aug: AugmentConfig | None = None,
         labels_dir: str | Path | None = None,
+        segmenter: str | None = None,
     ) -> None:
         roots = [roots] if isinstance(roots, (str, Path)) else list(roots)
         self.clips: list[tuple[str, list[Any]]] = []
@@ -251,6 +255,13 @@ class FramesDataset(Dataset):
             raise InputError("expected at least two consecutive frames, found none", roots[0])
         self.labels = Path(labels_dir) if labels_dir else None
         self.aug = aug
+        self.segmenter_name = segmenter if self.labels is None else None
+        self._segmenter: Any = None
+        if self.segmenter_name is not None:
+            from segcorr.segment import NAMES
+
+            if self.segmenter_name not in NAMES:
+                raise InputError(f"unknown data.segmenter {self.segmenter_name!r}; expected one of {list(NAMES)}")
 
     def _add_folder(self, root: Path) -> None:
         imgs = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -273,8 +284,19 @@ class FramesDataset(Dataset):
             from segcorr.io.image import read_image
 
             stem, f = f.stem, read_image(f)
-        seg = _read_labels(self.labels / name / f"{stem}.png") if self.labels is not None else None
-        return f, seg
+        if self.labels is not None:
+            return f, _read_labels(self.labels / name / f"{stem}.png")
+        return f, self._segment(f)
+
+    def _segment(self, frame: np.ndarray) -> np.ndarray | None:
+        """Label map of one frame by the configured segmenter (built once per process), None without one."""
+        if self.segmenter_name is None:
+            return None
+        if self._segmenter is None:
+            from segcorr.segment import build
+
+            self._segmenter = build(self.segmenter_name)
+        return self._segmenter.segment_all(frame)
 
     def __getitem__(self, item: Any) -> dict[str, torch.Tensor]:
         idx, draw = _split_index(item)

@@ -44,7 +44,8 @@ class DataConfig:
     """kind: synth (on-the-fly cels, seeds >= 1_000_000) | pairs | animerun | frames.
 
     height/width: synthetic frame size (synth) ; crop: random crop [h, w] (None = whole frame);
-    roots: folders or videos for pairs/animerun/frames; labels_dir: precomputed label maps.
+    roots: folders or videos for pairs/animerun/frames; labels_dir: precomputed label maps; segmenter (frames
+    only, without labels_dir): label maps computed from each frame by this segmenter (e.g. "flat").
     """
 
     kind: str = "synth"
@@ -57,6 +58,7 @@ class DataConfig:
     roots: list[str] = field(default_factory=list)
     split: str = "train"
     labels_dir: str | None = None
+    segmenter: str | None = None
     mask_occluded: bool = False
     hflip: float = 0.5
     vflip: float = 0.1

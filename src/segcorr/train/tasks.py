@@ -76,6 +76,8 @@ def move_to(batch: Any, device: torch.device) -> Any:
 
 def build_dataset(cfg: DataConfig, supervised: bool) -> Dataset:
     """The training dataset of ``cfg`` with its augmentation."""
+    if cfg.segmenter is not None and cfg.kind != "frames":
+        raise InputError(f"data.segmenter applies to data.kind frames only, found data.kind {cfg.kind}")
     aug = AugmentConfig(
         crop=tuple(cfg.crop) if cfg.crop else None,
         hflip=cfg.hflip,
@@ -105,7 +107,7 @@ def build_dataset(cfg: DataConfig, supervised: bool) -> Dataset:
             else AnimeRunFlowDataset(cfg.roots[0], cfg.split, labels_dir=cfg.labels_dir)
         )
         return FlowTrainingSet(reader, aug, supervised, cfg.mask_occluded)
-    return FramesDataset(cfg.roots, aug, cfg.labels_dir)
+    return FramesDataset(cfg.roots, aug, cfg.labels_dir, cfg.segmenter)
 
 
 def build_val_dataset(cfg: ValConfig) -> Dataset:
