@@ -15,6 +15,7 @@ class CelStyle(str, Enum):
     textured = "textured"
     mixed = "mixed"
     shaded = "shaded"
+    film = "film"
 
 
 class MangaStyle(str, Enum):

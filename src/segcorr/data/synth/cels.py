@@ -21,7 +21,7 @@ class CelPair:
     seg0 / seg1: int32 segment ids (same part -> same id in both frames; 0 never used);
     inst0 / inst1: int32 instance ids (0 = background); line0 / line1: bool line-art masks;
     depth: instance ids front to back; concepts: segment id -> name ("red hair", "sky");
-    instance_concepts: instance id -> name; style: "cel" or "textured"; seed: the seed it came from.
+    instance_concepts: instance id -> name; style: the resolved style ("mixed" never); seed: the seed it came from.
     """
 
     img0: np.ndarray
@@ -43,13 +43,16 @@ class CelPair:
     seed: int
 
 
-def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "cel") -> CelPair:
+def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "cel", degrade: bool = True) -> CelPair:
     """Generate the pair for ``seed`` (deterministic: the seed is the only source of randomness).
 
     ``style``: "cel" (flat colours, cel shadows, line art), "textured" (rich textures, chair- and
     blob-like objects, few outlines), "mixed" (one of the two, chosen by the seed) or "shaded" (a second cel
     look: other palettes, thin to thick lines, gradient and textured fills, small motions and slow pans;
-    ``segcorr.data.synth.cel_shaded``).
+    ``segcorr.data.synth.cel_shaded``) or "film" (painted parallax backgrounds, a camera that pans and zooms,
+    soft-shaded characters, then grade, blur, grain and JPEG on both frames; ``segcorr.data.synth.cel_film``).
+    ``degrade``: False leaves the "film" frames as rendered (to check the exact ground truth); other styles are
+    never degraded.
     """
     if height < 8 or width < 8:
         raise ValueError(f"height and width must be >= 8, got {height}x{width}")
@@ -59,9 +62,14 @@ def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "
     fw = flow_between(f0.sid, m0, m1)
     bw = flow_between(f1.sid, m1, m0)
     _, _, concepts = scene.surface_tables()
+    img0, img1 = f0.image, f1.image
+    if scene.style == "film" and degrade:
+        from segcorr.data.synth.degrade import degrade_pair
+
+        img0, img1 = degrade_pair(np.random.default_rng([seed, 1]), img0, img1)
     return CelPair(
-        img0=f0.image,
-        img1=f1.image,
+        img0=img0,
+        img1=img1,
         flow_fw=fw,
         flow_bw=bw,
         occ0=occlusion(fw, f0.sid, f1.sid),
@@ -74,7 +82,7 @@ def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "
         line1=f1.line,
         depth=scene.depth(),
         concepts=concepts,
-        instance_concepts={la.instance: la.concept for la in sorted(scene.layers, key=lambda la: la.instance)},
+        instance_concepts=scene.instance_concepts(),
         style=scene.style,
         seed=seed,
     )

@@ -54,7 +54,7 @@ def make_clip(seed: int, num_frames: int = 8, height: int = 256, width: int = 38
         flows.append(fw)
         occ.append(occlusion(fw, frames[t].sid, frames[t + 1].sid))
     inst = [f.inst for f in frames]
-    masklets = {layer.instance: np.stack([m == layer.instance for m in inst]) for layer in scene.layers}
+    masklets = {la.instance: np.stack([m == la.instance for m in inst]) for la in scene.layers if la.instance}
     _, _, concepts = scene.surface_tables()
     return Clip(
         frames=[f.image for f in frames],
@@ -64,7 +64,7 @@ def make_clip(seed: int, num_frames: int = 8, height: int = 256, width: int = 38
         occ=occ,
         line=[f.line for f in frames],
         masklets=dict(sorted(masklets.items())),
-        instance_concepts={la.instance: la.concept for la in sorted(scene.layers, key=lambda la: la.instance)},
+        instance_concepts=scene.instance_concepts(),
         concepts=concepts,
         depth=scene.depth(),
         style=scene.style,

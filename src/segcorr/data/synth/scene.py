@@ -135,8 +135,12 @@ class Scene:
         return seg, inst, concepts
 
     def depth(self) -> list[int]:
-        """Instance ids front to back."""
-        return [layer.instance for layer in reversed(self.layers)]
+        """Instance ids front to back (layers of instance 0, background planes, left out)."""
+        return [layer.instance for layer in reversed(self.layers) if layer.instance]
+
+    def instance_concepts(self) -> dict[int, str]:
+        """Instance id -> concept, ids ascending (background planes, instance 0, left out)."""
+        return {la.instance: la.concept for la in sorted(self.layers, key=lambda la: la.instance) if la.instance}
 
     def surface_matrices(self, t: float) -> np.ndarray:
         """Sprite (or background canvas) pixel -> image pixel at time t, ``float64 [K+1, 3, 3]``."""

@@ -8,7 +8,8 @@ from segcorr.data.synth.background import cel_background, textured_background
 from segcorr.data.synth.characters import build_character, build_object
 from segcorr.data.synth.scene import Background, Layer, Motion, Scene
 
-STYLES = ("cel", "textured", "mixed", "shaded")  # "shaded": segcorr.data.synth.cel_shaded
+# "shaded": segcorr.data.synth.cel_shaded; "film": segcorr.data.synth.cel_film (degraded after rendering: cels.py)
+STYLES = ("cel", "textured", "mixed", "shaded", "film")
 GENERATOR_VERSION = "segcorr-synth-cels/1"
 
 
@@ -52,6 +53,10 @@ def build_scene(rng: np.random.Generator, height: int, width: int, style: str = 
         from segcorr.data.synth.cel_shaded import build_shaded_scene
 
         return build_shaded_scene(rng, height, width)
+    if style == "film":  # painted parallax planes, a camera, soft-shaded characters
+        from segcorr.data.synth.cel_film import build_film_scene
+
+        return build_film_scene(rng, height, width)
     f = min(height / 384.0, width / 512.0)
     margin = int(np.ceil(0.1 * max(height, width))) + 8
     hc, wc = height + 2 * margin, width + 2 * margin
