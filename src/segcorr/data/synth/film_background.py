@@ -173,6 +173,85 @@ def _fence(rng: np.random.Generator, x0: float, x1: float, base: float, hgt: flo
     return None if sp is None else Part(sprite=sp, concept="fence", kind="fence")
 
 
+def _books(rng: np.random.Generator, wood: np.ndarray, look: Look):
+    """Shelf fill: a wooden case with three or four boards and rows of book spines in assorted colours."""
+    seed = int(rng.integers(2**31))
+    rows = int(rng.integers(3, 5))
+    names = [n for n in palette.CLOTHES if n not in ("black", "white")]
+
+    def fill(h: int, w: int) -> np.ndarray:
+        r = np.random.default_rng(seed)
+        img = np.empty((h, w, 3), np.float32)
+        img[:] = fp.tone(wood, 0.55)
+        board = max(2, h // 30)
+        for i in range(rows):
+            y0, y1 = int(i * h / rows), int((i + 1) * h / rows)
+            x = board + 1
+            while x < w - board - 2:
+                bw = max(2, int(r.uniform(0.02, 0.06) * w))
+                top = y1 - board - int((y1 - y0 - 2 * board) * r.uniform(0.6, 0.95))
+                col = look.lit(palette.color(r, str(r.choice(names)))).astype(np.float32) * r.uniform(0.7, 1.0)
+                img[max(top, y0 + board) : y1 - board, x : min(x + bw, w - board)] = col
+                x += bw + int(r.integers(0, 2))
+            img[max(y1 - board, 0) : y1, :] = fp.tone(wood, 1.0)
+        img[:, :board] = img[:, w - board :] = img[:board] = fp.tone(wood, 1.0)
+        return fp._u8(fp._smooth(img))
+
+    return fill
+
+
+def _furniture(
+    rng: np.random.Generator, kind: str, x: float, base: float, fw: float, fh: float, look: Look
+) -> Part | None:
+    """A shelf of books, a cabinet with doors, a sofa with cushions or a table on legs, standing at ``base``."""
+    rgb = look.lit(palette.color(rng, str(rng.choice(("brown", "beige", "white", "teal", "red")))))
+    top = base - fh
+    if kind == "shelf":
+        polys, fill = [shapes.rect_poly(x, top - fh * 0.6, x + fw * 0.6, base)], _books(rng, rgb, look)
+    elif kind == "cabinet":
+        polys = [shapes.rect_poly(x, top, x + fw, base)]
+        wood = fp.planks(rng, rgb, fh / rng.integers(3, 6), vertical=True)
+        doors = int(rng.integers(2, 4))
+
+        def fill(h: int, w: int) -> np.ndarray:
+            img = wood(h, w).astype(np.float32)
+            for i in range(1, doors):
+                img[:, int(i * w / doors) : int(i * w / doors) + 2] *= 0.55
+            for i in range(doors):
+                kx, ky = int((i + 0.5) * w / doors), h // 2
+                img[ky - 2 : ky + 2, kx - 2 : kx + 2] = 230.0
+            return fp._u8(fp._smooth(img))
+
+    elif kind == "sofa":
+        arm = fw * 0.12
+        polys = [
+            shapes.rect_poly(x, top, x + fw, base - fh * 0.1),
+            shapes.rect_poly(x - arm * 0.2, top + fh * 0.35, x + arm, base),
+            shapes.rect_poly(x + fw - arm, top + fh * 0.35, x + fw + arm * 0.2, base),
+        ]
+        cloth = fp.painted(rng, rgb, fw * 0.3, 12)
+        seats = int(rng.integers(2, 4))
+
+        def fill(h: int, w: int) -> np.ndarray:
+            img = cloth(h, w).astype(np.float32)
+            img[int(h * 0.55) :] *= 0.85  # seat front in shade
+            for i in range(1, seats):
+                img[: int(h * 0.9), int(i * w / seats)] *= 0.6
+            return fp._u8(fp._smooth(img))
+
+    else:  # table
+        leg = max(fw * 0.05, 2.0)
+        th = fh * 0.15
+        polys = [
+            shapes.rect_poly(x, top, x + fw, top + th),
+            shapes.rect_poly(x + leg, top, x + 2 * leg, base),
+            shapes.rect_poly(x + fw - 2 * leg, top, x + fw - leg, base),
+        ]
+        fill = fp.gradient_fill(fp.tone(rgb, 1.1), fp.tone(rgb, 0.7), fp.planks(rng, rgb, th / 2), 0.5)
+    sp = fp.painted_sprite(polys, fill, 0.1)
+    return None if sp is None else Part(sprite=sp, concept=kind, kind=kind)
+
+
 def middle_plane(
     rng: np.random.Generator,
     height: int,
@@ -191,15 +270,8 @@ def middle_plane(
         while x < x_end:
             fw, fh = s * rng.uniform(0.25, 0.55), s * rng.uniform(0.15, 0.5)
             kind = str(rng.choice(["shelf", "cabinet", "sofa", "table"]))
-            rgb = look.lit(palette.color(rng, str(rng.choice(("brown", "beige", "white", "teal", "red")))))
-            fill = (
-                fp.planks(rng, rgb, fh / rng.integers(3, 6))
-                if kind in ("shelf", "cabinet")
-                else fp.painted(rng, rgb, fw * 0.4, 10)
-            )
-            sp = fp.painted_sprite([shapes.rect_poly(x, horizon - fh, x + fw, horizon + s * 0.04)], fill, 0.15)
-            if sp is not None:
-                parts.append(Part(sprite=sp, concept=kind, kind=kind))
+            p = _furniture(rng, kind, x, horizon + s * 0.04, fw, fh, look)
+            parts += [p] if p is not None else []
             x += fw + s * rng.uniform(0.05, 0.4)
         return parts
     kinds = str(rng.choice(["trees", "town", "mixed"]))

@@ -163,7 +163,7 @@ def crown(rng: np.random.Generator, base: np.ndarray, leaf: float, light: tuple[
             lit = dx * lx + dy * ly + 0.9 * edge[y0:y1, x0:x1]
             q = np.clip(np.floor((lit + 0.75) * 2.0), 1, 3).astype(np.int32)
             img[y0:y1, x0:x1][inside] = tones[q][inside]
-        img += 0.4 * (detail(h, w).astype(np.float32) - 128.0)
+        img += 0.25 * (detail(h, w).astype(np.float32) - 128.0)
         return _u8(_smooth(img, 0.7))
 
     return fill
