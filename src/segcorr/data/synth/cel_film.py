@@ -145,6 +145,8 @@ def character(
             joint=(0.0, 1.8 * u),
             z=z + 0.1,
         )
+    neck = shapes.rect_poly(-0.22 * u, -1.55 * u, 0.22 * u, -1.05 * u)
+    p.add(neck, skin, "neck", "neck", root, z=4, shade=0.35)
     _head(p, rng, u, root, skin, hair, hair_word, look)
     return p.parts, f"character with {hair_word} hair"
 
