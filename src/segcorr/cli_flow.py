@@ -81,7 +81,9 @@ def flow(
 def eval_flow(
     data: Path = typer.Option(..., "--data", help="Pairs folder or AnimeRun root."),
     method: str = typer.Option(
-        "dis-medium", help="zero | farneback | dis-ultrafast | dis-fast | dis-medium | aniflowformer-v3 | aniflowformer"
+        "dis-medium",
+        help="zero | farneback | dis-ultrafast | dis-fast | dis-medium | aniflowformer-v3 | aniflowformer | a "
+        ".safetensors path (e.g. weights fine-tuned by segcorr train).",
     ),
     json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
