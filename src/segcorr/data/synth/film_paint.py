@@ -44,6 +44,18 @@ def _smooth(x: np.ndarray, sigma: float = DETAIL_SIGMA) -> np.ndarray:
     return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
+def _coarse_noise(
+    r: np.random.Generator, h: int, w: int, octaves: int, base_cell: float, persistence: float
+) -> np.ndarray:
+    """`textures.noise` for smooth fields: drawn at a lower resolution (finest cell about 4 px there) and
+    upsampled once, float32 [h, w] in 0..1; much cheaper on large canvases."""
+    f = max(1, int(base_cell / 2 ** (octaves - 1) / 4))
+    if f == 1:
+        return textures.noise(r, h, w, octaves=octaves, base_cell=base_cell, persistence=persistence)
+    small = textures.noise(r, max(2, -(-h // f)), max(2, -(-w // f)), octaves, base_cell / f, persistence)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def painted(rng: np.random.Generator, base: np.ndarray, scale: float, amp: float, stretch: float = 1.0) -> Fill:
     """Painterly variation around ``base``: large soft blotches plus brush-like fine noise (``stretch`` > 1
     elongates it horizontally), with a slight hue wobble. ``amp``: grey levels of variation."""
@@ -53,10 +65,10 @@ def painted(rng: np.random.Generator, base: np.ndarray, scale: float, amp: float
     def fill(h: int, w: int) -> np.ndarray:
         r = np.random.default_rng(seed)
         hh = max(2, int(np.ceil(h / stretch)))
-        big = textures.noise(r, h, w, octaves=3, base_cell=max(scale, 8.0), persistence=0.5) - 0.5
+        big = _coarse_noise(r, h, w, 3, max(scale, 8.0), 0.5) - 0.5
         fine = textures.noise(r, hh, w, octaves=3, base_cell=max(scale / 6.0, 4.0), persistence=0.7) - 0.5
         fine = cv2.resize(fine, (w, h), interpolation=cv2.INTER_LINEAR) if hh != h else fine
-        wob = textures.noise(r, h, w, octaves=2, base_cell=max(scale * 1.5, 8.0)) - 0.5
+        wob = _coarse_noise(r, h, w, 2, max(scale * 1.5, 8.0), 0.55) - 0.5
         x = np.asarray(base, np.float32) + (amp * (1.4 * big + 0.8 * fine))[..., None] + wob[..., None] * hue
         return _u8(_smooth(x))
 
@@ -106,8 +118,11 @@ def sky(rng: np.random.Generator, top: np.ndarray, bottom: np.ndarray, cloud: np
         ns = _smooth(n, max(1.0, scale * 0.025))
         up = np.clip(_lit_from_above(ns, scale * 0.05) * 14.0 + 0.45, 0, 1)
         a, up = (cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] for x in (a, up))
-        c = shade * (1 - up) + lit_c * up
-        return _u8(_smooth(g * (1 - a) + c * a, 0.8))
+        c = up * (lit_c - shade) + shade
+        c -= g
+        c *= a
+        g += c  # g (1 - a) + c a, without the temporaries
+        return _u8(g)
 
     return fill
 
