@@ -149,7 +149,7 @@ class Sam3SynthDataset(Dataset):
         rng = np.random.default_rng([seed, 7, draw])
         img, seg, inst = self._frame(scene, rng)
         _, _, concepts = scene.surface_tables()
-        inst_concepts = {la.instance: la.concept for la in scene.layers}
+        inst_concepts = {la.instance: la.concept for la in scene.layers if la.instance}  # 0: background planes
         prompted = self._prompted(rng, seg, inst)
         queries = find_queries(seg, inst, concepts, inst_concepts, rng, cfg.n_pos, cfg.n_neg, min_pixels=cfg.min_pixels)
         c_masks, c_boxes = self._query_targets(queries)
