@@ -3,6 +3,8 @@ isolation (full 3x3 closing, same-plane overlaps to the front character)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
@@ -11,6 +13,7 @@ from segcorr.layering.evaluate import GivenMasks
 from segcorr.layering.evidence import EvidenceConfig, page_evidence, pair_evidence, side_llr
 from segcorr.layering.isolate import _morph, config_for_order
 from segcorr.layering.order import best_order, calibrate_keys, evidence_keys
+from segcorr.layering.overlap import overlap_test
 from segcorr.layering.zbuffer import DepthKey
 
 H, W = 90, 120
@@ -124,3 +127,26 @@ def test_by_default_the_evidence_reads_only_masks_marked_amodal() -> None:
     amodal = isolate_page(page, chars, GivenMasks(masks, amodal=True), panels=[[0, 0, W, H]])
     assert visible.order[0] == ["low", "high"] and visible.keys["low"].d_adr is None  # the key alone
     assert amodal.order[0] == ["high", "low"] and amodal.keys["low"].d_adr is not None
+
+
+def test_a_grey_coat_over_black_trousers_is_read_from_its_fill() -> None:
+    a, b = _mask(LOW), _mask(HIGH)
+    page = _draw([LOW, HIGH], fills=(70, 0))  # black outlines on black paint: no line to see
+    off = dataclasses.replace(EvidenceConfig(), overlap_t=0.0)
+    assert abs(pair_evidence(page, a, b, off)[0]) < off.threshold  # the outlines say nothing
+    t, n = overlap_test(page, a, b)
+    assert t > 3 and n > 100
+    assert pair_evidence(page, a, b)[0] == EvidenceConfig().overlap_e  # so the overlap test decides
+    swapped = _draw([HIGH, LOW], fills=(70, 0))  # the other one drawn in front, grey over black
+    assert overlap_test(swapped, a, b)[0] < -3
+    assert pair_evidence(swapped, a, b)[0] == -EvidenceConfig().overlap_e
+
+
+def test_the_overlap_test_is_antisymmetric_and_silent_without_an_overlap() -> None:
+    a, b = _mask(LOW), _mask(HIGH)
+    page = _draw([LOW, HIGH], fills=(70, 0))
+    assert overlap_test(page, b, a)[0] == -overlap_test(page, a, b)[0]
+    assert overlap_test(page, a, _mask((100, 5, 110, 15))) == (0.0, 0)
+    third = np.zeros_like(a)
+    third[: a.shape[0] // 2 + 30] = True  # a third figure over the whole overlap: nothing left to read
+    assert overlap_test(page, a, b, free=~third) == (0.0, 0)

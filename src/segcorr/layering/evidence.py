@@ -52,6 +52,8 @@ class EvidenceConfig:
     use_key: bool = True  # False: evidence alone (the ablation): pairs without evidence are ties
     calibrate: bool = True  # fit the key's term weights to the page's own evidence (`order.calibrate_keys`)
     require_amodal: bool = True  # read only masks the segmenter marks amodal (`amodal = True`): see the docstring
+    overlap_t: float = 3.0  # |t| of the overlap test (`overlap.py`) that decides a pair the outlines leave weak; 0: off
+    overlap_e: float = 0.3  # ... the evidence it then gives (at least `threshold`, so that it counts)
 
 
 def _bbox(m: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -167,21 +169,36 @@ def pair_evidence(
         return 0.0, 0, 0
     ci = np.ascontiguousarray(mi[r0:r1, c0:c1], dtype=bool)
     cj = np.ascontiguousarray(mj[r0:r1, c0:c1], dtype=bool)
-    if int(np.count_nonzero(ci & cj)) < cfg.min_overlap:
+    overlap = int(np.count_nonzero(ci & cj))
+    if overlap == 0:
         return 0.0, 0, 0
     grey = image[r0:r1, c0:c1]
     if grey.ndim == 3:
         grey = grey[..., :3].min(axis=2)
-    dark = grey <= cfg.ink_level
-    darkness = (255.0 - grey.astype(np.float32)) / 255.0 if cfg.continuous else dark.astype(np.float32)
-    mi_margin = int(np.clip(stroke_width(ci, dark) + cfg.reach + 1, cfg.margin, cfg.max_margin))
-    mj_margin = int(np.clip(stroke_width(cj, dark) + cfg.reach + 1, cfg.margin, cfg.max_margin))
     free = None
     if others:
         covered = np.zeros(ci.shape, bool)
         for m in others:
             covered |= m[r0:r1, c0:c1]
         free = ~covered
+    e, na, nb = _outline_evidence(grey, ci, cj, free, cfg) if overlap >= cfg.min_overlap else (0.0, 0, 0)
+    if cfg.overlap_t > 0 and abs(e) < cfg.threshold:
+        from segcorr.layering.overlap import overlap_test
+
+        t, _ = overlap_test(grey, ci, cj, free)
+        if abs(t) >= cfg.overlap_t:
+            e = float(np.copysign(cfg.overlap_e, t))
+    return e, na, nb
+
+
+def _outline_evidence(
+    grey: np.ndarray, ci: np.ndarray, cj: np.ndarray, free: np.ndarray | None, cfg: EvidenceConfig
+) -> tuple[float, int, int]:
+    """(e_ij, contour px of i inside j, of j inside i) from the outlines (the module docstring) on crops."""
+    dark = grey <= cfg.ink_level
+    darkness = (255.0 - grey.astype(np.float32)) / 255.0 if cfg.continuous else dark.astype(np.float32)
+    mi_margin = int(np.clip(stroke_width(ci, dark) + cfg.reach + 1, cfg.margin, cfg.max_margin))
+    mj_margin = int(np.clip(stroke_width(cj, dark) + cfg.reach + 1, cfg.margin, cfg.max_margin))
     a, na = _side(ci, cj, darkness, mj_margin, cfg, free)
     b, nb = _side(cj, ci, darkness, mi_margin, cfg, free)
     llr = (side_llr(a, na, cfg) if na >= cfg.min_px else 0.0) - (side_llr(b, nb, cfg) if nb >= cfg.min_px else 0.0)
@@ -216,7 +233,7 @@ def page_evidence(image: np.ndarray, masks: dict, keys: dict, config: EvidenceCo
         for b in ids[n + 1 :]:
             if keys[a].panel == keys[b].panel and _meet(boxes[a], boxes[b]):
                 e, na, nb = pair_evidence(image, masks[a], masks[b], cfg, boxes=(boxes[a], boxes[b]))
-                if na or nb:
+                if na or nb or e:
                     first[(a, b)] = e
 
     def front(x, y) -> float:  # > 0: x in front of y (first pass)
