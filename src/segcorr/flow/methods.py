@@ -60,12 +60,13 @@ def get_method(
     work_side: int | str | None = "auto",
     refine: str = "fuse",
     polish_iters: int | None = None,
+    deblock_radius: int | None = None,
 ) -> FlowFn:
     """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint.
 
     masks: see `predictor_method`; work_side: the predictor's working side ("auto": the training frame size from
     the model card; None: full resolution); refine: `RefineConfig.mode`; polish_iters: `RefineConfig.polish_iters`
-    (None: its default). Classical methods ignore all four.
+    (None: its default); deblock_radius: `FlowPredictor`'s (None: its default). Classical methods ignore all five.
     """
     cfg = RefineConfig(mode=refine) if polish_iters is None else RefineConfig(mode=refine, polish_iters=polish_iters)
     _check_masks(masks)
@@ -76,6 +77,7 @@ def get_method(
     if name in LEARNED or name.endswith(".safetensors"):
         from segcorr.flow.predictor import FlowPredictor
 
-        predictor = FlowPredictor.from_weights(LEARNED.get(name, name), refine=cfg, work_side=work_side)
+        extra = {} if deblock_radius is None else {"deblock_radius": deblock_radius}
+        predictor = FlowPredictor.from_weights(LEARNED.get(name, name), refine=cfg, work_side=work_side, **extra)
         return predictor_method(predictor, masks)
     raise InputError(f"unknown flow method {name!r}; known: {', '.join(available_methods())} or a .safetensors path")

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from segcorr.flow.checks import check_frames, check_labels
+from segcorr.flow.deblock import deblock_flow
 from segcorr.flow.model import MIN_SIZE, AniFlowFormerT
 from segcorr.flow.refine import refine_flow
 from segcorr.flow.refine_config import RefineConfig
@@ -105,6 +106,10 @@ class FlowPredictor:
         refine: refinement settings; mode "none" returns the network's flow.
         work_side: frames with a longer side above it run downscaled to it (None: always at full size).
         device: where the network runs (default: where its parameters are).
+        deblock_radius: radius (px of the working size) of the guided filter that takes the 1/8-cell blocks out
+            of the network's flow (`segcorr.flow.deblock`; 0: off). The refinement fits, chooses and starts its
+            classical method from the network's own flow; the filtered flow is what `mode` "none" returns and what
+            the segments that keep the network's flow get. Chosen on validation: `src/segcorr/weights/README.md`.
     `reads_segments` (from the model) says whether label maps change the network's output; when they do not,
     only the refinement's label map of frame 0 is made.
     """
@@ -116,10 +121,12 @@ class FlowPredictor:
         refine: RefineConfig = RefineConfig(),
         work_side: int | None = None,
         device: str | torch.device | None = None,
+        deblock_radius: int = 4,
     ) -> None:
         self.model = model.eval() if device is None else model.eval().to(device)
         self.device = next(model.parameters()).device
         self.segmenter, self.refine, self.work_side = segmenter, refine, work_side
+        self.deblock_radius = int(deblock_radius)
         self.reads_segments: bool = model.uses_segments
 
     @classmethod
@@ -130,9 +137,11 @@ class FlowPredictor:
         refine: RefineConfig = RefineConfig(),
         work_side: int | str | None = "auto",
         device: str | torch.device | None = None,
+        deblock_radius: int = 4,
     ) -> FlowPredictor:
         """weights: a shipped name (`segcorr/weights`) or a .safetensors path; segmenter: a `segcorr.segment`
-        registry name or None; work_side "auto": the training frame size from the model card."""
+        registry name or None; work_side "auto": the training frame size from the model card; deblock_radius: see
+        the class."""
         from segcorr.flow import load_pretrained
 
         seg = None
@@ -141,7 +150,7 @@ class FlowPredictor:
 
             seg = build(segmenter)
         side = training_side(weights) if work_side == "auto" else work_side
-        return cls(load_pretrained(weights), seg, refine, side, torch.device(device or "cpu"))
+        return cls(load_pretrained(weights), seg, refine, side, torch.device(device or "cpu"), deblock_radius)
 
     def plan(self, h: int, w: int) -> ResizePlan:
         """The resize plan of frames of h x w."""
@@ -159,18 +168,14 @@ class FlowPredictor:
         plan = self.plan(*hw)
         a, b = resize_image(img0, plan.work), resize_image(img1, plan.work)
         ref0, net0, net1 = self._label_maps(img0, a, b, seg0, seg1, plan)
-        flow = resize_flow(self._network(a, b, net0, net1), plan.frame)
+        net, smooth = self._network(a, b, net0, net1)
         if plan.refine is None:
-            return flow
-        if plan.refine == plan.frame:
-            return refine_flow(img0, img1, flow, ref0, self.refine)
-        small = refine_flow(
-            resize_image(img0, plan.refine),
-            resize_image(img1, plan.refine),
-            resize_flow(flow, plan.refine),
-            ref0,
-            self.refine,
-        )
+            return resize_flow(smooth, plan.frame)
+        size = plan.refine
+        flow, raw = resize_flow(net, size), resize_flow(smooth, size)
+        if size == plan.frame:
+            return refine_flow(img0, img1, flow, ref0, self.refine, raw)
+        small = refine_flow(resize_image(img0, size), resize_image(img1, size), flow, ref0, self.refine, raw)
         return resize_flow(small, plan.frame)
 
     def _label_maps(
@@ -203,10 +208,14 @@ class FlowPredictor:
             return resize_labels(given, img.shape[:2])
         return None if self.segmenter is None else self.segmenter.segment_all(img)
 
-    def _network(self, a: np.ndarray, b: np.ndarray, s0: np.ndarray | None, s1: np.ndarray | None) -> np.ndarray:
-        """The network's flow float32 [2, h, w] of frames a, b (uint8 [h, w, 3]) with label maps s0, s1."""
+    def _network(
+        self, a: np.ndarray, b: np.ndarray, s0: np.ndarray | None, s1: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The network's flow of frames a, b (uint8 [h, w, 3]) with label maps s0, s1, as it comes and deblocked
+        (`deblock_radius`): float32 [2, h, w] each (the same array when the radius is 0)."""
         out = self.model(self._image(a), self._image(b), self._seg(s0), self._seg(s1))
-        return out["flow"][0].float().cpu().numpy()
+        flow = out["flow"][0].float().cpu().numpy()
+        return flow, deblock_flow(flow, a, self.deblock_radius)
 
     def _image(self, a: np.ndarray) -> torch.Tensor:
         """uint8 [h, w, 3] -> float [1, 3, h, w] in 0..1 on the model's device."""

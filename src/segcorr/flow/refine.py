@@ -95,25 +95,38 @@ def textured_segments(img: np.ndarray, lab: np.ndarray, n: int, cfg: RefineConfi
 
 
 def refine_flow(
-    img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, labels: np.ndarray | None, cfg: RefineConfig = RefineConfig()
+    img0: np.ndarray,
+    img1: np.ndarray,
+    flow: np.ndarray,
+    labels: np.ndarray | None,
+    cfg: RefineConfig = RefineConfig(),
+    raw_flow: np.ndarray | None = None,
 ) -> np.ndarray:
     """Apply `cfg.mode` to a network flow. img0/img1 uint8 [H, W, 3]; flow float32 [2, H, W]; labels int [H, W]
     -> float32 [2, H, W].
 
-    Without labels (a model run without segments and no segmenter) the flow is returned unchanged. Label 0 means
-    "no segment" (the gaps a SAM-style label map leaves): those pixels are not fitted, take no part in the choices
-    and are no one's neighbour; in "fuse" mode they take the classical flow started from `flow` pixel by pixel, in
-    "affine" mode they keep `flow`.
+    raw_flow (float32 [2, H, W], default `flow`): what the output holds where the network's own flow is kept
+    (segments where the unfitted flow wins, label-0 pixels in "affine" mode, every pixel without labels), e.g. the
+    flow without its 1/8-cell blocks (`segcorr.flow.deblock`); the fits, the choices and the classical
+    method's start read `flow`, so the choices do not depend on it. Without labels (a model run without segments and
+    no segmenter) raw_flow is returned. Label 0
+    means "no segment" (the gaps a SAM-style label map leaves): those pixels are not fitted, take no part in the
+    choices and are no one's neighbour; in "fuse" mode they take the classical flow started from `flow` pixel by
+    pixel, in "affine" mode they keep raw_flow.
     """
     _check_inputs(img0, img1, [flow], labels)
+    if raw_flow is None:
+        raw_flow = flow
+    else:
+        check_flow(raw_flow, flow.shape[1:], "raw flow")
     if cfg.mode == "none" or labels is None:
-        return flow
+        return raw_flow
     fits, s = _samples(img0, img1, labels, cfg)
     unlabelled = np.zeros(s.n, bool)
     if (labels == 0).any():
         unlabelled[0] = True  # compact ids keep the order of the labels: label 0 is id 0
     p_net = fits.fit(flow, cfg.tau, cfg.iters, cfg.scale_mult)  # [n, 2, 3]
-    free = flow  # the flow of label-0 pixels
+    free = raw_flow  # the flow of label-0 pixels
     if cfg.mode == "affine":
         params, raw = p_net, unlabelled.copy()
     else:
@@ -121,8 +134,8 @@ def refine_flow(
         free = classical
     if cfg.polish_iters > 0:
         params = _polish(img0, img1, s, params, ~raw, cfg)
-    out = _fused_field(s.lab, params, raw, flow)  # the full field is built once, after every choice
-    if unlabelled[0] and free is not flow:
+    out = _fused_field(s.lab, params, raw, raw_flow)  # the full field is built once, after every choice
+    if unlabelled[0] and free is not raw_flow:
         np.copyto(out, free, where=(s.lab == 0)[None])
     return out
 
