@@ -15,6 +15,11 @@ overlap shows the front figure's ink. With S_i, S_j the two characters' (amodal-
 - e_ij = contrast_i - contrast_j in -1..1: > 0 says i is in front, < 0 that j is; 0 without evidence
   (overlap too small, or neither outline crosses the other's area by `min_px`).
 
+Where the outlines leave e below `threshold` (overlaps smaller than `min_overlap`, outlines beside black paint,
+short contours), the overlap test (`overlap.py`: whose own drawing, at the same distance from its edge, explains
+the overlap's pixels) decides the pair with e = +-`overlap_e` when its |t| >= `overlap_t`, chosen on validation
+pages (the README's character isolation section has the figures).
+
 Masks are only read on the intersection of the two masks' boxes (plus a small pad): cost grows with the
 overlap, not the page.
 
