@@ -11,6 +11,12 @@ joins it, one mostly outside leaves it; line-art pixels keep the mask's own deci
 drawing instead of the 4-pixel grid. The flat segmentation runs at most once per image, at most at
 ``snap_side`` pixels on the longer side.
 
+Zoom (``zoom``, a ``segment.zoom.ZoomConfig``, on by default): a single-mask answer to points or a box is
+answered again in a window around the prompt, cut from the full-size image and resized to ``image_size`` (one
+more image embedding per prompt), pasted back, then snapped. Multimask answers, mask-only prompts,
+``predict_clicks`` and ``predict_text`` are not zoomed; the returned low-res logits stay those of the whole image
+(so they can be fed back as ``mask_input``).
+
 Accepted images: uint8 or uint16, grey [H, W], [H, W, 1], RGB [H, W, 3] or RGBA [H, W, 4] (composited on white);
 sides of ``MIN_SIDE`` .. ``MAX_SIDE`` pixels (others raise ``InputError``).
 """
@@ -25,6 +31,7 @@ import torch.nn.functional as F
 
 from segcorr.errors import InputError
 from segcorr.io.image import check_image_array
+from segcorr.segment.zoom import ZoomConfig
 
 MIN_SIDE = 16
 MAX_SIDE = 8192
@@ -62,12 +69,14 @@ def snap_to_regions(
     positive: np.ndarray | None = None,
     negative: np.ndarray | None = None,
     box: np.ndarray | None = None,
+    share: float = 0.5,
 ) -> np.ndarray:
     """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
-    takes the majority decision of its pixels; label-0 pixels keep their own. The regions under ``positive``
-    clicks ([P, 2] x, y) are in and those under ``negative`` clicks out, whatever the mask says: a click on a
-    flat-colour region says which region is meant. With a ``box`` prompt (x0, y0, x1, y1) the object lies in
-    the box: regions with less than half of their pixels inside it, and label-0 pixels outside it, are out."""
+    takes the majority decision of its pixels (in when more than ``share`` of them are); label-0 pixels keep
+    their own. The regions under ``positive`` clicks ([P, 2] x, y) are in and those under ``negative`` clicks
+    out, whatever the mask says: a click on a flat-colour region says which region is meant. With a ``box``
+    prompt (x0, y0, x1, y1) the object lies in the box: regions with less than half of their pixels inside it,
+    and label-0 pixels outside it, are out."""
     raw = prob > 0.5
     h, w = labels.shape
     in_box = None
@@ -81,7 +90,7 @@ def snap_to_regions(
         return raw if in_box is None else raw & in_box
     inside = np.bincount(lab, weights=raw.ravel().astype(np.float64), minlength=n)
     total = np.bincount(lab, minlength=n).astype(np.float64)
-    keep = inside > 0.5 * np.maximum(total, 1)
+    keep = inside > share * np.maximum(total, 1)
     if in_box is not None:  # the vote above used the unclipped mask; then regions mostly outside the box go
         share = np.bincount(lab, weights=in_box.ravel().astype(np.float64), minlength=n)
         keep &= share >= 0.5 * np.maximum(total, 1)
@@ -99,10 +108,17 @@ def snap_to_regions(
 
 class Sam3Predictor:
     """SAM-style predictor over ``Sam3Image``. ``refine``: "snap" (default) or "none"; ``snap_side``: the largest
-    side at which the flat segmentation for snapping runs; ``device``: where the model runs (default: its own)."""
+    side at which the flat segmentation for snapping runs; ``zoom``: crop-and-zoom refinement of point and box
+    answers (``ZoomConfig(enabled=False)`` turns it off)."""
 
     def __init__(
-        self, model, refine: str = "snap", snap_side: int = 1024, text_threshold: float = 0.2, max_instances: int = 16
+        self,
+        model,
+        refine: str = "snap",
+        snap_side: int = 1024,
+        text_threshold: float = 0.2,
+        max_instances: int = 16,
+        zoom: ZoomConfig = ZoomConfig(),
     ) -> None:
         if refine not in ("snap", "none"):
             raise InputError(f"expected refine 'snap' or 'none', found {refine!r}")
@@ -111,6 +127,7 @@ class Sam3Predictor:
         self.snap_side = snap_side
         self.text_threshold = text_threshold
         self.max_instances = max_instances
+        self.zoom = zoom
         self.image_size = int(model.config.image_size)
         self.context_length = int(model.config.context_length)
         self._tokenizer = None
@@ -179,12 +196,11 @@ class Sam3Predictor:
         self._need("orig_hw")
         return self._orig_hw
 
-    @torch.no_grad()
-    def set_image(self, image: np.ndarray) -> None:
-        """Compute the image embedding (once per image). image: see the module docstring."""
+    def _embed(self, img: np.ndarray) -> tuple[dict, float, tuple[int, int]]:
+        """uint8 [H, W, 3] -> (embedding, scale, (sh, sw)): the longer side resized to ``image_size``, padded right
+        and bottom to multiples of 32, encoded."""
         import cv2
 
-        img = as_rgb_uint8(image)
         h, w = img.shape[:2]
         s = self.image_size / max(h, w)
         sh, sw = max(1, round(h * s)), max(1, round(w * s))
@@ -194,9 +210,15 @@ class Sam3Predictor:
         x[:sh, :sw] = small
         p = next(self.model.parameters())
         t = torch.from_numpy(x).permute(2, 0, 1)[None].to(device=p.device, dtype=p.dtype) / 255.0
-        self._feats = self.model.encode_image(t)
+        return self.model.encode_image(t), s, (sh, sw)
+
+    @torch.no_grad()
+    def set_image(self, image: np.ndarray) -> None:
+        """Compute the image embedding (once per image). image: see the module docstring."""
+        img = as_rgb_uint8(image)
+        self._feats, s, shw = self._embed(img)
         self._image, self._labels = img, None
-        self._orig_hw, self._scaled_hw, self._scale = (h, w), (sh, sw), s
+        self._orig_hw, self._scaled_hw, self._scale = img.shape[:2], shw, s
 
     def _need_image(self) -> None:
         if self._feats is None:
@@ -227,12 +249,7 @@ class Sam3Predictor:
 
     def to_image(self, logits: torch.Tensor) -> np.ndarray:
         """[N, h4, w4] stride-4 logits of the padded input -> float32 probabilities [N, H, W] at the original size."""
-        sh, sw = self._scaled_hw
-        h, w = self._orig_hw
-        up = F.interpolate(logits[:, None].float(), scale_factor=4, mode="bilinear", align_corners=False)
-        up = up[..., :sh, :sw]
-        up = F.interpolate(up, size=(h, w), mode="bilinear", align_corners=False)[:, 0]
-        return up.sigmoid().cpu().numpy()
+        return _upsample(logits, self._scaled_hw, self._orig_hw)
 
     def _finish(
         self,
@@ -320,28 +337,53 @@ class Sam3Predictor:
         ``multimask_output`` (sorted by predicted IoU, best first) else 1 (the stability-checked answer)."""
         self._need_image()
         coords, labels = self._prompt_arrays(point_coords, point_labels, box, mask_input)
+        xy, lab = np.concatenate(coords), np.concatenate(labels)
         dev = next(self.model.parameters()).device
-        c = torch.from_numpy(np.concatenate(coords) * self._scale)[None].to(dev)
-        lab = torch.from_numpy(np.concatenate(labels))[None].to(dev)
         m_in, has = self._mask_prompt(mask_input, dev)
+        logits, iou, obj = self._decode(self._feats, xy * self._scale, lab, m_in, has, multimask_output)
+        prob = self.to_image(logits)
+        pos = neg = None
+        if point_coords is not None:
+            pts, pl = coords[0], labels[0]
+            pos, neg = pts[pl == 1], pts[pl == 0]
+        box_a = None if box is None else np.asarray(box, np.float32).reshape(4)
+        iou_np = iou.cpu().numpy()
+        if (
+            self.zoom.enabled
+            and not multimask_output
+            and obj > 0
+            and (box_a is not None or (pos is not None and len(pos)))
+        ):
+            from segcorr.segment.zoom import zoom_answer
+
+            prob, iou_np = zoom_answer(self, xy, lab, prob, iou_np, box_a, pos)
+        masks = self._finish(prob, pos, neg, box_a)
+        return masks, iou_np, logits.cpu().numpy(), obj
+
+    def _decode(
+        self,
+        feats: dict,
+        xy: np.ndarray,
+        lab: np.ndarray,
+        m_in: torch.Tensor | None = None,
+        has: torch.Tensor | None = None,
+        multimask_output: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """One object in one embedding: xy [N, 2] in the embedding's input pixels, lab [N] -> (logits [K, h4, w4],
+        iou_pred [K] sorted best first, object score logit)."""
+        dev = next(self.model.parameters()).device
         out = self.model.predict_prompts(
-            self._feats,
+            feats,
             torch.zeros(1, dtype=torch.long, device=dev),
-            c,
-            lab,
+            torch.from_numpy(np.asarray(xy, np.float32))[None].to(dev),
+            torch.from_numpy(np.asarray(lab, np.int64))[None].to(dev),
             m_in,
             has,
             multimask_output=multimask_output,
         )
         logits, iou = out["masks"][0], out["iou_pred"][0]
         order = torch.argsort(iou, descending=True)
-        logits, iou = logits[order], iou[order]
-        pos = neg = None
-        if point_coords is not None:
-            pts, pl = np.concatenate(coords[:1]), np.concatenate(labels[:1])
-            pos, neg = pts[pl == 1], pts[pl == 0]
-        masks = self._finish(self.to_image(logits), pos, neg, None if box is None else np.asarray(box, np.float32))
-        return masks, iou.cpu().numpy(), logits.cpu().numpy(), float(out["object_score_logits"][0, 0])
+        return logits[order], iou[order], float(out["object_score_logits"][0, 0])
 
     @torch.no_grad()
     def predict_clicks(self, points: np.ndarray, chunk: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -421,6 +463,16 @@ class Sam3Predictor:
         return ConceptResult(
             masks, sc, np.stack([_mask_box(m) for m in masks]) if len(masks) else np.zeros((0, 4), np.float32), presence
         )
+
+
+def _upsample(logits: torch.Tensor, scaled_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """[N, h4, w4] stride-4 logits of a padded input whose image part is ``scaled_hw`` -> float32 probabilities
+    [N, *out_hw] (bilinear on logits)."""
+    sh, sw = scaled_hw
+    up = F.interpolate(logits[:, None].float(), scale_factor=4, mode="bilinear", align_corners=False)
+    up = up[..., :sh, :sw]
+    up = F.interpolate(up, size=tuple(out_hw), mode="bilinear", align_corners=False)[:, 0]
+    return up.sigmoid().cpu().numpy()
 
 
 def _mask_box(m: np.ndarray) -> np.ndarray:

@@ -1,0 +1,155 @@
+"""Crop-and-zoom refinement of point and box answers (SAM-style), used by ``Sam3Predictor.predict``.
+
+The model sees the whole image at ``image_size`` pixels on the longer side (256 for ``sam3_tiny``) and answers at
+stride 4, so a part of a few hundred pixels at 512x384 is a few cells wide. After the first answer, a window
+around the prompt is cut from the full-size image, resized to the model's input size, embedded again, and the
+prompt (mapped into the window) answered there; the window's answer is pasted back into the image frame.
+
+Windows (original pixels, ``x0, y0, x1, y1``):
+- box prompt: the box grown by ``box_margin`` of its longer side on every side;
+- point prompt: the first answer's box grown by ``point_margin`` of its longer side (the click's own cell when the
+  first answer is empty), or a fixed share of the image's longer side around the click when ``point_share`` > 0;
+every window is then widened to an aspect of at most ``max_aspect``, to at least ``min_side`` pixels, and shifted
+inside the image. With several ``scales`` each window is also tried that many times larger (same centre), and the
+answer with the highest predicted IoU wins (the first answer competes when ``keep_first``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ZoomConfig:
+    """``enabled``: refine point and box answers in a zoomed window (one more image embedding per window).
+    See the module docstring for the window rules."""
+
+    enabled: bool = True
+    box_margin: float = 0.15
+    point_margin: float = 0.25
+    point_share: float = 0.0
+    min_side: int = 64
+    max_aspect: float = 1.5
+    scales: tuple[float, ...] = (1.0,)
+    mask_prompt: bool = False
+    keep_first: bool = False
+    outside_first: bool = True
+    rounds: int = 1
+
+
+def grow_window(
+    box: np.ndarray, margin: float, hw: tuple[int, int], min_side: int, max_aspect: float, scale: float = 1.0
+) -> tuple[int, int, int, int]:
+    """box float [4] (x0, y0, x1, y1) -> integer window (x0, y0, x1, y1), end-exclusive, inside an image of
+    ``hw`` = (height, width): the box grown by ``margin`` x its longer side on every side, times ``scale`` about
+    its centre, its shorter side widened to at least longer / ``max_aspect``, both sides to at least
+    ``min_side`` (at most the image's), then shifted (not shrunk) to lie inside the image."""
+    h, w = hw
+    x0, y0, x1, y1 = (float(v) for v in np.asarray(box, np.float64).reshape(4))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    bw, bh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    pad = margin * max(bw, bh)
+    bw, bh = (bw + 2 * pad) * scale, (bh + 2 * pad) * scale
+    long = max(bw, bh)
+    bw, bh = max(bw, long / max_aspect, min_side), max(bh, long / max_aspect, min_side)
+    bw, bh = min(bw, w), min(bh, h)
+    wx0 = int(round(min(max(cx - bw / 2, 0.0), w - bw)))
+    wy0 = int(round(min(max(cy - bh / 2, 0.0), h - bh)))
+    return wx0, wy0, min(w, wx0 + int(round(bw))), min(h, wy0 + int(round(bh)))
+
+
+def mask_box(mask: np.ndarray) -> np.ndarray | None:
+    """bool [H, W] -> float [4] (x0, y0, x1, y1) of its pixels (end-exclusive), None when empty."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return None
+    return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], np.float64)
+
+
+def point_window_box(
+    points: np.ndarray, first: np.ndarray, hw: tuple[int, int], share: float
+) -> tuple[np.ndarray, bool]:
+    """The box a point prompt's window grows from: ``share`` > 0: a square of ``share`` x the image's longer
+    side around the positive clicks' centre (returned with False: no margin); else the first answer's box (bool
+    [H, W] ``first``) joined with the positive clicks (True: grow by the margin)."""
+    h, w = hw
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    if share > 0:
+        c = pts.mean(0)
+        r = share * max(h, w) / 2
+        return np.array([c[0] - r, c[1] - r, c[0] + r, c[1] + r]), False
+    b = mask_box(first)
+    lo, hi = pts.min(0), pts.max(0) + 1
+    if b is None:
+        return np.array([lo[0], lo[1], hi[0], hi[1]]), True
+    return np.array([min(b[0], lo[0]), min(b[1], lo[1]), max(b[2], hi[0]), max(b[3], hi[1])]), True
+
+
+def window_mask_logits(prob: np.ndarray, scaled_hw: tuple[int, int], grid_hw: tuple[int, int]) -> np.ndarray:
+    """The first answer's probabilities inside a window (float [h, w]) -> a mask prompt for the window's embedding:
+    logits float32 [h4, w4] on the stride-4 grid of its padded input (image part ``scaled_hw``), clipped to +-8."""
+    import cv2
+
+    sh, sw = scaled_hw
+    h4, w4 = grid_hw
+    grid = np.zeros((h4 * 4, w4 * 4), np.float32)
+    grid[:sh, :sw] = cv2.resize(prob.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+    p = grid.reshape(h4, 4, w4, 4).mean(axis=(1, 3)).clip(1e-4, 1 - 1e-4)
+    return np.clip(np.log(p / (1 - p)), -8.0, 8.0).astype(np.float32)
+
+
+def zoom_answer(
+    pred,
+    xy: np.ndarray,
+    lab: np.ndarray,
+    prob: np.ndarray,
+    iou: np.ndarray,
+    box: np.ndarray | None,
+    pos: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Refine the first answer of ``pred`` (a ``Sam3Predictor`` with an image set) in zoomed windows.
+
+    xy [N, 2] prompt points in original pixels with labels lab [N] (clicks 0/1, box corners 2/3); prob float
+    [1, H, W] and iou [1]: the first answer; box [4] or None; pos [P, 2] positive clicks or None.
+    Returns (prob [1, H, W], iou [1]) of the chosen answer (see the module docstring)."""
+
+    cfg = pred.zoom
+    score = float(iou[0])
+    for _ in range(max(1, cfg.rounds)):
+        prob, score = _zoom_round(pred, cfg, xy, lab, prob, score, box, pos)
+    return prob, np.array([score], np.float32)
+
+
+def _zoom_round(pred, cfg: ZoomConfig, xy, lab, prob, score, box, pos) -> tuple[np.ndarray, float]:
+    import torch
+
+    from segcorr.segment.predictor import _upsample
+
+    h, w = pred.orig_hw
+    first = prob[0]
+    if box is not None:
+        base, margin = np.asarray(box, np.float64), cfg.box_margin
+    else:
+        base, grow = point_window_box(pos, first > 0.5, (h, w), cfg.point_share)
+        margin = cfg.point_margin if grow else 0.0
+    best_iou, best = (score, first) if cfg.keep_first else (-np.inf, first)
+    dev = next(pred.model.parameters()).device
+    for scale in cfg.scales:
+        x0, y0, x1, y1 = grow_window(base, margin, (h, w), cfg.min_side, cfg.max_aspect, scale)
+        feats, s, shw = pred._embed(np.ascontiguousarray(pred._image[y0:y1, x0:x1]))
+        m_in = has = None
+        if cfg.mask_prompt:
+            grid = tuple(feats["inter"][0].shape[-2:])
+            m = window_mask_logits(first[y0:y1, x0:x1], shw, grid)
+            m_in = torch.from_numpy(m)[None, None].to(dev)
+            has = torch.ones(1, dtype=torch.bool, device=dev)
+        shifted = (np.asarray(xy, np.float64) - (x0, y0)) * s
+        logits, wiou, _obj = pred._decode(feats, shifted, lab, m_in, has)
+        if float(wiou[0]) <= best_iou:
+            continue
+        out = first.copy() if cfg.outside_first else np.zeros_like(first)
+        out[y0:y1, x0:x1] = _upsample(logits[:1], shw, (y1 - y0, x1 - x0))[0]
+        best_iou, best = float(wiou[0]), out
+    return best[None], best_iou

@@ -1,0 +1,125 @@
+"""Crop-and-zoom refinement (segment/zoom.py): the window rules, the mask prompt, and the predictor's zoomed path
+with a tiny random-weight model (behaviour, not quality: the shipped weights' figures are in the model card)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from segcorr.io.weights import save_weights
+from segcorr.segment.model import build
+from segcorr.segment.predictor import Sam3Predictor
+from segcorr.segment.zoom import ZoomConfig, grow_window, point_window_box, window_mask_logits
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    m = build("sam3-test")
+    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
+    save_weights(m, path, {"name": "sam3-test", "config": json.dumps(dataclasses.asdict(m.config))})
+    return path
+
+
+@pytest.fixture(scope="module")
+def image():
+    rng = np.random.default_rng(0)
+    img = np.full((96, 160, 3), 200, np.uint8)
+    img[20:60, 40:100] = (200, 40, 40)
+    img[30:40, 60:70] = (40, 40, 200)
+    return np.clip(img.astype(int) + rng.integers(-3, 4, img.shape), 0, 255).astype(np.uint8)
+
+
+def test_grow_window_margin_aspect_min_side_and_shift():
+    hw = (100, 200)
+    # 20 x 10 box, margin 0.5 x 20 = 10 px on every side -> 40 x 30, aspect 1.33 <= 1.5: kept
+    assert grow_window(np.array([50, 40, 70, 50]), 0.5, hw, 8, 1.5) == (40, 30, 80, 60)
+    # a thin box is widened to the aspect limit about its centre
+    assert grow_window(np.array([50, 40, 110, 46]), 0.0, hw, 8, 2.0) == (50, 28, 110, 58)
+    # a tiny box grows to min_side
+    assert grow_window(np.array([10, 10, 12, 12]), 0.0, hw, 32, 1.5) == (0, 0, 32, 32)
+    # shifted (not shrunk) to lie inside the image; at most the image
+    assert grow_window(np.array([180, 80, 200, 100]), 0.5, hw, 8, 1.5) == (160, 60, 200, 100)
+    assert grow_window(np.array([0, 0, 200, 100]), 0.5, hw, 8, 1.5) == (0, 0, 200, 100)
+    # a scale grows the window about the same centre
+    assert grow_window(np.array([90, 40, 110, 60]), 0.0, hw, 8, 1.5, scale=2.0) == (80, 30, 120, 70)
+
+
+def test_point_window_box_from_first_answer_or_share():
+    first = np.zeros((50, 80), bool)
+    first[10:20, 30:45] = True
+    b, grow = point_window_box(np.array([[35.0, 15.0]]), first, (50, 80), 0.0)
+    assert grow and b.tolist() == [30, 10, 45, 20]
+    b, grow = point_window_box(np.array([[5.0, 40.0]]), first, (50, 80), 0.0)  # a click outside joins the box
+    assert b.tolist() == [5, 10, 45, 41]
+    b, grow = point_window_box(np.array([[5.0, 40.0]]), np.zeros_like(first), (50, 80), 0.0)
+    assert b.tolist() == [5, 40, 6, 41]
+    b, grow = point_window_box(np.array([[40.0, 20.0]]), first, (50, 80), 0.25)
+    assert not grow and b.tolist() == [30, 10, 50, 30]  # 0.25 x 80 = 20 px square around the click
+
+
+def test_window_mask_logits_on_the_stride4_grid():
+    prob = np.zeros((20, 40), np.float32)
+    prob[:, :20] = 1.0
+    m = window_mask_logits(prob, (16, 32), (8, 12))  # image part 16 x 32 of a 32 x 48 padded input
+    assert m.shape == (8, 12) and m.dtype == np.float32
+    assert (m[:4, :4] == 8.0).all() and (m[:4, 4:8] == -8.0).all() and (m[4:] == -8.0).all()
+
+
+def test_zoom_off_is_the_plain_answer_and_on_changes_only_point_and_box(weights, image, monkeypatch):
+    plain = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(enabled=False))
+    zoomed = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(min_side=32))
+    zoomed.model.load_state_dict(plain.model.state_dict())
+    for p in (plain, zoomed):
+        p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0  # random weights: make the object present
+        p.set_image(image)
+    embeds = []
+    orig = zoomed._embed
+    monkeypatch.setattr(zoomed, "_embed", lambda img: (embeds.append(img.shape[:2]), orig(img))[1])
+    pt, box = np.array([[65.0, 35.0]]), np.array([40.0, 20.0, 100.0, 60.0])
+    for kw in ({"point_coords": pt, "point_labels": np.array([1])}, {"box": box}):
+        a, _ia, la, oa = plain.predict(**kw)
+        b, ib, lb, ob = zoomed.predict(**kw)
+        assert b.shape == a.shape == (1, 96, 160) and b.dtype == bool and ib.shape == (1,)
+        np.testing.assert_array_equal(la, lb)  # low-res logits stay those of the whole image (mask_input)
+        assert oa == ob
+    assert len(embeds) == 2
+    # the box window: 60 x 40 box, margin 0.15 x 60 = 9 px -> 78 x 58
+    assert embeds[1] == (58, 78)
+    # multimask answers and mask-only prompts are not zoomed
+    embeds.clear()
+    _, _, low, _ = zoomed.predict(pt, np.array([1]), multimask_output=True)
+    zoomed.predict(mask_input=low[0])
+    assert embeds == []
+
+
+def test_zoom_answer_is_the_window_answer_pasted(weights, image):
+    """With a window the size of the whole image the zoomed answer equals the plain one (same input)."""
+    plain = Sam3Predictor.from_pretrained(str(weights), refine="none", zoom=ZoomConfig(enabled=False))
+    zoomed = Sam3Predictor.from_pretrained(str(weights), refine="none", zoom=ZoomConfig(box_margin=2.0, max_aspect=1.0))
+    zoomed.model.load_state_dict(plain.model.state_dict())
+    for p in (plain, zoomed):
+        p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+        p.set_image(image)
+    box = np.array([40.0, 20.0, 100.0, 60.0])
+    a, ia, _, _ = plain.predict(box=box)
+    b, ib, _, _ = zoomed.predict(box=box)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(ia, ib, rtol=1e-5)
+
+
+def test_builtin_zoom_option_and_cache_settings(weights):
+    from segcorr.errors import InputError
+    from segcorr.segment import build as build_segmenter
+
+    on = build_segmenter("builtin", weights=str(weights))
+    off = build_segmenter("builtin", weights=str(weights), zoom=False)
+    assert on.predictor.zoom == ZoomConfig() and on.predictor.zoom.enabled
+    assert not off.predictor.zoom.enabled
+    assert on.cache_settings() != off.cache_settings()  # cached isolation masks answer for one setting only
+    with pytest.raises(InputError, match="zoom"):
+        build_segmenter("builtin", weights=str(weights), zoom="yes")
