@@ -28,15 +28,13 @@ class ZoomConfig:
 
     enabled: bool = True
     box_margin: float = 0.15
-    point_margin: float = 0.25
+    point_margin: float = 0.15
     point_share: float = 0.0
     min_side: int = 64
     max_aspect: float = 1.5
     scales: tuple[float, ...] = (1.0,)
     mask_prompt: bool = False
     keep_first: bool = False
-    outside_first: bool = True
-    rounds: int = 1
 
 
 def grow_window(
@@ -113,20 +111,13 @@ def zoom_answer(
 
     xy [N, 2] prompt points in original pixels with labels lab [N] (clicks 0/1, box corners 2/3); prob float
     [1, H, W] and iou [1]: the first answer; box [4] or None; pos [P, 2] positive clicks or None.
-    Returns (prob [1, H, W], iou [1]) of the chosen answer (see the module docstring)."""
-
-    cfg = pred.zoom
-    score = float(iou[0])
-    for _ in range(max(1, cfg.rounds)):
-        prob, score = _zoom_round(pred, cfg, xy, lab, prob, score, box, pos)
-    return prob, np.array([score], np.float32)
-
-
-def _zoom_round(pred, cfg: ZoomConfig, xy, lab, prob, score, box, pos) -> tuple[np.ndarray, float]:
+    Returns (prob [1, H, W], iou [1]) of the chosen answer (see the module docstring); outside the window the
+    first answer stays."""
     import torch
 
     from segcorr.segment.predictor import _upsample
 
+    cfg = pred.zoom
     h, w = pred.orig_hw
     first = prob[0]
     if box is not None:
@@ -134,7 +125,7 @@ def _zoom_round(pred, cfg: ZoomConfig, xy, lab, prob, score, box, pos) -> tuple[
     else:
         base, grow = point_window_box(pos, first > 0.5, (h, w), cfg.point_share)
         margin = cfg.point_margin if grow else 0.0
-    best_iou, best = (score, first) if cfg.keep_first else (-np.inf, first)
+    best_iou, best = (float(iou[0]), first) if cfg.keep_first else (-np.inf, first)
     dev = next(pred.model.parameters()).device
     for scale in cfg.scales:
         x0, y0, x1, y1 = grow_window(base, margin, (h, w), cfg.min_side, cfg.max_aspect, scale)
@@ -149,7 +140,7 @@ def _zoom_round(pred, cfg: ZoomConfig, xy, lab, prob, score, box, pos) -> tuple[
         logits, wiou, _obj = pred._decode(feats, shifted, lab, m_in, has)
         if float(wiou[0]) <= best_iou:
             continue
-        out = first.copy() if cfg.outside_first else np.zeros_like(first)
+        out = first.copy()
         out[y0:y1, x0:x1] = _upsample(logits[:1], shw, (y1 - y0, x1 - x0))[0]
         best_iou, best = float(wiou[0]), out
-    return best[None], best_iou
+    return best[None], np.array([best_iou], np.float32)
