@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from segcorr.data.synth import textures
-from segcorr.data.synth.shapes import _SHIFT, Sprite
+from segcorr.data.synth.shapes import _SHIFT, Sprite, part_mask
 
 Fill = Callable[[int, int], np.ndarray]
 DETAIL_SIGMA = 0.6  # px: band limit of fine painted detail
@@ -279,16 +279,11 @@ def shaded_sprite(
     art: code 2); ``texture``: optional fill whose variation (minus its mean) is added
     at ``texture_amount``.
     Returns None when the polygon covers no pixel."""
-    pad = line_px + 3
-    x0 = float(np.floor(poly[:, 0].min())) - pad
-    y0 = float(np.floor(poly[:, 1].min())) - pad
-    w = int(np.ceil(poly[:, 0].max() - x0)) + pad + 1
-    h = int(np.ceil(poly[:, 1].max() - y0)) + pad + 1
-    pts = np.round((poly - np.asarray([x0, y0], np.float32)) * (1 << _SHIFT)).astype(np.int32)
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [pts], 1, lineType=cv2.LINE_8, shift=_SHIFT)
-    if not mask.any():
+    placed = part_mask(poly, line_px)
+    if placed is None:
         return None
+    x0, y0, mask = placed
+    h, w = mask.shape
     size = float(max(np.ptp(poly[:, 0]), np.ptp(poly[:, 1]), 1.0))
     lx, ly = light
     # soft gradient across the part: +-8 % towards / away from the light

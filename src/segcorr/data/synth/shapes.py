@@ -108,6 +108,20 @@ def transform_poly(poly: np.ndarray, angle: float = 0.0, dx: float = 0.0, dy: fl
     return (poly @ rot.T + np.asarray([dx, dy], np.float32)).astype(np.float32)
 
 
+def part_mask(poly: np.ndarray, line_px: int) -> tuple[float, float, np.ndarray] | None:
+    """A part's filled polygon on its own canvas with room for its line: (x0, y0, mask uint8 [h, w]), where (x0, y0)
+    is the canvas origin in the part's local coords; None when the polygon covers no pixel."""
+    pad = line_px + 3
+    x0 = float(np.floor(poly[:, 0].min())) - pad
+    y0 = float(np.floor(poly[:, 1].min())) - pad
+    w = int(np.ceil(poly[:, 0].max() - x0)) + pad + 1
+    h = int(np.ceil(poly[:, 1].max() - y0)) + pad + 1
+    pts = np.round((poly - np.asarray([x0, y0], np.float32)) * (1 << _SHIFT)).astype(np.int32)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [pts], 1, lineType=cv2.LINE_8, shift=_SHIFT)
+    return (x0, y0, mask) if mask.any() else None
+
+
 def rasterize(
     poly: np.ndarray,
     fill: FillFn,
@@ -123,16 +137,11 @@ def rasterize(
     mask the colour is the line colour (if any), so bilinear sampling at the edge fades into the line
     rather than into an unrelated colour.
     """
-    pad = line_px + 3
-    x0 = float(np.floor(poly[:, 0].min())) - pad
-    y0 = float(np.floor(poly[:, 1].min())) - pad
-    w = int(np.ceil(poly[:, 0].max() - x0)) + pad + 1
-    h = int(np.ceil(poly[:, 1].max() - y0)) + pad + 1
-    pts = np.round((poly - np.asarray([x0, y0], np.float32)) * (1 << _SHIFT)).astype(np.int32)
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [pts], 1, lineType=cv2.LINE_8, shift=_SHIFT)
-    if not mask.any():
+    placed = part_mask(poly, line_px)
+    if placed is None:
         return None
+    x0, y0, mask = placed
+    h, w = mask.shape
     color = np.ascontiguousarray(fill(h, w))
     if shadow is not None:
         sx, sy = int(round(shadow[0])), int(round(shadow[1]))
