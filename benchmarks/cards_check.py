@@ -8,6 +8,8 @@ by the card's ``<name>_data`` command when missing. Timings (``ms_per_item``) ar
 ``python -m segcorr``, so ``PYTHONPATH=CLONE/src`` checks the code and weights of another checkout (a clean clone
 of one commit rather than a working tree in flux). Prints one line per entry and exits 1 when a metric moved by
 more than ``--tol`` (absolute): a refactor that claims to change no figure runs this before and after.
+``--update``: a change that moves figures on purpose writes the measured metrics into the card entries (timings
+too; the rest of each entry is kept) and exits 0.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def main() -> int:
     ap.add_argument("--only", help="regex on CARD/ENTRY, e.g. 'v3/cels200_given'")
     ap.add_argument("--workdir", type=Path, default=None, help="where generated data lives (default: a temp dir)")
     ap.add_argument("--tol", type=float, default=1e-6)
+    ap.add_argument("--update", action="store_true", help="write the measured metrics into the cards")
     args = ap.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cards_check_"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +101,18 @@ def main() -> int:
         bad = compare(recorded, measured, args.tol)
         failed += bool(bad)
         print(f"{'CHANGED' if bad else 'same   '} {stem}/{key}" + ("".join(f"\n    {b}" for b in bad)), flush=True)
-    return 1 if failed else 0
+        if args.update and bad:
+            update_card(CARDS / f"{stem}.json", key, {k: measured.get(k) for k in recorded})
+    return 1 if failed and not args.update else 0
+
+
+def update_card(card: Path, key: str, metrics: dict) -> None:
+    """Replace one evaluation entry's metrics in a card (written to a temp file, then renamed)."""
+    data = json.loads(card.read_text())
+    data["evaluation"][key]["metrics"] = metrics
+    tmp = card.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(card)
 
 
 if __name__ == "__main__":
