@@ -79,6 +79,67 @@ def _torso_poly(rng: np.random.Generator, u: float, top_kind: str) -> np.ndarray
     return np.concatenate([left, right, np.asarray(body, np.float64)]).astype(np.float32)
 
 
+def _limbs(
+    p: _Painter,
+    rng: np.random.Generator,
+    u: float,
+    root: int,
+    side: int,
+    look: fb.Look,
+    colours: tuple[np.ndarray, np.ndarray, np.ndarray],
+    names: tuple[str, str, str],
+) -> None:
+    """One side's leg with its shoe and arm with its hand (side -1: left, 1: right), hung on ``root``.
+    colours: (skin, top, lower garment); names: (top kind, top colour name, lower colour name)."""
+    skin, top, low = colours
+    top_kind, top_name, low_name = names
+    leg = p.add(
+        shapes.limb_poly(rng.uniform(2.0, 2.5) * u, 0.6 * u, 0.45 * u),
+        skin if top_kind == "dress" else low,
+        "leg" if top_kind == "dress" else f"{low_name} pants",
+        "leg",
+        root,
+        joint=(side * 0.4 * u, 0.9 * u),
+        rest_angle=-side * rng.uniform(0.0, 0.15),
+        swing=rng.uniform(0.0, 0.15),
+        phase=rng.uniform(0, 2 * np.pi),
+        z=2,
+    )
+    shoe_name = palette.pick(rng, ("black", "brown", "white", "red"))
+    p.add(
+        shapes.ellipse_poly(-side * 0.1 * u, 0.05 * u, 0.36 * u, 0.2 * u),
+        look.lit(palette.color(rng, shoe_name)),
+        f"{shoe_name} shoes",
+        "shoe",
+        leg,
+        joint=(0.0, 2.2 * u),
+        z=2.1,
+        gloss=0.4,
+    )
+    z = 7.0 if side == 1 or rng.random() < 0.3 else 1.0
+    arm = p.add(
+        shapes.limb_poly(rng.uniform(1.6, 2.0) * u, 0.46 * u, 0.38 * u),
+        top,
+        f"{top_name} sleeve",
+        "arm",
+        root,
+        joint=(side * 0.8 * u, -0.8 * u),
+        rest_angle=-side * rng.uniform(0.1, 0.6),
+        swing=rng.uniform(0.0, 0.18),
+        phase=rng.uniform(0, 2 * np.pi),
+        z=z,
+    )
+    p.add(
+        shapes.ellipse_poly(0, 0.1 * u, 0.24 * u, 0.28 * u),
+        skin,
+        "hand",
+        "hand",
+        arm,
+        joint=(0.0, 1.8 * u),
+        z=z + 0.1,
+    )
+
+
 def character(
     rng: np.random.Generator, unit: float, look: fb.Look, light: tuple[float, float], line_px: int
 ) -> tuple[list[Part], str]:
@@ -100,51 +161,7 @@ def character(
     ]
     root = p.add(torso, top, f"{top_name} {top_kind}", top_kind, z=5, strokes=folds)
     for side in (-1, 1):
-        leg = p.add(
-            shapes.limb_poly(rng.uniform(2.0, 2.5) * u, 0.6 * u, 0.45 * u),
-            skin if top_kind == "dress" else low,
-            "leg" if top_kind == "dress" else f"{low_name} pants",
-            "leg",
-            root,
-            joint=(side * 0.4 * u, 0.9 * u),
-            rest_angle=-side * rng.uniform(0.0, 0.15),
-            swing=rng.uniform(0.0, 0.15),
-            phase=rng.uniform(0, 2 * np.pi),
-            z=2,
-        )
-        shoe_name = palette.pick(rng, ("black", "brown", "white", "red"))
-        p.add(
-            shapes.ellipse_poly(-side * 0.1 * u, 0.05 * u, 0.36 * u, 0.2 * u),
-            look.lit(palette.color(rng, shoe_name)),
-            f"{shoe_name} shoes",
-            "shoe",
-            leg,
-            joint=(0.0, 2.2 * u),
-            z=2.1,
-            gloss=0.4,
-        )
-        z = 7.0 if side == 1 or rng.random() < 0.3 else 1.0
-        arm = p.add(
-            shapes.limb_poly(rng.uniform(1.6, 2.0) * u, 0.46 * u, 0.38 * u),
-            top,
-            f"{top_name} sleeve",
-            "arm",
-            root,
-            joint=(side * 0.8 * u, -0.8 * u),
-            rest_angle=-side * rng.uniform(0.1, 0.6),
-            swing=rng.uniform(0.0, 0.18),
-            phase=rng.uniform(0, 2 * np.pi),
-            z=z,
-        )
-        p.add(
-            shapes.ellipse_poly(0, 0.1 * u, 0.24 * u, 0.28 * u),
-            skin,
-            "hand",
-            "hand",
-            arm,
-            joint=(0.0, 1.8 * u),
-            z=z + 0.1,
-        )
+        _limbs(p, rng, u, root, side, look, (skin, top, low), (top_kind, top_name, low_name))
     neck = shapes.rect_poly(-0.22 * u, -1.55 * u, 0.22 * u, -1.05 * u)
     p.add(neck, skin, "neck", "neck", root, z=4, shade=0.35)
     _head(p, rng, u, root, skin, hair, hair_word, look)
@@ -222,6 +239,47 @@ def _direction(rng: np.random.Generator) -> float:
     return float(rng.uniform(0, 2 * np.pi))
 
 
+def _characters(
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    f: float,
+    horizon: float,
+    look: fb.Look,
+    pan: np.ndarray,
+    zoom: float,
+    c: tuple[float, float],
+) -> list[Layer]:
+    """The scene's characters (one close-up, or 1-3 standing on the ground below ``horizon``), each moving with
+    its own motion plus the camera's ``pan`` and ``zoom`` about ``c``; back to front (lower feet are nearer)."""
+    light = look.sun
+    closeup = rng.random() < 0.25
+    n_char = 1 if closeup else int(rng.integers(1, 4))
+    ids = rng.permutation(n_char) + 1
+    chars = []
+    for i in range(n_char):
+        unit = height * (rng.uniform(1.1, 1.8) if closeup else rng.uniform(0.35, 0.95)) / 7.0
+        line_px = max(1, int(round(int(rng.choice(_LINE_WIDTHS)) * f)))
+        parts, concept = character(rng, unit, look, light, line_px)
+        if closeup:
+            pos = (rng.uniform(0.3, 0.7) * width, height * rng.uniform(0.3, 0.45) + 1.9 * unit)
+        else:
+            pos = (rng.uniform(0.05, 0.95) * width, min(horizon + rng.uniform(0.0, 0.3) * height, height) - 3.3 * unit)
+        speed, d = _speed(rng, f, 0.3, 0.35, 14.0), rng.uniform(0, 2 * np.pi)
+        own = np.array([np.cos(d), np.sin(d)]) * speed
+        vel = own + pan + zoom * (np.asarray(pos) - np.asarray(c))
+        motion = Motion(
+            pos=pos,
+            vel=tuple(vel),
+            acc=tuple(rng.normal(0, 0.05 * max(speed, 0.5), 2)),
+            angle0=rng.uniform(-0.08, 0.08),
+            omega=rng.uniform(-0.02, 0.02),
+            scale_rate=zoom + rng.uniform(-0.01, 0.01),
+        )
+        chars.append((pos[1] + 3.3 * unit, Layer(tuple(parts), motion, int(ids[i]), concept)))
+    return [la for _, la in sorted(chars, key=lambda t: t[0])]  # lower feet = nearer
+
+
 def build_film_scene(rng: np.random.Generator, height: int, width: int) -> Scene:
     """A random scene of the "film" style (module docstring). Motion per unit time, as `build_scene`."""
     f = min(height / 384.0, width / 512.0)
@@ -260,32 +318,7 @@ def build_film_scene(rng: np.random.Generator, height: int, width: int) -> Scene
         Layer((fb.ground_plane(rng, height, width, margin, horizon, look, indoor),), plane_motion(1.0), 0, "scenery")
     )
 
-    light = look.sun
-    closeup = rng.random() < 0.25
-    n_char = 1 if closeup else int(rng.integers(1, 4))
-    ids = rng.permutation(n_char) + 1
-    chars = []
-    for i in range(n_char):
-        unit = height * (rng.uniform(1.1, 1.8) if closeup else rng.uniform(0.35, 0.95)) / 7.0
-        line_px = max(1, int(round(int(rng.choice(_LINE_WIDTHS)) * f)))
-        parts, concept = character(rng, unit, look, light, line_px)
-        if closeup:
-            pos = (rng.uniform(0.3, 0.7) * width, height * rng.uniform(0.3, 0.45) + 1.9 * unit)
-        else:
-            pos = (rng.uniform(0.05, 0.95) * width, min(horizon + rng.uniform(0.0, 0.3) * height, height) - 3.3 * unit)
-        speed, d = _speed(rng, f, 0.3, 0.35, 14.0), rng.uniform(0, 2 * np.pi)
-        own = np.array([np.cos(d), np.sin(d)]) * speed
-        vel = own + pan + zoom * (np.asarray(pos) - np.asarray(c))
-        motion = Motion(
-            pos=pos,
-            vel=tuple(vel),
-            acc=tuple(rng.normal(0, 0.05 * max(speed, 0.5), 2)),
-            angle0=rng.uniform(-0.08, 0.08),
-            omega=rng.uniform(-0.02, 0.02),
-            scale_rate=zoom + rng.uniform(-0.01, 0.01),
-        )
-        chars.append((pos[1] + 3.3 * unit, Layer(tuple(parts), motion, int(ids[i]), concept)))
-    layers += [la for _, la in sorted(chars, key=lambda t: t[0])]  # lower feet = nearer
+    layers += _characters(rng, height, width, f, horizon, look, pan, zoom, c)
     if rng.random() < 0.35:
         fg = fb.foreground_plane(rng, height, width, look)
         if fg:

@@ -310,6 +310,21 @@ def shaded_sprite(
         a = _smooth(arc.astype(np.float32), 0.6)[..., None] * np.float32(band)
         col = col * (1 - a) + (np.asarray(base, np.float32) * 0.4 + 150.0) * a
     color = _u8(col)
+    code = _ink(mask, color, line_px, line_rgb, strokes or [], (x0, y0))
+    return Sprite(color=color, code=code, x0=x0, y0=y0)
+
+
+def _ink(
+    mask: np.ndarray,
+    color: np.ndarray,
+    line_px: int,
+    line_rgb: np.ndarray,
+    strokes: list[np.ndarray],
+    origin: tuple[float, float],
+) -> np.ndarray:
+    """Line art of a part: the outer ``line_px`` ring of ``mask`` and the interior ``strokes`` (local coords; the
+    canvas starts at ``origin``) painted into ``color`` (uint8 [h, w, 3], in place; outside the mask too). Returns
+    the part's codes (uint8 [h, w]: 0 outside, 1 fill, 2 line)."""
     code = mask.copy()
     if line_px > 0:
         k = 2 * line_px + 1
@@ -320,14 +335,14 @@ def shaded_sprite(
         code[ring] = 2
         color[ring] = line_rgb
         color[mask == 0] = line_rgb
-    for s in strokes or []:
-        sp = [np.round((s - np.asarray([x0, y0], np.float32)) * (1 << _SHIFT)).astype(np.int32)]
+    for s in strokes:
+        sp = [np.round((s - np.asarray(origin, np.float32)) * (1 << _SHIFT)).astype(np.int32)]
         stroke = np.zeros_like(mask)
         cv2.polylines(stroke, sp, False, 1, thickness=max(1, line_px), lineType=cv2.LINE_8, shift=_SHIFT)
         on = (stroke == 1) & (mask == 1)
         code[on] = 2
         color[on] = line_rgb
-    return Sprite(color=color, code=code, x0=x0, y0=y0)
+    return code
 
 
 def painted_sprite(polys: list[np.ndarray], fill: Fill, edge_dark: float = 0.0) -> Sprite | None:
