@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from segcorr.data.synth import textures
-from segcorr.data.synth.shapes import _SHIFT, Sprite, part_mask
+from segcorr.data.synth.shapes import _SHIFT, Sprite, outline, part_mask
 
 Fill = Callable[[int, int], np.ndarray]
 DETAIL_SIGMA = 0.6  # px: band limit of fine painted detail
@@ -325,16 +325,7 @@ def _ink(
     """Line art of a part: the outer ``line_px`` ring of ``mask`` and the interior ``strokes`` (local coords; the
     canvas starts at ``origin``) painted into ``color`` (uint8 [h, w, 3], in place; outside the mask too). Returns
     the part's codes (uint8 [h, w]: 0 outside, 1 fill, 2 line)."""
-    code = mask.copy()
-    if line_px > 0:
-        k = 2 * line_px + 1
-        inner = cv2.erode(
-            mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)), borderType=cv2.BORDER_CONSTANT, borderValue=0
-        )
-        ring = (mask == 1) & (inner == 0)
-        code[ring] = 2
-        color[ring] = line_rgb
-        color[mask == 0] = line_rgb
+    code = outline(mask, color, line_px, line_rgb)
     for s in strokes:
         sp = [np.round((s - np.asarray(origin, np.float32)) * (1 << _SHIFT)).astype(np.int32)]
         stroke = np.zeros_like(mask)

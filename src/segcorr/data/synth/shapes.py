@@ -153,6 +153,13 @@ def rasterize(
         dark = color[shade].astype(np.float32) * np.float32(shadow_factor)
         dark[:, 2] += 12.0  # cool, slightly bluish shadow tone, as in cel painting
         color[shade] = np.clip(dark, 0, 255).astype(np.uint8)
+    return Sprite(color=color, code=outline(mask, color, line_px, line_color), x0=x0, y0=y0)
+
+
+def outline(mask: np.ndarray, color: np.ndarray, line_px: int, line_color: np.ndarray) -> np.ndarray:
+    """A part's line art: the outer ``line_px`` ring of ``mask`` (uint8 [h, w], 1 inside) painted ``line_color`` in
+    ``color`` (uint8 [h, w, 3], in place), and everything outside the mask too, so bilinear sampling at the edge
+    fades into the line. Returns the codes (uint8 [h, w]: 0 outside, 1 fill, 2 line)."""
     code = mask.copy()
     if line_px > 0:
         k = 2 * line_px + 1
@@ -163,4 +170,4 @@ def rasterize(
         code[line] = 2
         color[line] = line_color
         color[mask == 0] = line_color
-    return Sprite(color=color, code=code, x0=x0, y0=y0)
+    return code
