@@ -3,30 +3,17 @@ weights (the shipped file's figures live in its model card; these tests check be
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
-import torch
 
 from segcorr.cli import main
 from segcorr.errors import InputError
 from segcorr.io.image import write_image
-from segcorr.io.weights import save_weights
 from segcorr.segment import build as build_segmenter
 from segcorr.segment.base import Prompts
-from segcorr.segment.model import build
 from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8, snap_to_regions
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    torch.manual_seed(0)
-    m = build("sam3-test")
-    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
-    save_weights(m, path, {"name": "sam3-test", "config": json.dumps(dataclasses.asdict(m.config))})
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -3,26 +3,11 @@ with a tiny random-weight model (behaviour, not quality: the shipped weights' fi
 
 from __future__ import annotations
 
-import dataclasses
-import json
-
 import numpy as np
 import pytest
-import torch
 
-from segcorr.io.weights import save_weights
-from segcorr.segment.model import build
 from segcorr.segment.predictor import Sam3Predictor
 from segcorr.segment.zoom import ZoomConfig, grow_window, point_window_box, window_mask_logits
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    torch.manual_seed(0)
-    m = build("sam3-test")
-    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
-    save_weights(m, path, {"name": "sam3-test", "config": json.dumps(dataclasses.asdict(m.config))})
-    return path
 
 
 @pytest.fixture(scope="module")
