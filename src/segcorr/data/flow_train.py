@@ -255,13 +255,11 @@ class FramesDataset(Dataset):
             raise InputError("expected at least two consecutive frames, found none", roots[0])
         self.labels = Path(labels_dir) if labels_dir else None
         self.aug = aug
-        self.segmenter_name = segmenter if self.labels is None else None
-        self._segmenter: Any = None
-        if self.segmenter_name is not None:
-            from segcorr.segment import NAMES
+        self.segmenter: Any = None
+        if segmenter is not None and self.labels is None:
+            from segcorr.segment import build
 
-            if self.segmenter_name not in NAMES:
-                raise InputError(f"unknown data.segmenter {self.segmenter_name!r}; expected one of {list(NAMES)}")
+            self.segmenter = build(segmenter)  # the registry rejects an unknown name here, before the first step
 
     def _add_folder(self, root: Path) -> None:
         imgs = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -286,17 +284,7 @@ class FramesDataset(Dataset):
             stem, f = f.stem, read_image(f)
         if self.labels is not None:
             return f, _read_labels(self.labels / name / f"{stem}.png")
-        return f, self._segment(f)
-
-    def _segment(self, frame: np.ndarray) -> np.ndarray | None:
-        """Label map of one frame by the configured segmenter (built once per process), None without one."""
-        if self.segmenter_name is None:
-            return None
-        if self._segmenter is None:
-            from segcorr.segment import build
-
-            self._segmenter = build(self.segmenter_name)
-        return self._segmenter.segment_all(frame)
+        return f, self.segmenter.segment_all(f) if self.segmenter is not None else None
 
     def __getitem__(self, item: Any) -> dict[str, torch.Tensor]:
         idx, draw = _split_index(item)
