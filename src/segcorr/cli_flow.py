@@ -9,6 +9,10 @@ import typer
 from segcorr.cli_common import _need_dir, _need_file, _print_metrics
 from segcorr.errors import InputError
 
+_WORK_SIDE_HELP = (
+    "Learned methods: run frames larger than this (longer side, px) downscaled; default: the training size from the "
+    "model card; 0: full resolution."
+)
 _REFINE_HELP = (
     "Learned methods: segment-level refinement: fuse (per segment, the best by photometric error of "
     "robust affine fits of the network's and DIS medium's flow and the network's own flow, then a "
@@ -37,14 +41,7 @@ def flow(
         None, help="Label maps for learned methods: a 16-bit PNG for IMG0 (default: the flat segmenter on both frames)."
     ),
     masks1: Path | None = typer.Option(None, help="Label map PNG for IMG1 (default: flat segmenter)."),
-    work_side: int | None = typer.Option(
-        None,
-        "--work-side",
-        min=0,
-        help="Learned methods: run frames larger than "
-        "this (longer side, px) downscaled; default: the training size from the "
-        "model card; 0: full resolution.",
-    ),
+    work_side: int | None = typer.Option(None, "--work-side", min=0, help=_WORK_SIDE_HELP),
     refine: str = typer.Option("fuse", help=_REFINE_HELP),
 ) -> None:
     """Optical flow from IMG0 to IMG1, written as Middlebury .flo."""
@@ -92,14 +89,7 @@ def eval_flow(
         help="Label maps for learned methods: given (the data's own "
         "segment maps when present) | segmenter (flat, always)",
     ),
-    work_side: int | None = typer.Option(
-        None,
-        "--work-side",
-        min=0,
-        help="Learned methods: run frames larger than "
-        "this (longer side, px) downscaled; default: the training size from the "
-        "model card; 0: full resolution.",
-    ),
+    work_side: int | None = typer.Option(None, "--work-side", min=0, help=_WORK_SIDE_HELP),
     refine: str = typer.Option("fuse", help=_REFINE_HELP),
     sheet: Path | None = typer.Option(
         None, "--sheet", help="Pairs without ground truth: write a labelled flow-colour contact sheet PNG here."
