@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from segcorr.errors import InputError
 from segcorr.io.image import check_image_array
+from segcorr.segment.prompt_snap import PromptSnap, claim_lines
 from segcorr.segment.zoom import ZoomConfig
 
 MIN_SIDE = 16
@@ -70,13 +71,16 @@ def snap_to_regions(
     negative: np.ndarray | None = None,
     box: np.ndarray | None = None,
     share: float = 0.5,
+    vote: str = "pixels",
+    box_share: float = 0.5,
 ) -> np.ndarray:
     """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
     takes the majority decision of its pixels (in when more than ``share`` of them are); label-0 pixels keep
-    their own. The regions under ``positive`` clicks ([P, 2] x, y) are in and those under ``negative`` clicks
+    their own; with ``vote="mean"`` a region is in when its mean probability is above ``share`` instead. The
+    regions under ``positive`` clicks ([P, 2] x, y) are in and those under ``negative`` clicks
     out, whatever the mask says: a click on a flat-colour region says which region is meant. With a ``box``
-    prompt (x0, y0, x1, y1) the object lies in the box: regions with less than half of their pixels inside it,
-    and label-0 pixels outside it, are out."""
+    prompt (x0, y0, x1, y1) the object lies in the box: regions with less than ``box_share`` of their pixels
+    inside it, and label-0 pixels outside it, are out."""
     raw = prob > 0.5
     h, w = labels.shape
     in_box = None
@@ -88,12 +92,13 @@ def snap_to_regions(
     n = int(lab.max()) + 1
     if n <= 1:
         return raw if in_box is None else raw & in_box
-    inside = np.bincount(lab, weights=raw.ravel().astype(np.float64), minlength=n)
+    votes = prob.ravel() if vote == "mean" else raw.ravel()
+    inside = np.bincount(lab, weights=votes.astype(np.float64), minlength=n)
     total = np.bincount(lab, minlength=n).astype(np.float64)
     keep = inside > share * np.maximum(total, 1)
     if in_box is not None:  # the vote above used the unclipped mask; then regions mostly outside the box go
         share = np.bincount(lab, weights=in_box.ravel().astype(np.float64), minlength=n)
-        keep &= share >= 0.5 * np.maximum(total, 1)
+        keep &= share >= box_share * np.maximum(total, 1)
         raw &= in_box
     for pts, value in ((positive, True), (negative, False)):
         if pts is None:
@@ -109,7 +114,8 @@ def snap_to_regions(
 class Sam3Predictor:
     """SAM-style predictor over ``Sam3Image``. ``refine``: "snap" (default) or "none"; ``snap_side``: the largest
     side at which the flat segmentation for snapping runs; ``zoom``: crop-and-zoom refinement of point and box
-    answers (``ZoomConfig(enabled=False)`` turns it off)."""
+    answers (``ZoomConfig(enabled=False)`` turns it off); ``prompt_snap``: how point and box answers are snapped
+    (``segment.prompt_snap.PromptSnap``; ``PromptSnap.legacy()`` is the plain snap text answers use)."""
 
     def __init__(
         self,
@@ -119,6 +125,7 @@ class Sam3Predictor:
         text_threshold: float = 0.2,
         max_instances: int = 16,
         zoom: ZoomConfig = ZoomConfig(),
+        prompt_snap: PromptSnap = PromptSnap(),
     ) -> None:
         if refine not in ("snap", "none"):
             raise InputError(f"expected refine 'snap' or 'none', found {refine!r}")
@@ -128,6 +135,7 @@ class Sam3Predictor:
         self.text_threshold = text_threshold
         self.max_instances = max_instances
         self.zoom = zoom
+        self.prompt_snap = prompt_snap
         self.image_size = int(model.config.image_size)
         self.context_length = int(model.config.context_length)
         self._tokenizer = None
@@ -238,14 +246,21 @@ class Sam3Predictor:
             f = min(1.0, self.snap_side / max(h, w))
             if f < 1.0:
                 small = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-                lab = FlatSegmenter().segment_all(small)
+                lab, line = FlatSegmenter().analyse(small)
                 lab = cv2.resize(
                     lab.astype(np.int32).astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST
                 ).astype(np.int64)
+                line = cv2.resize(line.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
             else:
-                lab = FlatSegmenter().segment_all(img).astype(np.int64)
-            self._labels = lab
+                lab, line = FlatSegmenter().analyse(img)
+                lab = lab.astype(np.int64)
+            self._labels, self._lines = lab, line
         return self._labels
+
+    def region_lines(self) -> np.ndarray:
+        """The line art found with ``region_labels`` (bool [H, W]; its pixels are filled into the regions there)."""
+        self.region_labels()
+        return self._lines
 
     def to_image(self, logits: torch.Tensor) -> np.ndarray:
         """[N, h4, w4] stride-4 logits of the padded input -> float32 probabilities [N, H, W] at the original size."""
@@ -262,6 +277,19 @@ class Sam3Predictor:
             labels = self.region_labels()
             return np.stack([snap_to_regions(p, labels, positive, negative, box) for p in prob])
         return prob > 0.5
+
+    def _finish_prompt(
+        self, prob: np.ndarray, positive: np.ndarray | None, negative: np.ndarray | None, box: np.ndarray | None
+    ) -> np.ndarray:
+        """A click or box answer's probabilities [K, H, W] -> bool masks, snapped by ``prompt_snap``."""
+        if self.refine != "snap" or not len(prob):
+            return prob > 0.5
+        r, labels = self.prompt_snap, self.region_labels()
+        vote, share = ("pixels", 0.5) if box is not None else (r.click_vote, r.click_share)
+        out = [snap_to_regions(p, labels, positive, negative, box, share, vote, r.box_inside) for p in prob]
+        if r.outline_width > 0:
+            out = [claim_lines(m, self.region_lines(), r.outline_width, box) for m in out]
+        return np.stack(out)
 
     # ---------------------------------------------------------------------------------------------- prompts
     def _check_xy(self, xy: np.ndarray, what: str) -> None:
@@ -357,7 +385,7 @@ class Sam3Predictor:
             from segcorr.segment.zoom import zoom_answer
 
             prob, iou_np = zoom_answer(self, xy, lab, prob, iou_np, box_a, pos)
-        masks = self._finish(prob, pos, neg, box_a)
+        masks = self._finish_prompt(prob, pos, neg, box_a)
         return masks, iou_np, logits.cpu().numpy(), obj
 
     def _decode(
