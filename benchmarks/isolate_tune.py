@@ -1,10 +1,11 @@
-"""Choose the occlusion evidence's weight and threshold on VALIDATION pages (seeds 500000..) of every page style.
+"""Choose the occlusion evidence's settings on VALIDATION pages (seeds 500000..) of every page style.
 
 For each manga folder, the Z-buffer keys and the occlusion evidence of every page are computed once (GT amodal
 masks as the segmenter's answer, as `segcorr eval isolate --masks amodal`); then the ordering accuracy of each
-(weight, threshold, calibrate) in the grid is scored with the metric of `segcorr eval isolate` on the same
-pairs. Prints one row per setting with the accuracy on each folder and their minimum; the chosen setting is the
-best minimum (ties: the best sum, then the smaller weight, then the smaller threshold).
+(weight, threshold, calibrate, reliable, overlap_t_weak, size_key) in the grid is scored with the metric of
+`segcorr eval isolate` on the same pairs (`order.page_order`, as the isolation orders). Prints one row per
+setting with the accuracy on each folder and their minimum; the chosen setting is the best minimum (ties: the
+best sum, then the earlier row of the grid).
 
     python benchmarks/isolate_tune.py --data runs/manga_val_ground runs/manga_val_freeform [--json OUT]
 
@@ -22,39 +23,41 @@ from pathlib import Path
 import cv2
 
 from segcorr.data.manga import MangaDataset
-from segcorr.layering.evidence import EvidenceConfig, page_evidence
+from segcorr.layering.evidence import EvidenceConfig, page_readings
 from segcorr.layering.isolate import panel_masks
-from segcorr.layering.order import calibrate_keys, evidence_keys
+from segcorr.layering.order import page_order
 from segcorr.layering.zbuffer import ZBufferCalculator
 from segcorr.metrics.isolate import ordering_pairs, pair_score
 
-WEIGHTS = (0.3, 1.0, 3.0, 10.0)
-THRESHOLDS = (0.0, 0.1, 0.2, 0.4)
+WEIGHTS = (1.0, 3.0, 10.0)
+THRESHOLDS = (0.1, 0.2)
+RELIABLE = (0.0, 0.8, 0.85, 0.9, 0.95)  # 0: the weak overlap tests never decide
+T_WEAK = (1.0, 1.5, 2.0)
 
 
 def page_records(root: Path, config: EvidenceConfig) -> list[dict]:
-    """Per page: keys, evidence and the GT pairs (id_a, id_b, a is nearer)."""
+    """Per page: keys, evidence, the weak overlap tests' t and the GT pairs (id_a, id_b, a is nearer)."""
     ds, zb = MangaDataset(root), ZBufferCalculator()
     out = []
     for i in range(len(ds)):
         it = ds[i]
         seg = {c["id"]: it.amodal[c["id"]] for c in it.characters}
         keys = zb.keys(it.characters, it.panels, it.image.shape[:2], masks=seg)
-        ev = page_evidence(it.image, panel_masks(seg, keys, it.panels), keys, config)
+        ev, weak = page_readings(it.image, panel_masks(seg, keys, it.panels), keys, config)
         pairs = [
             (it.characters[a]["id"], it.characters[b]["id"], it.characters[a]["depth"] < it.characters[b]["depth"])
             for a, b in ordering_pairs(it.characters, it.amodal)
         ]
-        out.append({"keys": keys, "ev": ev, "pairs": pairs})
+        out.append({"keys": keys, "ev": ev, "weak": weak, "pairs": pairs})
     return out
 
 
-def accuracy(records: list[dict], weight: float, threshold: float, calibrate: bool, use_key: bool = True) -> float:
+def accuracy(records: list[dict], config: EvidenceConfig) -> float:
+    """Ordering accuracy of `order.page_order` with `config` over the pages' GT pairs (weight 0: the ADR key)."""
     weights = ZBufferCalculator().weights(False)
     right = n = 0
     for r in records:
-        keys = calibrate_keys(r["keys"], r["ev"], weights, threshold) if calibrate else r["keys"]
-        keys = evidence_keys(keys, r["ev"], weight, threshold, use_key) if weight > 0 else keys
+        keys = page_order(r["keys"], r["ev"], r["weak"], weights, config) if config.weight > 0 else r["keys"]
         for a, b, a_near in r["pairs"]:
             right += pair_score(keys[a].d, keys[b].d, a_near, True)
             n += 1
@@ -79,24 +82,31 @@ def main() -> None:
     overrides = {k: _value(getattr(base, k), v) for k, v in (kv.split("=", 1) for kv in args.set)}
     records = {d: page_records(Path(d), dataclasses.replace(base, **overrides)) for d in args.data}
     rows = []
-    for calibrate, weight, threshold in itertools.product((False, True), WEIGHTS, THRESHOLDS):
-        accs = [accuracy(rec, weight, threshold, calibrate) for rec in records.values()]
-        rows.append({"calibrate": calibrate, "weight": weight, "threshold": threshold, "acc": accs, "min": min(accs)})
-    base = [accuracy(rec, 0.0, 0.0, False) for rec in records.values()]
-    print("ADR key alone: " + "  ".join(f"{a:.4f}" for a in base))
-    print(
-        f"{'calibrate':>9s} {'weight':>6s} {'threshold':>9s}  " + "  ".join(Path(d).name for d in args.data) + "  min"
-    )
+    names = ("calibrate", "size_key", "weight", "threshold", "reliable", "overlap_t_weak")
+    grid = itertools.product((False, True), (False, True), WEIGHTS, THRESHOLDS, RELIABLE, T_WEAK)
+    for values in grid:
+        setting = dict(zip(names, values))
+        if (setting["size_key"] and not setting["calibrate"]) or (
+            not setting["reliable"] and setting["overlap_t_weak"] != T_WEAK[0]
+        ):
+            continue  # the size key needs the calibration; without `reliable` the weak t is unused
+        cfg = dataclasses.replace(base, **{**overrides, **setting})
+        accs = [accuracy(rec, cfg) for rec in records.values()]
+        rows.append({**setting, "acc": accs, "min": min(accs)})
+    adr = [accuracy(rec, dataclasses.replace(base, weight=0.0)) for rec in records.values()]
+    print("ADR key alone: " + "  ".join(f"{a:.4f}" for a in adr))
+    print(" ".join(f"{n:>14s}" for n in names) + "  " + "  ".join(Path(d).name for d in args.data) + "  min")
     for r in rows:
         print(
-            f"{r['calibrate']!s:>9s} {r['weight']:6.1f} {r['threshold']:9.2f}  "
+            " ".join(f"{r[n]!s:>14s}" for n in names)
+            + "  "
             + "  ".join(f"{a:.4f}" for a in r["acc"])
             + f"  {r['min']:.4f}"
         )
-    best = max(rows, key=lambda r: (round(r["min"], 6), round(sum(r["acc"]), 6), -r["weight"], -r["threshold"]))
-    print(f"chosen: calibrate={best['calibrate']} weight={best['weight']} threshold={best['threshold']}")
+    best = max(rows, key=lambda r: (round(r["min"], 6), round(sum(r["acc"]), 6), -rows.index(r)))
+    print("chosen: " + " ".join(f"{n}={best[n]}" for n in names))
     if args.json:
-        Path(args.json).write_text(json.dumps({"adr": base, "grid": rows, "chosen": best}, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps({"adr": adr, "grid": rows, "chosen": best}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

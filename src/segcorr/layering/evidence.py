@@ -18,7 +18,9 @@ overlap shows the front figure's ink. With S_i, S_j the two characters' (amodal-
 Where the outlines leave e below `threshold` (overlaps smaller than `min_overlap`, outlines beside black paint,
 short contours), the overlap test (`overlap.py`: whose own drawing, at the same distance from its edge, explains
 the overlap's pixels) decides the pair with e = +-`overlap_e` when its |t| >= `overlap_t`, chosen on validation
-pages (the README's character isolation section has the figures).
+pages (the README's character isolation section has the figures). Its t of the pairs still left without evidence
+is kept too (`page_readings`): on a page where the key orders the evidence pairs badly, a weaker t
+(`overlap_t_weak`) is the better guess for them (`order.page_order`).
 
 Masks are only read on the intersection of the two masks' boxes (plus a small pad): cost grows with the
 overlap, not the page.
@@ -59,6 +61,9 @@ class EvidenceConfig:
     require_amodal: bool = True  # read only masks the segmenter marks amodal (`amodal = True`): see the docstring
     overlap_t: float = 3.0  # |t| of the overlap test (`overlap.py`) that decides a pair the outlines leave weak; 0: off
     overlap_e: float = 0.3  # ... the evidence it then gives (at least `threshold`, so that it counts)
+    overlap_t_weak: float = 1.5  # a weaker |t| decides the pairs left without evidence where the key is unreliable
+    reliable: float = 0.85  # ... that is, where it orders less than this share of the page's evidence pairs right
+    size_key: bool = True  # with calibrate: the size term alone orders, where it agrees better with the evidence
 
 
 def _bbox(m: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -161,22 +166,34 @@ def pair_evidence(
     [H, W] (or [H, W, 3]); e_ij > 0: i is drawn in front of j (see the module docstring). others: masks of the
     panel's other characters: pixels they cover may show a third figure and are left out; boxes: the two masks'
     (r0, r1, c0, c1) when known."""
+    return pair_reading(image, mi, mj, config, others, boxes)[:3]
 
+
+def pair_reading(
+    image: np.ndarray,
+    mi: np.ndarray,
+    mj: np.ndarray,
+    config: EvidenceConfig | None = None,
+    others: list[np.ndarray] | None = None,
+    boxes: tuple | None = None,
+) -> tuple[float, int, int, float]:
+    """`pair_evidence` and the overlap test's t (> 0: i's drawing explains the overlap; 0.0 where it was not
+    run: the outlines decided, or the test is off)."""
     cfg = config or EvidenceConfig()
     bi, bj = boxes if boxes is not None else (_bbox(mi), _bbox(mj))
     if bi is None or bj is None:
-        return 0.0, 0, 0
+        return 0.0, 0, 0, 0.0
     pad = cfg.reach + cfg.max_margin + 4
     h, w = mi.shape
     r0, r1 = max(max(bi[0], bj[0]) - pad, 0), min(min(bi[1], bj[1]) + pad, h)
     c0, c1 = max(max(bi[2], bj[2]) - pad, 0), min(min(bi[3], bj[3]) + pad, w)
     if r0 >= r1 or c0 >= c1:
-        return 0.0, 0, 0
+        return 0.0, 0, 0, 0.0
     ci = np.ascontiguousarray(mi[r0:r1, c0:c1], dtype=bool)
     cj = np.ascontiguousarray(mj[r0:r1, c0:c1], dtype=bool)
     overlap = int(np.count_nonzero(ci & cj))
     if overlap == 0:
-        return 0.0, 0, 0
+        return 0.0, 0, 0, 0.0
     grey = image[r0:r1, c0:c1]
     if grey.ndim == 3:
         grey = grey[..., :3].min(axis=2)
@@ -187,13 +204,14 @@ def pair_evidence(
             covered |= m[r0:r1, c0:c1]
         free = ~covered
     e, na, nb = _outline_evidence(grey, ci, cj, free, cfg) if overlap >= cfg.min_overlap else (0.0, 0, 0)
+    t = 0.0
     if cfg.overlap_t > 0 and abs(e) < cfg.threshold:
         from segcorr.layering.overlap import overlap_test
 
         t, _ = overlap_test(grey, ci, cj, free)
         if abs(t) >= cfg.overlap_t:
             e = float(np.copysign(cfg.overlap_e, t))
-    return e, na, nb
+    return e, na, nb, float(t)
 
 
 def _outline_evidence(
@@ -225,7 +243,16 @@ def side_llr(contrast: float, n: int, cfg: EvidenceConfig) -> float:
 
 def page_evidence(image: np.ndarray, masks: dict, keys: dict, config: EvidenceConfig | None = None) -> dict:
     """{(id_a, id_b): e_ab} for every pair of characters of one panel (keys: id -> DepthKey with .panel) whose
-    masks (id -> bool [H, W]) overlap; each unordered pair once, in the order of `masks`.
+    masks (id -> bool [H, W]) overlap and whose outlines or overlap say anything; each unordered pair once, in the
+    order of `masks` (`page_readings`)."""
+    return page_readings(image, masks, keys, config)[0]
+
+
+def page_readings(
+    image: np.ndarray, masks: dict, keys: dict, config: EvidenceConfig | None = None
+) -> tuple[dict, dict]:
+    """(`page_evidence`, {(id_a, id_b): t}: the overlap test's t of the overlapping pairs whose |e| stays below
+    the threshold, where it was run).
 
     Two passes: the first reads every pair alone; the second reads again the pairs that a third character
     overlaps, leaving out that character's pixels (it may be drawn over both) unless the first pass put it
@@ -237,15 +264,16 @@ def page_evidence(image: np.ndarray, masks: dict, keys: dict, config: EvidenceCo
     for n, a in enumerate(ids):
         for b in ids[n + 1 :]:
             if keys[a].panel == keys[b].panel and _meet(boxes[a], boxes[b]):
-                e, na, nb = pair_evidence(image, masks[a], masks[b], cfg, boxes=(boxes[a], boxes[b]))
-                if na or nb or e:
-                    first[(a, b)] = e
+                first[(a, b)] = pair_reading(image, masks[a], masks[b], cfg, boxes=(boxes[a], boxes[b]))
 
     def front(x, y) -> float:  # > 0: x in front of y (first pass)
-        return first.get((x, y), -first.get((y, x), 0.0))
+        return first[(x, y)][0] if (x, y) in first else -first[(y, x)][0] if (y, x) in first else 0.0
 
-    out = {}
-    for (a, b), e in first.items():
+    out, weak = {}, {}
+    for (a, b), (e, na, nb, t) in first.items():
+        if not (na or nb or e):  # nothing from the outlines or a strong overlap test: no second pass
+            weak.update({(a, b): t} if t else {})
+            continue
         others = [
             masks[c]
             for c in ids
@@ -255,8 +283,12 @@ def page_evidence(image: np.ndarray, masks: dict, keys: dict, config: EvidenceCo
             and _meet(boxes[c], boxes[b])
             and not (front(a, c) >= cfg.threshold and front(b, c) >= cfg.threshold)
         ]
-        out[(a, b)] = pair_evidence(image, masks[a], masks[b], cfg, others, (boxes[a], boxes[b]))[0] if others else e
-    return out
+        if others:
+            e, _, _, t = pair_reading(image, masks[a], masks[b], cfg, others, (boxes[a], boxes[b]))
+        out[(a, b)] = e
+        if abs(e) < cfg.threshold and t:
+            weak[(a, b)] = t
+    return out, weak
 
 
 def _meet(p: tuple | None, q: tuple | None) -> bool:

@@ -311,17 +311,14 @@ def order_with_evidence(
     page_img: np.ndarray, seg: dict, keys: dict, panels: list, zb: ZBufferCalculator, cfg: IsolationConfig
 ) -> dict:
     """The keys (id -> DepthKey) reordered by the page's occlusion evidence between the masks `seg` (clipped to
-    their panels), after calibrating the key's weights on it when asked; `d_adr` keeps the ADR key."""
-    from segcorr.layering.evidence import page_evidence
-    from segcorr.layering.order import calibrate_keys, evidence_keys
+    their panels), the key's weights first fitted to it when asked (`order.page_order`); `d_adr` keeps the ADR
+    key."""
+    from segcorr.layering.evidence import page_readings
+    from segcorr.layering.order import page_order
 
-    ev = page_evidence(page_img, panel_masks(seg, keys, panels, cfg.clip_to_panel), keys, cfg.evidence)
-    out = keys
-    if cfg.evidence.calibrate:
-        out = calibrate_keys(
-            out, ev, zb.weights(any(k.depth is not None for k in keys.values())), cfg.evidence.threshold
-        )
-    out = evidence_keys(out, ev, cfg.evidence.weight, cfg.evidence.threshold, cfg.evidence.use_key)
+    ev, weak = page_readings(page_img, panel_masks(seg, keys, panels, cfg.clip_to_panel), keys, cfg.evidence)
+    weights = zb.weights(any(k.depth is not None for k in keys.values()))
+    out = page_order(keys, ev, weak, weights, cfg.evidence)
     return {c: dataclasses.replace(k, d_adr=keys[c].d) for c, k in out.items()}
 
 

@@ -136,3 +136,44 @@ def calibrate_keys(
         d = sum(w[t] * _term(k, t) for t in names if _term(k, t) is not None) / total
         out[c] = dataclasses.replace(k, d=float(d))
     return out
+
+
+def key_agreement(keys: dict, evidence: dict, threshold: float, prior: float = 0.75, pairs: float = 1.0) -> float:
+    """The share of the page's evidence pairs (|e| >= threshold) that the keys order as the evidence does (ties
+    1/2), shrunk toward `prior` by `pairs` pseudo-pairs: how far the key can be trusted on this page."""
+    agree = [
+        0.5 if keys[a].d == keys[b].d else float((keys[a].d < keys[b].d) == (e > 0))
+        for (a, b), e in evidence.items()
+        if abs(e) >= threshold and a in keys and b in keys
+    ]
+    return (sum(agree) + pairs * prior) / (len(agree) + pairs)
+
+
+def size_keys(keys: dict) -> dict:
+    """The keys with d = the area term alone (the larger figure nearer)."""
+    return {c: dataclasses.replace(k, d=float(k.area)) for c, k in keys.items()}
+
+
+def page_order(keys: dict, evidence: dict, weak_t: dict, weights: tuple[float, ...], cfg) -> dict:
+    """New keys of one page (id -> DepthKey) from the ADR keys, the page's evidence {(a, b): e_ab} and the
+    overlap test's t of the pairs left without evidence {(a, b): t} (`evidence.page_readings`); cfg: an
+    `EvidenceConfig`.
+
+    With `cfg.calibrate` the key's weights are fitted to the evidence (`calibrate_keys`), and with `cfg.size_key`
+    the size term alone replaces that key when it orders more of the evidence pairs right (on a page whose
+    figures stand at any height, size is the one 2-D cue left). Where the key then still orders less than
+    `cfg.reliable` of the evidence pairs right (`key_agreement`; always without the key), an overlap test with
+    |t| >= `cfg.overlap_t_weak` decides its pair as a strong one would (+-`overlap_e`): a pair without evidence
+    goes to the better of two weak guesses. Then `evidence_keys` orders each panel."""
+    out = keys
+    if cfg.calibrate:
+        out = calibrate_keys(keys, evidence, weights, cfg.threshold)
+        if cfg.size_key:
+            size = size_keys(keys)
+            if key_agreement(size, evidence, cfg.threshold) > key_agreement(out, evidence, cfg.threshold):
+                out = size
+    trust = key_agreement(out, evidence, cfg.threshold) if cfg.use_key else 0.0
+    if cfg.overlap_t_weak > 0 and trust < cfg.reliable:
+        weak = {p: float(np.copysign(cfg.overlap_e, t)) for p, t in weak_t.items() if abs(t) >= cfg.overlap_t_weak}
+        evidence = {**evidence, **weak}
+    return evidence_keys(out, evidence, cfg.weight, cfg.threshold, cfg.use_key)
