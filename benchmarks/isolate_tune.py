@@ -2,8 +2,8 @@
 
 For each manga folder, the Z-buffer keys and the occlusion evidence of every page are computed once (GT amodal
 masks as the segmenter's answer, as `segcorr eval isolate --masks amodal`); then the ordering accuracy of each
-(weight, threshold, calibrate, reliable, overlap_t_weak, size_key) in the grid is scored with the metric of
-`segcorr eval isolate` on the same pairs (`order.page_order`, as the isolation orders). Prints one row per
+(calibrate, size_key, height_trust, weight, threshold, reliable, overlap_t_weak) in the grid is scored with the
+metric of `segcorr eval isolate` on the same pairs (`order.page_order`, as the isolation orders). Prints one row per
 setting with the accuracy on each folder and their minimum; the chosen setting is the best minimum (ties: the
 best sum, then the earlier row of the grid).
 
@@ -31,8 +31,9 @@ from segcorr.metrics.isolate import ordering_pairs, pair_score
 
 WEIGHTS = (1.0, 3.0, 10.0)
 THRESHOLDS = (0.1, 0.2)
-RELIABLE = (0.0, 0.8, 0.85, 0.9, 0.95)  # 0: the weak overlap tests never decide
-T_WEAK = (1.0, 1.5, 2.0)
+RELIABLE = (0.0, 0.8, 0.85, 0.9)  # 0: the weak overlap tests never decide
+T_WEAK = (1.5, 2.0)
+HEIGHT_TRUST = (0.0, 0.7, 0.75, 0.8)  # 0: the size key only where it orders more evidence pairs right
 
 
 def page_records(root: Path, config: EvidenceConfig) -> list[dict]:
@@ -82,14 +83,16 @@ def main() -> None:
     overrides = {k: _value(getattr(base, k), v) for k, v in (kv.split("=", 1) for kv in args.set)}
     records = {d: page_records(Path(d), dataclasses.replace(base, **overrides)) for d in args.data}
     rows = []
-    names = ("calibrate", "size_key", "weight", "threshold", "reliable", "overlap_t_weak")
-    grid = itertools.product((False, True), (False, True), WEIGHTS, THRESHOLDS, RELIABLE, T_WEAK)
+    names = ("calibrate", "size_key", "height_trust", "weight", "threshold", "reliable", "overlap_t_weak")
+    grid = itertools.product((False, True), (False, True), HEIGHT_TRUST, WEIGHTS, THRESHOLDS, RELIABLE, T_WEAK)
     for values in grid:
         setting = dict(zip(names, values))
-        if (setting["size_key"] and not setting["calibrate"]) or (
-            not setting["reliable"] and setting["overlap_t_weak"] != T_WEAK[0]
+        if (
+            (setting["size_key"] and not setting["calibrate"])
+            or (not setting["size_key"] and setting["height_trust"] != HEIGHT_TRUST[0])
+            or (not setting["reliable"] and setting["overlap_t_weak"] != T_WEAK[0])
         ):
-            continue  # the size key needs the calibration; without `reliable` the weak t is unused
+            continue  # the size key needs the calibration, height_trust the size key, `reliable` the weak t
         cfg = dataclasses.replace(base, **{**overrides, **setting})
         accs = [accuracy(rec, cfg) for rec in records.values()]
         rows.append({**setting, "acc": accs, "min": min(accs)})

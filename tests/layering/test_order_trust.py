@@ -76,3 +76,19 @@ def test_readings_keep_the_overlap_tests_t_of_pairs_without_evidence() -> None:
     assert page_readings(page, {"a": a, "b": b}, keys, weak_cfg) == ({}, {("a", "b"): t})
     strong_cfg = dataclasses.replace(no_outlines, overlap_t=t - 0.5)  # strong enough: it decides, nothing weak left
     assert page_readings(page, {"a": a, "b": b}, keys, strong_cfg) == ({("a", "b"): no_outlines.overlap_e}, {})
+
+
+def test_the_size_key_orders_where_the_page_says_height_means_little() -> None:
+    cfg = dataclasses.replace(EvidenceConfig(), overlap_t_weak=0.0)
+    areas = (0.0, 0.2, 0.4, 0.6)  # size: a, b, c, d
+    ev = {("a", "b"): 0.9, ("c", "d"): 0.9, ("a", "d"): 0.9}  # b and c: no evidence, no chain between them
+    mixed = {c: _key(c, 0.5, y, a) for c, y, a in zip("abcd", (0.0, 1.0, 0.5, 0.3), areas)}  # height right on 2 of 3
+    assert calibrate_keys(mixed, ev, WEIGHTS, 0.1)["c"].d < calibrate_keys(mixed, ev, WEIGHTS, 0.1)["b"].d
+    assert _front_first(page_order(mixed, ev, {}, WEIGHTS, cfg)) == ["a", "b", "c", "d"]  # (2 + 0.75) / 4 <= 0.75
+    ground = {c: _key(c, 0.5, y, a) for c, y, a in zip("abcd", (0.0, 1.0, 0.5, 0.6), areas)}  # height right on 3
+    trusted = page_order(ground, ev, {}, WEIGHTS, cfg)
+    assert trusted["c"].d < trusted["b"].d  # the fitted key, height included, orders b and c
+    off = dataclasses.replace(cfg, height_trust=0.0)
+    assert page_order(mixed, ev, {}, WEIGHTS, off)["c"].d < page_order(mixed, ev, {}, WEIGHTS, off)["b"].d
+    none = page_order(mixed, {}, {}, WEIGHTS, cfg)  # no evidence pair: the key as it is
+    assert [none[c].d for c in "abcd"] == [0.5, 0.5 + 1e-6, 0.5 + 2e-6, 0.5 + 3e-6]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from segcorr.segment.predictor import Sam3Predictor, snap_to_regions
-from segcorr.segment.prompt_snap import PromptSnap, claim_lines
+from segcorr.segment.prompt_snap import PromptSnap, claim_lines, click_shares, region_chroma
 from segcorr.segment.zoom import ZoomConfig
 
 
@@ -54,9 +54,9 @@ def outlined():
     return img
 
 
-def _predictor(weights, outlined, snap: PromptSnap) -> Sam3Predictor:
+def _predictor(weights, image, snap: PromptSnap) -> Sam3Predictor:
     p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(enabled=False), prompt_snap=snap)
-    p.set_image(outlined)
+    p.set_image(image)
     return p
 
 
@@ -84,3 +84,33 @@ def test_legacy_option_is_the_plain_snap(weights, outlined):
     empty = np.zeros_like(prob)
     assert q._finish_prompt(empty, pos, None, None)[0][10:34, 30].all()
     assert not p._finish_prompt(empty, pos, None, None)[0][10:34, 30].all()
+
+
+def test_region_chroma_ignores_line_pixels_and_click_shares_follow_hue():
+    img = np.zeros((2, 4, 3), np.uint8)
+    img[:, :2] = (200, 40, 40)  # region 1: red, one pixel of it black line art
+    img[0, 0] = (0, 0, 0)
+    img[:, 2:] = (40, 40, 200)  # region 2: blue
+    labels = np.array([[1, 1, 2, 2], [1, 1, 2, 2]])
+    line = np.zeros((2, 4), bool)
+    line[0, 0] = True
+    ch = region_chroma(img, labels, line)
+    red = region_chroma(np.full((1, 1, 3), (200, 40, 40), np.uint8), np.ones((1, 1), int), np.zeros((1, 1), bool))
+    assert ch.shape == (3, 2) and np.allclose(ch[1], red[1])  # the black line pixel does not darken the red
+    cfg = PromptSnap(click_share=0.5, other_hue_share=0.9, hue_distance=25.0)
+    assert click_shares(cfg, ch, np.array([1])).tolist()[1:] == [0.5, 0.9]
+    assert click_shares(cfg, ch, np.array([2])).tolist()[1:] == [0.9, 0.5]
+
+
+def test_click_keeps_a_shadow_of_its_hue_and_drops_another_colour_the_model_half_covers(weights):
+    img = np.full((40, 60, 3), 255, np.uint8)
+    img[5:35, 5:20] = (220, 60, 60)  # the clicked light red
+    img[5:35, 20:35] = (150, 40, 40)  # its shadow: darker, same hue
+    img[5:35, 35:50] = (60, 60, 220)  # a blue neighbour
+    p = _predictor(weights, img, PromptSnap())
+    prob = np.zeros((1, 40, 60), np.float32)
+    prob[0, 5:35, 5:50] = 0.7  # the model half-sure of all three
+    out = p._finish_prompt(prob, np.array([[10.0, 20.0]]), None, None)[0]
+    assert out[20, 10] and out[20, 27] and not out[20, 42]
+    legacy = _predictor(weights, img, PromptSnap.legacy())._finish_prompt(prob, np.array([[10.0, 20.0]]), None, None)
+    assert legacy[0, 20, 42]  # the plain snap takes the blue part too

@@ -63,7 +63,8 @@ class EvidenceConfig:
     overlap_e: float = 0.3  # ... the evidence it then gives (at least `threshold`, so that it counts)
     overlap_t_weak: float = 1.5  # a weaker |t| decides the pairs left without evidence where the key is unreliable
     reliable: float = 0.85  # ... that is, where it orders less than this share of the page's evidence pairs right
-    size_key: bool = True  # with calibrate: the size term alone orders, where it agrees better with the evidence
+    size_key: bool = True  # with calibrate: the size term alone orders where height says little (`order._fitted_key`)
+    height_trust: float = 0.75  # ... that is, where the height term orders at most this share of evidence pairs right
 
 
 def _bbox(m: np.ndarray) -> tuple[int, int, int, int] | None:

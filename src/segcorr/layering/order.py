@@ -105,6 +105,20 @@ def _term(k, name: str) -> float | None:
     return TAU[k.type] if name == "type" else getattr(k, name)
 
 
+def term_agreement(keys: dict, evidence: dict, threshold: float) -> dict[str, list[float]]:
+    """Per key term (y, area, type, depth): for each of the page's evidence pairs (|e| >= threshold) where both
+    characters have the term, 1 when the term alone orders the pair as the evidence does, 0 when not, 1/2 on a tie."""
+    agree: dict[str, list[float]] = {t: [] for t in ("y", "area", "type", "depth")}
+    for (a, b), e in evidence.items():
+        if abs(e) < threshold or a not in keys or b not in keys:
+            continue
+        for t in agree:
+            ta, tb = _term(keys[a], t), _term(keys[b], t)
+            if ta is not None and tb is not None:
+                agree[t].append(0.5 if ta == tb else float((ta < tb) == (e > 0)))
+    return agree
+
+
 def calibrate_keys(
     keys: dict, evidence: dict, weights: tuple[float, ...], threshold: float, prior: float = 0.75, pairs: float = 1.0
 ) -> dict:
@@ -114,14 +128,7 @@ def calibrate_keys(
     height term; a page whose figures stand at any height loses it. Without evidence pairs (or when every
     weight would vanish) the keys stay as they are. weights: (w_y, w_area, w_type, w_depth), normalised."""
     names = ("y", "area", "type", "depth")
-    agree = {t: [] for t in names}
-    for (a, b), e in evidence.items():
-        if abs(e) < threshold or a not in keys or b not in keys:
-            continue
-        for t in names:
-            ta, tb = _term(keys[a], t), _term(keys[b], t)
-            if ta is not None and tb is not None:
-                agree[t].append(0.5 if ta == tb else float((ta < tb) == (e > 0)))
+    agree = term_agreement(keys, evidence, threshold)
     if not any(agree.values()):
         return keys
     w = {}
@@ -154,24 +161,31 @@ def size_keys(keys: dict) -> dict:
     return {c: dataclasses.replace(k, d=float(k.area)) for c, k in keys.items()}
 
 
+def _fitted_key(keys: dict, evidence: dict, weights: tuple[float, ...], cfg) -> dict:
+    """The key of `page_order`: the ADR key fitted to the evidence (`calibrate_keys`), or with `cfg.size_key` the
+    size term alone where the height term orders at most `cfg.height_trust` of the page's evidence pairs right
+    (shrunk as in `calibrate_keys`; at least one pair) or the size term orders more of them right than the fit."""
+    out = calibrate_keys(keys, evidence, weights, cfg.threshold)
+    if not cfg.size_key:
+        return out
+    size = size_keys(keys)
+    height = term_agreement(keys, evidence, cfg.threshold)["y"]
+    if height and (sum(height) + 0.75) / (len(height) + 1) <= cfg.height_trust:
+        return size
+    return size if key_agreement(size, evidence, cfg.threshold) > key_agreement(out, evidence, cfg.threshold) else out
+
+
 def page_order(keys: dict, evidence: dict, weak_t: dict, weights: tuple[float, ...], cfg) -> dict:
     """New keys of one page (id -> DepthKey) from the ADR keys, the page's evidence {(a, b): e_ab} and the
     overlap test's t of the pairs left without evidence {(a, b): t} (`evidence.page_readings`); cfg: an
     `EvidenceConfig`.
 
-    With `cfg.calibrate` the key's weights are fitted to the evidence (`calibrate_keys`), and with `cfg.size_key`
-    the size term alone replaces that key when it orders more of the evidence pairs right (on a page whose
-    figures stand at any height, size is the one 2-D cue left). Where the key then still orders less than
-    `cfg.reliable` of the evidence pairs right (`key_agreement`; always without the key), an overlap test with
-    |t| >= `cfg.overlap_t_weak` decides its pair as a strong one would (+-`overlap_e`): a pair without evidence
-    goes to the better of two weak guesses. Then `evidence_keys` orders each panel."""
-    out = keys
-    if cfg.calibrate:
-        out = calibrate_keys(keys, evidence, weights, cfg.threshold)
-        if cfg.size_key:
-            size = size_keys(keys)
-            if key_agreement(size, evidence, cfg.threshold) > key_agreement(out, evidence, cfg.threshold):
-                out = size
+    With `cfg.calibrate` the key is fitted to the evidence (`_fitted_key`: on a page whose figures stand at any
+    height, size is the one 2-D cue left). Where that key still orders less than `cfg.reliable` of the evidence
+    pairs right (`key_agreement`; always without the key), an overlap test with |t| >= `cfg.overlap_t_weak`
+    decides its pair as a strong one would (+-`overlap_e`): a pair without evidence goes to the better of two
+    weak guesses. Then `evidence_keys` orders each panel."""
+    out = _fitted_key(keys, evidence, weights, cfg) if cfg.calibrate else keys
     trust = key_agreement(out, evidence, cfg.threshold) if cfg.use_key else 0.0
     if cfg.overlap_t_weak > 0 and trust < cfg.reliable:
         weak = {p: float(np.copysign(cfg.overlap_e, t)) for p, t in weak_t.items() if abs(t) >= cfg.overlap_t_weak}

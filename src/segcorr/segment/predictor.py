@@ -9,7 +9,10 @@ original size (bilinear on logits). Masks come out of the decoder at stride 4; w
 then snapped to the flat-colour regions of the full-size image (a region whose pixels are mostly inside the mask
 joins it, one mostly outside leaves it; line-art pixels keep the mask's own decision), so edges follow the
 drawing instead of the 4-pixel grid. The flat segmentation runs at most once per image, at most at
-``snap_side`` pixels on the longer side.
+``snap_side`` pixels on the longer side. Click and box answers are snapped with the options of ``prompt_snap``
+(``segment.prompt_snap.PromptSnap``: a mean-probability vote for click regions, stricter for regions of another
+hue than the clicked one, the share of a region that must lie in a box, and the line art around the answer joining
+it); text answers and ``finish`` use the plain snap.
 
 Zoom (``zoom``, a ``segment.zoom.ZoomConfig``, on by default): a single-mask answer to points or a box is
 answered again in a window around the prompt, cut from the full-size image and resized to ``image_size`` (one
@@ -70,13 +73,14 @@ def snap_to_regions(
     positive: np.ndarray | None = None,
     negative: np.ndarray | None = None,
     box: np.ndarray | None = None,
-    share: float = 0.5,
+    share: float | np.ndarray = 0.5,
     vote: str = "pixels",
     box_share: float = 0.5,
 ) -> np.ndarray:
     """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
     takes the majority decision of its pixels (in when more than ``share`` of them are); label-0 pixels keep
-    their own; with ``vote="mean"`` a region is in when its mean probability is above ``share`` instead. The
+    their own; with ``vote="mean"`` a region is in when its mean probability is above ``share`` instead (``share``:
+    one number, or float [S + 1], one per label id). The
     regions under ``positive`` clicks ([P, 2] x, y) are in and those under ``negative`` clicks
     out, whatever the mask says: a click on a flat-colour region says which region is meant. With a ``box``
     prompt (x0, y0, x1, y1) the object lies in the box: regions with less than ``box_share`` of their pixels
@@ -166,6 +170,7 @@ class Sam3Predictor:
         self._feats = None
         self._image = None
         self._labels = None
+        self._chroma = None
         self._orig_hw = (0, 0)
         self._scaled_hw = (0, 0)
 
@@ -254,7 +259,7 @@ class Sam3Predictor:
             else:
                 lab, line = FlatSegmenter().analyse(img)
                 lab = lab.astype(np.int64)
-            self._labels, self._lines = lab, line
+            self._labels, self._lines, self._chroma = lab, line, None
         return self._labels
 
     def region_lines(self) -> np.ndarray:
@@ -286,10 +291,25 @@ class Sam3Predictor:
             return prob > 0.5
         r, labels = self.prompt_snap, self.region_labels()
         vote, share = ("pixels", 0.5) if box is not None else (r.click_vote, r.click_share)
+        if box is None and positive is not None and len(positive) and r.other_hue_share != r.click_share:
+            share = self._click_shares(positive)
         out = [snap_to_regions(p, labels, positive, negative, box, share, vote, r.box_inside) for p in prob]
         if r.outline_width > 0:
             out = [claim_lines(m, self.region_lines(), r.outline_width, box) for m in out]
         return np.stack(out)
+
+    def _click_shares(self, positive: np.ndarray) -> np.ndarray:
+        """Per-region vote thresholds [S + 1] for a click answer (``prompt_snap.click_shares``); the regions'
+        chroma is computed once per image."""
+        from segcorr.segment.prompt_snap import click_shares, region_chroma
+
+        labels = self.region_labels()
+        if self._chroma is None:
+            self._chroma = region_chroma(self._image, labels, self.region_lines())
+        h, w = labels.shape
+        pts = np.asarray(positive).reshape(-1, 2)
+        ids = labels[np.clip(pts[:, 1].astype(int), 0, h - 1), np.clip(pts[:, 0].astype(int), 0, w - 1)]
+        return click_shares(self.prompt_snap, self._chroma, ids)
 
     # ---------------------------------------------------------------------------------------------- prompts
     def _check_xy(self, xy: np.ndarray, what: str) -> None:

@@ -4,8 +4,10 @@ The plain snap (``predictor.snap_to_regions``) lets each flat region take the ma
 leaves line-art pixels to the nearest region (the flat segmentation fills them). For a click or a box the answer
 is then changed in two ways, each an option:
 
-- the vote of a region for a click answer is its mean probability (``click_vote="mean"``) above ``click_share``:
-  a small neighbouring region the model covers half-heartedly (its stride-4 mask spilling over an edge) stays out;
+- the vote of a region for a click answer is its mean probability (``click_vote="mean"``) above ``click_share``
+  for regions of about the clicked region's hue (chroma within ``hue_distance`` in OpenCV's 8-bit CIELAB a, b:
+  the shadow and light tones of a cel part keep its hue), above ``other_hue_share`` for the others: a neighbouring
+  part of another colour that the model's stride-4 mask spills over stays out unless the model is sure;
   a box answer keeps the pixel vote and drops regions with less than ``box_inside`` of their pixels in the box;
 - the answer's outline: line-art pixels of the answer are first dropped, then the line-art pixels touching the
   answer, up to ``outline_width`` px deep, join it (a drawn part owns the line around it, which the nearest-region
@@ -29,7 +31,9 @@ class PromptSnap:
     """Defaults chosen on validation images (seeds 500 000+, see the weights README, section sam3_tiny)."""
 
     click_vote: str = "mean"  # "pixels": share of pixels with probability > 0.5; "mean": mean probability
-    click_share: float = 0.6  # a region joins a click answer when its vote is above this
+    click_share: float = 0.5  # a region of the clicked region's hue joins a click answer when its vote is above this
+    other_hue_share: float = 0.9  # the same for regions of another hue
+    hue_distance: float = 25.0  # chroma distance (OpenCV 8-bit Lab a, b) below which a region has the clicked hue
     box_inside: float = 0.6  # a region stays in a box answer only with at least this share of its pixels in the box
     outline_width: int = 4  # line-art pixels touching the answer, up to this deep, join it (0: off)
 
@@ -40,7 +44,7 @@ class PromptSnap:
     @classmethod
     def legacy(cls) -> PromptSnap:
         """The plain majority snap: pixel vote at 0.5, half of a region in the box, no outline."""
-        return cls(click_vote="pixels", click_share=0.5, box_inside=0.5, outline_width=0)
+        return cls(click_vote="pixels", click_share=0.5, other_hue_share=0.5, box_inside=0.5, outline_width=0)
 
 
 def claim_lines(mask: np.ndarray, line: np.ndarray, width: int, box: np.ndarray | None = None) -> np.ndarray:
@@ -59,3 +63,35 @@ def claim_lines(mask: np.ndarray, line: np.ndarray, width: int, box: np.ndarray 
         ys, xs = np.arange(h)[:, None] + 0.5, np.arange(w)[None, :] + 0.5
         joinable = line & (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
     return claim_outline(mask & ~line, joinable, width)
+
+
+def region_chroma(image: np.ndarray, labels: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Mean chroma of each region: image uint8 [H, W, 3] RGB, labels int [H, W] (ids 0..S), line bool [H, W]
+    -> float [S + 1, 2] (OpenCV 8-bit Lab a, b over the region's pixels off the line art; all of them when every
+    pixel is line art; 0 for an id with no pixels)."""
+    import cv2
+
+    lab = labels.ravel()
+    n = int(lab.max()) + 1
+    ab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).reshape(-1, 3)[:, 1:].astype(np.float64)
+    off = (~np.asarray(line, bool)).ravel().astype(np.float64)
+    cnt = np.bincount(lab, weights=off, minlength=n)
+    w = np.where((cnt > 0)[lab], off, 1.0)
+    cnt = np.bincount(lab, weights=w, minlength=n)
+    sums = [np.bincount(lab, weights=ab[:, c] * w, minlength=n) for c in range(2)]
+    return np.stack(sums, 1) / np.maximum(cnt, 1e-9)[:, None]
+
+
+def click_shares(cfg: PromptSnap, chroma: np.ndarray, clicked: np.ndarray) -> np.ndarray:
+    """Per-region vote threshold for a click answer: chroma float [S + 1, 2] (``region_chroma``), clicked int [C]
+    (region ids under the positive clicks) -> float [S + 1]: ``click_share`` for regions within ``hue_distance``
+    of a clicked region's chroma, ``other_hue_share`` for the rest."""
+    shares = np.full(len(chroma), cfg.other_hue_share)
+    clicked = np.asarray(clicked, np.int64).reshape(-1)
+    clicked = clicked[(clicked > 0) & (clicked < len(chroma))]
+    if len(clicked):
+        d = np.linalg.norm(chroma[:, None, :] - chroma[clicked][None], axis=2).min(1)
+        shares[d < cfg.hue_distance] = cfg.click_share
+    else:
+        shares[:] = cfg.click_share
+    return shares
