@@ -13,6 +13,7 @@ import numpy as np
 
 from segcorr.errors import InputError
 from segcorr.segment.base import Masks, Prompts
+from segcorr.segment.concept_refine import ConceptConfig
 from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8
 from segcorr.segment.zoom import ZoomConfig
 
@@ -34,8 +35,10 @@ class BuiltinSegmenter:
     ``ZoomConfig``, chosen on validation; False: off; or a ``ZoomConfig``);
     text_threshold: the least score of an instance returned for a phrase (0.2: chosen on validation seeds
     500 000-500 005,
-    where it doubled COCO mask AP over 0.5 for the shipped weights); grid: points per side for
-    ``segment_all``."""
+    where it doubled COCO mask AP over 0.5 for the shipped weights; it applies to the calibrated scores); concept:
+    how phrase answers are scored and thinned (``segment.concept_refine``; True: ``ConceptConfig()``, the
+    calibration chosen on validation seeds; False: ``ConceptConfig.identity()``, the model's own scores; or a
+    ``ConceptConfig``); grid: points per side for ``segment_all``."""
 
     name = "builtin"
 
@@ -46,12 +49,19 @@ class BuiltinSegmenter:
         text_threshold: float = 0.2,
         grid: int = 16,
         zoom: bool | ZoomConfig = True,
+        concept: bool | ConceptConfig = True,
     ) -> None:
         if isinstance(zoom, bool):
             zoom = ZoomConfig() if zoom else dataclasses.replace(ZoomConfig(), enabled=False)
         elif not isinstance(zoom, ZoomConfig):
             raise InputError(f"expected zoom True, False or a ZoomConfig, found {zoom!r}")
-        self.predictor = Sam3Predictor.from_pretrained(weights, refine=refine, text_threshold=text_threshold, zoom=zoom)
+        if isinstance(concept, bool):
+            concept = ConceptConfig() if concept else ConceptConfig.identity()
+        elif not isinstance(concept, ConceptConfig):
+            raise InputError(f"expected concept True, False or a ConceptConfig, found {concept!r}")
+        self.predictor = Sam3Predictor.from_pretrained(
+            weights, refine=refine, text_threshold=text_threshold, zoom=zoom, concept=concept
+        )
         self.grid = grid
         self._key: tuple | None = None
 

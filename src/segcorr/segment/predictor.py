@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from segcorr.errors import InputError
 from segcorr.io.image import check_image_array
+from segcorr.segment.concept_refine import ConceptConfig
 from segcorr.segment.prompt_snap import PromptSnap, claim_lines
 from segcorr.segment.zoom import ZoomConfig
 
@@ -130,6 +131,7 @@ class Sam3Predictor:
         max_instances: int = 16,
         zoom: ZoomConfig = ZoomConfig(),
         prompt_snap: PromptSnap = PromptSnap(),
+        concept: ConceptConfig = ConceptConfig.identity(),
     ) -> None:
         if refine not in ("snap", "none"):
             raise InputError(f"expected refine 'snap' or 'none', found {refine!r}")
@@ -140,6 +142,7 @@ class Sam3Predictor:
         self.max_instances = max_instances
         self.zoom = zoom
         self.prompt_snap = prompt_snap
+        self.concept = concept
         self.image_size = int(model.config.image_size)
         self.context_length = int(model.config.context_length)
         self._tokenizer = None
@@ -470,47 +473,34 @@ class Sam3Predictor:
 
     @torch.no_grad()
     def predict_text(self, text: str, threshold: float | None = None) -> ConceptResult:
-        """Every instance of ``text`` whose score (presence x query probability) is at least ``threshold``
-        (default ``text_threshold``), best first, after mask non-maximum suppression (IoU > 0.7)."""
+        """Every instance of ``text`` whose score is at least ``threshold`` (default ``text_threshold``), best first,
+        after mask non-maximum suppression. Scores (query x presence probability) and the suppression overlap
+        follow ``concept`` (``segment.concept_refine.ConceptConfig``; its ``identity()``, the default here, is the
+        model as it is)."""
         self._need_image()
         phrase = check_phrase(text)
         thr = self.text_threshold if threshold is None else float(threshold)
         from segcorr.data.concepts import normalize_phrase
+        from segcorr.segment.concept_refine import concept_scores, mask_nms
 
         dev = next(self.model.parameters()).device
         tokens = self._tokens([normalize_phrase(phrase)]).to(dev)
         out = self.model.predict_concept(self._feats, torch.zeros(1, dtype=torch.long, device=dev), tokens)
-        presence = float(out["presence_logit"][0].sigmoid())
-        scores = out["pred_logits"][0].sigmoid() * presence
+        scores, presence = concept_scores(out["pred_logits"][0], out["presence_logit"][0], self.concept)
         order = torch.argsort(scores, descending=True)
         keep = [int(i) for i in order if float(scores[i]) >= thr][: self.max_instances * 2]
         h, w = self._orig_hw
-        if not keep:
-            return ConceptResult(
-                np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32), presence
-            )
-        # non-maximum suppression on the stride-4 masks, so only the survivors are resized and snapped
-        low = out["pred_masks"][0, keep] > 0
-        kept: list[int] = []
-        for i in range(len(keep)):
-            if not low[i].any():
-                continue
-            if any(float((low[i] & low[j]).sum()) > 0.7 * float((low[i] | low[j]).sum()) for j in kept):
-                continue
-            kept.append(i)
-            if len(kept) == self.max_instances:
-                break
-        if not kept:
-            return ConceptResult(
-                np.zeros((0, h, w), bool), np.zeros(0, np.float32), np.zeros((0, 4), np.float32), presence
-            )
-        masks = self._finish(self.to_image(out["pred_masks"][0, [keep[i] for i in kept]]))
-        nonempty = [k for k, m in enumerate(masks) if m.any()]
-        masks, kept = masks[nonempty], [kept[k] for k in nonempty]
-        sc = scores[keep].cpu().numpy()[kept].astype(np.float32)
-        return ConceptResult(
-            masks, sc, np.stack([_mask_box(m) for m in masks]) if len(masks) else np.zeros((0, 4), np.float32), presence
-        )
+        masks = np.zeros((0, h, w), bool)
+        if keep:  # suppression on the stride-4 masks, so only the survivors are resized and snapped
+            survivors = mask_nms(out["pred_masks"][0, keep] > 0, self.concept.nms_iou, self.max_instances)
+            keep = [keep[i] for i in survivors]
+        if keep:
+            masks = self._finish(self.to_image(out["pred_masks"][0, keep]))
+            nonempty = [k for k, m in enumerate(masks) if m.any()]
+            masks, keep = masks[nonempty], [keep[k] for k in nonempty]
+        sc = scores[keep].cpu().numpy().astype(np.float32)
+        boxes = np.stack([_mask_box(m) for m in masks]) if len(masks) else np.zeros((0, 4), np.float32)
+        return ConceptResult(masks, sc, boxes, presence)
 
 
 def _upsample(logits: torch.Tensor, scaled_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,91 @@
+"""Phrase answers: the calibration of query and presence scores, the mask suppression, the grid search of the
+calibration, and that the identity option is the model's own answer (a tiny random-weight model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from segcorr.errors import InputError
+from segcorr.segment import build as build_segmenter
+from segcorr.segment.base import Prompts
+from segcorr.segment.concept_refine import ConceptConfig, concept_scores, fit_query_calibration, mask_nms
+from segcorr.segment.predictor import Sam3Predictor
+
+
+def _sig(x: float) -> float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_identity_scores_are_query_times_presence_probabilities():
+    ql = torch.tensor([-2.0, 0.0, 1.5])
+    scores, presence = concept_scores(ql, torch.tensor(0.3), ConceptConfig.identity())
+    assert presence == pytest.approx(_sig(0.3))
+    np.testing.assert_allclose(scores.numpy(), [_sig(v) * _sig(0.3) for v in (-2.0, 0.0, 1.5)], rtol=1e-6)
+
+
+def test_calibration_is_affine_on_both_logits_and_keeps_the_query_order():
+    cfg = ConceptConfig(query_scale=3.0, query_bias=4.5, presence_scale=2.0, presence_bias=-1.0)
+    ql = torch.tensor([-2.0, -1.0, 0.5])
+    scores, presence = concept_scores(ql, 0.25, cfg)
+    assert presence == pytest.approx(_sig(2.0 * 0.25 - 1.0))
+    np.testing.assert_allclose(scores.numpy(), [_sig(3 * v + 4.5) * presence for v in (-2.0, -1.0, 0.5)], rtol=1e-6)
+    assert torch.equal(torch.argsort(scores), torch.argsort(ql))
+    assert (scores <= presence + 1e-7).all()  # the presence still bounds every instance
+
+
+def test_mask_nms_drops_empty_and_overlapping_masks_and_stops_at_the_limit():
+    m = torch.zeros(5, 4, 4, dtype=torch.bool)
+    m[0, :2] = True  # 8 px
+    m[1, :2, :3] = True  # 6 px inside mask 0: IoU 0.75
+    m[2] = False  # empty
+    m[3, 2:] = True  # disjoint from 0
+    m[4, 3:] = True  # 4 px inside mask 3: IoU 0.5
+    assert mask_nms(m, 0.7, 16) == [0, 3, 4]  # 0.75 > 0.7 goes, 0.5 stays
+    assert mask_nms(m, 0.4, 16) == [0, 3]  # now 4 (IoU 0.5 with 3) goes too
+    assert mask_nms(m, 0.8, 2) == [0, 1]
+
+
+def test_fit_query_calibration_finds_the_f1_best_operating_point():
+    # matches have query logit 1, misses -1; presence certain: a cut between them is best (F1 = 1 with 2 instances)
+    ql, pl, match = [1.0, 1.0, -1.0, -1.0], [10.0] * 4, [True, True, False, False]
+    a, b, f1 = fit_query_calibration(ql, pl, match, 2, scales=(1.0,), biases=(-2.0, 0.0, 2.0))
+    assert (a, b) == (1.0, 0.0) and f1 == pytest.approx(1.0)
+    # with a bias of 2 every candidate is kept: F1 = 4 / (4 + 2)
+    _, _, f1_all = fit_query_calibration(ql, pl, match, 2, scales=(1.0,), biases=(2.0,))
+    assert f1_all == pytest.approx(4 / 6)
+
+
+@pytest.fixture(scope="module")
+def image():
+    img = np.full((48, 80, 3), 200, np.uint8)
+    img[10:30, 20:50] = (200, 40, 40)
+    return img
+
+
+def test_identity_option_reproduces_the_models_own_answer(weights, image):
+    """ConceptConfig.identity() gives exactly the uncalibrated answer, computed here from the model's outputs."""
+    p = Sam3Predictor.from_pretrained(str(weights), refine="none")
+    p.set_image(image)
+    r = p.predict_text("red hair", threshold=0.0)
+    tokens = p._tokens(["red hair"])
+    with torch.no_grad():
+        out = p.model.predict_concept(p.features, torch.zeros(1, dtype=torch.long), tokens)
+    presence = float(out["presence_logit"][0].sigmoid())
+    want = np.sort((out["pred_logits"][0].sigmoid() * presence).numpy())[::-1]
+    assert r.presence == pytest.approx(presence)
+    assert len(r.scores) >= 1 and set(np.round(r.scores, 6)) <= set(np.round(want, 6))
+    np.testing.assert_allclose(r.scores[0], want[0], rtol=1e-6)  # the best query always survives
+
+
+def test_calibrated_backend_scores_and_bad_option(weights, image):
+    seg = build_segmenter("builtin", weights=str(weights), refine="none", text_threshold=0.0)
+    raw = build_segmenter("builtin", weights=str(weights), refine="none", text_threshold=0.0, concept=False)
+    a, b = seg.segment(image, Prompts(text=["red hair"])), raw.segment(image, Prompts(text=["red hair"]))
+    assert a.presence == pytest.approx(b.presence)  # presence is not recalibrated by default
+    cfg = ConceptConfig()
+    top = float(np.log(b.scores[0] / b.presence) - np.log1p(-b.scores[0] / b.presence))  # best query logit
+    assert a.scores[0] == pytest.approx(_sig(cfg.query_scale * top + cfg.query_bias) * a.presence, rel=1e-5)
+    with pytest.raises(InputError, match="concept"):
+        build_segmenter("builtin", weights=str(weights), concept="yes")
