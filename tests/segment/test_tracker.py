@@ -83,7 +83,7 @@ def test_overlapping_prompts_never_share_a_pixel(model):
 @pytest.mark.parametrize("mode", ["reprompt", "memory"])
 def test_absent_object_gets_no_obj_score_and_comes_back_with_its_id(model, mode):
     a = _square(10, 10)
-    tr = _tracker(model, mode=mode, min_pixels=0, recover_area_ratio=1e9, max_overlap=1.0)
+    tr = _tracker(model, mode=mode, min_pixels=0, recover_area_ratio=1e9, max_overlap=1.0, recover_colour=0.0)
     assert tr.mode == mode
     _objectness(model, 10.0)
     r0 = tr.step(_frame(a), [ObjectPrompt(mask=a)])
@@ -160,7 +160,7 @@ def test_flow_motion_moves_the_reprompt_and_the_gate_keeps_the_warped_mask(model
     mask does not overlap the warped one (IoU < flow_gate), the warped mask is the answer."""
     _objectness(model, 10.0)
     a = _square(10, 10)
-    tr = _tracker(model, min_pixels=0)
+    tr = _tracker(model, min_pixels=0, motion="flow")
     flows = iter([None, np.stack([np.full((H, W), -4.0, np.float32), np.zeros((H, W), np.float32)])])
     monkeypatch.setattr(tr, "_flow_back", lambda img: next(flows))
     tr.step(_frame(a), [ObjectPrompt(mask=a)])

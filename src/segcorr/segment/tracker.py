@@ -43,6 +43,7 @@ from segcorr.segment.tracker_config import MAX_ID, MODES, MOTIONS, TrackerConfig
 from segcorr.segment.tracker_masks import innermost_point, mask_box, resolve_masks, warp_backward
 from segcorr.segment.tracker_memory_mode import MemoryPropagator, load_memory
 from segcorr.segment.tracker_prompts import PromptCoder, check_prompt
+from segcorr.segment.tracker_regions import RegionPropagator
 from segcorr.segment.tracker_reprompt import Reprompter
 from segcorr.segment.tracker_state import FrameResult, ObjectPrompt, ObjectTrack
 from segcorr.segment.tracker_text import match_detections
@@ -83,6 +84,7 @@ class Sam3Tracker:
         self.memory = memory.eval() if memory is not None else None
         self._coder = PromptCoder(predictor, config.mask_logit_scale)
         self._reprompter = Reprompter(self._coder, config)
+        self._regions = RegionPropagator(config.palette_tol, config.palette_share_in, config.palette_share_out)
         self._memory_mode = MemoryPropagator(self._coder, self.memory) if self.memory is not None else None
         self.reset()
 
@@ -103,7 +105,9 @@ class Sam3Tracker:
         self.phrases: dict[str, int] = {}  # phrase -> frame it was added
         self._reserved: set[int] = set()
         self._reprompter.reset()
+        self._regions.reset()
         self._flow: np.ndarray | None = None
+        self._full_flow: np.ndarray | None = None
         self.t = 0
         self._hw: tuple[int, int] | None = None
         self.predictor.reset_image()
@@ -148,7 +152,7 @@ class Sam3Tracker:
             )
         self.predictor.set_image(img)
         t = self.t
-        self._flow = self._flow_back(img) if self.mode == "reprompt" and self.config.motion == "flow" else None
+        self._set_flow(img)
         probs: dict[int, np.ndarray] = {}  # obj id -> probability [H, W] on this frame
         scores: dict[int, float] = {}
         prompted = {}
@@ -166,6 +170,8 @@ class Sam3Tracker:
             else:
                 self._propagate_reprompt(others, probs, scores)
         exact = {i for i, pr in prompted.items() if pr.mask is not None}
+        if self._full_flow is not None and others:
+            exact |= self._propagate_regions(others, probs, scores)
         masks = resolve_masks(probs, exact, self.predictor.finish)
         due = [ph for ph, t0 in self.phrases.items() if t == t0 or (t - t0) % self.config.detect_every == 0]
         for ph in due:
@@ -190,6 +196,44 @@ class Sam3Tracker:
         return FrameResult(t, ids, m, sc, pres)
 
     # ------------------------------------------------------------------------------------------ model calls
+    def _set_flow(self, img: np.ndarray) -> None:
+        """This frame's flows back to the previous frame: ``_flow`` at the model's working size (for reprompts),
+        ``_full_flow`` at full size (motion "regions"); None where unused or on the first frame."""
+        self._flow = self._full_flow = None
+        motion = self.config.motion
+        if self.mode != "reprompt" or motion not in ("flow", "regions"):
+            return
+        if motion == "flow":
+            self._flow = self._flow_back(img)
+            return
+        import cv2
+
+        p = self.predictor
+        self._full_flow = self._regions.next_frame(img, p.region_labels(), p.region_lines())
+        if self._full_flow is not None:
+            sh, sw = p.scaled_hw
+            f = self._full_flow.transpose(1, 2, 0)
+            small = cv2.resize(f, (sw, sh), interpolation=cv2.INTER_AREA) * np.float32(p.scale)
+            self._flow = np.ascontiguousarray(small.transpose(2, 0, 1))
+
+    def _propagate_regions(self, tracks: list[ObjectTrack], probs: dict, scores: dict) -> set[int]:
+        """Motion "regions": each object present on the previous frame gets its region-propagated mask as this
+        frame's answer (kept as it is), unless the model declares it absent (``presence="model"``). Returns the
+        ids so answered."""
+        done = set()
+        for tr in tracks:
+            i = tr.obj_id
+            if not (tr.present and tr.last_t == self.t - 1 and tr.last_mask is not None):
+                continue
+            if self.config.presence == "model" and scores.get(i, NO_OBJ_SCORE) <= 0:
+                continue
+            prob, m = self._regions.propagate(tr.last_mask, self._full_flow, tr.palette)
+            probs[i] = np.where(m, np.maximum(prob, 0.51), 0.0).astype(np.float32)
+            if self.config.presence == "flow":
+                scores[i] = max(scores.get(i, NO_OBJ_SCORE), 1.0)
+            done.add(i)
+        return done
+
     def _flow_back(self, img: np.ndarray) -> np.ndarray | None:
         """Flow from frame ``img`` back to the previous one at the model's working size, or None (first frame)."""
         return self._reprompter.flow_back(img)
@@ -264,6 +308,8 @@ class Sam3Tracker:
                 others = sum(int((m & o).sum()) for j, o in masks.items() if j != i)
                 ratio = max(area, tr.last_area) / max(min(area, tr.last_area), 1)
                 ok = ratio <= cfg.recover_area_ratio and others <= cfg.max_overlap * area
+                if ok and self._regions.ready:
+                    ok = self._regions.colour_share(m, tr.palette) >= cfg.recover_colour
             if not ok:
                 tr.present, tr.score = False, NO_OBJ_SCORE
                 tr.velocity = np.zeros(2, np.float32)
@@ -283,3 +329,7 @@ class Sam3Tracker:
             tr.last_box = mask_box(m)
             tr.last_area = int(m.sum())
             tr.last_centroid = c
+            if self._regions.ready:
+                tr.last_mask = m.copy()
+                if tr.palette is None or i in prompted:
+                    tr.palette = self._regions.palette(m)

@@ -43,6 +43,8 @@ class ObjectTrack:
     last_box: np.ndarray | None = None  # [4]
     last_area: int = 0
     last_centroid: np.ndarray | None = None
+    last_mask: np.ndarray | None = None  # bool [H, W], full size (motion "regions" only)
+    palette: np.ndarray | None = None  # [K, 3] CIELAB colours of its prompted regions (motion "regions" only)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))
     cond: MemoryEntry | None = None
     recent: deque = field(default_factory=deque)

@@ -1,0 +1,139 @@
+"""Region propagation (``TrackerConfig.motion == "regions"``): each present object's last full-resolution mask is
+pulled along DIS-medium flow from this frame back to the previous one, then decided region by region on this
+frame's flat-colour segments, with the object's first-frame colours as evidence.
+
+Why: on validation clips (seeds 500000..500023, 32 frames) the one-step IoU of a DIS-warped true mask was 0.92
+raw but 0.84 after snapping to ``FlatSegmenter`` regions, whose line pixels are filled into a neighbour (an
+outline often joins the background); snapping the true mask itself scored 0.86. With line pixels left out of
+the vote (they keep the warped decision) the snapped true mask scores 0.96. Raw warping without any snapping
+drifts (J 0.46 over the clips). The colour evidence ("palette": the mean CIELAB colours of the regions the
+object covered when it was prompted) stops part of the drift: a region whose colour is in the palette joins
+when ``share_in`` of it is covered, any other only when ``share_out`` is; J 0.670 -> 0.695 with (15, 0.3, 0.8).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def region_colours(image: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """image uint8 [H, W, 3] RGB, labels int [H, W] (0..S) -> (mean CIELAB colour float64 [S + 1, 3] of each
+    label, pixel count int [S + 1], at least 1)."""
+    import cv2
+
+    lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float64)
+    ids = labels.ravel()
+    n = int(ids.max()) + 1
+    count = np.maximum(np.bincount(ids, minlength=n), 1)
+    mean = np.stack([np.bincount(ids, weights=lab[:, c], minlength=n) for c in range(3)], 1) / count[:, None]
+    return mean, count
+
+
+def region_share(mask: np.ndarray, labels: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Share float64 [S + 1] of each label's pixels inside bool ``mask`` [H, W]."""
+    return np.bincount(labels.ravel(), weights=mask.ravel().astype(np.float64), minlength=len(count)) / count
+
+
+def palette_of(mask: np.ndarray, labels: np.ndarray, mean: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The object's colours: mean CIELAB [K, 3] of the regions (label > 0) more than half inside ``mask``
+    (bool [H, W]); [0, 3] when there is none."""
+    share = region_share(mask, labels, count)
+    share[0] = 0.0
+    return mean[share > 0.5].astype(np.float32)
+
+
+def palette_vote(
+    prob: np.ndarray,
+    labels: np.ndarray,
+    mean: np.ndarray,
+    count: np.ndarray,
+    palette: np.ndarray | None,
+    tol: float = 15.0,
+    share_in: float = 0.3,
+    share_out: float = 0.8,
+) -> np.ndarray:
+    """prob float [H, W] (the warped mask) -> bool [H, W]: a region (label > 0) joins when more than
+    ``share_in`` of it is covered (prob > 0.5) and its mean colour lies within ``tol`` (CIELAB) of a palette
+    colour, or more than ``share_out`` otherwise; label-0 pixels (line art) keep the warped decision. Without a
+    palette every region needs more than half."""
+    raw = prob > 0.5
+    share = region_share(raw, labels, count)
+    if palette is None or not len(palette):
+        thr = np.full(len(count), 0.5)
+    else:
+        d = np.sqrt(((mean[:, None, :] - palette[None].astype(np.float64)) ** 2).sum(-1)).min(1)
+        thr = np.where(d < tol, share_in, share_out)
+    keep = share > thr
+    keep[0] = False
+    out = keep[labels]
+    line = labels == 0
+    out[line] = raw[line]
+    return out
+
+
+def palette_share(
+    mask: np.ndarray, labels: np.ndarray, mean: np.ndarray, count: np.ndarray, palette: np.ndarray, tol: float
+) -> float:
+    """Share of the region pixels (label > 0) of bool ``mask`` [H, W] whose region colour lies within ``tol``
+    (CIELAB) of a ``palette`` colour [K, 3]; 1.0 for an empty palette or a mask without region pixels."""
+    if not len(palette):
+        return 1.0
+    d = np.sqrt(((mean[:, None, :] - palette[None].astype(np.float64)) ** 2).sum(-1)).min(1)
+    ids = labels[mask & (labels > 0)]
+    return float((d[ids] < tol).mean()) if len(ids) else 1.0
+
+
+class RegionPropagator:
+    """Full-resolution DIS flow between consecutive frames and this frame's line-free regions. Its only state is
+    the previous frame, grey (bounded); ``reset()`` forgets it."""
+
+    def __init__(self, tol: float = 15.0, share_in: float = 0.3, share_out: float = 0.8) -> None:
+        self.tol, self.share_in, self.share_out = tol, share_in, share_out
+        self.reset()
+
+    def reset(self) -> None:
+        self._prev_grey: np.ndarray | None = None
+        self._frame: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def next_frame(self, img: np.ndarray, labels: np.ndarray, lines: np.ndarray) -> np.ndarray | None:
+        """Take this frame (uint8 [H, W, 3]) with its flat regions (int [H, W]) and line art (bool [H, W]).
+        Returns the flow float32 [2, H, W] from it back to the previous frame, or None (first frame, or a new
+        size)."""
+        import cv2
+
+        from segcorr.flow.classical import estimate_flow
+
+        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        lab = np.where(lines, 0, labels).astype(np.int64)
+        mean, count = region_colours(img, lab)
+        self._frame = (lab, mean, count)
+        prev, self._prev_grey = self._prev_grey, grey
+        if prev is None or prev.shape != grey.shape:
+            return None
+        return estimate_flow(grey, prev, "dis-medium")
+
+    @property
+    def ready(self) -> bool:
+        """Whether a frame was taken (``next_frame``) since the last reset."""
+        return self._frame is not None
+
+    def palette(self, mask: np.ndarray) -> np.ndarray:
+        """The colours [K, 3] of bool ``mask`` [H, W] on the current frame (see ``palette_of``)."""
+        lab, mean, count = self._frame
+        return palette_of(mask, lab, mean, count)
+
+    def colour_share(self, mask: np.ndarray, palette: np.ndarray | None) -> float:
+        """Share of ``mask``'s region pixels on the current frame in ``palette``'s colours (``palette_share``)."""
+        lab, mean, count = self._frame
+        return 1.0 if palette is None else palette_share(mask, lab, mean, count, palette, self.tol)
+
+    def propagate(
+        self, last: np.ndarray, flow: np.ndarray, palette: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """last bool [H, W] (the previous frame's mask), flow [2, H, W] (this frame -> previous) -> (warped
+        probability float32 [H, W], this frame's mask bool [H, W])."""
+        from segcorr.segment.tracker_masks import warp_backward
+
+        lab, mean, count = self._frame
+        prob = warp_backward(last.astype(np.float32), flow)
+        return prob, palette_vote(prob, lab, mean, count, palette, self.tol, self.share_in, self.share_out)

@@ -1,0 +1,99 @@
+"""Region propagation of the tracker (motion "regions"): the palette vote on flat regions, the colour share that
+guards recoveries, and the tracker following a moved object along a given flow with its mask snapped to regions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from segcorr.segment.model import build
+from segcorr.segment.predictor import Sam3Predictor
+from segcorr.segment.tracker import ObjectPrompt, Sam3Tracker, TrackerConfig
+from segcorr.segment.tracker_regions import (
+    RegionPropagator,
+    palette_of,
+    palette_share,
+    palette_vote,
+    region_colours,
+)
+
+H, W = 48, 64
+
+
+def _image():
+    """Left half red (label 1), right half blue (label 2), a line column (label 0) between them."""
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:, :32] = (220, 30, 30)
+    img[:, 33:] = (30, 30, 220)
+    labels = np.where(np.arange(W)[None, :] < 32, 1, 2).repeat(H, 0)
+    labels[:, 32] = 0
+    return img, labels.astype(np.int64)
+
+
+def test_palette_vote_lets_object_colours_join_on_less_coverage():
+    img, labels = _image()
+    mean, count = region_colours(img, labels)
+    red = palette_of(labels == 1, labels, mean, count)
+    assert red.shape == (1, 3)
+    prob = np.zeros((H, W), np.float32)
+    prob[:, :16] = 1.0  # half of the red region
+    prob[:, 33:49] = 1.0  # half of the blue region
+    prob[5, 32] = 1.0  # one line pixel
+    m = palette_vote(prob, labels, mean, count, red, tol=15.0, share_in=0.3, share_out=0.8)
+    assert m[:, :32].all() and not m[:, 33:].any()  # red is the object's colour, blue is not
+    assert m[5, 32] and m[:, 32].sum() == 1  # line pixels keep the warped decision
+    plain = palette_vote(prob, labels, mean, count, None)
+    assert not plain[:, :32].any()  # without a palette a region needs more than half
+
+
+def test_palette_share_counts_region_pixels_of_the_object_colours():
+    img, labels = _image()
+    mean, count = region_colours(img, labels)
+    red = palette_of(labels == 1, labels, mean, count)
+    both = np.ones((H, W), bool)
+    assert palette_share(labels == 1, labels, mean, count, red, 15.0) == 1.0
+    assert palette_share(both, labels, mean, count, red, 15.0) == pytest.approx(32 / 63)
+    assert palette_share(labels == 2, labels, mean, count, red, 15.0) == 0.0
+    assert palette_share(labels == 2, labels, mean, count, red[:0], 15.0) == 1.0
+
+
+def test_region_propagator_warps_and_snaps():
+    img, labels = _image()
+    rp = RegionPropagator()
+    assert not rp.ready and rp.next_frame(img, labels, labels == 0) is None and rp.ready
+    last = np.zeros((H, W), bool)
+    last[:, 2:30] = True  # most of red, shifted by 2 px
+    flow = np.zeros((2, H, W), np.float32)
+    flow[0] = 1.0  # this frame's x came from x + 1 on the previous one
+    prob, m = rp.propagate(last, flow, rp.palette(labels == 1))
+    assert prob.shape == (H, W) and np.array_equal(m, labels == 1)
+
+
+def test_tracker_regions_motion_follows_the_flow_and_keeps_the_colours(monkeypatch):
+    torch.manual_seed(0)
+    model = build("sam3-test").eval()
+    head = model.mask_decoder.pred_obj_score_head
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(10.0)
+    sq = np.zeros((H, W), bool)
+    sq[10:26, 10:26] = True
+
+    def frame(m):
+        img = np.full((H, W, 3), 220, np.uint8)
+        img[m] = (40, 200, 90)
+        return img
+
+    import segcorr.flow.classical as classical
+
+    shift = np.stack([np.full((H, W), -4.0, np.float32), np.zeros((H, W), np.float32)])
+    monkeypatch.setattr(classical, "estimate_flow", lambda a, b, method: shift)
+    tr = Sam3Tracker(Sam3Predictor(model, refine="none"), TrackerConfig(min_pixels=0))
+    assert tr.config.motion == "regions"
+    tr.step(frame(sq), [ObjectPrompt(mask=sq)])
+    assert tr.tracks[1].palette is not None and len(tr.tracks[1].palette) == 1
+    moved = np.roll(sq, 4, axis=1)
+    r = tr.step(frame(moved))
+    assert r.present[0] and np.array_equal(r.masks[0], moved)
+    assert np.array_equal(tr.tracks[1].last_mask, moved)
