@@ -10,6 +10,10 @@ key's order. The panel's order is the permutation that violates the least total 
 programming over subsets up to `EXACT_MAX` characters, adjacent swaps beyond), and the characters get new
 keys: the panel's sorted D values handed out along that order (plus 1e-6 per rank, so no two tie), so the
 keys still read "smaller = nearer" and keep the ADR's scale. With weight 0 the order is the ADR's.
+
+`page_order` is the whole step for one page: D fitted to the page's evidence (`calibrate_keys`, or the size term
+alone where the evidence says height means little), then weak overlap tests for the pairs without evidence where
+that D still orders the evidence pairs badly, then `evidence_keys`.
 """
 
 from __future__ import annotations
