@@ -19,7 +19,7 @@ class TrackerConfig:
     masklet. det_threshold: least detection score kept (0.1: chosen on validation clips, seeds 500000-500005, for the
     shipped image model; 0.5 started no masklet). max_objects: masklets at most. reprompt_inputs: what the
     reprompt mode sends ("mask", "point", "box"). motion: how objects follow the frames: "regions" (default, below;
-    J&F 0.730 against 0.661 for "flow" on 24 validation clips of 32 frames, seeds 500000..), "flow" (the last mask
+    J&F 0.7342 against 0.6606 for "flow" on 24 validation clips of 32 frames, seeds 500000..), "flow" (the last mask
     warped along DIS flow between the frames at the model's working size), "velocity" (shifted by its last
     displacement) or "none". flow_gate: with "flow", when the model's mask overlaps the flow-warped last mask with
     IoU below this, the warped mask stands (the model lost the object; 0 disables the check). "regions": the last
@@ -42,7 +42,7 @@ class TrackerConfig:
     reprompt_inputs: tuple[str, ...] = ("mask", "point")
     mask_logit_scale: float = 6.0
     motion: str = "regions"
-    palette_tol: float = 15.0
+    palette_tol: float = 12.0
     palette_share_in: float = 0.3
     palette_share_out: float = 0.8
     presence: str = "model"
