@@ -2,15 +2,15 @@
 pulled along DIS-medium flow from this frame back to the previous one, then decided region by region on this
 frame's flat-colour segments, with the object's first-frame colours as evidence.
 
-Why: on validation clips (seeds 500000..500007, every third frame) the one-step IoU of a DIS-warped true mask was 0.92
-raw but 0.84 after snapping to ``FlatSegmenter`` regions, whose line pixels are filled into a neighbour (an
-outline often joins the background); snapping the true mask itself scored 0.86. With line pixels left out of
-the vote (they keep the warped decision) the snapped true mask scores 0.96. Raw warping without any snapping
-drifts (J 0.46 over 24 clips of 32 frames, seeds 500000..500023). The colour evidence ("palette": the mean CIELAB colours of the regions the
-object covered when it was prompted) stops part of the drift: a region whose colour is in the palette joins
-when ``share_in`` of it is covered, any other only when ``share_out`` is; with the DIS baseline J 0.670 -> 0.695
-with (tol, share_in, share_out) = (15, 0.3, 0.8) (0.2/0.9, 0.1/0.9 or 0.4/0.8 did worse); in the tracker J&F 0.7295
-with tol 15, 0.7342 with 12.
+Why: on validation clips (seeds 500000..500007, every third frame) the one-step IoU of a DIS-warped true mask was
+0.92 raw but 0.84 after snapping to ``FlatSegmenter`` regions, whose line pixels are filled into a neighbour (an
+outline often joins the background); snapping the true mask itself scored 0.86. With line pixels left out of the
+vote (they keep the warped decision) the snapped true mask scores 0.96. Raw warping without any snapping drifts (J
+0.46 over 24 clips of 32 frames, seeds 500000..500023). The colour evidence ("palette": the mean CIELAB colours of
+the regions the object covered when it was prompted) stops part of the drift: a region whose colour is in the
+palette joins when ``share_in`` of it is covered, any other only when ``share_out`` is; with the DIS baseline J
+0.670 -> 0.695 with (tol, share_in, share_out) = (15, 0.3, 0.8) (0.2/0.9, 0.1/0.9 or 0.4/0.8 did worse); in the
+tracker J&F 0.7295 with tol 15, 0.7342 with 12.
 """
 
 from __future__ import annotations
