@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from segcorr.segment.predictor import Sam3Predictor
+from segcorr.segment.prompt_snap import PromptSnap
 from segcorr.segment.zoom import ZoomConfig, grow_window, point_window_box, window_mask_logits
 
 
@@ -106,5 +107,10 @@ def test_builtin_zoom_option_and_cache_settings(weights):
     assert on.predictor.zoom == ZoomConfig() and on.predictor.zoom.enabled
     assert not off.predictor.zoom.enabled
     assert on.cache_settings() != off.cache_settings()  # cached isolation masks answer for one setting only
+    raw = build_segmenter("builtin", weights=str(weights), concept=False)
+    assert raw.cache_settings() != on.cache_settings()  # phrase scoring is part of the key too
+    legacy = build_segmenter("builtin", weights=str(weights))
+    legacy.predictor.prompt_snap = PromptSnap.legacy()
+    assert legacy.cache_settings() != on.cache_settings()  # and the click/box snapping
     with pytest.raises(InputError, match="zoom"):
         build_segmenter("builtin", weights=str(weights), zoom="yes")

@@ -67,7 +67,14 @@ class BuiltinSegmenter:
 
     def cache_settings(self) -> dict:
         """What decides the answers besides the weights (read by the isolation's mask cache key)."""
-        return {"refine": self.predictor.refine, "zoom": dataclasses.asdict(self.predictor.zoom)}
+        p = self.predictor
+        return {
+            "refine": p.refine,
+            "zoom": dataclasses.asdict(p.zoom),
+            "prompt_snap": dataclasses.asdict(p.prompt_snap),
+            "concept": dataclasses.asdict(p.concept),
+            "text_threshold": p.text_threshold,
+        }
 
     def _set(self, image: np.ndarray) -> np.ndarray:
         img = as_rgb_uint8(image)
