@@ -13,7 +13,6 @@ grids (query_scale, query_bias) for the best instance F1 at score 0.5. Prints JS
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def candidates(pred, dataset, limit: int | None) -> tuple[list[float], list[float], list[bool], int]:
@@ -73,12 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         "data": args.data,
         "weights": args.weights,
     }
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json:
-        from segcorr.io.atomic import atomic_write_text
+    from segcorr.io.atomic import print_json
 
-        atomic_write_text(args.json, text + "\n")
+    print_json(out, args.json)
     return 0
 
 

@@ -18,7 +18,6 @@ ratios; ``*_ratio_range``: their smallest and largest). Peak memory: the growth 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
@@ -155,11 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             res[f"{key}_ms"] = round(float(np.median(per_round[key])), 1)
             res[f"{key}_ratio_to_dis_medium"] = round(float(np.median(ratios)), 2)
             res[f"{key}_ratio_range"] = [round(min(ratios), 2), round(max(ratios), 2)]
-    print(json.dumps(res, indent=2))
-    if args.json:
-        from segcorr.io.atomic import atomic_write_text
+    from segcorr.io.atomic import print_json
 
-        atomic_write_text(args.json, json.dumps(res, indent=2) + "\n")
+    print_json(res, args.json)
     return 0
 
 

@@ -18,7 +18,6 @@ median wall seconds of encoder, initializer, blocks, coarse and fine matching.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import sys
@@ -133,12 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if stages:
         result["stages_s_median"] = {k: round(statistics.median(s[k] for s in stages), 3) for k in stages[0]}
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        from segcorr.io.atomic import atomic_write_text
+    from segcorr.io.atomic import print_json
 
-        atomic_write_text(args.json, text + "\n")
+    print_json(result, args.json)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -25,3 +26,15 @@ def test_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
         raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_print_json_prints_and_writes_the_same_text(tmp_path, capsys):
+    from segcorr.io.atomic import print_json
+
+    out = tmp_path / "r.json"
+    text = print_json({"a": 1, "b": [1.5, None]}, out)
+    assert capsys.readouterr().out == text + "\n"
+    assert out.read_text() == text + "\n"
+    assert json.loads(text) == {"a": 1, "b": [1.5, None]}
+    print_json({"c": 2}, None)  # no path: printed only
+    assert json.loads(capsys.readouterr().out) == {"c": 2}

@@ -48,3 +48,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def print_json(obj: object, path: str | os.PathLike | None = None, indent: int = 2) -> str:
+    """Print ``obj`` as JSON and, when ``path`` is given, write the same text (plus a newline) there atomically;
+    returns the text (the benchmarks' report step)."""
+    import json
+
+    text = json.dumps(obj, indent=indent)
+    print(text)
+    if path:
+        atomic_write_text(path, text + "\n")
+    return text
