@@ -145,6 +145,7 @@ def test_track_reads_a_video_file(weights, tmp_path):
         ([], "nothing to track"),
         (["--text", " "], "non-empty"),
         (["--point", "0,16,18", "--mode", "memory"], "memory weights"),
+        (["--point", "0,16,18", "--motion", "warp"], "unknown --motion"),
     ],
 )
 def test_track_bad_input_is_one_line_and_exit_2(weights, frames_dir, tmp_path, capsys, args, msg):
@@ -243,6 +244,17 @@ def test_eval_track_writes_the_metric_keys(weights, clips, tmp_path, method):
     res = json.loads(js.read_text())
     assert {"method", "data", "count", "j", "f", "jf", "st_iou", "ms_per_frame", "peak_rss_mb"} <= set(res)
     assert res["count"] == 1 and 0 <= res["j"] <= 1 and res["peak_rss_mb"] > 0
+
+
+def test_eval_track_motion_option_reaches_the_tracker(weights, clips, tmp_path):
+    from segcorr.segment.track_eval import make_method
+
+    assert make_method("builtin", weights=weights, motion="flow").config.motion == "flow"
+    assert make_method("builtin", weights=weights).config.motion == "regions"
+    js = tmp_path / "m.json"
+    args = ["eval", "track", "--data", str(clips), "--method", "builtin", "--weights", weights, "--json", str(js)]
+    assert rc(args + ["--motion", "flow"]) == 0 and json.loads(js.read_text())["count"] == 1
+    assert rc(args + ["--motion", "warp"]) == 2
 
 
 def test_eval_track_bad_input(clips, tmp_path, capsys):

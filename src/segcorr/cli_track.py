@@ -13,6 +13,11 @@ _MODE_HELP = (
     "prompted again from its last mask; needs only the image model) | memory (memory attention over a "
     "bounded bank; needs trained memory weights)."
 )
+_MOTION_HELP = (
+    "How objects follow the frames (reprompt mode): regions (full-size DIS flow decided per flat-colour segment, "
+    "the object's colours as evidence; default) | flow (the previous mode: the model reprompted along DIS flow at "
+    "its working size) | velocity | none."
+)
 
 
 def _parse_prompts(point: list[str], neg_point: list[str], box: list[str]) -> dict:
@@ -88,6 +93,7 @@ def track(
     mode: str = typer.Option("auto", help=_MODE_HELP),
     detect_every: int = typer.Option(8, "--detect-every", min=1, help="Text detection period (frames)."),
     refine: str = typer.Option("snap", help="snap masks to flat-colour regions | none."),
+    motion: str = typer.Option("regions", help=_MOTION_HELP),
 ) -> None:
     """Masklets through a video: labels_TTT.png (16-bit, value = object id), masklets.json (YTVIS results)
     and overlay.png (contact sheet)."""
@@ -98,6 +104,7 @@ def track(
 
     if refine not in ("snap", "none"):
         raise InputError(f"expected --refine snap or none, found {refine!r}")
+    _check_motion(motion)
     phrases = list(dict.fromkeys(check_phrase(t) for t in text))
     spec = _parse_prompts(point, neg_point, box)
     if not spec["frames"] and not phrases:
@@ -106,7 +113,7 @@ def track(
     n = len(src)
     _check_prompt_frames(spec["frames"], src.count_known, n, source)
     tracker = Sam3Tracker.from_pretrained(
-        weights, memory_weights=memory_weights, refine=refine, mode=mode, detect_every=detect_every
+        weights, memory_weights=memory_weights, refine=refine, mode=mode, detect_every=detect_every, motion=motion
     )
     tracker.reserve_ids(spec["queries"])
     for ph in phrases:
@@ -116,6 +123,14 @@ def track(
     writer = TrackWriter(out, n if src.count_known or n > 0 else 0, queries, cats)
     done = _run_tracker(src, tracker, writer, spec["frames"], source)
     typer.echo(f"wrote {done} frames, {len(writer.rles)} masklet(s) to {out} (mode {tracker.mode})")
+
+
+def _check_motion(motion: str) -> None:
+    """Before any model loads: a motion the tracker knows."""
+    from segcorr.segment.tracker_config import MOTIONS
+
+    if motion not in MOTIONS:
+        raise InputError(f"unknown --motion {motion!r}; expected one of {', '.join(MOTIONS)}")
 
 
 def _check_prompt_frames(frames: dict, count_known: bool, n: int, source: Path) -> None:
@@ -186,6 +201,7 @@ def eval_track(
     memory_weights: str | None = typer.Option(None, "--memory-weights", help="builtin: tracker memory weights."),
     mode: str = typer.Option("auto", help=_MODE_HELP),
     refine: str = typer.Option("snap", help="snap | none (every method)."),
+    motion: str = typer.Option("regions", help="builtin: " + _MOTION_HELP),
 ) -> None:
     """J (region IoU), F (DAVIS boundary F), J&F, space-time IoU, ms per frame, peak RSS."""
     from segcorr.cli_common import _need_dir, _print_metrics
@@ -195,9 +211,10 @@ def eval_track(
         raise InputError(f"unknown tracking method {method!r}; expected one of {', '.join(METHODS)}")
     if refine not in ("snap", "none"):
         raise InputError(f"expected --refine snap or none, found {refine!r}")
+    _check_motion(motion)
     kw = {"refine": refine}
     if method == "builtin":
-        kw.update(weights=weights, memory_weights=memory_weights, mode=mode)
+        kw.update(weights=weights, memory_weights=memory_weights, mode=mode, motion=motion)
     result = evaluate_tracking(_need_dir(data), method, prompt=prompt, limit=limit, **kw)
     _print_metrics(result, json_out)
 

@@ -82,13 +82,20 @@ class ClipReader:
 
 
 def make_method(
-    name: str, weights: str = "sam3_tiny", memory_weights: str | None = None, mode: str = "auto", refine: str = "snap"
+    name: str,
+    weights: str = "sam3_tiny",
+    memory_weights: str | None = None,
+    mode: str = "auto",
+    refine: str = "snap",
+    motion: str = "regions",
 ):
     """A streaming tracker by method name (``METHODS``): reset(), add_text(phrase), step(frame, prompts)."""
     if name == "builtin":
         from segcorr.segment.tracker import Sam3Tracker
 
-        return Sam3Tracker.from_pretrained(weights, memory_weights=memory_weights, refine=refine, mode=mode)
+        return Sam3Tracker.from_pretrained(
+            weights, memory_weights=memory_weights, refine=refine, mode=mode, motion=motion
+        )
     if name in ("flow-propagate", "flow-propagate-dis"):
         from segcorr.segment.flow_propagate import FlowPropagator
 
