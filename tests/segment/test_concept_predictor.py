@@ -13,7 +13,8 @@ from segcorr.errors import InputError
 from segcorr.io.image import write_image
 from segcorr.segment import build as build_segmenter
 from segcorr.segment.base import Prompts
-from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8, snap_to_regions
+from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8
+from segcorr.segment.snap import snap_to_regions
 
 
 @pytest.fixture(scope="module")

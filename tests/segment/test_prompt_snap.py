@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segcorr.segment.predictor import Sam3Predictor, snap_to_regions
+from segcorr.segment.predictor import Sam3Predictor
 from segcorr.segment.prompt_snap import PromptSnap, claim_lines, click_shares, region_chroma
+from segcorr.segment.snap import snap_to_regions
 from segcorr.segment.zoom import ZoomConfig
 
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from segcorr.errors import InputError
 from segcorr.segment.model.sam3 import NO_OBJ_SCORE
-from segcorr.segment.predictor import as_rgb_uint8, snap_to_regions
+from segcorr.segment.predictor import as_rgb_uint8
+from segcorr.segment.snap import snap_to_regions
 from segcorr.segment.tracker import MAX_ID, FrameResult, ObjectPrompt, warp_backward
 
 

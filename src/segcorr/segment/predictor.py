@@ -35,7 +35,8 @@ import torch.nn.functional as F
 from segcorr.errors import InputError
 from segcorr.io.image import check_image_array
 from segcorr.segment.concept_refine import ConceptConfig
-from segcorr.segment.prompt_snap import PromptSnap, claim_lines
+from segcorr.segment.prompt_snap import PromptSnap
+from segcorr.segment.snap import ImageRegions
 from segcorr.segment.zoom import ZoomConfig
 
 MIN_SIDE = 16
@@ -66,54 +67,6 @@ def check_phrase(text: str) -> str:
     if len(phrase) > MAX_PHRASE_CHARS:
         raise InputError(f"expected a text prompt of at most {MAX_PHRASE_CHARS} characters, found {len(phrase)}")
     return phrase
-
-
-def snap_to_regions(
-    prob: np.ndarray,
-    labels: np.ndarray,
-    positive: np.ndarray | None = None,
-    negative: np.ndarray | None = None,
-    box: np.ndarray | None = None,
-    share: float | np.ndarray = 0.5,
-    vote: str = "pixels",
-    box_share: float = 0.5,
-) -> np.ndarray:
-    """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
-    takes the majority decision of its pixels (in when more than ``share`` of them are); label-0 pixels keep
-    their own; with ``vote="mean"`` a region is in when its mean probability is above ``share`` instead (``share``:
-    one number, or float [S + 1], one per label id). The
-    regions under ``positive`` clicks ([P, 2] x, y) are in and those under ``negative`` clicks
-    out, whatever the mask says: a click on a flat-colour region says which region is meant. With a ``box``
-    prompt (x0, y0, x1, y1) the object lies in the box: regions with less than ``box_share`` of their pixels
-    inside it, and label-0 pixels outside it, are out."""
-    raw = prob > 0.5
-    h, w = labels.shape
-    in_box = None
-    if box is not None:
-        x0, y0, x1, y1 = np.asarray(box, np.float64).reshape(4)
-        ys, xs = np.arange(h)[:, None] + 0.5, np.arange(w)[None, :] + 0.5
-        in_box = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
-    lab = labels.ravel()
-    n = int(lab.max()) + 1
-    if n <= 1:
-        return raw if in_box is None else raw & in_box
-    votes = prob.ravel() if vote == "mean" else raw.ravel()
-    inside = np.bincount(lab, weights=votes.astype(np.float64), minlength=n)
-    total = np.bincount(lab, minlength=n).astype(np.float64)
-    keep = inside > share * np.maximum(total, 1)
-    if in_box is not None:  # the vote above used the unclipped mask; then regions mostly outside the box go
-        share = np.bincount(lab, weights=in_box.ravel().astype(np.float64), minlength=n)
-        keep &= share >= box_share * np.maximum(total, 1)
-        raw &= in_box
-    for pts, value in ((positive, True), (negative, False)):
-        if pts is None:
-            continue
-        for x, y in np.asarray(pts).reshape(-1, 2):
-            r = int(labels[min(h - 1, max(0, int(y))), min(w - 1, max(0, int(x)))])
-            if r > 0:
-                keep[r] = value
-    out = keep[lab].reshape(labels.shape)
-    return np.where(labels > 0, out, raw)
 
 
 class Sam3Predictor:
@@ -172,8 +125,7 @@ class Sam3Predictor:
     def reset_image(self) -> None:
         self._feats = None
         self._image = None
-        self._labels = None
-        self._chroma = None
+        self._regions: ImageRegions | None = None
         self._orig_hw = (0, 0)
         self._scaled_hw = (0, 0)
 
@@ -233,7 +185,7 @@ class Sam3Predictor:
         """Compute the image embedding (once per image). image: see the module docstring."""
         img = as_rgb_uint8(image)
         self._feats, s, shw = self._embed(img)
-        self._image, self._labels = img, None
+        self._image, self._regions = img, ImageRegions(img, self.snap_side)
         self._orig_hw, self._scaled_hw, self._scale = img.shape[:2], shw, s
 
     def _need_image(self) -> None:
@@ -244,31 +196,12 @@ class Sam3Predictor:
         """Flat-colour regions of the current image, int64 [H, W] (0 = no region, e.g. line art); computed once
         per image at most at ``snap_side`` pixels on the longer side. RuntimeError before ``set_image``."""
         self._need("region_labels")
-        if self._labels is None:
-            import cv2
-
-            from segcorr.segment.flat import FlatSegmenter
-
-            img = self._image
-            h, w = img.shape[:2]
-            f = min(1.0, self.snap_side / max(h, w))
-            if f < 1.0:
-                small = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-                lab, line = FlatSegmenter().analyse(small)
-                lab = cv2.resize(
-                    lab.astype(np.int32).astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST
-                ).astype(np.int64)
-                line = cv2.resize(line.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
-            else:
-                lab, line = FlatSegmenter().analyse(img)
-                lab = lab.astype(np.int64)
-            self._labels, self._lines, self._chroma = lab, line, None
-        return self._labels
+        return self._regions.labels()
 
     def region_lines(self) -> np.ndarray:
         """The line art found with ``region_labels`` (bool [H, W]; its pixels are filled into the regions there)."""
-        self.region_labels()
-        return self._lines
+        self._need("region_lines")
+        return self._regions.lines()
 
     def to_image(self, logits: torch.Tensor) -> np.ndarray:
         """[N, h4, w4] stride-4 logits of the padded input -> float32 probabilities [N, H, W] at the original size."""
@@ -282,8 +215,7 @@ class Sam3Predictor:
         box: np.ndarray | None = None,
     ) -> np.ndarray:
         if self.refine == "snap" and len(prob):
-            labels = self.region_labels()
-            return np.stack([snap_to_regions(p, labels, positive, negative, box) for p in prob])
+            return self._regions.snap(prob, positive, negative, box)
         return prob > 0.5
 
     def _finish_prompt(
@@ -292,27 +224,7 @@ class Sam3Predictor:
         """A click or box answer's probabilities [K, H, W] -> bool masks, snapped by ``prompt_snap``."""
         if self.refine != "snap" or not len(prob):
             return prob > 0.5
-        r, labels = self.prompt_snap, self.region_labels()
-        vote, share = ("pixels", 0.5) if box is not None else (r.click_vote, r.click_share)
-        if box is None and positive is not None and len(positive) and r.other_hue_share != r.click_share:
-            share = self._click_shares(positive)
-        out = [snap_to_regions(p, labels, positive, negative, box, share, vote, r.box_inside) for p in prob]
-        if r.outline_width > 0:
-            out = [claim_lines(m, self.region_lines(), r.outline_width, box) for m in out]
-        return np.stack(out)
-
-    def _click_shares(self, positive: np.ndarray) -> np.ndarray:
-        """Per-region vote thresholds [S + 1] for a click answer (``prompt_snap.click_shares``); the regions'
-        chroma is computed once per image."""
-        from segcorr.segment.prompt_snap import click_shares, region_chroma
-
-        labels = self.region_labels()
-        if self._chroma is None:
-            self._chroma = region_chroma(self._image, labels, self.region_lines())
-        h, w = labels.shape
-        pts = np.asarray(positive).reshape(-1, 2)
-        ids = labels[np.clip(pts[:, 1].astype(int), 0, h - 1), np.clip(pts[:, 0].astype(int), 0, w - 1)]
-        return click_shares(self.prompt_snap, self._chroma, ids)
+        return self._regions.snap_prompt(prob, self.prompt_snap, positive, negative, box)
 
     # ---------------------------------------------------------------------------------------------- prompts
     def _check_xy(self, xy: np.ndarray, what: str) -> None:

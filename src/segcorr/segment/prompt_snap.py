@@ -1,6 +1,6 @@
 """How ``Sam3Predictor.predict`` snaps click and box answers to flat-colour regions (``PromptSnap``).
 
-The plain snap (``predictor.snap_to_regions``) lets each flat region take the majority decision of its pixels and
+The plain snap (``snap.snap_to_regions``) lets each flat region take the majority decision of its pixels and
 leaves line-art pixels to the nearest region (the flat segmentation fills them). For a click or a box the answer
 is then changed in two ways, each an option:
 

@@ -1,0 +1,140 @@
+"""Snapping masks to the flat-colour regions of one image.
+
+``snap_to_regions`` is the plain snap: each region takes the majority decision of its pixels. ``ImageRegions`` holds
+one image's regions, line art and region chroma (each computed once, on first use) and snaps ``Sam3Predictor``'s
+answers: ``snap`` plainly (text answers, ``finish``), ``snap_prompt`` with the click and box options of
+``segment.prompt_snap.PromptSnap``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segcorr.segment.prompt_snap import PromptSnap, claim_lines, click_shares, region_chroma
+
+
+def snap_to_regions(
+    prob: np.ndarray,
+    labels: np.ndarray,
+    positive: np.ndarray | None = None,
+    negative: np.ndarray | None = None,
+    box: np.ndarray | None = None,
+    share: float | np.ndarray = 0.5,
+    vote: str = "pixels",
+    box_share: float = 0.5,
+) -> np.ndarray:
+    """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
+    takes the majority decision of its pixels (in when more than ``share`` of them are); label-0 pixels keep
+    their own; with ``vote="mean"`` a region is in when its mean probability is above ``share`` instead (``share``:
+    one number, or float [S + 1], one per label id). The
+    regions under ``positive`` clicks ([P, 2] x, y) are in and those under ``negative`` clicks
+    out, whatever the mask says: a click on a flat-colour region says which region is meant. With a ``box``
+    prompt (x0, y0, x1, y1) the object lies in the box: regions with less than ``box_share`` of their pixels
+    inside it, and label-0 pixels outside it, are out."""
+    raw = prob > 0.5
+    h, w = labels.shape
+    in_box = None
+    if box is not None:
+        x0, y0, x1, y1 = np.asarray(box, np.float64).reshape(4)
+        ys, xs = np.arange(h)[:, None] + 0.5, np.arange(w)[None, :] + 0.5
+        in_box = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+    lab = labels.ravel()
+    n = int(lab.max()) + 1
+    if n <= 1:
+        return raw if in_box is None else raw & in_box
+    votes = prob.ravel() if vote == "mean" else raw.ravel()
+    inside = np.bincount(lab, weights=votes.astype(np.float64), minlength=n)
+    total = np.bincount(lab, minlength=n).astype(np.float64)
+    keep = inside > share * np.maximum(total, 1)
+    if in_box is not None:  # the vote above used the unclipped mask; then regions mostly outside the box go
+        share = np.bincount(lab, weights=in_box.ravel().astype(np.float64), minlength=n)
+        keep &= share >= box_share * np.maximum(total, 1)
+        raw &= in_box
+    for pts, value in ((positive, True), (negative, False)):
+        if pts is None:
+            continue
+        for x, y in np.asarray(pts).reshape(-1, 2):
+            r = int(labels[min(h - 1, max(0, int(y))), min(w - 1, max(0, int(x)))])
+            if r > 0:
+                keep[r] = value
+    out = keep[lab].reshape(labels.shape)
+    return np.where(labels > 0, out, raw)
+
+
+class ImageRegions:
+    """The flat-colour regions of one image (uint8 [H, W, 3] RGB), segmented on first use at most at ``snap_side``
+    pixels on the longer side and brought back to full size."""
+
+    def __init__(self, image: np.ndarray, snap_side: int) -> None:
+        self.image = image
+        self.snap_side = snap_side
+        self._labels: np.ndarray | None = None
+        self._lines: np.ndarray | None = None
+        self._chroma: np.ndarray | None = None
+
+    def labels(self) -> np.ndarray:
+        """int64 [H, W] region ids (0 = no region, e.g. line art)."""
+        if self._labels is None:
+            import cv2
+
+            from segcorr.segment.flat import FlatSegmenter
+
+            img = self.image
+            h, w = img.shape[:2]
+            f = min(1.0, self.snap_side / max(h, w))
+            if f < 1.0:
+                small = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+                lab, line = FlatSegmenter().analyse(small)
+                lab = cv2.resize(
+                    lab.astype(np.int32).astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST
+                ).astype(np.int64)
+                line = cv2.resize(line.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+            else:
+                lab, line = FlatSegmenter().analyse(img)
+                lab = lab.astype(np.int64)
+            self._labels, self._lines = lab, line
+        return self._labels
+
+    def lines(self) -> np.ndarray:
+        """bool [H, W] line art found with ``labels`` (its pixels are filled into the regions there)."""
+        self.labels()
+        return self._lines
+
+    def snap(
+        self,
+        prob: np.ndarray,
+        positive: np.ndarray | None = None,
+        negative: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Probabilities [K, H, W] -> bool masks [K, H, W] by the plain snap."""
+        labels = self.labels()
+        return np.stack([snap_to_regions(p, labels, positive, negative, box) for p in prob])
+
+    def snap_prompt(
+        self,
+        prob: np.ndarray,
+        cfg: PromptSnap,
+        positive: np.ndarray | None,
+        negative: np.ndarray | None,
+        box: np.ndarray | None,
+    ) -> np.ndarray:
+        """A click or box answer's probabilities [K, H, W] -> bool masks, snapped with the options ``cfg``."""
+        labels = self.labels()
+        vote, share = ("pixels", 0.5) if box is not None else (cfg.click_vote, cfg.click_share)
+        if box is None and positive is not None and len(positive) and cfg.other_hue_share != cfg.click_share:
+            share = self._click_shares(cfg, positive)
+        out = [snap_to_regions(p, labels, positive, negative, box, share, vote, cfg.box_inside) for p in prob]
+        if cfg.outline_width > 0:
+            out = [claim_lines(m, self.lines(), cfg.outline_width, box) for m in out]
+        return np.stack(out)
+
+    def _click_shares(self, cfg: PromptSnap, positive: np.ndarray) -> np.ndarray:
+        """Per-region vote thresholds [S + 1] for a click answer (``prompt_snap.click_shares``)."""
+        labels = self.labels()
+        if self._chroma is None:
+            self._chroma = region_chroma(self.image, labels, self.lines())
+        h, w = labels.shape
+        pts = np.asarray(positive).reshape(-1, 2)
+        ids = labels[np.clip(pts[:, 1].astype(int), 0, h - 1), np.clip(pts[:, 0].astype(int), 0, w - 1)]
+        return click_shares(cfg, self._chroma, ids)
