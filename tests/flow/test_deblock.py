@@ -55,20 +55,8 @@ def test_deblocking_keeps_a_motion_edge_that_lies_on_an_image_edge():
     assert not np.allclose(deblock_flow(flow, flat, radius=4), flow, atol=0.5)
 
 
-def _non_affine_case():
-    import cv2
-
-    rng = np.random.default_rng(5)
-    h, w = 64, 96
-    img1 = cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (3, 3), 0)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    bend = np.stack([0.004 * (xs - 48) ** 2 - 4, 3 * np.sin(xs / 12)]).astype(np.float32)  # far from affine
-    img0 = cv2.remap(img1, xs + bend[0], ys + bend[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return img0, img1, bend, np.ones((h, w), np.int32)
-
-
-def test_segments_that_keep_the_network_flow_get_the_raw_flow_and_fits_read_the_flow():
-    img0, img1, bend, labels = _non_affine_case()
+def test_segments_that_keep_the_network_flow_get_the_raw_flow_and_fits_read_the_flow(non_affine_case):
+    img0, img1, bend, labels = non_affine_case
     raw = bend + np.float32(0.01)
     out = refine_flow(img0, img1, bend, labels, RefineConfig(mode="fuse"), raw_flow=raw)
     assert np.array_equal(out, raw)  # the bend is not affine: the segment keeps the (raw) network flow

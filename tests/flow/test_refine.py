@@ -141,16 +141,8 @@ def test_refine_flow_modes():
         RefineConfig(mode="magic")
 
 
-def test_fuse_keeps_the_network_flow_where_the_motion_is_not_affine():
-    import cv2
-
-    rng = np.random.default_rng(5)
-    h, w = 64, 96
-    img1 = cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (3, 3), 0)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    bend = np.stack([0.004 * (xs - 48) ** 2 - 4, 3 * np.sin(xs / 12)]).astype(np.float32)  # far from affine
-    img0 = cv2.remap(img1, xs + bend[0], ys + bend[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    labels = np.ones((h, w), np.int32)
+def test_fuse_keeps_the_network_flow_where_the_motion_is_not_affine(non_affine_case):
+    img0, img1, bend, labels = non_affine_case
     fit = segment_affine(bend, labels)
     assert np.linalg.norm(fit - bend, axis=0).mean() > 1.0  # the affine fit cannot follow the bend
     out = refine_flow(img0, img1, bend, labels, RefineConfig(mode="fuse"))
