@@ -44,6 +44,11 @@ def palette_of(mask: np.ndarray, labels: np.ndarray, mean: np.ndarray, count: np
     return mean[share > 0.5].astype(np.float32)
 
 
+def _palette_distance(mean: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """CIELAB distance float64 [S + 1] from each region's mean colour [S + 1, 3] to its nearest palette colour."""
+    return np.sqrt(((mean[:, None, :] - palette[None].astype(np.float64)) ** 2).sum(-1)).min(1)
+
+
 def palette_vote(
     prob: np.ndarray,
     labels: np.ndarray,
@@ -63,7 +68,7 @@ def palette_vote(
     if palette is None or not len(palette):
         thr = np.full(len(count), 0.5)
     else:
-        d = np.sqrt(((mean[:, None, :] - palette[None].astype(np.float64)) ** 2).sum(-1)).min(1)
+        d = _palette_distance(mean, palette)
         thr = np.where(d < tol, share_in, share_out)
     keep = share > thr
     keep[0] = False
@@ -80,7 +85,7 @@ def palette_share(
     (CIELAB) of a ``palette`` colour [K, 3]; 1.0 for an empty palette or a mask without region pixels."""
     if not len(palette):
         return 1.0
-    d = np.sqrt(((mean[:, None, :] - palette[None].astype(np.float64)) ** 2).sum(-1)).min(1)
+    d = _palette_distance(mean, palette)
     ids = labels[mask & (labels > 0)]
     return float((d[ids] < tol).mean()) if len(ids) else 1.0
 
