@@ -109,6 +109,11 @@ def _term(k, name: str) -> float | None:
     return TAU[k.type] if name == "type" else getattr(k, name)
 
 
+def shrunk_share(agree: list[float], prior: float = 0.75, pairs: float = 1.0) -> float:
+    """The mean of 0/1 (1/2 on ties) agreements, shrunk toward `prior` by `pairs` pseudo-pairs (`prior` when empty)."""
+    return (sum(agree) + pairs * prior) / (len(agree) + pairs)
+
+
 def term_agreement(keys: dict, evidence: dict, threshold: float) -> dict[str, list[float]]:
     """Per key term (y, area, type, depth): for each of the page's evidence pairs (|e| >= threshold) where both
     characters have the term, 1 when the term alone orders the pair as the evidence does, 0 when not, 1/2 on a tie."""
@@ -137,7 +142,7 @@ def calibrate_keys(
         return keys
     w = {}
     for t, w0 in zip(names, weights):
-        share = (sum(agree[t]) + pairs * prior) / (len(agree[t]) + pairs)
+        share = shrunk_share(agree[t], prior, pairs)
         w[t] = w0 * max(0.0, 2.0 * share - 1.0)
     total = sum(w.values())
     if total <= 0:
@@ -157,7 +162,7 @@ def key_agreement(keys: dict, evidence: dict, threshold: float, prior: float = 0
         for (a, b), e in evidence.items()
         if abs(e) >= threshold and a in keys and b in keys
     ]
-    return (sum(agree) + pairs * prior) / (len(agree) + pairs)
+    return shrunk_share(agree, prior, pairs)
 
 
 def size_keys(keys: dict) -> dict:
@@ -174,7 +179,7 @@ def _fitted_key(keys: dict, evidence: dict, weights: tuple[float, ...], cfg) -> 
         return out
     size = size_keys(keys)
     height = term_agreement(keys, evidence, cfg.threshold)["y"]
-    if height and (sum(height) + 0.75) / (len(height) + 1) <= cfg.height_trust:
+    if height and shrunk_share(height) <= cfg.height_trust:
         return size
     return size if key_agreement(size, evidence, cfg.threshold) > key_agreement(out, evidence, cfg.threshold) else out
 
