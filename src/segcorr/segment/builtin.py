@@ -29,6 +29,15 @@ def _box_of(m: np.ndarray) -> np.ndarray:
     return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
 
 
+def _option(name: str, value, on, off):
+    """A True/False/config option -> the config (``on`` / ``off`` for the booleans); InputError for anything else."""
+    if isinstance(value, bool):
+        return on if value else off
+    if not isinstance(value, type(on)):
+        raise InputError(f"expected {name} True, False or a {type(on).__name__}, found {value!r}")
+    return value
+
+
 class BuiltinSegmenter:
     """weights: a shipped name or a .safetensors path; refine: "snap" | "none" (see ``Sam3Predictor``); zoom:
     refine point and box answers in a zoomed window (``segment.zoom``; True: the predictor's default
@@ -51,14 +60,8 @@ class BuiltinSegmenter:
         zoom: bool | ZoomConfig = True,
         concept: bool | ConceptConfig = True,
     ) -> None:
-        if isinstance(zoom, bool):
-            zoom = ZoomConfig() if zoom else dataclasses.replace(ZoomConfig(), enabled=False)
-        elif not isinstance(zoom, ZoomConfig):
-            raise InputError(f"expected zoom True, False or a ZoomConfig, found {zoom!r}")
-        if isinstance(concept, bool):
-            concept = ConceptConfig() if concept else ConceptConfig.identity()
-        elif not isinstance(concept, ConceptConfig):
-            raise InputError(f"expected concept True, False or a ConceptConfig, found {concept!r}")
+        zoom = _option("zoom", zoom, ZoomConfig(), dataclasses.replace(ZoomConfig(), enabled=False))
+        concept = _option("concept", concept, ConceptConfig(), ConceptConfig.identity())
         self.predictor = Sam3Predictor.from_pretrained(
             weights, refine=refine, text_threshold=text_threshold, zoom=zoom, concept=concept
         )
