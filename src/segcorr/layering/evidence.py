@@ -273,7 +273,8 @@ def page_readings(
     out, weak = {}, {}
     for (a, b), (e, na, nb, t) in first.items():
         if not (na or nb or e):  # nothing from the outlines or a strong overlap test: no second pass
-            weak.update({(a, b): t} if t else {})
+            if t:
+                weak[(a, b)] = t
             continue
         others = [
             masks[c]
