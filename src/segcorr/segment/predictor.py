@@ -207,17 +207,6 @@ class Sam3Predictor:
         """[N, h4, w4] stride-4 logits of the padded input -> float32 probabilities [N, H, W] at the original size."""
         return _upsample(logits, self._scaled_hw, self._orig_hw)
 
-    def _finish(
-        self,
-        prob: np.ndarray,
-        positive: np.ndarray | None = None,
-        negative: np.ndarray | None = None,
-        box: np.ndarray | None = None,
-    ) -> np.ndarray:
-        if self.refine == "snap" and len(prob):
-            return self._regions.snap(prob, positive, negative, box)
-        return prob > 0.5
-
     def _finish_prompt(
         self, prob: np.ndarray, positive: np.ndarray | None, negative: np.ndarray | None, box: np.ndarray | None
     ) -> np.ndarray:
@@ -372,8 +361,11 @@ class Sam3Predictor:
         return np.concatenate(probs), np.concatenate(ious), np.concatenate(objs)
 
     def finish(self, prob: np.ndarray) -> np.ndarray:
-        """Probabilities [N, H, W] -> bool masks, snapped to flat regions when ``refine`` is "snap"."""
-        return self._finish(prob)
+        """Probabilities [N, H, W] -> bool masks, snapped to flat regions (the plain snap) when ``refine`` is
+        "snap"."""
+        if self.refine == "snap" and len(prob):
+            return self._regions.snap(prob)
+        return prob > 0.5
 
     # ---------------------------------------------------------------------------------------------- text
     def _tokens(self, phrases: list[str]) -> torch.Tensor:
@@ -407,7 +399,7 @@ class Sam3Predictor:
             survivors = mask_nms(out["pred_masks"][0, keep] > 0, self.concept.nms_iou, self.max_instances)
             keep = [keep[i] for i in survivors]
         if keep:
-            masks = self._finish(self.to_image(out["pred_masks"][0, keep]))
+            masks = self.finish(self.to_image(out["pred_masks"][0, keep]))
             nonempty = [k for k, m in enumerate(masks) if m.any()]
             masks, keep = masks[nonempty], [keep[k] for k in nonempty]
         sc = scores[keep].cpu().numpy().astype(np.float32)

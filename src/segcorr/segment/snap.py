@@ -100,16 +100,10 @@ class ImageRegions:
         self.labels()
         return self._lines
 
-    def snap(
-        self,
-        prob: np.ndarray,
-        positive: np.ndarray | None = None,
-        negative: np.ndarray | None = None,
-        box: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Probabilities [K, H, W] -> bool masks [K, H, W] by the plain snap."""
+    def snap(self, prob: np.ndarray) -> np.ndarray:
+        """Probabilities [K, H, W] -> bool masks [K, H, W] by the plain snap (no prompt)."""
         labels = self.labels()
-        return np.stack([snap_to_regions(p, labels, positive, negative, box) for p in prob])
+        return np.stack([snap_to_regions(p, labels) for p in prob])
 
     def snap_prompt(
         self,
