@@ -88,13 +88,15 @@ def make_method(
     mode: str = "auto",
     refine: str = "snap",
     motion: str = "regions",
+    config: dict | None = None,
 ):
-    """A streaming tracker by method name (``METHODS``): reset(), add_text(phrase), step(frame, prompts)."""
+    """A streaming tracker by method name (``METHODS``): reset(), add_text(phrase), step(frame, prompts).
+    ``config``: further ``TrackerConfig`` fields for the builtin method (validation sweeps)."""
     if name == "builtin":
         from segcorr.segment.tracker import Sam3Tracker
 
         return Sam3Tracker.from_pretrained(
-            weights, memory_weights=memory_weights, refine=refine, mode=mode, motion=motion
+            weights, memory_weights=memory_weights, refine=refine, mode=mode, motion=motion, **(config or {})
         )
     if name in ("flow-propagate", "flow-propagate-dis"):
         from segcorr.segment.flow_propagate import FlowPropagator

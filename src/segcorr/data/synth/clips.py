@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from segcorr.data.synth.render import flow_between, occlusion, render
+from segcorr.data.synth.scene import Scene, translate
 from segcorr.data.synth.world import GENERATOR_VERSION, build_scene
 
 CLIP_STEP = 0.35  # scene time per frame: about a third of a cel pair's motion between frames
@@ -39,13 +41,65 @@ class Clip:
     seed: int
 
 
-def make_clip(seed: int, num_frames: int = 8, height: int = 256, width: int = 384, style: str = "cel") -> Clip:
-    """Generate the clip for ``seed`` (deterministic). Frame t is the scene at time ``t * CLIP_STEP``."""
+EXIT_PHASES = (0.15, 0.4, 0.55, 0.8)  # clip fractions: start leaving, fully out, start coming back, fully back
+
+
+@dataclass(frozen=True)
+class Excursion:
+    """A layer's motion plus a horizontal detour: ``base.matrix(t)`` shifted by ``dx`` (interpolated over the
+    scene times ``times``), which takes the layer out of the frame and back (``make_clip(exits=...)``)."""
+
+    base: Any
+    times: np.ndarray
+    dx: np.ndarray
+
+    def matrix(self, t: float) -> np.ndarray:
+        return translate(float(np.interp(t, self.times, self.dx)), 0.0) @ self.base.matrix(t)
+
+
+def _layer_x_extent(scene: Scene, layer: int, t: float) -> tuple[float, float]:
+    """Leftmost and rightmost image x of layer ``layer``'s sprites (their corners) at time ``t``."""
+    mats = scene.surface_matrices(t)
+    xs = []
+    for k, (li, pi) in enumerate(scene.draw_order(), start=1):
+        if li == layer:
+            h, w = scene.layers[li].parts[pi].sprite.code.shape
+            xs.append(np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ mats[k][0])
+    xs = np.concatenate(xs)
+    return float(xs.min()), float(xs.max())
+
+
+def with_exits(scene: Scene, exits: int, num_frames: int) -> Scene:
+    """The scene with its first ``exits`` instances (by id) leaving the frame through the nearer side edge and
+    coming back: a smooth horizontal detour (``EXIT_PHASES`` of the clip) that keeps each wholly outside the
+    frame (4 px clear) between the second and third phase."""
+    times = np.arange(num_frames) * CLIP_STEP
+    a, b, c, d = (p * times[-1] for p in EXIT_PHASES)
+    ramp = np.clip(np.minimum((times - a) / (b - a), (d - times) / (d - c)), 0.0, 1.0)
+    ramp = ramp * ramp * (3 - 2 * ramp)  # smoothstep
+    chosen = sorted((la.instance, i) for i, la in enumerate(scene.layers) if la.instance)[:exits]
+    layers = list(scene.layers)
+    for _, li in chosen:
+        ext = np.array([_layer_x_extent(scene, li, t) for t in times])  # [T, 2]
+        mid = ext[num_frames // 2].mean()
+        need = scene.width + 4 - ext[:, 0] if mid >= scene.width / 2 else -(ext[:, 1] + 4)
+        layers[li] = replace(layers[li], motion=Excursion(layers[li].motion, times, ramp * need))
+    return replace(scene, layers=tuple(layers))
+
+
+def make_clip(
+    seed: int, num_frames: int = 8, height: int = 256, width: int = 384, style: str = "cel", exits: int = 0
+) -> Clip:
+    """Generate the clip for ``seed`` (deterministic). Frame t is the scene at time ``t * CLIP_STEP``.
+    ``exits``: how many instances (the lowest ids) leave the frame and come back (``with_exits``); 0 (the
+    default) leaves the scene as drawn."""
     if num_frames < 2:
         raise ValueError(f"num_frames must be >= 2, got {num_frames}")
     if height < 8 or width < 8:
         raise ValueError(f"height and width must be >= 8, got {height}x{width}")
     scene = build_scene(np.random.default_rng(seed), height, width, style)
+    if exits > 0:
+        scene = with_exits(scene, exits, num_frames)
     mats = [scene.surface_matrices(t * CLIP_STEP) for t in range(num_frames)]
     frames = [render(scene, t * CLIP_STEP, mats[t]) for t in range(num_frames)]
     flows, occ = [], []
@@ -127,12 +181,15 @@ def write_clips(
     width: int = 384,
     progress: bool = True,
     style: str = "cel",
+    exits: int = 0,
 ) -> Path:
     """Write ``count`` clips (clip i uses seed ``seed + i``); returns ``out_dir``.
 
     Layout: ``clip_NNNNN/frame_TTT.png``, ``seg_TTT.png`` and ``inst_TTT.png`` (16-bit),
     ``flow_TTT.flo`` (TTT -> TTT+1), ``masklets.json`` = {instance id: {"concept", "frames": {t: RLE}}}
     (frames where the instance is invisible are left out), ``meta.json`` per clip and at the top.
+    ``exits`` > 0: that many instances per clip leave the frame and come back (``make_clip``; recorded in the top
+    ``meta.json``).
     """
     from segcorr.data.synth.cels import start_writing
     from segcorr.io.atomic import atomic_write_text
@@ -141,7 +198,7 @@ def write_clips(
     clips = []
     with prog:
         for i in range(count):
-            c = make_clip(seed + i, num_frames, height, width, style)
+            c = make_clip(seed + i, num_frames, height, width, style, exits)
             clips.append(_write_clip(out / f"clip_{i:05d}", c, num_frames, height, width))
             prog.advance(task)
     meta = {
@@ -156,5 +213,7 @@ def write_clips(
         "frame_step": CLIP_STEP,
         "clips": clips,
     }
+    if exits > 0:
+        meta["exits"] = exits
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=1))
     return out
