@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from segcorr.segment.predictor import Sam3Predictor
-from segcorr.segment.prompt_snap import PromptSnap, claim_lines, click_shares, region_chroma
+from segcorr.segment.prompt_snap import PromptSnap, claim_lines, click_shares, line_thickness, region_chroma
 from segcorr.segment.snap import snap_to_regions
 from segcorr.segment.zoom import ZoomConfig
 
@@ -39,6 +39,48 @@ def test_claim_lines_takes_the_outline_up_to_its_width_and_inside_the_box():
     far = np.zeros((1, 9), bool)
     far[0, 8] = True
     assert not claim_lines(mask, far, 3)[0, 8]  # line art not touching the answer stays out
+
+
+def test_claim_lines_keep_holds_the_answers_own_line_pixels():
+    line = np.zeros((1, 9), bool)
+    line[0, 3:6] = True
+    mask = np.zeros((1, 9), bool)
+    mask[0, :4] = True  # pixel 3 is line art the nearest-region fill gave the answer
+    assert np.flatnonzero(claim_lines(mask, line, 1, keep=True)[0]).tolist() == [0, 1, 2, 3, 4]
+    assert np.flatnonzero(claim_lines(mask, line, 1)[0]).tolist() == [0, 1, 2, 3]  # dropped, then claimed back
+    boxed = claim_lines(mask, line, 1, box=np.array([0.0, 0.0, 3.0, 1.0]), keep=True)
+    assert np.flatnonzero(boxed[0]).tolist() == [0, 1, 2]  # a line pixel outside the box does not stay
+
+
+def _stroke(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fill (columns 0..9) beside a vertical stroke of ``width`` px, then more fill; 21 rows."""
+    line = np.zeros((21, 30), bool)
+    line[:, 10 : 10 + width] = True
+    mask = np.zeros_like(line)
+    mask[:, :10] = True
+    return mask, line
+
+
+def test_line_thickness_is_about_the_stroke_width():
+    for width in (2, 3, 4, 5, 8):
+        _, line = _stroke(width)
+        t = line_thickness(line, 5)
+        assert width - 1 <= t[10, 10] <= width + 1  # every pixel of the stroke, even the first one
+        assert width - 1 <= t[10, 9 + width] <= width + 1
+    assert line_thickness(_stroke(4)[1], 5)[10, 10] < 5.0 <= line_thickness(_stroke(5)[1], 5)[10, 10]
+
+
+def test_thick_lines_join_across_their_width_and_thin_lines_are_not_followed():
+    mask, line = _stroke(8)
+    t = line_thickness(line, 5)
+    plain = claim_lines(mask, line, 2, keep=True)
+    assert plain[10, 10:12].all() and not plain[10, 12:18].any()  # 2 px of an 8-px stroke
+    thick = claim_lines(mask, line, 2, keep=True, thickness=t, thick_line=5.0)
+    assert thick[:, 10:18].all() and not thick[:, 18:].any()  # the whole stroke, nothing past it
+    thin_mask, thin = _stroke(2)
+    thin[0, 12:30] = True  # the thin stroke turns and runs along the top, away from the answer
+    out = claim_lines(thin_mask, thin, 2, keep=True, thickness=line_thickness(thin, 5), thick_line=5.0)
+    assert out[:, 10:12].all() and not out[0, 13:].any()  # its width joins; the line is not followed along
 
 
 def test_unknown_vote_is_refused():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segcorr.segment.prompt_snap import PromptSnap, claim_lines, click_shares, region_chroma
+from segcorr.segment.prompt_snap import PromptSnap, claim_lines, click_shares, line_thickness, region_chroma
 
 
 def snap_to_regions(
@@ -71,6 +71,7 @@ class ImageRegions:
         self._labels: np.ndarray | None = None
         self._lines: np.ndarray | None = None
         self._chroma: np.ndarray | None = None
+        self._thickness: dict[int, np.ndarray] = {}
 
     def labels(self) -> np.ndarray:
         """int64 [H, W] region ids (0 = no region, e.g. line art)."""
@@ -119,9 +120,17 @@ class ImageRegions:
         if box is None and positive is not None and len(positive) and cfg.other_hue_share != cfg.click_share:
             share = self._click_shares(cfg, positive)
         out = [snap_to_regions(p, labels, positive, negative, box, share, vote, cfg.box_inside) for p in prob]
-        if cfg.outline_width > 0:
-            out = [claim_lines(m, self.lines(), cfg.outline_width, box) for m in out]
+        if cfg.outline_width > 0 or cfg.thick_line > 0:
+            thick = self.thickness(cfg.thick_window) if cfg.thick_line > 0 else None
+            w, keep = cfg.outline_width, cfg.outline_keep
+            out = [claim_lines(m, self.lines(), w, box, keep, thick, cfg.thick_line) for m in out]
         return np.stack(out)
+
+    def thickness(self, window: int) -> np.ndarray:
+        """float32 [H, W] stroke thickness of the line art (``prompt_snap.line_thickness``), once per window."""
+        if window not in self._thickness:
+            self._thickness[window] = line_thickness(self.lines(), window)
+        return self._thickness[window]
 
     def _click_shares(self, cfg: PromptSnap, positive: np.ndarray) -> np.ndarray:
         """Per-region vote thresholds [S + 1] for a click answer (``prompt_snap.click_shares``)."""
