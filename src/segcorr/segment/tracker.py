@@ -43,6 +43,7 @@ from segcorr.segment.tracker_config import MAX_ID, MODES, MOTIONS, TrackerConfig
 from segcorr.segment.tracker_masks import innermost_point, mask_box, resolve_masks, warp_backward
 from segcorr.segment.tracker_memory_mode import MemoryPropagator, load_memory
 from segcorr.segment.tracker_prompts import PromptCoder, check_prompt
+from segcorr.segment.tracker_reentry import ReentryRule, distinct_share, reenter
 from segcorr.segment.tracker_regions import RegionPropagator
 from segcorr.segment.tracker_reprompt import Reprompter
 from segcorr.segment.tracker_state import FrameResult, ObjectPrompt, ObjectTrack
@@ -178,7 +179,8 @@ class Sam3Tracker:
             exact |= self._detect(ph, masks, probs, scores)
         if due:
             masks = resolve_masks(probs, exact, self.predictor.finish)
-        self._update(masks, scores, set(prompted))
+        back = self._reenter(masks, scores, set(prompted))
+        self._update(masks, scores, set(prompted), back)
         self.t += 1
         return self._result(t, masks, scores)
 
@@ -233,6 +235,22 @@ class Sam3Tracker:
                 scores[i] = max(scores.get(i, NO_OBJ_SCORE), 1.0)
             done.add(i)
         return done
+
+    def _reenter(self, masks: dict[int, np.ndarray], scores: dict[int, float], prompted: set[int]) -> set[int]:
+        """Absent objects found again anywhere on this frame by their colours (``tracker_reentry``); returns their
+        ids (their masks and scores are set)."""
+        cfg = self.config
+        if cfg.reentry == "none" or self.mode != "reprompt" or not self._regions.ready:
+            return set()
+        rule = ReentryRule(
+            tol=cfg.palette_tol,
+            min_distinct=cfg.reentry_distinct,
+            min_area=cfg.reentry_min_area,
+            max_area=cfg.recover_area_ratio,
+            min_pixels=max(cfg.min_pixels, 24),
+            grow_below=cfg.reentry_grow,
+        )
+        return reenter(self.tracks, self._regions.frame, masks, scores, prompted, rule, cfg.reentry_model)
 
     def _flow_back(self, img: np.ndarray) -> np.ndarray | None:
         """Flow from frame ``img`` back to the previous one at the model's working size, or None (first frame)."""
@@ -296,20 +314,39 @@ class Sam3Tracker:
         return {tr.obj_id for tr, _ in placed}
 
     # ------------------------------------------------------------------------------------------ bookkeeping
-    def _update(self, masks: dict[int, np.ndarray], scores: dict[int, float], prompted: set[int]) -> None:
+    def _plausible(self, tr: ObjectTrack, m: np.ndarray, masks: dict[int, np.ndarray]) -> bool:
+        """Whether reprompt mode's answer ``m`` (bool [H, W], not empty) for an object not prompted on this frame
+        stands. With region propagation, at least ``exit_distinct`` of its region pixels must be in its own colours
+        (``tracker_reentry.distinct_share``; a mask left on look-alike background when it leaves fails) when at
+        least ``exit_own`` of its prompted ones were; an absent
+        object comes back only with a plausible area, overlap and colours."""
+        cfg = self.config
+        if cfg.exit_distinct > 0 and self._regions.ready and tr.distinct is not None and tr.own_share >= cfg.exit_own:
+            lab, mean, _ = self._regions.frame
+            if distinct_share(m, lab, mean, tr.palette, tr.distinct, cfg.palette_tol) < cfg.exit_distinct:
+                return False
+        if tr.present or not tr.last_area:
+            return True
+        area = int(m.sum())
+        others = sum(int((m & o).sum()) for j, o in masks.items() if o is not m)
+        ratio = max(area, tr.last_area) / max(min(area, tr.last_area), 1)
+        ok = ratio <= cfg.recover_area_ratio and others <= cfg.max_overlap * area
+        if ok and self._regions.ready:
+            ok = self._regions.colour_share(m, tr.palette) >= cfg.recover_colour
+        return ok
+
+    def _update(
+        self, masks: dict[int, np.ndarray], scores: dict[int, float], prompted: set[int], back: set[int] = frozenset()
+    ) -> None:
         """Each object's state after this frame: present with its new last mask, or absent (its mask emptied,
-        its last good state kept). A reprompted absent object comes back only with a plausible area and overlap."""
+        its last good state kept). A reprompted absent object comes back only with a plausible area and overlap;
+        one found again by its colours (``back``) has passed its own checks."""
         cfg = self.config
         for i, tr in self.tracks.items():
             m = masks.get(i)
             ok = m is not None and scores.get(i, NO_OBJ_SCORE) > 0 and int(m.sum()) >= cfg.min_pixels
-            if ok and not tr.present and i not in prompted and self.mode == "reprompt" and tr.last_area:
-                area = int(m.sum())
-                others = sum(int((m & o).sum()) for j, o in masks.items() if j != i)
-                ratio = max(area, tr.last_area) / max(min(area, tr.last_area), 1)
-                ok = ratio <= cfg.recover_area_ratio and others <= cfg.max_overlap * area
-                if ok and self._regions.ready:
-                    ok = self._regions.colour_share(m, tr.palette) >= cfg.recover_colour
+            if ok and i not in prompted | back and self.mode == "reprompt":
+                ok = self._plausible(tr, m, masks)
             if not ok:
                 tr.present, tr.score = False, NO_OBJ_SCORE
                 tr.velocity = np.zeros(2, np.float32)
@@ -333,3 +370,7 @@ class Sam3Tracker:
                 tr.last_mask = m.copy()
                 if tr.palette is None or i in prompted:
                     tr.palette = self._regions.palette(m)
+                    tr.distinct = self._regions.own_colours(m, tr.palette)
+                    tr.ref_area = int(m.sum())
+                    lab, mean, _ = self._regions.frame
+                    tr.own_share = distinct_share(m, lab, mean, tr.palette, tr.distinct, self.config.palette_tol)

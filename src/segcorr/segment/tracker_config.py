@@ -9,6 +9,7 @@ from segcorr.errors import InputError
 MODES = ("auto", "reprompt", "memory")
 MOTIONS = ("regions", "flow", "velocity", "none")
 PRESENCES = ("model", "flow")
+REENTRIES = ("regions", "none")
 MAX_ID = 65535  # label maps are 16-bit
 
 
@@ -31,7 +32,15 @@ class TrackerConfig:
     "flow". min_pixels: smaller
     masks count as absent. recover_area_ratio / max_overlap: a reprompted absent object comes back only with an
     area within this factor of its last good one and at most this share of it under other objects; with motion
-    "regions" also at least ``recover_colour`` of its region pixels in the object's palette colours."""
+    "regions" also at least ``recover_colour`` of its region pixels in the object's palette colours.
+    reentry (motion "regions"): "regions" (default) also looks for each absent object anywhere in the frame by its
+    own colours (``tracker_reentry``: at least ``reentry_distinct`` of a component's region pixels in colours that
+    neither the rest of its prompted frame nor any other object has; an area from ``reentry_min_area`` to
+    ``recover_area_ratio`` times its expected one; with ``reentry_model`` only where the model's reprompt score is
+    positive), and grows a present object's mask while it is under ``reentry_grow`` of its prompted area by the
+    components of its colours that the mask touches (up to 1.2 times that area; 0 disables); "none" only reprompts
+    near the last position. exit_distinct (motion "regions"): a propagated or recovered mask with less than this
+    share of its region pixels in the object's own colours is absent (0 disables)."""
 
     mode: str = "auto"
     num_maskmem: int = 7
@@ -52,6 +61,13 @@ class TrackerConfig:
     recover_area_ratio: float = 3.0
     max_overlap: float = 0.5
     recover_colour: float = 0.6
+    reentry: str = "regions"
+    reentry_distinct: float = 0.3
+    reentry_min_area: float = 0.05
+    reentry_model: bool = True
+    exit_distinct: float = 0.05
+    exit_own: float = 0.25
+    reentry_grow: float = 0.8
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -60,6 +76,8 @@ class TrackerConfig:
             raise InputError("num_maskmem and detect_every must be >= 1")
         if self.motion not in MOTIONS:
             raise InputError(f"unknown motion {self.motion!r}; expected one of {', '.join(MOTIONS)}")
+        if self.reentry not in REENTRIES:
+            raise InputError(f"unknown reentry {self.reentry!r}; expected one of {', '.join(REENTRIES)}")
         if self.presence not in PRESENCES:
             raise InputError(f"unknown presence {self.presence!r}; expected one of {', '.join(PRESENCES)}")
         bad = sorted(set(self.reprompt_inputs) - {"mask", "point", "box"})

@@ -129,6 +129,19 @@ class RegionPropagator:
         lab, mean, count = self._frame
         return palette_of(mask, lab, mean, count)
 
+    @property
+    def frame(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The current frame's line-free labels int [H, W] (0 = line art), region colours [S + 1, 3] and counts."""
+        return self._frame
+
+    def own_colours(self, mask: np.ndarray, palette: np.ndarray) -> np.ndarray:
+        """bool [K]: ``palette`` colours of ``mask`` found nowhere else on the current frame
+        (``tracker_reentry.own_colours``)."""
+        from segcorr.segment.tracker_reentry import own_colours
+
+        lab, mean, count = self._frame
+        return own_colours(palette, mask, lab, mean, count, self.tol)
+
     def colour_share(self, mask: np.ndarray, palette: np.ndarray | None) -> float:
         """Share of ``mask``'s region pixels on the current frame in ``palette``'s colours (``palette_share``)."""
         lab, mean, count = self._frame

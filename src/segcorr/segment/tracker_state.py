@@ -45,6 +45,9 @@ class ObjectTrack:
     last_centroid: np.ndarray | None = None
     last_mask: np.ndarray | None = None  # bool [H, W], full size (motion "regions" only)
     palette: np.ndarray | None = None  # [K, 3] CIELAB colours of its prompted regions (motion "regions" only)
+    distinct: np.ndarray | None = None  # bool [K]: palette colours found nowhere else on the prompted frame
+    ref_area: int = 0  # its area when prompted (the size prior of a re-entry)
+    own_share: float = 0.0  # share of its prompted region pixels in its own (``distinct``) colours
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))
     cond: MemoryEntry | None = None
     recent: deque = field(default_factory=deque)
