@@ -8,7 +8,7 @@ thinned by mask non-maximum suppression on their stride-4 masks (a query goes wh
 by more than ``nms_iou``).
 
 Why a calibration: evaluations keep predictions at a fixed score (0.5 for cF1), but a small model's query logits
-sit in a narrow band (for the shipped ``sam3_tiny`` almost every query probability is below 0.3, so no instance
+sit in a narrow band (for the stage-2 ``sam3_tiny`` almost every query probability is below 0.3, so no instance
 ever reached 0.5). The defaults of ``ConceptConfig`` were chosen on validation images (seeds 500 000+) so that
 0.5 is the operating point with the best instance F1 there; ``fit_query_calibration`` does that search for other
 weights of the same architecture. ``ConceptConfig.identity()`` is the uncalibrated model (scores =
@@ -28,14 +28,16 @@ import torch
 class ConceptConfig:
     """Calibration of the query and presence logits and the suppression overlap (see the module docstring).
 
-    Defaults: chosen on validation images for the shipped ``sam3_tiny`` (``segcorr synth cels --seed 500000``,
-    20 cel and 10 textured images at 512x384): a grid over scales 1-4 and biases -1..6 for the instance F1 at
-    score 0.5 (3.0 / 4.5: 0.246 on all 30 images, 0.145 on the textured ones; the grid's top, 4.0 / 5.75, scores
-    0.251 and 0.143; the best with scale 1, bias 1.75, 0.238); presence kept as it is (Platt fits on the two
-    validation styles moved its 0.5 point in opposite directions)."""
+    Defaults: fitted on validation images for the shipped ``sam3_tiny`` (stage 3, 2026-12-02) with
+    ``benchmarks/fit_concept_calibration.py --data VAL_CELS --data VAL_TEX`` (``segcorr synth cels --seed 500000``,
+    20 cel and 10 textured images at 512x384): the grid over scales 1-4 and biases -1..6 for the instance F1 at
+    score 0.5 gives 4.0 / 5.0 (0.313 on 6816 candidates, 927 instances; the stage-2 defaults 3.0 / 4.5 give 0.297
+    there; a wider grid's top, 5.0 / 6.0, 0.314); presence kept as it is (the presence-threshold MCC moves in
+    opposite directions on the two validation styles: cels best at +0.5 logit, textured at -0.5). The stage-2
+    weights had 3.0 / 4.5 (their grid top 4.0 / 5.75, 0.251)."""
 
-    query_scale: float = 3.0
-    query_bias: float = 4.5
+    query_scale: float = 4.0
+    query_bias: float = 5.0
     presence_scale: float = 1.0
     presence_bias: float = 0.0
     nms_iou: float = 0.5
