@@ -249,6 +249,8 @@ class Sam3Tracker:
             max_area=cfg.recover_area_ratio,
             min_pixels=max(cfg.min_pixels, 24),
             grow_below=cfg.reentry_grow,
+            grow_to=cfg.reentry_grow,
+            grow_band=cfg.reentry_band,
         )
         return reenter(self.tracks, self._regions.frame, masks, scores, prompted, rule, cfg.reentry_model)
 

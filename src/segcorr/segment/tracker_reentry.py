@@ -14,6 +14,13 @@ larger of the prompted and the last good one; and at least ``min_pixels``) and a
 best such component wins. An object without own colours is not looked for (only the tracker's reprompt near its last
 position can bring it back). So a look-alike of other colours never takes the id, and one sharing only the common
 colours (skin) neither. ``distinct_share`` is the same evidence for a present object's propagated mask.
+
+Growth (``grow_mask``): a present object's mask while under ``grow_below`` times its prompted area also takes the
+components of its own colours that it touches, within ``grow_band`` pixels of it, unless that would make it larger
+than ``grow_to`` times that area: the parts of an object coming into view that the flow cannot carry in, and parts a
+bad flow step dropped. On 8 validation clips (seeds 500000..500007) J rose with ``grow_below`` = ``grow_to``: 0.754
+(0.8, with ``grow_to`` 1.2), 0.770 (1.2), 0.776 (1.5), 0.786 (2.0), 0.793 (3.0); a band of 32 pixels instead of 12
+changed nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ReentryRule:
-    """The thresholds of ``find_reentry`` (see the module docstring)."""
+    """The thresholds of ``find_reentry`` and ``grow_mask`` (see the module docstring)."""
 
     tol: float = 12.0
     bridge: int = 2
@@ -33,8 +40,8 @@ class ReentryRule:
     min_area: float = 0.05
     max_area: float = 3.0
     min_pixels: int = 24
-    grow_below: float = 0.8
-    grow_to: float = 1.2
+    grow_below: float = 3.0
+    grow_to: float = 3.0
     grow_band: int = 12
 
 
