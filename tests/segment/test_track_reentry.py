@@ -156,3 +156,26 @@ def test_clip_exits_option_makes_the_first_instance_leave_and_come_back():
     assert sorted(moved.masklets) == sorted(plain.masklets)
     for t in (0, 11):  # before leaving and after coming back the clip starts and ends as drawn
         np.testing.assert_array_equal(moved.inst[t] == 1, plain.inst[t] == 1)
+
+
+def test_a_mask_left_on_look_alike_background_makes_the_object_absent(monkeypatch):
+    torch.manual_seed(0)
+    model = build("sam3-test").eval()
+    with torch.no_grad():  # the model always says "present"
+        model.mask_decoder.pred_obj_score_head.weight.zero_()
+        model.mask_decoder.pred_obj_score_head.bias.fill_(10.0)
+    import segcorr.flow.classical as classical
+
+    monkeypatch.setattr(classical, "estimate_flow", lambda a, b, method: np.zeros((2, H, W), np.float32))
+    img = np.full((H, W, 3), 220, np.uint8)
+    me = _person(img, 4, 4, RED, GREEN)
+    img[40:60, 60:90] = GREEN  # green is background too: red is the object's own colour
+    gone = np.full((H, W, 3), 220, np.uint8)
+    gone[40:60, 60:90] = GREEN
+    gone[4:25, 2:21] = GREEN  # the object has left; a green patch lies where it was
+    for exit_distinct, present in ((0.05, False), (0.0, True)):
+        tr = Sam3Tracker(Sam3Predictor(model, refine="none"), TrackerConfig(min_pixels=1, exit_distinct=exit_distinct))
+        tr.step(img, [ObjectPrompt(obj_id=1, mask=me)])
+        assert tr.tracks[1].own_share == pytest.approx(0.5)
+        r = tr.step(gone)
+        assert r.present[0] == present and r.masks[0].any() == present
