@@ -28,13 +28,9 @@ import torch
 class ConceptConfig:
     """Calibration of the query and presence logits and the suppression overlap (see the module docstring).
 
-    Defaults: fitted on validation images for the shipped ``sam3_tiny`` (stage 3, 2026-12-02) with
-    ``benchmarks/fit_concept_calibration.py --data VAL_CELS --data VAL_TEX`` (``segcorr synth cels --seed 500000``,
-    20 cel and 10 textured images at 512x384): the grid over scales 1-4 and biases -1..6 for the instance F1 at
-    score 0.5 gives 4.0 / 5.0 (0.313 on 6816 candidates, 927 instances; the stage-2 defaults 3.0 / 4.5 give 0.297
-    there; a wider grid's top, 5.0 / 6.0, 0.314); presence kept as it is (the presence-threshold MCC moves in
-    opposite directions on the two validation styles: cels best at +0.5 logit, textured at -0.5). The stage-2
-    weights had 3.0 / 4.5 (their grid top 4.0 / 5.75, 0.251)."""
+    Defaults: fitted on validation images for the shipped ``sam3_tiny`` with ``benchmarks/fit_concept_calibration.py
+    --data VAL_CELS --data VAL_TEX`` (a grid of query scales and biases for the instance F1 at score 0.5); presence
+    kept as it is. The fit's figures are in the weights README, section sam3_tiny."""
 
     query_scale: float = 4.0
     query_bias: float = 5.0

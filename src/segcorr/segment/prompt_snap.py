@@ -33,14 +33,8 @@ VOTES = ("pixels", "mean")
 
 @dataclass(frozen=True)
 class PromptSnap:
-    """Defaults chosen on validation images (seeds 500 000+, see the weights README, section sam3_tiny). The outline
-    rule (keep, 2 px, thick lines from 5 px) replaced dropping the answer's line pixels and claiming 4 px on
-    2026-12-02: on 20 cel / 10 textured / 10 toon validation images (stage-3 weights, same cached answers) click
-    mIoU 0.7748 / 0.7218 / 0.8491 -> 0.7757 / 0.7225 / 0.8594, box 0.8059 / 0.7657 / 0.8443 -> 0.8052 / 0.7661 /
-    0.8559 (stage-2 weights: clicks 0.7732 / 0.7196 / 0.8562 -> 0.7741 / 0.7201 / 0.8668); the toon renders' 5-8 px
-    outlines belong to their parts and were cut at 4 px. ``box_inside`` 0.6 -> 0.7 the same day (same images, new
-    outline rule): box mIoU 0.8052 / 0.7661 / 0.8559 -> 0.8073 / 0.7712 / 0.8559 (stage 2: 0.8098 / 0.7599 / 0.8444
-    -> 0.8095 / 0.7653 / 0.8444); 0.8 and 0.9 are better on textured and toon but worse on cels."""
+    """Defaults chosen on validation images (seeds 500 000+) for the shipped weights; the figures and the rules
+    tried are in the weights README, section sam3_tiny."""
 
     click_vote: str = "mean"  # "pixels": share of pixels with probability > 0.5; "mean": mean probability
     click_share: float = 0.5  # a region of the clicked region's hue joins a click answer when its vote is above this
