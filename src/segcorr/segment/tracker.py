@@ -24,8 +24,10 @@ detections are matched to that phrase's masklets by mask IoU, bring absent ones 
 
 This module holds ``Sam3Tracker``, which composes: ``tracker_config`` (settings), ``tracker_state`` (prompts,
 per-object state and memory bank, frame results), ``tracker_prompts`` (prompt checks, mask prompts, batched decoder
-calls), ``tracker_reprompt`` and ``tracker_memory_mode`` (the two propagation modes), ``tracker_text`` (association
-of text detections) and ``tracker_masks`` (pure mask helpers). Their public names are importable from here.
+calls), ``tracker_reprompt`` and ``tracker_memory_mode`` (the two propagation modes), ``tracker_regions`` (region
+propagation) and ``tracker_reentry`` (an object's own colours: exits, re-entries anywhere in the frame, growth),
+``tracker_text`` (association of text detections) and ``tracker_masks`` (pure mask helpers). Their public names
+are importable from here.
 """
 
 from __future__ import annotations
