@@ -13,6 +13,7 @@ lowest-id instances of each clip leave the frame through the nearer side edge an
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 
@@ -47,7 +48,8 @@ def main() -> None:
     kw = dict(c.split("=", 1) for c in args.config)
     extra = {"config": {k: _value(v) for k, v in kw.items()}} if kw else {}
     r = evaluate_tracking(out, args.method, limit=args.limit, progress=False, **extra)
-    print_json({**r, "exits": args.exits, **({"tracker": extra["config"]} if extra else {})}, args.json)
+    exits = json.loads((out / "meta.json").read_text()).get("exits", 0)  # what the folder holds, reused or not
+    print_json({**r, "exits": exits, **({"tracker": extra["config"]} if extra else {})}, args.json)
 
 
 if __name__ == "__main__":
