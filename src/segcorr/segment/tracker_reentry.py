@@ -18,9 +18,7 @@ colours (skin) neither. ``distinct_share`` is the same evidence for a present ob
 Growth (``grow_mask``): a present object's mask while under ``grow_below`` times its prompted area also takes the
 components of its own colours that it touches, within ``grow_band`` pixels of it, unless that would make it larger
 than ``grow_to`` times that area: the parts of an object coming into view that the flow cannot carry in, and parts a
-bad flow step dropped. On 8 validation clips (seeds 500000..500007, stage-3 image weights) J rose with
-``grow_below`` = ``grow_to``: 0.770 (1.2), 0.776 (1.5), 0.786 (2.0), 0.793 (3.0); a band of 32 pixels instead of 12
-changed nothing.
+bad flow step dropped. The thresholds were chosen on validation clips (figures: docs/tracking.md).
 """
 
 from __future__ import annotations
