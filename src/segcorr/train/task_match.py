@@ -24,7 +24,6 @@ from segcorr.train.tasks import TaskFamily, batches_of, known_args, stack_items,
 
 VAL_PX = 3.0
 COARSE_PX = 8.0
-INFERENCE_FIELDS = frozenset({"match_threshold"})
 
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
@@ -142,14 +141,10 @@ FAMILY = TaskFamily(
 )
 
 
-def export_match_weights(
-    run_dir: str, out: str, card_extra: dict[str, Any] | None = None, inference: dict[str, Any] | None = None
-):
+def export_match_weights(run_dir: str, out: str, card_extra: dict[str, Any] | None = None):
     """Shippable AS-Mamba weights from a ``match`` run: the trainer's export (file + model card), then the
     file rewritten with the model's FULL config in its metadata (what ``segcorr.matching.load_pretrained``
-    rebuilds from) and the sequential scan backend (the inference path; same results as parallel).
-    ``inference``: config fields that only act at inference (e.g. ``match_threshold``, chosen on validation
-    pairs after training) set in the shipped config; anything else is an InputError."""
+    rebuilds from) and the sequential scan backend (the inference path; same results as parallel)."""
     import json
     from pathlib import Path
 
@@ -159,10 +154,7 @@ def export_match_weights(
 
     path = export_weights(run_dir, out, card_extra)
     cfg = json.loads((Path(run_dir) / "config.json").read_text())
-    extra = dict(inference or {})
-    if set(extra) - INFERENCE_FIELDS:
-        raise InputError(f"inference: only {sorted(INFERENCE_FIELDS)} may be set at export, found {sorted(extra)}")
-    args = {**cfg["model"]["args"], **extra, "scan_backend": "sequential"}
+    args = {**cfg["model"]["args"], "scan_backend": "sequential"}
     model = build(cfg["model"]["name"], **args)
     model.load_state_dict(load_state_dict(path), strict=True)
     save_pretrained(model, path, cfg["model"]["name"])
