@@ -322,8 +322,8 @@ class Sam3Tracker:
         """Whether reprompt mode's answer ``m`` (bool [H, W], not empty) for an object not prompted on this frame
         stands. With region propagation, at least ``exit_distinct`` of its region pixels must be in its own colours
         (``tracker_reentry.distinct_share``; a mask left on look-alike background when it leaves fails) when at
-        least ``exit_own`` of its prompted ones were; an absent
-        object comes back only with a plausible area, overlap and colours."""
+        least ``exit_own`` of its prompted ones were; an absent object comes back only with a plausible area,
+        overlap and colours."""
         cfg = self.config
         if cfg.exit_distinct > 0 and self._regions.ready and tr.distinct is not None and tr.own_share >= cfg.exit_own:
             lab, mean, _ = self._regions.frame
