@@ -58,11 +58,13 @@ def synth_clips(
     frames: int = typer.Option(8, min=2),
     height: int = typer.Option(256, min=64),
     width: int = typer.Option(384, min=64),
+    exits: int = typer.Option(0, min=0, help="Instances per clip (lowest ids) that leave the frame and come back."),
 ) -> None:
     """Clips of T frames with per-instance masklets."""
     from segcorr.data.synth import write_clips
 
-    typer.echo(f"wrote {write_clips(out, count, seed=seed, num_frames=frames, height=height, width=width)}")
+    out = write_clips(out, count, seed=seed, num_frames=frames, height=height, width=width, exits=exits)
+    typer.echo(f"wrote {out}")
 
 
 def synth_manga(

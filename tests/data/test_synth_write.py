@@ -64,3 +64,18 @@ def test_masklet_encoding_without_the_shared_rle_module(monkeypatch) -> None:
     assert isinstance(rle["counts"], str) and rle["size"] == [9, 7]
     decoded = mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode()})
     np.testing.assert_array_equal(decoded.astype(bool), mask)
+
+
+def test_synth_clips_cli_exits_option(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from segcorr.cli import app
+
+    args = ["synth", "clips", "--count", "1", "--seed", "3", "--frames", "12", "--height", "64", "--width", "96"]
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "e"), "--exits", "1"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "e" / "meta.json").read_text())["exits"] == 1
+    clip = make_clip(3, 12, 64, 96, exits=1)  # the CLI writes the exits clip, which differs from the plain one
+    got = [read_labelmap(tmp_path / "e" / "clip_00000" / f"inst_{t:03d}.png") for t in range(12)]
+    np.testing.assert_array_equal(np.stack(got), np.stack(clip.inst))
+    assert any((a != b).any() for a, b in zip(clip.inst, make_clip(3, 12, 64, 96).inst, strict=True))
