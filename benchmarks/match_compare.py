@@ -13,10 +13,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "data" / "benchmarks"
+
+
+def shown(path: str) -> str:
+    """How a set is named in the results: relative to the repository when it lies beside or inside it (so cards
+    and JSON carry no machine paths), else as given."""
+    p = Path(path).resolve()
+    return os.path.relpath(p, ROOT) if p.is_relative_to(ROOT.parent) else path
+
+
 KEYS = (
     "count",
     "ms_per_item",
@@ -71,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     proto = MatchProtocol(longer_side=args.longer_side, max_matches=args.max_matches)
     out: dict[str, list[dict]] = {}
     try:
-        for d in sets:
-            ds = open_match_dataset(d)
+        for path in sets:
+            ds, d = open_match_dataset(path), shown(path)
             res = []
             for m in [m.strip() for m in args.methods.split(",") if m.strip()]:
                 matcher = build_matcher(m, longer_side=args.longer_side, max_matches=args.max_matches)
