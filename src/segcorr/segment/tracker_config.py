@@ -39,12 +39,10 @@ class TrackerConfig:
     ``recover_area_ratio`` times its expected one; with ``reentry_model``, the default, only where the model's
     reprompt score is positive), and grows a present object's mask while it is under ``reentry_grow`` times its
     prompted area by the components of its own colours that the mask touches, within ``reentry_band`` pixels of it
-    (not beyond ``reentry_grow`` times that area; 0 disables); "none" only reprompts near the last position.
-    Validation, 24 clips of 32 frames, seeds 500000..: stage-3 image weights: J&F 0.7335 without any of this, 0.8001
-    with it; with two forced exits per clip (``write_clips(exits=2)``) 0.600 -> 0.746, re-entries kept 5 -> 15 of
-    32. exit_distinct (motion "regions"): a propagated or recovered mask with less than this share of its region
-    pixels in the object's own colours is absent, for an object with at least ``exit_own`` of its prompted region
-    pixels in them (0 disables)."""
+    (not beyond ``reentry_grow`` times that area; 0 disables); "none" only reprompts near the last position
+    (thresholds chosen on validation clips; figures in docs/tracking.md). exit_distinct (motion "regions"): a
+    propagated or recovered mask with less than this share of its region pixels in the object's own colours is
+    absent, for an object with at least ``exit_own`` of its prompted region pixels in them (0 disables)."""
 
     mode: str = "auto"
     num_maskmem: int = 7

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segcorr.segment.tracker_regions import colour_distances
+
 
 @dataclass(frozen=True)
 class ReentryRule:
@@ -64,7 +66,7 @@ def distinct_share(
     ids = labels[mask & (labels > 0)]
     if not len(ids) or not distinct.any():
         return 0.0
-    d = np.sqrt(((mean[:, None, :] - palette[None].astype(np.float64)) ** 2).sum(-1))
+    d = colour_distances(mean, palette)
     ok = (d.min(1) < tol) & distinct[d.argmin(1)]
     return float(ok[ids].mean())
 
@@ -74,8 +76,7 @@ def distinctive(palette: np.ndarray, others: list[np.ndarray], tol: float) -> np
     out = np.ones(len(palette), bool)
     for o in others:
         if len(o) and len(palette):
-            d = np.sqrt(((palette[:, None, :].astype(np.float64) - o[None].astype(np.float64)) ** 2).sum(-1))
-            out &= d.min(1) >= tol
+            out &= colour_distances(palette, o).min(1) >= tol
     return out
 
 
@@ -86,7 +87,7 @@ def _candidates(
     int32 [H, W] of the candidates joined across line art)."""
     import cv2
 
-    d = np.sqrt(((mean[:, None, :] - palette[None].astype(np.float64)) ** 2).sum(-1))
+    d = colour_distances(mean, palette)
     nearest = d.argmin(1)
     owned = np.bincount(labels.ravel(), weights=taken.ravel().astype(np.float64), minlength=len(count)) / count
     ok = (d.min(1) < rule.tol) & (owned < 0.5)
@@ -165,6 +166,14 @@ def grow_mask(
     return out if np.count_nonzero(out) <= limit else mask
 
 
+def _own_now(tracks: dict, i: int, tol: float) -> np.ndarray:
+    """bool [K]: object ``i``'s own colours (``ObjectTrack.distinct``) that no other tracked object's palette has
+    (``distinctive``)."""
+    tr = tracks[i]
+    others = [o.palette for j, o in tracks.items() if j != i and o.palette is not None]
+    return tr.distinct & distinctive(tr.palette, others, tol)
+
+
 def _grow_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken: np.ndarray, rule) -> None:
     """Grow (``grow_mask``) each live object's mask while it is under ``grow_below`` of its prompted area, by its
     own colours only (``own_colours``, ``distinctive``: a colour the background shares would let it spread there)."""
@@ -175,8 +184,7 @@ def _grow_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken
             continue
         if np.count_nonzero(m) >= rule.grow_below * tr.ref_area:
             continue
-        others = [o.palette for j, o in tracks.items() if j != i and o.palette is not None]
-        own = tr.palette[tr.distinct & distinctive(tr.palette, others, rule.tol)]
+        own = tr.palette[_own_now(tracks, i, rule.tol)]
         if not len(own):
             continue
         g = grow_mask(labels, mean, count, own, m, taken, rule.grow_to * tr.ref_area, rule)
@@ -211,8 +219,7 @@ def reenter(
             continue
         if need_model and scores.get(i, -1.0) <= 0:
             continue
-        others = [o.palette for j, o in tracks.items() if j != i and o.palette is not None]
-        distinct = distinctive(tr.palette, others, rule.tol) & tr.distinct
+        distinct = _own_now(tracks, i, rule.tol)
         area = max(tr.ref_area, tr.last_area)
         m, _ = find_reentry(labels, mean, count, tr.palette, distinct, area, taken, rule)
         if m is None:

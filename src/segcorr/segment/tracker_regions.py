@@ -44,9 +44,14 @@ def palette_of(mask: np.ndarray, labels: np.ndarray, mean: np.ndarray, count: np
     return mean[share > 0.5].astype(np.float32)
 
 
+def colour_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """CIELAB distances float64 [A, B] between colours ``a`` [A, 3] and ``b`` [B, 3]."""
+    return np.sqrt(((a.astype(np.float64)[:, None, :] - b.astype(np.float64)[None]) ** 2).sum(-1))
+
+
 def _palette_distance(mean: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """CIELAB distance float64 [S + 1] from each region's mean colour [S + 1, 3] to its nearest palette colour."""
-    return np.sqrt(((mean[:, None, :] - palette[None].astype(np.float64)) ** 2).sum(-1)).min(1)
+    return colour_distances(mean, palette).min(1)
 
 
 def palette_vote(
