@@ -28,6 +28,7 @@ from segcorr.layering.isolate import panel_masks
 from segcorr.layering.order import page_order
 from segcorr.layering.zbuffer import ZBufferCalculator
 from segcorr.metrics.isolate import ordering_pairs, pair_score
+from segcorr.registry import field_overrides
 
 WEIGHTS = (1.0, 3.0, 10.0)
 THRESHOLDS = (0.1, 0.2)
@@ -65,13 +66,6 @@ def accuracy(records: list[dict], config: EvidenceConfig) -> float:
     return right / n if n else float("nan")
 
 
-def _value(default: object, text: str) -> object:
-    """`text` as the type of `default` ("true"/"false", "1"/"0" for booleans)."""
-    if isinstance(default, bool):
-        return text.strip().lower() in ("1", "true", "yes")
-    return type(default)(text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="validation manga folders (one per style)")
@@ -80,7 +74,7 @@ def main() -> None:
     args = ap.parse_args()
     cv2.setNumThreads(1)
     base = EvidenceConfig()
-    overrides = {k: _value(getattr(base, k), v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    overrides = field_overrides(EvidenceConfig, args.set, "for --set")
     records = {d: page_records(Path(d), dataclasses.replace(base, **overrides)) for d in args.data}
     rows = []
     names = ("calibrate", "size_key", "height_trust", "weight", "threshold", "reliable", "overlap_t_weak")

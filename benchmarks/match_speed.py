@@ -28,15 +28,6 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
 
 
-def _value(text: str):
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
 def _pair(h: int, w: int, shift: int = 13):
     import cv2
     import numpy as np
@@ -93,10 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     from segcorr.matching import build
+    from segcorr.matching.config import ASMambaConfig
+    from segcorr.registry import field_overrides
 
     torch.set_num_threads(args.threads)
     overrides = dict(kv.split("=", 1) for kv in args.overrides)
-    model = build(args.model, scan_backend=args.backend, **{k: _value(v) for k, v in overrides.items()}).eval()
+    fields = field_overrides(ASMambaConfig, args.overrides, "for match_speed")
+    model = build(args.model, scan_backend=args.backend, **fields).eval()
     h, w = (int(v) for v in args.size.lower().split("x"))
     img0, img1 = _pair(h, w)
     data = {"image0": img0, "image1": img1}

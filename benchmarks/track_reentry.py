@@ -7,7 +7,8 @@ Writes (once; an existing ``DIR`` with a ``meta.json`` is reused) ``--count`` cl
 lowest-id instances of each clip leave the frame through the nearer side edge and come back
 (``write_clips(exits=...)``; validation seeds by default: tune here, never on evaluation seeds), then runs
 ``evaluate_tracking`` with mask prompts and prints its metrics, ``reentries`` / ``reentries_kept`` included.
-``key=value`` arguments go to ``TrackerConfig`` (builtin method only; numbers parsed, e.g. ``reentry=none``).
+``key=value`` arguments go to ``TrackerConfig`` (builtin method only; each value takes its field's type, e.g.
+``reentry=none reentry_model=false``).
 """
 
 from __future__ import annotations
@@ -15,15 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
-
-def _value(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def main() -> None:
@@ -45,8 +37,11 @@ def main() -> None:
     out = Path(args.out)
     if not (out / "meta.json").exists():
         write_clips(out, args.count, seed=args.seed, num_frames=args.frames, progress=False, exits=args.exits)
-    kw = dict(c.split("=", 1) for c in args.config)
-    extra = {"config": {k: _value(v) for k, v in kw.items()}} if kw else {}
+    from segcorr.registry import field_overrides
+    from segcorr.segment.tracker_config import TrackerConfig
+
+    fields = field_overrides(TrackerConfig, args.config, "for TrackerConfig")
+    extra = {"config": fields} if fields else {}
     r = evaluate_tracking(out, args.method, limit=args.limit, progress=False, **extra)
     exits = json.loads((out / "meta.json").read_text()).get("exits", 0)  # what the folder holds, reused or not
     print_json({**r, "exits": exits, **({"tracker": extra["config"]} if extra else {})}, args.json)

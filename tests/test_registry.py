@@ -106,3 +106,34 @@ def test_bad_metadata_is_named(tmp_path, meta, message):
     path = save_weights(_build("small"), tmp_path / "b.safetensors", meta)
     with pytest.raises(InputError, match=message):
         load_pretrained(path, _build, _from_config, "toy")
+
+
+def test_field_overrides_take_each_fields_type():
+    import dataclasses
+
+    import pytest
+
+    from segcorr.errors import InputError
+    from segcorr.registry import field_overrides
+
+    @dataclasses.dataclass(frozen=True)
+    class Cfg:
+        flag: bool = True
+        n: int = 3
+        x: float = 0.5
+        mode: str = "a"
+        opt: float | None = None
+        seq: tuple = ("mask",)
+
+    got = field_overrides(Cfg, ["flag=false", "n=7", "x=2", "mode=none", "opt=0.25", "seq=box"], "for Cfg")
+    assert got == {"flag": False, "n": 7, "x": 2.0, "mode": "none", "opt": 0.25, "seq": "box"}
+    assert type(got["x"]) is float and got["flag"] is False
+    assert field_overrides(Cfg, ["flag=YES", "opt=true", "opt=1"], "") == {"flag": True, "opt": 1}
+    for bad, needle in (
+        (["flag=maybe"], "flag"),
+        (["n=2.5"], "n: expected int"),
+        (["nope=1"], "nope"),
+        (["n"], "name=value"),
+    ):
+        with pytest.raises(InputError, match=needle):
+            field_overrides(Cfg, bad, "for Cfg")

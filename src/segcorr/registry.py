@@ -38,6 +38,44 @@ def check_fields(cls: type, keys: Iterable[str], kind: str, where: str) -> None:
         raise InputError(f"unknown {kind}(s) {unknown} {where}; valid: {', '.join(sorted(names))}")
 
 
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def _field_value(default: Any, text: str, name: str) -> Any:
+    """``text`` as the type of a field's ``default``: booleans from true/false/yes/no/1/0, int, float and str by
+    their constructors; a field without a plain default (None, a tuple, a factory) takes an int, a float, a boolean
+    word or the text, in that order."""
+    low = text.strip().lower()
+    if isinstance(default, bool) or default is None or not isinstance(default, (int, float, str)):
+        if low in _TRUE + _FALSE and (isinstance(default, bool) or low not in ("1", "0")):
+            return low in _TRUE
+        if isinstance(default, bool):
+            raise InputError(f"{name}: expected true or false, found {text!r}")
+        for cast in (int, float):
+            try:
+                return cast(text)
+            except ValueError:
+                pass
+        return text
+    try:
+        return type(default)(text)
+    except ValueError:
+        raise InputError(f"{name}: expected {type(default).__name__}, found {text!r}") from None
+
+
+def field_overrides(cls: type, pairs: Iterable[str], where: str) -> dict[str, Any]:
+    """``{field: value}`` of dataclass ``cls`` from ``name=value`` strings (benchmark and sweep scripts): each value
+    takes its field default's type (``_field_value``); an unknown name or a pair without "=" is an InputError."""
+    pairs = list(pairs)
+    bad = [p for p in pairs if "=" not in p]
+    if bad:
+        raise InputError(f"expected name=value {where}, found {bad[0]!r}")
+    kv = dict(p.split("=", 1) for p in pairs)
+    check_fields(cls, kv, "field", where)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    return {k: _field_value(defaults[k], v, k) for k, v in kv.items()}
+
+
 def check_positive(config: Any, names: Iterable[str]) -> None:
     """An InputError for the first field of ``config`` among ``names`` whose value, as an int, is below 1."""
     for name in names:
