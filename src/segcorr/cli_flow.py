@@ -20,6 +20,11 @@ _REFINE_HELP = (
     "(fits of the network's flow) | none."
 )
 
+_VARIATIONAL_HELP = (
+    "Learned methods, --refine fuse: fixed-point iterations of the variational refinement of the whole flow that "
+    "ends the refinement (0: off; default: the refinement's)."
+)
+
 
 def _work_side(value: int | None) -> int | str | None:
     """CLI --work-side: None -> "auto" (model card), 0 -> None (full resolution), n -> n."""
@@ -101,13 +106,21 @@ def eval_flow(
         help="Learned methods: Gauss-Newton steps per level of the refinement's sub-pixel polish of each segment's "
         "motion by image alignment (0: off; default: the refinement's).",
     ),
+    variational_iters: int | None = typer.Option(None, "--variational-iters", min=0, help=_VARIATIONAL_HELP),
 ) -> None:
     """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates. On a pairs folder without
     _flow.flo files: warp error (all pixels, and pixels passing a forward-backward check) and the share kept."""
     from segcorr.data.flowsets import is_frames_only, open_flow_dataset, open_frame_pairs
     from segcorr.flow.methods import get_method
 
-    fn = get_method(method, masks=masks, work_side=_work_side(work_side), refine=refine, polish_iters=polish_iters)
+    fn = get_method(
+        method,
+        masks=masks,
+        work_side=_work_side(work_side),
+        refine=refine,
+        polish_iters=polish_iters,
+        variational_iters=variational_iters,
+    )
     if is_frames_only(_need_dir(data)):
         from segcorr.flow.evaluate_nogt import evaluate_without_gt
 

@@ -145,7 +145,7 @@ def test_fuse_keeps_the_network_flow_where_the_motion_is_not_affine(non_affine_c
     img0, img1, bend, labels = non_affine_case
     fit = segment_affine(bend, labels)
     assert np.linalg.norm(fit - bend, axis=0).mean() > 1.0  # the affine fit cannot follow the bend
-    out = refine_flow(img0, img1, bend, labels, RefineConfig(mode="fuse"))
+    out = refine_flow(img0, img1, bend, labels, RefineConfig(mode="fuse", variational_iters=0))  # the choice alone
     assert np.array_equal(out, bend)
 
 
@@ -253,8 +253,9 @@ def test_refine_flow_equals_fusion_then_the_propagation_pass():
     flow[0], flow[1] = 5, 2
     noisy = flow + rng.normal(0, 0.5, flow.shape).astype(np.float32)
     noisy[:, labels == 1] = ((-3.0,), (4.0,))
-    fused = refine_flow(img0, img1, noisy, labels, RefineConfig(neighbours=0, polish_iters=0))
-    both = refine_flow(img0, img1, noisy, labels, RefineConfig(polish_iters=0))  # the polish comes after both
+    fused = refine_flow(img0, img1, noisy, labels, RefineConfig(neighbours=0, polish_iters=0, variational_iters=0))
+    # the polish and the variational step come after both
+    both = refine_flow(img0, img1, noisy, labels, RefineConfig(polish_iters=0, variational_iters=0))
     assert np.allclose(both, propagate_segments(img0, img1, fused, labels), atol=1e-4)
     assert np.abs(both - flow).max() < np.abs(fused - flow).max()  # the pass fixed the flat patch
 

@@ -61,14 +61,17 @@ def get_method(
     refine: str = "fuse",
     polish_iters: int | None = None,
     deblock_radius: int | None = None,
+    variational_iters: int | None = None,
 ) -> FlowFn:
     """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint.
 
     masks: see `predictor_method`; work_side: the predictor's working side ("auto": the training frame size from
     the model card; None: full resolution); refine: `RefineConfig.mode`; polish_iters: `RefineConfig.polish_iters`
-    (None: its default); deblock_radius: `FlowPredictor`'s (None: its default). Classical methods ignore all five.
+    (None: its default); deblock_radius: `FlowPredictor`'s (None: its default); variational_iters:
+    `RefineConfig.variational_iters` (None: its default). Classical methods ignore all six.
     """
-    cfg = RefineConfig(mode=refine) if polish_iters is None else RefineConfig(mode=refine, polish_iters=polish_iters)
+    given = {"polish_iters": polish_iters, "variational_iters": variational_iters}
+    cfg = RefineConfig(mode=refine, **{k: v for k, v in given.items() if v is not None})
     _check_masks(masks)
     if name in CLASSICAL:
         from segcorr.flow.evaluate import classical_method

@@ -14,7 +14,9 @@ next door. The same piecewise-parametric prior is the affine smoothness loss of 
 applied at inference. Costs and fits run on sample grids (`RefineConfig`), small and thin segments keep all their
 pixels. With `RefineConfig.polish_iters`, every segment's chosen affine map is then polished by direct image
 alignment (`segcorr.flow.segment_polish`): the candidates come from coarse estimates, and choosing between them
-cannot make the flow more precise than the best of them. Label 0 is "no segment" (a SAM-style map's gaps): never
+cannot make the flow more precise than the best of them. In "fuse" mode a variational refinement of the whole
+field (`segcorr.flow.variational`, `RefineConfig.variational_iters`) comes last: pixel by pixel, where the pieces
+are not quite affine or the network's unfitted flow was kept. Label 0 is "no segment" (a SAM-style map's gaps): never
 fitted or chosen for, never a neighbour. Settings and how they were chosen: `RefineConfig`,
 `src/segcorr/weights/README.md`.
 """
@@ -112,7 +114,8 @@ def refine_flow(
     no segmenter) raw_flow is returned. Label 0
     means "no segment" (the gaps a SAM-style label map leaves): those pixels are not fitted, take no part in the
     choices and are no one's neighbour; in "fuse" mode they take the classical flow started from `flow` pixel by
-    pixel, in "affine" mode they keep raw_flow.
+    pixel, in "affine" mode they keep raw_flow. In "fuse" mode the whole field then goes through the variational
+    refinement of `cfg.variational_iters` (every pixel, label 0 included).
     """
     _check_inputs(img0, img1, [flow], labels)
     if raw_flow is None:
@@ -137,6 +140,18 @@ def refine_flow(
     out = _fused_field(s.lab, params, raw, raw_flow)  # the full field is built once, after every choice
     if unlabelled[0] and free is not raw_flow:
         np.copyto(out, free, where=(s.lab == 0)[None])
+    if cfg.mode == "fuse" and cfg.variational_iters > 0:
+        from segcorr.flow.variational import variational_refine
+
+        out = variational_refine(
+            img0,
+            img1,
+            out,
+            cfg.variational_iters,
+            cfg.variational_alpha,
+            cfg.variational_delta,
+            cfg.variational_gamma,
+        )
     return out
 
 

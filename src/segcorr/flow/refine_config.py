@@ -17,7 +17,7 @@ class RefineConfig:
 
     mode: "none" (network flow as is), "affine" (per-segment robust affine fit of it), "fuse" (per segment, the
         best by photometric error of: the fit of the network flow, the fit of `classical`'s flow, the network flow;
-        then a propagation pass).
+        then a propagation pass, the polish and the variational refinement).
     classical: OpenCV method that supplies the second candidate in "fuse" mode.
     classical_init: the classical method starts from the network's flow instead of from zero, so its candidate is
         the network's motion corrected by image matching rather than an independent guess.
@@ -56,6 +56,11 @@ class RefineConfig:
         (`segcorr.flow.segment_polish`): this many Gauss-Newton steps per smoothing level (0: no polish).
     polish_sigmas: px, Gaussian smoothing of the frames for the polish, one level each, coarse to fine.
     polish_scale: px, robust scale of a pixel's misfit in the polish (its residual over its gradient).
+    variational_iters: "fuse" mode, last step: fixed-point iterations of a variational refinement of the whole
+        output flow (`segcorr.flow.variational`: brightness and gradient constancy plus smoothness, started from
+        the flow; 0: off). Chosen on validation seeds 500000.. of the "film", "shaded" and "cel" styles.
+    variational_alpha, variational_delta, variational_gamma: its smoothness, brightness-constancy and
+        gradient-constancy weights (only their ratios matter much), chosen with it.
     """
 
     mode: str = "fuse"
@@ -85,6 +90,10 @@ class RefineConfig:
     polish_iters: int = 3
     polish_sigmas: tuple[float, ...] = (1.5, 0.7)
     polish_scale: float = 1.0
+    variational_iters: int = 5
+    variational_alpha: float = 10.0
+    variational_delta: float = 5.0
+    variational_gamma: float = 10.0
 
     def __post_init__(self) -> None:
         if self.mode not in REFINE_MODES:
@@ -94,6 +103,9 @@ class RefineConfig:
         for name in ("iters", "dominant_iters", "dominant_step", "cost_stride", "fit_stride", "max_side"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"refine {name}: expected a positive integer, found {getattr(self, name)}")
-        for name in ("neighbours", "min_samples", "min_interior", "polish_iters"):
+        for name in ("neighbours", "min_samples", "min_interior", "polish_iters", "variational_iters"):
             if int(getattr(self, name)) < 0:
+                raise InputError(f"refine {name}: expected 0 or more, found {getattr(self, name)}")
+        for name in ("variational_alpha", "variational_delta", "variational_gamma"):
+            if not float(getattr(self, name)) >= 0:
                 raise InputError(f"refine {name}: expected 0 or more, found {getattr(self, name)}")

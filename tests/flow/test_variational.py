@@ -1,0 +1,102 @@
+"""The variational refinement that ends the "fuse" refinement (`segcorr.flow.variational`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segcorr.errors import InputError
+from segcorr.flow.refine import refine_flow
+from segcorr.flow.refine_config import RefineConfig
+from segcorr.flow.variational import variational_refine
+
+
+def _interior(h: int, w: int, margin: int = 8) -> np.ndarray:
+    inner = np.zeros((h, w), bool)
+    inner[margin:-margin, margin:-margin] = True
+    return inner
+
+
+def test_variational_refine_pulls_a_smoothly_wrong_flow_towards_the_true_motion(non_affine_case):
+    img0, img1, bend, _ = non_affine_case
+    h, w = bend.shape[1:]
+    xs = np.arange(w, dtype=np.float32)
+    wrong = bend + np.stack([0.8 * np.cos(xs / 20), np.full(w, -0.6, np.float32)])[:, None, :]
+    out = variational_refine(img0, img1, wrong)
+    inner = _interior(h, w)
+    before = np.hypot(*(wrong - bend))[inner].mean()
+    after = np.hypot(*(out - bend))[inner].mean()
+    assert before > 0.6
+    assert after < 0.5 * before
+    assert out.dtype == np.float32 and out.shape == bend.shape
+
+
+def test_zero_iterations_return_a_float32_copy_and_the_input_is_never_written():
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    flow = rng.normal(size=(2, 20, 24)).astype(np.float64)
+    keep = flow.copy()
+    same = variational_refine(img, img, flow, iters=0)
+    assert same.dtype == np.float32 and np.allclose(same, flow, atol=1e-6)
+    moved = variational_refine(img, img, flow.astype(np.float32), iters=3)
+    assert np.array_equal(flow, keep)
+    assert not np.allclose(moved, flow, atol=1e-3)  # a noisy flow on a static frame is pulled towards zero
+    assert np.abs(moved).mean() < np.abs(flow).mean()
+
+
+def test_fuse_ends_with_the_variational_step_and_affine_mode_does_not(non_affine_case):
+    img0, img1, bend, labels = non_affine_case
+    h, w = bend.shape[1:]
+    net = bend + np.float32(0.7)  # the fusion keeps this non-affine flow as it is (raw candidate)
+    off = refine_flow(img0, img1, net, labels, RefineConfig(variational_iters=0))
+    on = refine_flow(img0, img1, net, labels, RefineConfig())
+    cfg = RefineConfig()
+    expected = variational_refine(
+        img0, img1, off, cfg.variational_iters, cfg.variational_alpha, cfg.variational_delta, cfg.variational_gamma
+    )
+    assert np.array_equal(on, expected)
+    inner = _interior(h, w)
+    assert np.hypot(*(on - bend))[inner].mean() < 0.6 * np.hypot(*(off - bend))[inner].mean()
+    affine = refine_flow(img0, img1, net, labels, RefineConfig(mode="affine"))
+    assert np.array_equal(
+        affine, refine_flow(img0, img1, net, labels, RefineConfig(mode="affine", variational_iters=0))
+    )
+
+
+def test_bad_settings_and_inputs_raise_input_errors():
+    for bad in ({"variational_iters": -1}, {"variational_alpha": -1.0}, {"variational_gamma": float("nan")}):
+        with pytest.raises(InputError):
+            RefineConfig(**bad)
+    img = np.zeros((16, 16, 3), np.uint8)
+    with pytest.raises(InputError):
+        variational_refine(img, img, np.zeros((2, 15, 16), np.float32))
+    with pytest.raises(InputError):
+        variational_refine(img, np.zeros((16, 17, 3), np.uint8), np.zeros((2, 16, 16), np.float32))
+
+
+def test_cli_variational_option_changes_the_learned_flow_and_rejects_negative_counts(tmp_path, non_affine_case):
+    import json
+
+    from segcorr.cli import main
+    from segcorr.io.image import write_image
+
+    img0, img1, _, _ = non_affine_case
+    d = tmp_path / "pairs"
+    write_image(d / "00000_img0.png", img0)
+    write_image(d / "00000_img1.png", img1)
+
+    def run(args: list[str]) -> int:
+        try:
+            main(args)
+        except SystemExit as e:
+            return int(e.code or 0)
+        return 0
+
+    warp = {}
+    for iters in ("0", "5"):
+        js = tmp_path / f"m{iters}.json"
+        args = ["eval", "flow", "--data", str(d), "--method", "aniflowformer-v3", "--polish-iters", "0"]
+        assert run([*args, "--variational-iters", iters, "--json", str(js)]) == 0
+        warp[iters] = json.loads(js.read_text())["warp"]
+    assert warp["5"] != warp["0"]
+    assert run(["eval", "flow", "--data", str(d), "--method", "zero", "--variational-iters", "-1"]) == 2
