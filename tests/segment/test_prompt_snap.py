@@ -114,6 +114,22 @@ def test_empty_click_answer_gives_the_clicked_region_with_its_outline(weights, o
     assert not (out & ~square).any()  # and nothing outside it
 
 
+def test_click_veto_answers_with_the_models_mask_when_it_rejects_the_clicked_region(weights, outlined):
+    """The model is sure of a small patch beside the click and not of the clicked square: the veto keeps its
+    mask (the flat segmentation may have merged a small part into the region); without the veto the square
+    is forced in. An empty mask still gives the clicked region."""
+    prob = np.zeros((1, 48, 64), np.float32)
+    prob[0, 2:7, 48:56] = 0.9
+    click = np.array([[30.0, 20.0]])
+    out = _predictor(weights, outlined, PromptSnap())._finish_prompt(prob, click, None, None)[0]
+    np.testing.assert_array_equal(out, prob[0] > 0.5)
+    off = _predictor(weights, outlined, PromptSnap(click_veto=0.0))._finish_prompt(prob, click, None, None)[0]
+    assert off[13:31, 19:41].all()
+    prob[0, 13:31, 19:41] = 0.3  # the model half-sure of the square: above the veto, the square stays in
+    kept = _predictor(weights, outlined, PromptSnap())._finish_prompt(prob, click, None, None)[0]
+    assert kept[13:31, 19:41].all()
+
+
 def test_legacy_option_is_the_plain_snap(weights, outlined):
     p = _predictor(weights, outlined, PromptSnap.legacy())
     rng = np.random.default_rng(0)

@@ -84,9 +84,12 @@ def test_zoom_off_is_the_plain_answer_and_on_changes_only_point_and_box(weights,
 
 
 def test_zoom_answer_is_the_window_answer_pasted(weights, image):
-    """With a window the size of the whole image the zoomed answer equals the plain one (same input)."""
+    """With a window the size of the whole image the zoomed answer equals the plain one (same input, the
+    decoder's own choice of output)."""
     plain = Sam3Predictor.from_pretrained(str(weights), refine="none", zoom=ZoomConfig(enabled=False))
-    zoomed = Sam3Predictor.from_pretrained(str(weights), refine="none", zoom=ZoomConfig(box_margin=2.0, max_aspect=1.0))
+    zoomed = Sam3Predictor.from_pretrained(
+        str(weights), refine="none", zoom=ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=None)
+    )
     zoomed.model.load_state_dict(plain.model.state_dict())
     for p in (plain, zoomed):
         p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
@@ -114,3 +117,79 @@ def test_builtin_zoom_option_and_cache_settings(weights):
     assert legacy.cache_settings() != on.cache_settings()  # and the click/box snapping
     with pytest.raises(InputError, match="zoom"):
         build_segmenter("builtin", weights=str(weights), zoom="yes")
+
+
+def test_choose_output_raises_the_single_output_by_the_bonus():
+    from segcorr.segment.zoom import choose_output
+
+    iou = np.array([0.6, 0.7, 0.65, 0.2])
+    assert choose_output(iou, 0.0) == 1  # the highest predicted IoU
+    assert choose_output(iou, 0.15) == 0  # the single output, 0.75 > 0.7
+    assert choose_output(iou, 0.05) == 1  # 0.65 < 0.7: the multimask output is clearly better
+    assert choose_output(np.array([0.5, 0.5, 0.5, 0.5]), 0.0) == 0  # ties: the lower index
+
+
+def test_box_bonus_picks_the_window_answer_among_all_four_outputs(weights, image):
+    """With a window the size of the whole image, the zoomed answer is the whole image's output that
+    ``choose_output`` picks: a large bonus gives the single output, a large negative one the best multimask one."""
+    import torch
+
+    kw = {"refine": "none", "zoom": ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=10.0)}
+    big = Sam3Predictor.from_pretrained(str(weights), **kw)
+    kw["zoom"] = ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=-10.0)
+    small = Sam3Predictor.from_pretrained(str(weights), **kw)
+    small.model.load_state_dict(big.model.state_dict())
+    for p in (big, small):
+        p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+        p.set_image(image)
+    box = np.array([40.0, 20.0, 100.0, 60.0])
+    with torch.no_grad():
+        out = big.model.predict_prompts(
+            big.features,
+            torch.zeros(1, dtype=torch.long),
+            torch.from_numpy(box.reshape(1, 2, 2).astype(np.float32) * big.scale),
+            torch.tensor([[2, 3]]),
+            multimask_output=True,
+        )
+    probs = big.to_image(out["all_masks"][0])
+    iou = out["all_iou"][0].numpy()
+    best_multi = 1 + int(np.argmax(iou[1:]))
+    m_big, i_big, _, _ = big.predict(box=box)
+    m_small, i_small, _, _ = small.predict(box=box)
+    np.testing.assert_array_equal(m_big[0], probs[0] > 0.5)
+    np.testing.assert_array_equal(m_small[0], probs[best_multi] > 0.5)
+    np.testing.assert_allclose([i_big[0], i_small[0]], [iou[0], iou[best_multi]], rtol=1e-5)
+
+
+def test_clicks_use_point_bonus_and_boxes_box_bonus(weights, image, monkeypatch):
+    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(point_bonus=0.25, box_bonus=None))
+    p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+    p.set_image(image)
+    seen = []
+    orig = p._decode
+    monkeypatch.setattr(p, "_decode", lambda *a, **kw: (seen.append(kw.get("single_bonus")), orig(*a, **kw))[1])
+    p.predict(np.array([[65.0, 35.0]]), np.array([1]))
+    p.predict(box=np.array([40.0, 20.0, 100.0, 60.0]))
+    assert seen == [None, 0.25, None, None]  # whole image (decoder's rule), then the window of each prompt
+
+
+def test_point_windows_all_embeds_one_window_per_distinct_output(weights, image, monkeypatch):
+    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(point_windows="all", min_side=16))
+    p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+    p.set_image(image)
+    pt = np.array([[65.0, 35.0]])
+    outputs = p._all_outputs(pt * p.scale, np.array([1]), None, None)
+    assert outputs.shape == (4, 96, 160)
+    want = set()
+    for o in outputs:
+        base, _ = point_window_box(pt, o > 0.5, (96, 160), 0.0)
+        x0, y0, x1, y1 = grow_window(base, 0.15, (96, 160), 16, 1.5)
+        want.add((y1 - y0, x1 - x0))
+    embeds = []
+    orig = p._embed
+    monkeypatch.setattr(p, "_embed", lambda img: (embeds.append(img.shape[:2]), orig(img))[1])
+    m, iou, _, _ = p.predict(pt, np.array([1]))
+    assert m.shape == (1, 96, 160) and iou.shape == (1,)
+    assert 1 <= len(embeds) <= 4 and set(embeds) == want
+    with pytest.raises(ValueError, match="point_windows"):
+        ZoomConfig(point_windows="every")

@@ -11,14 +11,15 @@ joins it, one mostly outside leaves it; line-art pixels keep the mask's own deci
 drawing instead of the 4-pixel grid. The flat segmentation runs at most once per image, at most at
 ``snap_side`` pixels on the longer side. Click and box answers are snapped with the options of ``prompt_snap``
 (``segment.prompt_snap.PromptSnap``: a mean-probability vote for click regions, stricter for regions of another
-hue than the clicked one, the share of a region that must lie in a box, and the line art around the answer joining
-it); text answers and ``finish`` use the plain snap.
+hue than the clicked one, the share of a region that must lie in a box, the line art around the answer joining
+it, and the model's own mask when it rejects the clicked region); text answers and ``finish`` use the plain snap.
 
 Zoom (``zoom``, a ``segment.zoom.ZoomConfig``, on by default): a single-mask answer to points or a box is
 answered again in a window around the prompt, cut from the full-size image and resized to ``image_size`` (one
-more image embedding per prompt), pasted back, then snapped. Multimask answers, mask-only prompts,
-``predict_clicks`` and ``predict_text`` are not zoomed; the returned low-res logits stay those of the whole image
-(so they can be fed back as ``mask_input``).
+more image embedding per prompt), pasted back, then snapped; the window's answer is the decoder output of highest
+predicted IoU, the single-mask output's raised by ``ZoomConfig.point_bonus`` / ``box_bonus``. Multimask answers,
+mask-only prompts, ``predict_clicks`` and ``predict_text`` are not zoomed; the returned low-res logits stay those of
+the whole image (so they can be fed back as ``mask_input``).
 
 Accepted images: uint8 or uint16, grey [H, W], [H, W, 1], RGB [H, W, 3] or RGBA [H, W, 4] (composited on white);
 sides of ``MIN_SIDE`` .. ``MAX_SIDE`` pixels (others raise ``InputError``).
@@ -308,7 +309,10 @@ class Sam3Predictor:
         ):
             from segcorr.segment.zoom import zoom_answer
 
-            prob, iou_np = zoom_answer(self, xy, lab, prob, iou_np, box_a, pos)
+            firsts = None
+            if box_a is None and self.zoom.point_windows == "all":
+                firsts = self._all_outputs(xy * self._scale, lab, m_in, has)
+            prob, iou_np = zoom_answer(self, xy, lab, prob, iou_np, box_a, pos, firsts)
         masks = self._finish_prompt(prob, pos, neg, box_a)
         return masks, iou_np, logits.cpu().numpy(), obj
 
@@ -320,10 +324,13 @@ class Sam3Predictor:
         m_in: torch.Tensor | None = None,
         has: torch.Tensor | None = None,
         multimask_output: bool = False,
+        single_bonus: float | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, float]:
         """One object in one embedding: xy [N, 2] in the embedding's input pixels, lab [N] -> (logits [K, h4, w4],
-        iou_pred [K] sorted best first, object score logit)."""
+        iou_pred [K] sorted best first, object score logit). A single answer (not ``multimask_output``) is the
+        decoder's stability-checked one, or with ``single_bonus`` the output ``zoom.choose_output`` picks."""
         dev = next(self.model.parameters()).device
+        pick = single_bonus is not None and not multimask_output
         out = self.model.predict_prompts(
             feats,
             torch.zeros(1, dtype=torch.long, device=dev),
@@ -331,11 +338,35 @@ class Sam3Predictor:
             torch.from_numpy(np.asarray(lab, np.int64))[None].to(dev),
             m_in,
             has,
-            multimask_output=multimask_output,
+            multimask_output=multimask_output or pick,
         )
         logits, iou = out["masks"][0], out["iou_pred"][0]
+        if pick:
+            from segcorr.segment.model import NO_OBJ_SCORE
+            from segcorr.segment.zoom import choose_output
+
+            i = choose_output(out["all_iou"][0].float().cpu().numpy(), single_bonus)
+            logits, iou = out["all_masks"][0, i : i + 1], out["all_iou"][0, i : i + 1]
+            if float(out["object_score_logits"][0, 0]) <= 0:  # as predict_prompts does for the outputs it returns
+                logits = torch.full_like(logits, NO_OBJ_SCORE)
         order = torch.argsort(iou, descending=True)
         return logits[order], iou[order], float(out["object_score_logits"][0, 0])
+
+    @torch.no_grad()
+    def _all_outputs(self, xy: np.ndarray, lab: np.ndarray, m_in: torch.Tensor | None, has: torch.Tensor | None):
+        """The whole image's four decoder outputs for one prompt (xy [N, 2] input pixels, lab [N]): the single-mask
+        one, then the three multimask ones, as probabilities float32 [4, H, W] at the original size."""
+        dev = next(self.model.parameters()).device
+        out = self.model.predict_prompts(
+            self._feats,
+            torch.zeros(1, dtype=torch.long, device=dev),
+            torch.from_numpy(np.asarray(xy, np.float32))[None].to(dev),
+            torch.from_numpy(np.asarray(lab, np.int64))[None].to(dev),
+            m_in,
+            has,
+            multimask_output=True,
+        )
+        return self.to_image(out["all_masks"][0])
 
     @torch.no_grad()
     def predict_clicks(self, points: np.ndarray, chunk: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

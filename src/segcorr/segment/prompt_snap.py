@@ -17,6 +17,11 @@ is then changed in two ways, each an option:
   thickness away from the answer join too, so a thick outline is owned across its whole width while a thin line
   is not followed along past the part. With a box, only line pixels inside the box join (or stay).
 
+A click on a flat region the model says is not the object (its mean probability over the clicked regions below
+``click_veto``) while the model's own mask (probability > 0.5) is not empty is answered with that mask, unsnapped:
+there the flat segmentation has merged a small part into a large region around it (a thin stripe, a small spot),
+and forcing the clicked region in would answer with the large region.
+
 ``PromptSnap.legacy()`` is the plain snap (what ``predict`` did before these options); the rule of 2026-12-01
 (session 10) is ``PromptSnap(outline_width=4, outline_keep=False, thick_line=0.0)``. Text answers and
 ``Sam3Predictor.finish`` always use the plain snap.
@@ -45,6 +50,7 @@ class PromptSnap:
     outline_keep: bool = True  # the answer keeps its own line-art pixels (False: they are dropped before the claim)
     thick_line: float = 5.0  # line art at least this thick (px) joins up to its thickness away (0: off)
     thick_window: int = 3  # the thickness of a line pixel: 2 x the largest line depth within this many px
+    click_veto: float = 0.1  # a click region with a mean probability below this is not forced in (0: off)
 
     def __post_init__(self) -> None:
         if self.click_vote not in VOTES:
@@ -54,7 +60,13 @@ class PromptSnap:
     def legacy(cls) -> PromptSnap:
         """The plain majority snap: pixel vote at 0.5, half of a region in the box, no outline."""
         return cls(
-            click_vote="pixels", click_share=0.5, other_hue_share=0.5, box_inside=0.5, outline_width=0, thick_line=0.0
+            click_vote="pixels",
+            click_share=0.5,
+            other_hue_share=0.5,
+            box_inside=0.5,
+            outline_width=0,
+            thick_line=0.0,
+            click_veto=0.0,
         )
 
 

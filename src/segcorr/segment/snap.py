@@ -124,7 +124,21 @@ class ImageRegions:
             thick = self.thickness(cfg.thick_window) if cfg.thick_line > 0 else None
             w, keep = cfg.outline_width, cfg.outline_keep
             out = [claim_lines(m, self.lines(), w, box, keep, thick, cfg.thick_line) for m in out]
+        if box is None and positive is not None and len(positive) and cfg.click_veto > 0:
+            clicked = np.isin(labels, self._clicked_ids(positive))
+            for k, p in enumerate(prob):
+                own = p > 0.5
+                if clicked.any() and own.any() and float(p[clicked].mean()) < cfg.click_veto:
+                    out[k] = own  # the model's mask: the clicked region is not the object (see prompt_snap)
         return np.stack(out)
+
+    def _clicked_ids(self, positive: np.ndarray) -> np.ndarray:
+        """Region ids (> 0) under the clicks positive [P, 2] (x, y), int64 [<= P]."""
+        labels = self.labels()
+        h, w = labels.shape
+        pts = np.asarray(positive).reshape(-1, 2)
+        ids = labels[np.clip(pts[:, 1].astype(int), 0, h - 1), np.clip(pts[:, 0].astype(int), 0, w - 1)]
+        return ids[ids > 0]
 
     def thickness(self, window: int) -> np.ndarray:
         """float32 [H, W] stroke thickness of the line art (``prompt_snap.line_thickness``), once per window."""
@@ -134,10 +148,6 @@ class ImageRegions:
 
     def _click_shares(self, cfg: PromptSnap, positive: np.ndarray) -> np.ndarray:
         """Per-region vote thresholds [S + 1] for a click answer (``prompt_snap.click_shares``)."""
-        labels = self.labels()
         if self._chroma is None:
-            self._chroma = region_chroma(self.image, labels, self.lines())
-        h, w = labels.shape
-        pts = np.asarray(positive).reshape(-1, 2)
-        ids = labels[np.clip(pts[:, 1].astype(int), 0, h - 1), np.clip(pts[:, 0].astype(int), 0, w - 1)]
-        return click_shares(cfg, self._chroma, ids)
+            self._chroma = region_chroma(self.image, self.labels(), self.lines())
+        return click_shares(cfg, self._chroma, self._clicked_ids(positive))

@@ -10,8 +10,17 @@ Windows (original pixels, ``x0, y0, x1, y1``):
 - point prompt: the first answer's box grown by ``point_margin`` of its longer side (the click's own cell when the
   first answer is empty), or a fixed share of the image's longer side around the click when ``point_share`` > 0;
 every window is then widened to an aspect of at most ``max_aspect``, to at least ``min_side`` pixels, and shifted
-inside the image. With several ``scales`` each window is also tried that many times larger (same centre), and the
-answer with the highest predicted IoU wins (the first answer competes when ``keep_first``).
+inside the image. With ``point_windows="all"`` a click gets a window from each of the whole image's four outputs
+(single and multimask; equal windows once), and the window answer with the highest predicted IoU wins, pasted on
+the output its window came from (up to four image embeddings per click instead of one). With several ``scales``
+each window is also tried that many times larger (same centre), and the answer with the highest predicted IoU wins
+(the first answer competes when ``keep_first``).
+
+Which of the decoder's outputs answers in the window (``point_bonus`` for clicks, ``box_bonus`` for boxes): None
+keeps the decoder's own rule (the single-mask output when it is stable, else the multimask output of highest
+predicted IoU); a number takes the output of highest predicted IoU among all four (single and three multimask) after
+adding the bonus to the single output's (``choose_output``): 0 is the plain highest predicted IoU, 1 or more always
+the single output.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+POINT_WINDOWS = ("first", "all")
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,16 @@ class ZoomConfig:
     scales: tuple[float, ...] = (1.0,)
     mask_prompt: bool = False
     keep_first: bool = False
+    # the window's answer: the output of highest predicted IoU, the single output's raised by the bonus (None: the
+    # decoder's stability rule). Both chosen on validation images (seeds 500 000+, cel, textured and toon styles, the
+    # click and box prompts of `segcorr eval segment`); the figures are in the weights README, section sam3_tiny.
+    point_bonus: float | None = 0.0
+    box_bonus: float | None = 1.0
+    point_windows: str = "first"  # "first": one window, from the first answer; "all": one from each output
+
+    def __post_init__(self) -> None:
+        if self.point_windows not in POINT_WINDOWS:
+            raise ValueError(f"expected point_windows in {POINT_WINDOWS}, found {self.point_windows!r}")
 
 
 def grow_window(
@@ -56,6 +77,15 @@ def grow_window(
     wx0 = int(round(min(max(cx - bw / 2, 0.0), w - bw)))
     wy0 = int(round(min(max(cy - bh / 2, 0.0), h - bh)))
     return wx0, wy0, min(w, wx0 + int(round(bw))), min(h, wy0 + int(round(bh)))
+
+
+def choose_output(iou: np.ndarray, single_bonus: float) -> int:
+    """iou float [4] predicted IoU of the decoder's outputs (0: the single-mask output, 1..3: the multimask ones)
+    -> the index of the output with the highest score, where the single output's score is its predicted IoU plus
+    ``single_bonus`` (ties: the lower index)."""
+    score = np.asarray(iou, np.float64).reshape(-1).copy()
+    score[0] += single_bonus
+    return int(np.argmax(score))
 
 
 def mask_box(mask: np.ndarray) -> np.ndarray | None:
@@ -106,41 +136,50 @@ def zoom_answer(
     iou: np.ndarray,
     box: np.ndarray | None,
     pos: np.ndarray | None,
+    firsts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Refine the first answer of ``pred`` (a ``Sam3Predictor`` with an image set) in zoomed windows.
 
     xy [N, 2] prompt points in original pixels with labels lab [N] (clicks 0/1, box corners 2/3); prob float
-    [1, H, W] and iou [1]: the first answer; box [4] or None; pos [P, 2] positive clicks or None.
+    [1, H, W] and iou [1]: the first answer; box [4] or None; pos [P, 2] positive clicks or None; firsts float
+    [F, H, W] or None: for a click, the answers to grow windows from (``point_windows="all"``; None: ``prob``).
     Returns (prob [1, H, W], iou [1]) of the chosen answer (see the module docstring); outside the window the
-    first answer stays."""
+    answer the window grew from stays."""
     import torch
 
     from segcorr.segment.predictor import _upsample
 
     cfg = pred.zoom
     h, w = pred.orig_hw
-    first = prob[0]
-    if box is not None:
-        base, margin = np.asarray(box, np.float64), cfg.box_margin
-    else:
-        base, grow = point_window_box(pos, first > 0.5, (h, w), cfg.point_share)
-        margin = cfg.point_margin if grow else 0.0
-    best_iou, best = (float(iou[0]), first) if cfg.keep_first else (-np.inf, first)
-    dev = next(pred.model.parameters()).device
-    for scale in cfg.scales:
-        x0, y0, x1, y1 = grow_window(base, margin, (h, w), cfg.min_side, cfg.max_aspect, scale)
-        feats, s, shw = pred._embed(np.ascontiguousarray(pred._image[y0:y1, x0:x1]))
-        m_in = has = None
-        if cfg.mask_prompt:
-            grid = tuple(feats["inter"][0].shape[-2:])
-            m = window_mask_logits(first[y0:y1, x0:x1], shw, grid)
-            m_in = torch.from_numpy(m)[None, None].to(dev)
-            has = torch.ones(1, dtype=torch.bool, device=dev)
-        shifted = (np.asarray(xy, np.float64) - (x0, y0)) * s
-        logits, wiou, _obj = pred._decode(feats, shifted, lab, m_in, has)
-        if float(wiou[0]) <= best_iou:
+    bonus = cfg.point_bonus if box is None else cfg.box_bonus
+    bases = []  # (box to grow, margin, the answer outside the window)
+    for first in prob if box is not None or firsts is None else firsts:
+        if box is not None:
+            bases.append((np.asarray(box, np.float64), cfg.box_margin, first))
             continue
-        out = first.copy()
-        out[y0:y1, x0:x1] = _upsample(logits[:1], shw, (y1 - y0, x1 - x0))[0]
-        best_iou, best = float(wiou[0]), out
+        base, grow = point_window_box(pos, first > 0.5, (h, w), cfg.point_share)
+        bases.append((base, cfg.point_margin if grow else 0.0, first))
+    best_iou, best = (float(iou[0]), prob[0]) if cfg.keep_first else (-np.inf, prob[0])
+    dev = next(pred.model.parameters()).device
+    seen = set()
+    for scale in cfg.scales:
+        for base, margin, first in bases:
+            x0, y0, x1, y1 = window = grow_window(base, margin, (h, w), cfg.min_side, cfg.max_aspect, scale)
+            if window in seen:
+                continue
+            seen.add(window)
+            feats, s, shw = pred._embed(np.ascontiguousarray(pred._image[y0:y1, x0:x1]))
+            m_in = has = None
+            if cfg.mask_prompt:
+                grid = tuple(feats["inter"][0].shape[-2:])
+                m = window_mask_logits(first[y0:y1, x0:x1], shw, grid)
+                m_in = torch.from_numpy(m)[None, None].to(dev)
+                has = torch.ones(1, dtype=torch.bool, device=dev)
+            shifted = (np.asarray(xy, np.float64) - (x0, y0)) * s
+            logits, wiou, _obj = pred._decode(feats, shifted, lab, m_in, has, single_bonus=bonus)
+            if float(wiou[0]) <= best_iou:
+                continue
+            out = first.copy()
+            out[y0:y1, x0:x1] = _upsample(logits[:1], shw, (y1 - y0, x1 - x0))[0]
+            best_iou, best = float(wiou[0]), out
     return best[None], np.array([best_iou], np.float32)
