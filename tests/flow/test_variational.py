@@ -8,7 +8,7 @@ import pytest
 from segcorr.errors import InputError
 from segcorr.flow.refine import refine_flow
 from segcorr.flow.refine_config import RefineConfig
-from segcorr.flow.variational import variational_refine
+from segcorr.flow.variational import motion_borders, variational_refine
 
 
 def _interior(h: int, w: int, margin: int = 8) -> np.ndarray:
@@ -63,8 +63,51 @@ def test_fuse_ends_with_the_variational_step_and_affine_mode_does_not(non_affine
     )
 
 
+def test_motion_borders_are_label_borders_where_the_flow_jumps():
+    labels = np.zeros((6, 8), np.int32)
+    labels[:, 4:] = 1
+    flow = np.zeros((2, 6, 8), np.float32)
+    flow[0, :, 4:] = 3.0
+    flow[1, :3, :2] = 5.0  # a jump inside segment 0: not a border
+    border = motion_borders(flow, labels, 2.0)
+    expected = np.zeros((6, 8), bool)
+    expected[:, 3:5] = True
+    assert np.array_equal(border, expected)
+    assert not motion_borders(flow, labels, 3.0).any()  # the jump is 3 px, not more
+    assert not motion_borders(flow, labels, float("inf")).any()
+    flow[1, 3:] = 2.5  # a jump in v across the rows 2/3, inside both segments
+    assert np.array_equal(motion_borders(flow, labels, 2.0), expected)
+
+
+def test_fuse_keeps_its_own_flow_on_motion_borders_only():
+    import cv2
+
+    rng = np.random.default_rng(3)
+    h, w = 48, 64
+    big = cv2.GaussianBlur((rng.random((h + 16, w + 16, 3)) * 255).astype(np.uint8), (5, 5), 0)
+    img0 = big[8 : 8 + h, 8 : 8 + w]
+    img1 = img0.copy()
+    img1[:, : w // 2] = big[8 : 8 + h, 5 : 5 + w // 2]  # left half moves right by 3 px
+    img1[:, w // 2 :] = big[8 : 8 + h, 10 + w // 2 : 10 + w]  # right half moves left by 2 px
+    labels = np.zeros((h, w), np.int32)
+    labels[:, w // 2 :] = 1
+    net = np.zeros((2, h, w), np.float32)
+    net[0, :, : w // 2], net[0, :, w // 2 :] = 3.3, -1.8
+    off = refine_flow(img0, img1, net, labels, RefineConfig(variational_iters=0))
+    on = refine_flow(img0, img1, net, labels, RefineConfig())
+    everywhere = refine_flow(img0, img1, net, labels, RefineConfig(variational_keep_jump=float("inf")))
+    border = motion_borders(off, labels, RefineConfig().variational_keep_jump)
+    beside = np.zeros((h, w), bool)
+    beside[:, w // 2 - 1 : w // 2 + 1] = True
+    assert border.sum() >= h and not (border & ~beside).any()  # the two columns beside the border, most rows
+    assert np.array_equal(on[:, border], off[:, border])
+    assert not np.allclose(everywhere[:, border], off[:, border], atol=1e-3)
+    assert np.array_equal(on[:, ~border], everywhere[:, ~border])
+
+
 def test_bad_settings_and_inputs_raise_input_errors():
-    for bad in ({"variational_iters": -1}, {"variational_alpha": -1.0}, {"variational_gamma": float("nan")}):
+    bad_values = ({"variational_iters": -1}, {"variational_alpha": -1.0}, {"variational_gamma": float("nan")})
+    for bad in (*bad_values, {"variational_keep_jump": -0.5}):
         with pytest.raises(InputError):
             RefineConfig(**bad)
     img = np.zeros((16, 16, 3), np.uint8)

@@ -16,7 +16,8 @@ pixels. With `RefineConfig.polish_iters`, every segment's chosen affine map is t
 alignment (`segcorr.flow.segment_polish`): the candidates come from coarse estimates, and choosing between them
 cannot make the flow more precise than the best of them. In "fuse" mode a variational refinement of the whole
 field (`segcorr.flow.variational`, `RefineConfig.variational_iters`) comes last: pixel by pixel, where the pieces
-are not quite affine or the network's unfitted flow was kept. Label 0 is "no segment" (a SAM-style map's gaps): never
+are not quite affine or the network's unfitted flow was kept; the motion borders between segments keep the fused
+flow. Label 0 is "no segment" (a SAM-style map's gaps): never
 fitted or chosen for, never a neighbour. Settings and how they were chosen: `RefineConfig`,
 `src/segcorr/weights/README.md`.
 """
@@ -115,7 +116,8 @@ def refine_flow(
     means "no segment" (the gaps a SAM-style label map leaves): those pixels are not fitted, take no part in the
     choices and are no one's neighbour; in "fuse" mode they take the classical flow started from `flow` pixel by
     pixel, in "affine" mode they keep raw_flow. In "fuse" mode the whole field then goes through the variational
-    refinement of `cfg.variational_iters` (every pixel, label 0 included).
+    refinement of `cfg.variational_iters` (label 0 included), except the pixels where the field jumps by more than
+    `cfg.variational_keep_jump` across a segment border.
     """
     _check_inputs(img0, img1, [flow], labels)
     if raw_flow is None:
@@ -141,17 +143,18 @@ def refine_flow(
     if unlabelled[0] and free is not raw_flow:
         np.copyto(out, free, where=(s.lab == 0)[None])
     if cfg.mode == "fuse" and cfg.variational_iters > 0:
-        from segcorr.flow.variational import variational_refine
+        out = _variational(img0, img1, out, s.lab, cfg)
+    return out
 
-        out = variational_refine(
-            img0,
-            img1,
-            out,
-            cfg.variational_iters,
-            cfg.variational_alpha,
-            cfg.variational_delta,
-            cfg.variational_gamma,
-        )
+
+def _variational(img0: np.ndarray, img1: np.ndarray, flow: np.ndarray, lab: np.ndarray, cfg: RefineConfig):
+    """The variational refinement of the whole field flow (float32 [2, H, W]), with flow itself kept on the
+    motion borders between the segments of lab (int [H, W]) -> float32 [2, H, W]."""
+    from segcorr.flow.variational import motion_borders, variational_refine
+
+    its, a, d, g = cfg.variational_iters, cfg.variational_alpha, cfg.variational_delta, cfg.variational_gamma
+    out = variational_refine(img0, img1, flow, its, a, d, g)
+    np.copyto(out, flow, where=motion_borders(flow, lab, cfg.variational_keep_jump)[None])
     return out
 
 

@@ -61,6 +61,9 @@ class RefineConfig:
         the flow; 0: off). Chosen on validation seeds 500000.. of the "film", "shaded" and "cel" styles.
     variational_alpha, variational_delta, variational_gamma: its smoothness, brightness-constancy and
         gradient-constancy weights (only their ratios matter much), chosen with it.
+    variational_keep_jump: px; pixels on a segment border across which the fused flow changes by more than this
+        (in u or v) keep the fused flow: the variational smoothness term would blur the motion boundary (inf: the
+        variational flow everywhere). Chosen with it.
     """
 
     mode: str = "fuse"
@@ -94,6 +97,7 @@ class RefineConfig:
     variational_alpha: float = 10.0
     variational_delta: float = 5.0
     variational_gamma: float = 10.0
+    variational_keep_jump: float = 2.0
 
     def __post_init__(self) -> None:
         if self.mode not in REFINE_MODES:
@@ -106,6 +110,6 @@ class RefineConfig:
         for name in ("neighbours", "min_samples", "min_interior", "polish_iters", "variational_iters"):
             if int(getattr(self, name)) < 0:
                 raise InputError(f"refine {name}: expected 0 or more, found {getattr(self, name)}")
-        for name in ("variational_alpha", "variational_delta", "variational_gamma"):
+        for name in ("variational_alpha", "variational_delta", "variational_gamma", "variational_keep_jump"):
             if not float(getattr(self, name)) >= 0:
                 raise InputError(f"refine {name}: expected 0 or more, found {getattr(self, name)}")

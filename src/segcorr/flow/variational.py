@@ -5,7 +5,9 @@ not; both come from coarse estimates. This step minimises, pixel by pixel, OpenC
 DIS runs at the end of each of its scales; Brox et al.): a data term on brightness constancy (weight delta) and
 gradient constancy (weight gamma) of the grey frames, and a robust smoothness term on the flow (weight alpha), by
 fixed-point iterations around the given flow with SOR inner solves. It starts from the given flow and only
-linearises around it, so it corrects small errors (sub-pixel to a few px) and does not search. Settings:
+linearises around it, so it corrects small errors (sub-pixel to a few px) and does not search. Its smoothness term
+does not know where one segment ends, so it blurs the motion boundaries the fusion found: `motion_borders` marks the
+pixels where the flow jumps across a segment border, and the refinement keeps its own flow there. Settings:
 `RefineConfig.variational_*`; how they were chosen: `src/segcorr/weights/README.md`.
 """
 
@@ -50,3 +52,19 @@ def variational_refine(
     vr.setGamma(float(gamma))
     u, v = vr.calcUV(_to_gray(img0), _to_gray(img1), u, v)
     return np.stack([u, v]).astype(np.float32, copy=False)
+
+
+def motion_borders(flow: np.ndarray, labels: np.ndarray, jump: float) -> np.ndarray:
+    """bool [H, W]: the pixels on either side of a segment border (4-neighbours with different labels) across which
+    flow (float [2, H, W]) changes by more than `jump` px in u or v; labels: int [H, W]."""
+    check_flow(flow, labels.shape, "flow")
+    out = np.zeros(labels.shape, bool)
+    if jump == float("inf"):
+        return out
+    jx = (labels[:, 1:] != labels[:, :-1]) & (np.abs(flow[:, :, 1:] - flow[:, :, :-1]).max(0) > jump)
+    jy = (labels[1:] != labels[:-1]) & (np.abs(flow[:, 1:] - flow[:, :-1]).max(0) > jump)
+    out[:, 1:] |= jx
+    out[:, :-1] |= jx
+    out[1:] |= jy
+    out[:-1] |= jy
+    return out
