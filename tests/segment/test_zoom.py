@@ -88,7 +88,7 @@ def test_zoom_answer_is_the_window_answer_pasted(weights, image):
     decoder's own choice of output)."""
     plain = Sam3Predictor.from_pretrained(str(weights), refine="none", zoom=ZoomConfig(enabled=False))
     zoomed = Sam3Predictor.from_pretrained(
-        str(weights), refine="none", zoom=ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=None)
+        str(weights), refine="none", zoom=ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=None, box_fit=0.0)
     )
     zoomed.model.load_state_dict(plain.model.state_dict())
     for p in (plain, zoomed):
@@ -134,9 +134,9 @@ def test_box_bonus_picks_the_window_answer_among_all_four_outputs(weights, image
     ``choose_output`` picks: a large bonus gives the single output, a large negative one the best multimask one."""
     import torch
 
-    kw = {"refine": "none", "zoom": ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=10.0)}
+    kw = {"refine": "none", "zoom": ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=10.0, box_fit=0.0)}
     big = Sam3Predictor.from_pretrained(str(weights), **kw)
-    kw["zoom"] = ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=-10.0)
+    kw["zoom"] = ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=-10.0, box_fit=0.0)
     small = Sam3Predictor.from_pretrained(str(weights), **kw)
     small.model.load_state_dict(big.model.state_dict())
     for p in (big, small):
@@ -162,7 +162,7 @@ def test_box_bonus_picks_the_window_answer_among_all_four_outputs(weights, image
 
 
 def test_clicks_use_point_bonus_and_boxes_box_bonus(weights, image, monkeypatch):
-    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(point_bonus=0.25, box_bonus=None))
+    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(point_bonus=0.25, box_bonus=None, box_fit=0.0))
     p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
     p.set_image(image)
     seen = []
@@ -178,8 +178,8 @@ def test_point_windows_all_embeds_one_window_per_distinct_output(weights, image,
     p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
     p.set_image(image)
     pt = np.array([[65.0, 35.0]])
-    outputs = p._all_outputs(pt * p.scale, np.array([1]), None, None)
-    assert outputs.shape == (4, 96, 160)
+    outputs, ious = p._all_outputs(pt * p.scale, np.array([1]), None, None)
+    assert outputs.shape == (4, 96, 160) and ious.shape == (4,)
     want = set()
     for o in outputs:
         base, _ = point_window_box(pt, o > 0.5, (96, 160), 0.0)
@@ -193,3 +193,28 @@ def test_point_windows_all_embeds_one_window_per_distinct_output(weights, image,
     assert 1 <= len(embeds) <= 4 and set(embeds) == want
     with pytest.raises(ValueError, match="point_windows"):
         ZoomConfig(point_windows="every")
+
+
+def test_box_fit_is_the_iou_of_the_masks_bounding_box_with_the_box():
+    from segcorr.segment.zoom import box_fit
+
+    m = np.zeros((20, 30), bool)
+    m[5:10, 10:20] = True  # bounding box (10, 5, 20, 10)
+    assert box_fit(m, np.array([10, 5, 20, 10])) == 1.0
+    assert box_fit(m, np.array([10, 5, 30, 10])) == 0.5
+    assert box_fit(np.zeros_like(m), np.array([0, 0, 5, 5])) == 0.0
+
+
+def test_box_fit_weight_picks_the_output_that_fills_its_box(weights, image):
+    """A large ``box_fit`` makes the box answer the output whose mask's bounding box fits the box best."""
+    from segcorr.segment.zoom import box_fit
+
+    cfg = ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=None, box_fit=100.0)
+    p = Sam3Predictor.from_pretrained(str(weights), refine="none", zoom=cfg)
+    p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+    p.set_image(image)
+    box = np.array([40.0, 20.0, 100.0, 60.0])
+    outputs, _ = p._all_outputs(box.reshape(2, 2) * p.scale, np.array([2, 3]), None, None)  # = the window's
+    fits = [box_fit(o > 0.5, box) for o in outputs]
+    m, _, _, _ = p.predict(box=box)
+    assert box_fit(m[0], box) == pytest.approx(max(fits))

@@ -310,7 +310,7 @@ class Sam3Predictor:
             from segcorr.segment.zoom import zoom_answer
 
             firsts = None
-            if box_a is None and self.zoom.point_windows == "all":
+            if (box_a is None and self.zoom.point_windows == "all") or (box_a is not None and self.zoom.box_fit > 0):
                 firsts = self._all_outputs(xy * self._scale, lab, m_in, has)
             prob, iou_np = zoom_answer(self, xy, lab, prob, iou_np, box_a, pos, firsts)
         masks = self._finish_prompt(prob, pos, neg, box_a)
@@ -329,8 +329,13 @@ class Sam3Predictor:
         """One object in one embedding: xy [N, 2] in the embedding's input pixels, lab [N] -> (logits [K, h4, w4],
         iou_pred [K] sorted best first, object score logit). A single answer (not ``multimask_output``) is the
         decoder's stability-checked one, or with ``single_bonus`` the output ``zoom.choose_output`` picks."""
+        if single_bonus is not None and not multimask_output:
+            from segcorr.segment.zoom import choose_output
+
+            logits, iou, obj = self._decode_all(feats, xy, lab, m_in, has)
+            i = choose_output(iou.float().cpu().numpy(), single_bonus)
+            return logits[i : i + 1], iou[i : i + 1], obj
         dev = next(self.model.parameters()).device
-        pick = single_bonus is not None and not multimask_output
         out = self.model.predict_prompts(
             feats,
             torch.zeros(1, dtype=torch.long, device=dev),
@@ -338,27 +343,28 @@ class Sam3Predictor:
             torch.from_numpy(np.asarray(lab, np.int64))[None].to(dev),
             m_in,
             has,
-            multimask_output=multimask_output or pick,
+            multimask_output=multimask_output,
         )
         logits, iou = out["masks"][0], out["iou_pred"][0]
-        if pick:
-            from segcorr.segment.model import NO_OBJ_SCORE
-            from segcorr.segment.zoom import choose_output
-
-            i = choose_output(out["all_iou"][0].float().cpu().numpy(), single_bonus)
-            logits, iou = out["all_masks"][0, i : i + 1], out["all_iou"][0, i : i + 1]
-            if float(out["object_score_logits"][0, 0]) <= 0:  # as predict_prompts does for the outputs it returns
-                logits = torch.full_like(logits, NO_OBJ_SCORE)
         order = torch.argsort(iou, descending=True)
         return logits[order], iou[order], float(out["object_score_logits"][0, 0])
 
-    @torch.no_grad()
-    def _all_outputs(self, xy: np.ndarray, lab: np.ndarray, m_in: torch.Tensor | None, has: torch.Tensor | None):
-        """The whole image's four decoder outputs for one prompt (xy [N, 2] input pixels, lab [N]): the single-mask
-        one, then the three multimask ones, as probabilities float32 [4, H, W] at the original size."""
+    def _decode_all(
+        self,
+        feats: dict,
+        xy: np.ndarray,
+        lab: np.ndarray,
+        m_in: torch.Tensor | None = None,
+        has: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """All four decoder outputs for one object (as ``_decode``): (logits [4, h4, w4]: the single-mask output,
+        then the three multimask ones, in the decoder's order; iou_pred [4]; object score logit). Masks of an absent
+        object (score <= 0) are set to ``NO_OBJ_SCORE``, as ``predict_prompts`` does for the outputs it returns."""
+        from segcorr.segment.model import NO_OBJ_SCORE
+
         dev = next(self.model.parameters()).device
         out = self.model.predict_prompts(
-            self._feats,
+            feats,
             torch.zeros(1, dtype=torch.long, device=dev),
             torch.from_numpy(np.asarray(xy, np.float32))[None].to(dev),
             torch.from_numpy(np.asarray(lab, np.int64))[None].to(dev),
@@ -366,7 +372,19 @@ class Sam3Predictor:
             has,
             multimask_output=True,
         )
-        return self.to_image(out["all_masks"][0])
+        logits, iou, obj = out["all_masks"][0], out["all_iou"][0], float(out["object_score_logits"][0, 0])
+        if obj <= 0:
+            logits = torch.full_like(logits, NO_OBJ_SCORE)
+        return logits, iou, obj
+
+    @torch.no_grad()
+    def _all_outputs(
+        self, xy: np.ndarray, lab: np.ndarray, m_in: torch.Tensor | None, has: torch.Tensor | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The whole image's four decoder outputs for one prompt (xy [N, 2] input pixels, lab [N]): the single-mask
+        one, then the three multimask ones, as (probabilities float32 [4, H, W] at the original size, iou_pred [4])."""
+        logits, iou, _ = self._decode_all(self._feats, xy, lab, m_in, has)
+        return self.to_image(logits), iou.float().cpu().numpy()
 
     @torch.no_grad()
     def predict_clicks(self, points: np.ndarray, chunk: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

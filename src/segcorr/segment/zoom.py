@@ -20,7 +20,10 @@ Which of the decoder's outputs answers in the window (``point_bonus`` for clicks
 keeps the decoder's own rule (the single-mask output when it is stable, else the multimask output of highest
 predicted IoU); a number takes the output of highest predicted IoU among all four (single and three multimask) after
 adding the bonus to the single output's (``choose_output``): 0 is the plain highest predicted IoU, 1 or more always
-the single output.
+the single output. For a box, ``box_fit`` > 0 lets the four window outputs and the whole image's four outputs
+compete: each scores its predicted IoU (the single outputs' raised by ``box_bonus``) plus ``box_fit`` x the fit of
+its snapped mask to the box (the IoU of the mask's bounding box with the box: a box is drawn around its object),
+at the cost of snapping all eight.
 """
 
 from __future__ import annotations
@@ -46,12 +49,15 @@ class ZoomConfig:
     scales: tuple[float, ...] = (1.0,)
     mask_prompt: bool = False
     keep_first: bool = False
-    # the window's answer: the output of highest predicted IoU, the single output's raised by the bonus (None: the
-    # decoder's stability rule). Both chosen on validation images (seeds 500 000+, cel, textured and toon styles, the
-    # click and box prompts of `segcorr eval segment`); the figures are in the weights README, section sam3_tiny.
+    # Which output answers (module docstring): the output of highest predicted IoU, the single output's raised by
+    # the bonus (None: the decoder's stability rule); for boxes plus box_fit x the fit of the snapped mask to the box,
+    # among the window's and the whole image's outputs. point_bonus, box_bonus, box_fit and point_windows were chosen
+    # on validation images (seeds 500 000+, cel, textured and toon styles, every click and box prompt of
+    # `segcorr eval segment`); the figures are in the weights README, section sam3_tiny.
     point_bonus: float | None = 0.0
-    box_bonus: float | None = 1.0
+    box_bonus: float | None = 0.0
     point_windows: str = "first"  # "first": one window, from the first answer; "all": one from each output
+    box_fit: float = 10.0  # the weight of a box answer's fit to its box in the choice of output (0: off)
 
     def __post_init__(self) -> None:
         if self.point_windows not in POINT_WINDOWS:
@@ -136,13 +142,14 @@ def zoom_answer(
     iou: np.ndarray,
     box: np.ndarray | None,
     pos: np.ndarray | None,
-    firsts: np.ndarray | None = None,
+    firsts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Refine the first answer of ``pred`` (a ``Sam3Predictor`` with an image set) in zoomed windows.
 
     xy [N, 2] prompt points in original pixels with labels lab [N] (clicks 0/1, box corners 2/3); prob float
-    [1, H, W] and iou [1]: the first answer; box [4] or None; pos [P, 2] positive clicks or None; firsts float
-    [F, H, W] or None: for a click, the answers to grow windows from (``point_windows="all"``; None: ``prob``).
+    [1, H, W] and iou [1]: the first answer; box [4] or None; pos [P, 2] positive clicks or None; firsts: the
+    whole image's four outputs (probabilities float [4, H, W], iou [4]) or None: for a click, the answers to grow
+    windows from (``point_windows="all"``; None: ``prob``); for a box, candidates beside the window's (``box_fit``).
     Returns (prob [1, H, W], iou [1]) of the chosen answer (see the module docstring); outside the window the
     answer the window grew from stays."""
     import torch
@@ -153,7 +160,7 @@ def zoom_answer(
     h, w = pred.orig_hw
     bonus = cfg.point_bonus if box is None else cfg.box_bonus
     bases = []  # (box to grow, margin, the answer outside the window)
-    for first in prob if box is not None or firsts is None else firsts:
+    for first in prob if box is not None or firsts is None else firsts[0]:
         if box is not None:
             bases.append((np.asarray(box, np.float64), cfg.box_margin, first))
             continue
@@ -176,10 +183,52 @@ def zoom_answer(
                 m_in = torch.from_numpy(m)[None, None].to(dev)
                 has = torch.ones(1, dtype=torch.bool, device=dev)
             shifted = (np.asarray(xy, np.float64) - (x0, y0)) * s
-            logits, wiou, _obj = pred._decode(feats, shifted, lab, m_in, has, single_bonus=bonus)
+            if box is not None and cfg.box_fit > 0:
+                out, wiou = _fit_answer(pred, feats, shifted, lab, m_in, has, first, window, shw, box, bonus, firsts)
+            else:
+                logits, wiou, _obj = pred._decode(feats, shifted, lab, m_in, has, single_bonus=bonus)
+                out = first.copy()
+                out[y0:y1, x0:x1] = _upsample(logits[:1], shw, (y1 - y0, x1 - x0))[0]
             if float(wiou[0]) <= best_iou:
                 continue
-            out = first.copy()
-            out[y0:y1, x0:x1] = _upsample(logits[:1], shw, (y1 - y0, x1 - x0))[0]
             best_iou, best = float(wiou[0]), out
     return best[None], np.array([best_iou], np.float32)
+
+
+def box_fit(mask: np.ndarray, box: np.ndarray) -> float:
+    """IoU of the bounding box of bool [H, W] ``mask`` (pixel c covers [c, c + 1)) with ``box`` (x0, y0, x1, y1);
+    0 for an empty mask."""
+    b = mask_box(mask)
+    if b is None:
+        return 0.0
+    x0, y0, x1, y1 = np.asarray(box, np.float64).reshape(4)
+    iw = max(0.0, min(b[2], x1) - max(b[0], x0))
+    ih = max(0.0, min(b[3], y1) - max(b[1], y0))
+    union = (b[2] - b[0]) * (b[3] - b[1]) + (x1 - x0) * (y1 - y0) - iw * ih
+    return float(iw * ih / max(union, 1e-9))
+
+
+def _fit_answer(
+    pred, feats, xy, lab, m_in, has, first, window, shw, box, bonus, firsts
+) -> tuple[np.ndarray, np.ndarray]:
+    """A box's answer among the window's four outputs (pasted on ``first``) and the whole image's (``firsts``:
+    probabilities [4, H, W], iou [4], or None), chosen by predicted IoU (the single outputs' raised by ``bonus``,
+    None: 0) plus ``box_fit`` x the fit of the snapped mask to the box: -> (probabilities [H, W], iou [1])."""
+    from segcorr.segment.predictor import _upsample
+
+    x0, y0, x1, y1 = window
+    logits, iou, _obj = pred._decode_all(feats, xy, lab, m_in, has)
+    outs = np.repeat(first[None], len(logits), axis=0)
+    outs[:, y0:y1, x0:x1] = _upsample(logits, shw, (y1 - y0, x1 - x0))
+    ious = iou.float().cpu().numpy().astype(np.float64)
+    singles = [0]
+    if firsts is not None:
+        singles.append(len(outs))
+        outs = np.concatenate([outs, firsts[0]])
+        ious = np.concatenate([ious, np.asarray(firsts[1], np.float64)])
+    masks = pred._finish_prompt(outs, None, None, np.asarray(box, np.float32))
+    score = ious.copy()
+    score[singles] += 0.0 if bonus is None else bonus
+    score += pred.zoom.box_fit * np.array([box_fit(m, box) for m in masks])
+    i = int(np.argmax(score))
+    return outs[i], ious[i : i + 1].astype(np.float32)
