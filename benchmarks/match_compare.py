@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", action="append", default=None, help="a matching set (repeatable)")
-    ap.add_argument("--methods", default="as-mamba,sift,orb")
+    ap.add_argument(
+        "--methods",
+        default="as-mamba,as-mamba/none,sift,orb",
+        help="comma-separated; NAME/none = AS-Mamba without the patch refinement (the network's own points)",
+    )
     ap.add_argument("--heldout", default="runs/match_heldout30", help="folder of the warped held-out photos")
     ap.add_argument("--heldout-count", type=int, default=30)
     ap.add_argument("--longer-side", type=int, default=640)
@@ -86,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             ds, d = open_match_dataset(path), shown(path)
             res = []
             for m in [m.strip() for m in args.methods.split(",") if m.strip()]:
-                matcher = build_matcher(m, longer_side=args.longer_side, max_matches=args.max_matches)
+                name, _, refine = m.partition("/")
+                matcher = build_matcher(
+                    name, longer_side=args.longer_side, max_matches=args.max_matches, refine=refine or "patch"
+                )
                 res.append(evaluate_matches(ds, matcher, m, d, protocol=proto, progress=not args.no_progress))
             out[d] = res
             print(f"\n== {d}\n{table(res)}", flush=True)

@@ -202,6 +202,7 @@ def test_eval_match_table_and_json(tmp_path, capsys):
             "fx, fy > 0",
         ),
         (lambda f, t: ["match", f["a"], f["b"], "--method", "nope", "--out", t / "x.json"], "unknown matching method"),
+        (lambda f, t: ["match", f["a"], f["b"], "--refine", "sharp", "--out", t / "x.json"], "unknown refinement"),
         (lambda f, t: ["eval", "match", "--data", t, "--method", "sift"], "no homography pairs"),
     ],
 )
@@ -315,3 +316,20 @@ def test_shipped_as_mamba_tiny_loads_and_matches(files, tmp_path):
     out = tmp_path / "m.json"
     assert run(["match", files["a"], files["b"], "--out", out, "--longer-side", "128"]) == 0
     assert {"mkpts0", "mkpts1", "mconf"} <= set(json.loads(out.read_text()))
+
+
+def test_refine_none_keeps_the_network_points_and_patch_moves_only_image_1(files, tmp_path):
+    """--refine patch (default) and --refine none give the same matches in image 0 and the same confidences;
+    only image 1's points move, by at most the search radius plus the half-pixel parabola step."""
+    outs = {}
+    for refine in ("patch", "none"):
+        out = tmp_path / f"{refine}.json"
+        assert run(["match", files["a"], files["b"], "--out", out, "--longer-side", "128", "--refine", refine]) == 0
+        outs[refine] = {k: np.asarray(v) for k, v in json.loads(out.read_text()).items()}
+    p, n = outs["patch"], outs["none"]
+    np.testing.assert_array_equal(p["mkpts0"], n["mkpts0"])
+    np.testing.assert_array_equal(p["mconf"], n["mconf"])
+    if len(p["mkpts1"]):
+        shift = np.abs(p["mkpts1"] - n["mkpts1"]).max()
+        scale = max(read_image(files["b"]).shape[:2]) / 128
+        assert shift <= (4 + 1.5) * scale * 2 + 1e-4  # two rounds of +-4 px search and a sub-pixel step each

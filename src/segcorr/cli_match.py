@@ -14,6 +14,7 @@ import typer
 from segcorr.errors import InputError
 
 _METHOD_HELP = "as-mamba (shipped as_mamba_tiny) | sift | orb | a .safetensors path of AS-Mamba weights"
+_REFINE_HELP = "AS-Mamba's sub-pixel step: patch (local-affine patch correlation on the pictures) | none (network only)"
 MIN_SIDE = 16
 
 
@@ -146,6 +147,7 @@ def match(
     k1: str | None = typer.Option(None, "--K1", help="Intrinsics of IMG1 (default: --K0)."),
     longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side (px)."),
     max_matches: int = typer.Option(2048, "--max-matches", min=1),
+    refine: str = typer.Option("patch", "--refine", help=_REFINE_HELP),
 ) -> None:
     """Match two images (or every pair of --pairs); writes {"mkpts0", "mkpts1", "mconf", "H" or "E"}."""
     from segcorr.matching.evaluate import build_matcher
@@ -161,12 +163,12 @@ def match(
         K1 = (_intrinsics(k1, "--K1") if k1 else K0) if estimate == "E" else None
         a, b = _read(img0), _read(img1)  # fail on bad images before loading a model
         del a, b
-        matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
+        matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine)
         n = _match_one(matcher, img0, img1, out, viz, estimate, K0, K1)
         typer.echo(f"wrote {out} ({n} matches)" + (f" and {viz}" if viz else ""))
         return
     items = _pairs_with_intrinsics(pairs, estimate, k0, k1)
-    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
+    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine)
     for i, (p0, p1, K0, K1) in enumerate(items):
         name = f"{i:05d}_{p0.stem}_{p1.stem}"
         _match_one(
@@ -196,6 +198,7 @@ def eval_match(
     longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side."),
     max_matches: int = typer.Option(2048, "--max-matches", min=1),
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
+    refine: str = typer.Option("patch", "--refine", help=_REFINE_HELP),
 ) -> None:
     """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
     from segcorr.cli_common import _need_dir, _print_metrics
@@ -203,7 +206,7 @@ def eval_match(
     from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
 
     ds = open_match_dataset(_need_dir(data))
-    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches)
+    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine)
     proto = MatchProtocol(longer_side=longer_side, max_matches=max_matches)
     result = evaluate_matches(ds, matcher, method, str(data), protocol=proto, limit=limit)
     _print_metrics(result, json_out)

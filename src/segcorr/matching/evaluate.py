@@ -29,6 +29,7 @@ from segcorr.errors import InputError
 
 Matcher = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
 METHODS = ("as-mamba", "sift", "orb")
+REFINES = ("patch", "none")
 
 
 @dataclass(frozen=True)
@@ -42,20 +43,28 @@ class MatchProtocol:
     e_confidence: float = 0.99999
 
 
-def build_matcher(method: str, longer_side: int | None = 640, max_matches: int = 2048) -> Matcher:
+def build_matcher(
+    method: str, longer_side: int | None = 640, max_matches: int = 2048, refine: str = "patch"
+) -> Matcher:
     """A matcher by name: ``sift`` | ``orb`` | ``as-mamba`` (shipped ``as_mamba_tiny``) | a .safetensors path
-    of AS-Mamba weights."""
+    of AS-Mamba weights. ``refine``: "patch" (AS-Mamba's points refined on the pictures,
+    ``segcorr.matching.patch_refine``) or "none" (the network's fine positions); the classical methods ignore it."""
+    if refine not in REFINES:
+        raise InputError(f"unknown refinement {refine!r}; known: {', '.join(REFINES)}")
     from segcorr.matching.classical import ClassicalMatcher
 
     if method in ("sift", "orb"):
         return ClassicalMatcher(method, longer_side=longer_side, max_matches=max_matches)
     if method == "as-mamba" or method.endswith(".safetensors"):
+        from segcorr.matching.patch_refine import PatchRefine
         from segcorr.matching.predictor import MatchPredictor
 
         source = "as_mamba_tiny" if method == "as-mamba" else method
         if method != "as-mamba" and not Path(method).is_file():
             raise InputError("weights file not found", method)
-        return MatchPredictor.from_pretrained(source, longer_side=longer_side, max_matches=max_matches)
+        return MatchPredictor.from_pretrained(
+            source, longer_side=longer_side, max_matches=max_matches, refine=PatchRefine(enabled=refine == "patch")
+        )
     raise InputError(f"unknown matching method {method!r}; known: {', '.join(METHODS)} or a .safetensors path")
 
 

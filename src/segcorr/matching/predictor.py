@@ -16,6 +16,7 @@ import torch
 
 from segcorr.errors import InputError
 from segcorr.geometry.resize import points_to_original, resize_longer_side
+from segcorr.matching.patch_refine import PatchRefine, refine_matches
 
 MIN_SIDE = 64
 _MULTIPLE = 32
@@ -57,12 +58,19 @@ class MatchPredictor:
         longer_side: each image is resized so its longer side has this many pixels.
         max_matches: at most this many matches, highest confidence first.
         threshold: coarse confidence threshold (None = the model's ``match_threshold``).
+        refine: sub-pixel refinement of image 1's points on the pictures (``segcorr.matching.patch_refine``;
+            ``PatchRefine(enabled=False)`` keeps the network's fine positions).
     ``__call__(img0, img1) -> {"mkpts0": [M, 2] float32, "mkpts1": [M, 2] float32, "mconf": [M] float32}`` in
     each image's original pixel coordinates (x, y; pixel centres at integers).
     """
 
     def __init__(
-        self, model: torch.nn.Module, longer_side: int = 640, max_matches: int = 2048, threshold: float | None = None
+        self,
+        model: torch.nn.Module,
+        longer_side: int = 640,
+        max_matches: int = 2048,
+        threshold: float | None = None,
+        refine: PatchRefine | None = None,
     ) -> None:
         if longer_side < MIN_SIDE or longer_side % 2:
             raise InputError(f"longer_side: expected an even number >= {MIN_SIDE}, found {longer_side}")
@@ -70,6 +78,7 @@ class MatchPredictor:
             raise InputError(f"max_matches: expected at least 1, found {max_matches}")
         self.model = model.eval()
         self.longer_side, self.max_matches, self.threshold = longer_side, max_matches, threshold
+        self.refine = PatchRefine() if refine is None else refine
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "as_mamba_tiny", **kwargs) -> MatchPredictor:
@@ -116,8 +125,11 @@ class MatchPredictor:
         )
         k0, k1, conf = k0[inside], k1[inside], conf[inside]
         order = np.argsort(-conf, kind="stable")[: self.max_matches]
+        k0, k1 = k0[order], k1[order]
+        g0, g1 = t0[0, 0].float().cpu().numpy(), t1[0, 0].float().cpu().numpy()
+        k1 = refine_matches(g0, g1, k0, k1, self.refine, hw1)
         return {
-            "mkpts0": points_to_original(k0[order], sx0, sy0),
-            "mkpts1": points_to_original(k1[order], sx1, sy1),
+            "mkpts0": points_to_original(k0, sx0, sy0),
+            "mkpts1": points_to_original(k1, sx1, sy1),
             "mconf": conf[order].astype(np.float32),
         }
