@@ -111,6 +111,54 @@ def test_grow_mask_adds_touching_own_colour_parts_near_the_mask_within_a_limit()
     assert np.array_equal(grow_mask(lab, mean, count, pal, part, taken & ~part, 2 * me.sum(), rule), part)
 
 
+def test_region_cap_keeps_a_floor_of_the_objects_colour_out_of_its_component():
+    img = np.full((H, W, 3), 220, np.uint8)
+    img[40:, :] = BLUE  # a blue floor, much larger than the object
+    me = _person(img, 4, 4, RED, BLUE)
+    lab = _regions(img)
+    mean, count = region_colours(img, lab)
+    pal = palette_of(me, lab, mean, count)
+    img2 = img.copy()
+    img2[4:24, 4:18] = 220
+    back = _person(img2, 22, 60, RED, BLUE)  # back, standing on the floor: its blue joins the floor's
+    lab2 = _regions(img2)
+    mean2, count2 = region_colours(img2, lab2)
+    distinct = np.array([np.linalg.norm(p - mean2[lab2[25, 62]]) < 12 for p in pal])  # red only
+    none = np.zeros((H, W), bool)
+    m, _ = find_reentry(lab2, mean2, count2, pal, distinct, int(me.sum()), none, ReentryRule(min_distinct=0.3))
+    assert m is None  # red is a sliver of the component that the whole floor joins
+    m, ev = find_reentry(lab2, mean2, count2, pal, distinct, int(me.sum()), none, ReentryRule(region_cap=1.0))
+    top = back.copy()
+    top[32:] = False  # its blue half is one region with the floor now, so only the red half comes back
+    assert m is not None and np.array_equal(m, top) and ev == pytest.approx(1.0)
+
+
+def test_a_shrunken_mask_is_looked_for_again_and_joins_what_is_found():
+    from segcorr.segment.tracker_reentry import reenter
+    from segcorr.segment.tracker_state import ObjectTrack
+
+    img = np.full((H, W, 3), 220, np.uint8)
+    me = _person(img, 30, 50, RED, BLUE)
+    lab = _regions(img)
+    mean, count = region_colours(img, lab)
+    tr = ObjectTrack(1, None, 0, present=True, last_area=int(me.sum()), ref_area=int(me.sum()))
+    tr.palette = palette_of(me, lab, mean, count)
+    tr.distinct = np.ones(len(tr.palette), bool)
+    left = np.zeros((H, W), bool)
+    left[48:50, 50:53] = True  # the flow kept a scrap of it
+
+    def run(below):
+        masks = {1: left.copy()}
+        rule = ReentryRule(grow_below=0, refind_below=below)
+        reenter({1: tr}, (lab, mean, count), masks, {1: 5.0}, set(), rule)
+        return masks[1]
+
+    assert np.array_equal(run(0.5), me)
+    assert np.array_equal(run(0.0), left)  # off: the scrap stays
+    tr.ref_area = 6  # a mask not below the share of its prompted area is left alone
+    assert np.array_equal(run(0.5), left)
+
+
 def test_tracker_gives_a_returning_object_its_id_and_a_distractor_none(monkeypatch):
     torch.manual_seed(0)
     model = build("sam3-test").eval()

@@ -12,6 +12,7 @@ from segcorr.segment.predictor import Sam3Predictor
 from segcorr.segment.tracker import ObjectPrompt, Sam3Tracker, TrackerConfig
 from segcorr.segment.tracker_regions import (
     RegionPropagator,
+    fill_lines,
     palette_of,
     palette_share,
     palette_vote,
@@ -58,6 +59,22 @@ def test_palette_share_counts_region_pixels_of_the_object_colours():
     assert palette_share(labels == 2, labels, mean, count, red[:0], 15.0) == 1.0
 
 
+def test_fill_lines_gives_a_mask_its_outline_near_its_regions_and_not_anothers():
+    labels = np.ones((H, W), np.int64)
+    labels[10:30, 10:30] = 2
+    labels[10:30, 10] = labels[10:30, 29] = labels[10, 10:30] = labels[29, 10:30] = 0  # the square's outline
+    labels[:, 50] = 0  # a far line
+    me = labels == 2  # the inside only, as the warped decision may leave it
+    other = np.zeros((H, W), bool)
+    other[10:30, 29] = True  # the right side of the outline is another object's already
+    out = fill_lines({1: me, 2: other}, labels, 2)
+    outline = (labels == 0) & (np.arange(W)[None, :] < 40)
+    want = me | (outline & ~other)
+    assert np.array_equal(out[1], want) and np.array_equal(out[2], other)
+    assert not out[1][:, 50].any() and np.array_equal(me, labels == 2)  # far lines stay out; input unchanged
+    assert np.array_equal(fill_lines({1: me}, labels, 0)[1], me)
+
+
 def test_region_propagator_warps_and_snaps():
     img, labels = _image()
     rp = RegionPropagator()
@@ -97,3 +114,39 @@ def test_tracker_regions_motion_follows_the_flow_and_keeps_the_colours(monkeypat
     r = tr.step(frame(moved))
     assert r.present[0] and np.array_equal(r.masks[0], moved)
     assert np.array_equal(tr.tracks[1].last_mask, moved)
+
+
+def test_edge_flow_follows_a_leaving_object_where_the_flow_fails_at_the_edge(monkeypatch):
+    torch.manual_seed(0)
+    model = build("sam3-test").eval()
+    head = model.mask_decoder.pred_obj_score_head
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(10.0)
+
+    def square(x0):
+        m = np.zeros((H, W), bool)
+        m[16:32, max(x0, 0) : min(x0 + 16, W)] = True
+        return m
+
+    def frame(m):
+        img = np.full((H, W, 3), 220, np.uint8)
+        img[m] = (40, 200, 90)
+        return img
+
+    import segcorr.flow.classical as classical
+
+    bad = np.stack([np.full((H, W), -4.0, np.float32), np.zeros((H, W), np.float32)])
+    bad[0, :, W - 8 :], bad[1, :, W - 8 :] = 0.0, 20.0  # at the edge the flow points at the background
+    monkeypatch.setattr(classical, "estimate_flow", lambda a, b, method: bad)
+
+    def run(edge):
+        tr = Sam3Tracker(
+            Sam3Predictor(model, refine="none"), TrackerConfig(min_pixels=1, edge_flow=edge, refind_below=0)
+        )
+        tr.step(frame(square(36)), [ObjectPrompt(mask=square(36))])
+        return [tr.step(frame(square(x))).masks[0] for x in range(40, W + 4, 4)]
+
+    truth = [square(x) for x in range(40, W + 4, 4)]
+    assert all(np.array_equal(m, t) for m, t in zip(run(8), truth))  # it leaves with the object, then is gone
+    assert not all(np.array_equal(m, t) for m, t in zip(run(0), truth))

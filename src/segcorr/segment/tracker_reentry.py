@@ -18,7 +18,12 @@ colours (skin) neither. ``distinct_share`` is the same evidence for a present ob
 Growth (``grow_mask``): a present object's mask while under ``grow_below`` times its prompted area also takes the
 components of its own colours that it touches, within ``grow_band`` pixels of it, unless that would make it larger
 than ``grow_to`` times that area: the parts of an object coming into view that the flow cannot carry in, and parts a
-bad flow step dropped. The thresholds were chosen on validation clips (figures: docs/tracking.md).
+bad flow step dropped. Refind (``refind_below``): a present object whose mask has shrunk below that share of its
+prompted area (flow steps lost most of it, or it drifted onto a fragment) is looked for as an absent one, and a
+larger component found joins its mask. With ``region_cap`` a flat region larger than that many times the expected
+area is no candidate: a floor of one of the object's colours would otherwise join the object to the whole floor, and
+the component would be too large to take. The thresholds were chosen on validation clips (figures:
+docs/tracking.md).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class ReentryRule:
     grow_below: float = 3.0
     grow_to: float = 3.0
     grow_band: int = 12
+    region_cap: float = 0.0
+    refind_below: float = 0.0
 
 
 def own_colours(
@@ -81,16 +88,26 @@ def distinctive(palette: np.ndarray, others: list[np.ndarray], tol: float) -> np
 
 
 def _candidates(
-    labels: np.ndarray, mean: np.ndarray, count: np.ndarray, palette: np.ndarray, taken: np.ndarray, rule: ReentryRule
+    labels: np.ndarray,
+    mean: np.ndarray,
+    count: np.ndarray,
+    palette: np.ndarray,
+    taken: np.ndarray,
+    rule: ReentryRule,
+    ref_area: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(candidate pixels bool [H, W], nearest palette index int [S + 1] of each region, connected component labels
-    int32 [H, W] of the candidates joined across line art)."""
+    int32 [H, W] of the candidates joined across line art). With ``rule.region_cap`` > 0 a region larger than that
+    many times ``ref_area`` is no candidate (a floor of the object's colour would join all of it to the
+    background)."""
     import cv2
 
     d = colour_distances(mean, palette)
     nearest = d.argmin(1)
     owned = np.bincount(labels.ravel(), weights=taken.ravel().astype(np.float64), minlength=len(count)) / count
     ok = (d.min(1) < rule.tol) & (owned < 0.5)
+    if rule.region_cap > 0 and ref_area > 0:
+        ok &= count <= rule.region_cap * ref_area
     ok[0] = False
     cand = ok[labels] & ~taken
     line = (labels == 0) & ~taken
@@ -119,7 +136,7 @@ def find_reentry(
     evidence in 0..1), or (None, best evidence seen)."""
     if not distinct.any() or ref_area <= 0:
         return None, 0.0
-    cand, nearest, comp = _candidates(labels, mean, count, palette, taken, rule)
+    cand, nearest, comp = _candidates(labels, mean, count, palette, taken, rule, ref_area)
     n = int(comp.max())
     if n == 0:
         return None, 0.0
@@ -149,13 +166,14 @@ def grow_mask(
     taken: np.ndarray,
     limit: float,
     rule: ReentryRule,
+    ref_area: float = 0.0,
 ) -> np.ndarray:
     """A present object's mask (bool [H, W]) grown by the components of its palette colours (``_candidates``) that
     it touches, within ``grow_band`` pixels of it: the parts of an object coming into view that the flow cannot
     carry in. Unchanged when the grown mask would exceed ``limit`` pixels (a look-alike background joined)."""
     import cv2
 
-    _, _, comp = _candidates(labels, mean, count, palette, taken & ~mask, rule)
+    _, _, comp = _candidates(labels, mean, count, palette, taken & ~mask, rule, ref_area)
     touched = np.unique(comp[mask])
     touched = touched[touched > 0]
     if not len(touched):
@@ -187,9 +205,28 @@ def _grow_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken
         own = tr.palette[_own_now(tracks, i, rule.tol)]
         if not len(own):
             continue
-        g = grow_mask(labels, mean, count, own, m, taken, rule.grow_to * tr.ref_area, rule)
+        g = grow_mask(labels, mean, count, own, m, taken, rule.grow_to * tr.ref_area, rule, tr.ref_area)
         masks[i] = g
         taken |= g
+
+
+def _refind_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken: np.ndarray, rule, scores) -> None:
+    """A live object whose mask has shrunk below ``refind_below`` of its prompted area (flow steps lost most of it)
+    is looked for as an absent one would be (``find_reentry``); a found component larger than its mask joins it."""
+    labels, mean, count = frame
+    for i in sorted(live):
+        tr, m = tracks[i], masks[i]
+        if tr.distinct is None or not tr.ref_area or scores.get(i, -1.0) <= 0:
+            continue
+        area = np.count_nonzero(m)
+        if area >= rule.refind_below * tr.ref_area:
+            continue
+        distinct = _own_now(tracks, i, rule.tol)
+        found, _ = find_reentry(labels, mean, count, tr.palette, distinct, tr.ref_area, taken & ~m, rule)
+        if found is None or np.count_nonzero(found) <= area:
+            continue
+        masks[i] = m | found
+        taken |= found
 
 
 def reenter(
@@ -213,6 +250,8 @@ def reenter(
         taken |= masks[i]
     if rule.grow_below > 0:
         _grow_present(tracks, frame, masks, live - prompted, taken, rule)
+    if rule.refind_below > 0:
+        _refind_present(tracks, frame, masks, live - prompted, taken, rule, scores)
     found: set[int] = set()
     for i, tr in tracks.items():
         if i in live or tr.palette is None or tr.distinct is None or not tr.last_area:

@@ -83,6 +83,32 @@ def palette_vote(
     return out
 
 
+def fill_lines(masks: dict[int, np.ndarray], labels: np.ndarray, radius: int) -> dict[int, np.ndarray]:
+    """Each mask (id -> bool [H, W]) with the line-art pixels (label 0 of ``labels`` int [H, W]) within ``radius``
+    pixels of its region pixels added, where no other mask has them (ids in order; the masks stay disjoint): an
+    object's outline is its own, and the warped decision keeps only part of it. Returns new masks; the input
+    masks are not changed."""
+    import cv2
+
+    if radius <= 0 or not masks:
+        return dict(masks)
+    line = labels == 0
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    taken = np.zeros(labels.shape, bool)
+    for m in masks.values():
+        taken |= m
+    out = {}
+    for i, m in masks.items():
+        if not m.any():
+            out[i] = m
+            continue
+        near = cv2.dilate((m & ~line).astype(np.uint8), k) > 0
+        add = near & line & ~taken
+        out[i] = m | add
+        taken |= add
+    return out
+
+
 def palette_share(
     mask: np.ndarray, labels: np.ndarray, mean: np.ndarray, count: np.ndarray, palette: np.ndarray, tol: float
 ) -> float:
