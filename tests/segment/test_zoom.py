@@ -58,7 +58,7 @@ def test_window_mask_logits_on_the_stride4_grid():
 
 def test_zoom_off_is_the_plain_answer_and_on_changes_only_point_and_box(weights, image, monkeypatch):
     plain = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(enabled=False))
-    zoomed = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(min_side=32))
+    zoomed = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(min_side=32, point_windows="first"))
     zoomed.model.load_state_dict(plain.model.state_dict())
     for p in (plain, zoomed):
         p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0  # random weights: make the object present
@@ -162,7 +162,9 @@ def test_box_bonus_picks_the_window_answer_among_all_four_outputs(weights, image
 
 
 def test_clicks_use_point_bonus_and_boxes_box_bonus(weights, image, monkeypatch):
-    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(point_bonus=0.25, box_bonus=None, box_fit=0.0))
+    p = Sam3Predictor.from_pretrained(
+        str(weights), zoom=ZoomConfig(point_bonus=0.25, box_bonus=None, box_fit=0.0, point_windows="first")
+    )
     p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
     p.set_image(image)
     seen = []

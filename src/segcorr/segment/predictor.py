@@ -15,8 +15,9 @@ hue than the clicked one, the share of a region that must lie in a box, the line
 it, and the model's own mask when it rejects the clicked region); text answers and ``finish`` use the plain snap.
 
 Zoom (``zoom``, a ``segment.zoom.ZoomConfig``, on by default): a single-mask answer to points or a box is
-answered again in a window around the prompt, cut from the full-size image and resized to ``image_size`` (one
-more image embedding per prompt), pasted back, then snapped; the window's answer is the decoder output of highest
+answered again in a window around the prompt (for clicks by default one window per distinct decoder output), cut
+from the full-size image and resized to ``image_size`` (one more image embedding per window), pasted back, then
+snapped; the window's answer is the decoder output of highest
 predicted IoU, the single-mask output's raised by ``ZoomConfig.point_bonus`` / ``box_bonus``. Multimask answers,
 mask-only prompts, ``predict_clicks`` and ``predict_text`` are not zoomed; the returned low-res logits stay those of
 the whole image (so they can be fed back as ``mask_input``).

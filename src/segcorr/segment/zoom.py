@@ -56,7 +56,7 @@ class ZoomConfig:
     # `segcorr eval segment`); the figures are in the weights README, section sam3_tiny.
     point_bonus: float | None = 0.0
     box_bonus: float | None = 0.0
-    point_windows: str = "first"  # "first": one window, from the first answer; "all": one from each output
+    point_windows: str = "all"  # "all": a window from each output; "first": one window, from the first answer
     box_fit: float = 10.0  # the weight of a box answer's fit to its box in the choice of output (0: off)
 
     def __post_init__(self) -> None:
