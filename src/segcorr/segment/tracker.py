@@ -42,7 +42,7 @@ from segcorr.segment.memory import Sam3TrackMemory
 from segcorr.segment.model.sam3 import NO_OBJ_SCORE
 from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8, check_phrase
 from segcorr.segment.tracker_config import MAX_ID, MODES, MOTIONS, TrackerConfig
-from segcorr.segment.tracker_masks import edge_band, innermost_point, mask_box, resolve_masks, warp_backward
+from segcorr.segment.tracker_masks import innermost_point, mask_box, resolve_masks, warp_backward
 from segcorr.segment.tracker_memory_mode import MemoryPropagator, load_memory
 from segcorr.segment.tracker_prompts import PromptCoder, check_prompt
 from segcorr.segment.tracker_reentry import ReentryRule, distinct_share, reenter
@@ -234,39 +234,12 @@ class Sam3Tracker:
                 continue
             if self.config.presence == "model" and scores.get(i, NO_OBJ_SCORE) <= 0:
                 continue
-            flow, band = self._edge_flow(tr)
-            prob, m = self._regions.propagate(tr.last_mask, flow, tr.palette)
-            if band is not None:  # slivers at the edge are merged into larger regions: the warp decides there
-                m = np.where(band, prob > 0.5, m)
+            prob, m = self._regions.propagate(tr.last_mask, self._full_flow, tr.palette)
             probs[i] = np.where(m, np.maximum(prob, 0.51), 0.0).astype(np.float32)
             if self.config.presence == "flow":
                 scores[i] = max(scores.get(i, NO_OBJ_SCORE), 1.0)
             done.add(i)
         return done
-
-    def _edge_flow(self, tr: ObjectTrack) -> tuple[np.ndarray, np.ndarray | None]:
-        """(the flow to pull ``tr``'s last mask along, the edge band where the warped mask decides or None). This
-        frame's flow, except for an object mostly (at least half its last mask) within ``edge_flow`` pixels of the
-        frame edge: in that band the flow is the object's own motion (the median flow of its warped mask away from
-        the band, or, while none of it is there, the one it kept on the previous frame), and there the warped mask
-        stands without the region vote. Near the edge DIS loses an object that is leaving (its patches reach out of
-        the frame), and the segmenter merges the object's last slivers into larger regions."""
-        band = self.config.edge_flow
-        flow = self._full_flow
-        if band <= 0:
-            return flow, None
-        near = edge_band(self._hw, band)
-        if np.count_nonzero(tr.last_mask & near) * 2 < np.count_nonzero(tr.last_mask):
-            return flow, None
-        inner = (warp_backward(tr.last_mask.astype(np.float32), flow) > 0.5) & ~near
-        if np.count_nonzero(inner) >= 20:
-            tr.edge_motion = np.median(flow[:, inner], axis=1).astype(np.float32)
-        elif tr.edge_motion is None or tr.edge_motion_t < self.t - 1:
-            return flow, None
-        tr.edge_motion_t = self.t
-        out = flow.copy()
-        out[:, near] = tr.edge_motion[:, None]
-        return out, near
 
     def _reenter(self, masks: dict[int, np.ndarray], scores: dict[int, float], prompted: set[int]) -> set[int]:
         """Absent objects found again anywhere on this frame by their colours (``tracker_reentry``); returns their
@@ -354,18 +327,10 @@ class Sam3Tracker:
         """Whether reprompt mode's answer ``m`` (bool [H, W], not empty) for an object not prompted on this frame
         stands. With region propagation, at least ``exit_distinct`` of its region pixels must be in its own colours
         (``tracker_reentry.distinct_share``; a mask left on look-alike background when it leaves fails) when at
-        least ``exit_own`` of its prompted ones were (not for a sliver in the edge band that followed the object's
-        own motion, ``_edge_flow``: its colours are merged into the regions beside it); an absent object comes back
-        only with a plausible area, overlap and colours."""
+        least ``exit_own`` of its prompted ones were; an absent object comes back only with a plausible area,
+        overlap and colours."""
         cfg = self.config
-        sliver = tr.edge_motion_t == self.t and not (m & ~edge_band(self._hw, cfg.edge_flow)).any()
-        if (
-            cfg.exit_distinct > 0
-            and self._regions.ready
-            and tr.distinct is not None
-            and tr.own_share >= cfg.exit_own
-            and not sliver
-        ):
+        if cfg.exit_distinct > 0 and self._regions.ready and tr.distinct is not None and tr.own_share >= cfg.exit_own:
             lab, mean, _ = self._regions.frame
             if distinct_share(m, lab, mean, tr.palette, tr.distinct, cfg.palette_tol) < cfg.exit_distinct:
                 return False

@@ -50,10 +50,7 @@ class TrackerConfig:
     a re-entry, growth or refind (a floor of the object's colour joined the object to itself; 0 disables).
     refind_below: a present object whose mask has shrunk below this share of its prompted area is looked for as an
     absent one (``tracker_reentry``: by its own colours anywhere in the frame), and a larger component found joins
-    its mask (0 disables). edge_flow: for an object mostly within this many pixels of the frame edge, the flow
-    there is the object's own motion and the warped mask decides there without the region vote (``Sam3Tracker.
-    _edge_flow``; 0, the default, disables). Defaults chosen on validation clips (seeds 500000..; figures in
-    docs/tracking.md)."""
+    its mask (0 disables). Defaults chosen on validation clips (seeds 500000..; figures in docs/tracking.md)."""
 
     mode: str = "auto"
     num_maskmem: int = 7
@@ -85,7 +82,6 @@ class TrackerConfig:
     line_fill: int = 3
     reentry_region_cap: float = 1.0
     refind_below: float = 0.7
-    edge_flow: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -98,8 +94,8 @@ class TrackerConfig:
             raise InputError(f"unknown reentry {self.reentry!r}; expected one of {', '.join(REENTRIES)}")
         if self.presence not in PRESENCES:
             raise InputError(f"unknown presence {self.presence!r}; expected one of {', '.join(PRESENCES)}")
-        if min(self.line_fill, self.edge_flow, self.reentry_region_cap, self.refind_below) < 0:
-            raise InputError("line_fill, edge_flow, reentry_region_cap and refind_below must be >= 0")
+        if min(self.line_fill, self.reentry_region_cap, self.refind_below) < 0:
+            raise InputError("line_fill, reentry_region_cap and refind_below must be >= 0")
         bad = sorted(set(self.reprompt_inputs) - {"mask", "point", "box"})
         if bad or not self.reprompt_inputs:
             raise InputError(f"reprompt_inputs must be some of mask, point, box; found {list(self.reprompt_inputs)}")

@@ -25,16 +25,6 @@ def innermost_point(m: np.ndarray) -> np.ndarray:
     return np.array([x + 0.5, y + 0.5], np.float32)
 
 
-def edge_band(hw: tuple[int, int], band: int) -> np.ndarray:
-    """bool [H, W]: the pixels within ``band`` pixels of the frame's edge."""
-    h, w = hw
-    out = np.zeros((h, w), bool)
-    if band > 0:
-        out[:band] = out[-band:] = True
-        out[:, :band] = out[:, -band:] = True
-    return out
-
-
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     """IoU of two boxes [4] x0, y0, x1, y1; 0 when both are empty."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

@@ -48,8 +48,6 @@ class ObjectTrack:
     distinct: np.ndarray | None = None  # bool [K]: palette colours found nowhere else on the prompted frame
     ref_area: int = 0  # its area when prompted (the size prior of a re-entry)
     own_share: float = 0.0  # share of its prompted region pixels in its own (``distinct``) colours
-    edge_motion: np.ndarray | None = None  # [2] its flow (this frame -> previous) away from the frame edge
-    edge_motion_t: int = -1  # the frame ``edge_motion`` was measured on
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))
     cond: MemoryEntry | None = None
     recent: deque = field(default_factory=deque)
