@@ -34,7 +34,7 @@ class PatchRefine:
     radius: int = 7
     search: int = 4
     iterations: int = 2
-    neighbours: int = 12
+    neighbours: int = 20
 
     def __post_init__(self) -> None:
         if self.radius < 1 or self.search < 1 or self.iterations < 1 or self.neighbours < 3:
