@@ -336,8 +336,15 @@ class Sam3Predictor:
             logits, iou, obj = self._decode_all(feats, xy, lab, m_in, has)
             i = choose_output(iou.float().cpu().numpy(), single_bonus)
             return logits[i : i + 1], iou[i : i + 1], obj
+        out = self._run_decoder(feats, xy, lab, m_in, has, multimask_output)
+        logits, iou = out["masks"][0], out["iou_pred"][0]
+        order = torch.argsort(iou, descending=True)
+        return logits[order], iou[order], float(out["object_score_logits"][0, 0])
+
+    def _run_decoder(self, feats: dict, xy, lab, m_in, has, multimask_output: bool) -> dict:
+        """``model.predict_prompts`` for one object: xy [N, 2], lab [N] (numpy) -> its output dict (batch of 1)."""
         dev = next(self.model.parameters()).device
-        out = self.model.predict_prompts(
+        return self.model.predict_prompts(
             feats,
             torch.zeros(1, dtype=torch.long, device=dev),
             torch.from_numpy(np.asarray(xy, np.float32))[None].to(dev),
@@ -346,9 +353,6 @@ class Sam3Predictor:
             has,
             multimask_output=multimask_output,
         )
-        logits, iou = out["masks"][0], out["iou_pred"][0]
-        order = torch.argsort(iou, descending=True)
-        return logits[order], iou[order], float(out["object_score_logits"][0, 0])
 
     def _decode_all(
         self,
@@ -363,16 +367,7 @@ class Sam3Predictor:
         object (score <= 0) are set to ``NO_OBJ_SCORE``, as ``predict_prompts`` does for the outputs it returns."""
         from segcorr.segment.model import NO_OBJ_SCORE
 
-        dev = next(self.model.parameters()).device
-        out = self.model.predict_prompts(
-            feats,
-            torch.zeros(1, dtype=torch.long, device=dev),
-            torch.from_numpy(np.asarray(xy, np.float32))[None].to(dev),
-            torch.from_numpy(np.asarray(lab, np.int64))[None].to(dev),
-            m_in,
-            has,
-            multimask_output=True,
-        )
+        out = self._run_decoder(feats, xy, lab, m_in, has, True)
         logits, iou, obj = out["all_masks"][0], out["all_iou"][0], float(out["object_score_logits"][0, 0])
         if obj <= 0:
             logits = torch.full_like(logits, NO_OBJ_SCORE)
