@@ -33,7 +33,7 @@ class PatchRefine:
     enabled: bool = True
     radius: int = 7
     search: int = 4
-    iterations: int = 2
+    iterations: int = 3
     neighbours: int = 20
 
     def __post_init__(self) -> None:
