@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from segcorr.matching.patch_refine import PatchRefine, local_affines, refine_matches
+from segcorr.matching.patch_refine import PatchRefine, local_affines, neighbour_index, refine_matches
 
 
 def _pair(h: np.ndarray, seed: int = 0):
@@ -36,7 +36,7 @@ def test_local_affines_follow_the_warp_and_ignore_an_outlier():
     _, _, k0, k1, _ = _pair(h)
     k1 = k1.copy()
     k1[0] += 40.0  # one wrong match among the neighbours
-    a = local_affines(k0, k1, neighbours=12)
+    a = local_affines(k0, k1, neighbour_index(k0, 12))
     assert a.shape == (80, 2, 2)
     assert np.abs(a[1:] - h[:2, :2]).max() < 0.05
 

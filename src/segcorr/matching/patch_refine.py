@@ -41,24 +41,31 @@ class PatchRefine:
             raise ValueError(f"PatchRefine: radius, search, iterations >= 1 and neighbours >= 3, found {self}")
 
 
-def local_affines(k0: np.ndarray, k1: np.ndarray, neighbours: int) -> np.ndarray:
-    """k0, k1 [M, 2] -> A [M, 2, 2] with k1 - mean1 ~ A (k0 - mean0) over each match's nearest neighbours."""
-    m = len(k0)
-    eye = np.broadcast_to(np.eye(2), (m, 2, 2)).copy()
-    k = min(neighbours, m)
+def neighbour_index(k0: np.ndarray, neighbours: int) -> np.ndarray | None:
+    """k0 [M, 2] -> int [M, K] indices of each point's K = min(neighbours, M) nearest points (itself first), or None
+    when K < 4 (too few for a fit)."""
+    k = min(neighbours, len(k0))
     if k < 4:
-        return eye
+        return None
     from scipy.spatial import cKDTree
 
-    _, idx = cKDTree(k0).query(k0, k=k)  # [M, K]
+    return cKDTree(k0).query(k0, k=k)[1]
+
+
+def local_affines(k0: np.ndarray, k1: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+    """k0, k1 [M, 2], idx [M, K] (``neighbour_index``) -> A [M, 2, 2] with k1 - mean1 ~ A (k0 - mean0) over each
+    match's neighbours (the identity where idx is None or the fit is implausible)."""
+    m = len(k0)
+    eye = np.broadcast_to(np.eye(2), (m, 2, 2)).copy()
+    if idx is None:
+        return eye
     p, q = k0[idx].astype(np.float64), k1[idx].astype(np.float64)  # [M, K, 2]
     w = np.ones(idx.shape)
-    for _ in range(2):  # fit, then fit again without the outliers of the first fit
-        a = _weighted_fit(p, q, w)
-        pc, qc = _centred(p, w), _centred(q, w)
-        res = np.linalg.norm(pc @ a.transpose(0, 2, 1) - qc, axis=-1)  # [M, K]
-        bound = np.maximum(3.0, 2.0 * np.median(res, axis=1, keepdims=True))
-        w = np.where((res <= bound).sum(1, keepdims=True) >= 4, (res <= bound).astype(np.float64), w)
+    a = _weighted_fit(p, q, w)
+    res = np.linalg.norm(_centred(p, w) @ a.transpose(0, 2, 1) - _centred(q, w), axis=-1)  # [M, K]
+    inlier = res <= np.maximum(3.0, 2.0 * np.median(res, axis=1, keepdims=True))
+    w = np.where(inlier.sum(1, keepdims=True) >= 4, inlier.astype(np.float64), w)
+    a = _weighted_fit(p, q, w)  # again without the outliers of the first fit
     sv = np.linalg.svd(a, compute_uv=False)  # [M, 2]
     ok = (sv.min(1) > 0.3) & (sv.max(1) < 3.0) & (np.linalg.det(a) > 0) & np.isfinite(a).all((1, 2))
     return np.where(ok[:, None, None], a, eye)
@@ -98,7 +105,7 @@ def _box_sums(x, p: int):
 
 def _ncc(regions: np.ndarray, t: np.ndarray) -> np.ndarray:
     """TM_CCOEFF_NORMED of templates t [M, P, P] over regions [M, Q, Q] -> [M, Q - P + 1, Q - P + 1] (one grouped
-    convolution for the correlations, average pooling for the window sums)."""
+    convolution for the correlations, summed-area tables for the window sums)."""
     import torch
     import torch.nn.functional as F
 
@@ -118,11 +125,20 @@ def _parabola(lo: np.ndarray, mid: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.where(d < 0, np.clip(0.5 * (lo - hi) / np.where(d < 0, d, -1.0), -0.5, 0.5), 0.0)
 
 
-def _step(g0, g1, k0, k1, valid_hw, cfg: PatchRefine) -> np.ndarray:
-    """One round of local affines + correlation; returns the new k1 [M, 2]."""
+def _subpixel(score: np.ndarray, ay: np.ndarray, ax: np.ndarray, axis: int) -> np.ndarray:
+    """Parabola offset [M] of each peak (ay, ax) of score [M, S, S] along axis 0 (y) or 1 (x); 0 on the border."""
+    rows, side = np.arange(len(score)), score.shape[1]
+    a = ay if axis == 0 else ax
+    lo, hi = np.maximum(a - 1, 0), np.minimum(a + 1, side - 1)
+    v_lo, v_hi = (score[rows, lo, ax], score[rows, hi, ax]) if axis == 0 else (score[rows, ay, lo], score[rows, ay, hi])
+    return np.where((a > 0) & (a < side - 1), _parabola(v_lo, score[rows, ay, ax], v_hi), 0.0)
+
+
+def _step(g0, g1, k0, k1, idx, valid_hw, cfg: PatchRefine) -> np.ndarray:
+    """One round of local affines (neighbours idx) + correlation; returns the new k1 [M, 2]."""
     r, s = cfg.radius, cfg.search
     h, w = valid_hw
-    t = _templates(g0, k0, local_affines(k0, k1, cfg.neighbours), r)
+    t = _templates(g0, k0, local_affines(k0, k1, idx), r)
     c = np.rint(k1).astype(np.int64)  # [M, 2] integer centres in image 1
     ok = (c[:, 0] - r - s >= 0) & (c[:, 1] - r - s >= 0) & (c[:, 0] + r + s < w) & (c[:, 1] + r + s < h)
     ok &= t.reshape(len(t), -1).std(1) > 1e-3
@@ -134,26 +150,9 @@ def _step(g0, g1, k0, k1, valid_hw, cfg: PatchRefine) -> np.ndarray:
     ys = c[ok, 1, None, None] + off[None, :, None]
     xs = c[ok, 0, None, None] + off[None, None, :]
     score = _ncc(g1[ys, xs].astype(np.float32), t[ok])  # [M', S, S]
-    m, side = len(score), 2 * s + 1
-    flat = score.reshape(m, -1).argmax(1)
-    ay, ax = flat // side, flat % side
-    rows = np.arange(m)
-    dy = np.where(
-        (ay > 0) & (ay < side - 1),
-        _parabola(
-            score[rows, np.maximum(ay - 1, 0), ax], score[rows, ay, ax], score[rows, np.minimum(ay + 1, side - 1), ax]
-        ),
-        0.0,
-    )
-    dx = np.where(
-        (ax > 0) & (ax < side - 1),
-        _parabola(
-            score[rows, ay, np.maximum(ax - 1, 0)], score[rows, ay, ax], score[rows, ay, np.minimum(ax + 1, side - 1)]
-        ),
-        0.0,
-    )
-    out[ok, 0] = c[ok, 0] - s + ax + dx
-    out[ok, 1] = c[ok, 1] - s + ay + dy
+    ay, ax = np.divmod(score.reshape(len(score), -1).argmax(1), 2 * s + 1)
+    out[ok, 0] = c[ok, 0] - s + ax + _subpixel(score, ay, ax, 1)
+    out[ok, 1] = c[ok, 1] - s + ay + _subpixel(score, ay, ax, 0)
     return out
 
 
@@ -168,6 +167,7 @@ def refine_matches(
     g0 = np.ascontiguousarray(g0, dtype=np.float32)
     g1 = np.ascontiguousarray(g1, dtype=np.float32)
     k0d, k1d = k0.astype(np.float64), k1.astype(np.float64)
+    idx = neighbour_index(k0d, cfg.neighbours)  # k0 does not move: one neighbour search for every round
     for _ in range(cfg.iterations):
-        k1d = _step(g0, g1, k0d, k1d, valid_hw1, cfg)
+        k1d = _step(g0, g1, k0d, k1d, idx, valid_hw1, cfg)
     return k1d.astype(np.float32)
