@@ -198,14 +198,10 @@ def zoom_answer(
 def box_fit(mask: np.ndarray, box: np.ndarray) -> float:
     """IoU of the bounding box of bool [H, W] ``mask`` (pixel c covers [c, c + 1)) with ``box`` (x0, y0, x1, y1);
     0 for an empty mask."""
+    from segcorr.segment.tracker_masks import box_iou
+
     b = mask_box(mask)
-    if b is None:
-        return 0.0
-    x0, y0, x1, y1 = np.asarray(box, np.float64).reshape(4)
-    iw = max(0.0, min(b[2], x1) - max(b[0], x0))
-    ih = max(0.0, min(b[3], y1) - max(b[1], y0))
-    union = (b[2] - b[0]) * (b[3] - b[1]) + (x1 - x0) * (y1 - y0) - iw * ih
-    return float(iw * ih / max(union, 1e-9))
+    return 0.0 if b is None else box_iou(b, np.asarray(box, np.float64).reshape(4))
 
 
 def _fit_answer(
