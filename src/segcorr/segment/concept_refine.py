@@ -19,9 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
+
+
+@dataclass
+class ConceptResult:
+    """Every instance of a phrase: masks [N, H, W] bool, scores [N] (presence x query score), boxes [N, 4]
+    (x0, y0, x1, y1, pixels), presence (probability the phrase is in the image at all)."""
+
+    masks: np.ndarray
+    scores: np.ndarray
+    boxes: np.ndarray
+    presence: float
 
 
 @dataclass(frozen=True)
@@ -98,3 +110,32 @@ def fit_query_calibration(
             if f1 > best[2]:
                 best = (float(a), float(b), f1)
     return best
+
+
+def concept_instances(predictor: Any, out: dict, threshold: float) -> ConceptResult:
+    """The detector's output for one phrase (``pred_logits`` [1, Q], ``presence_logit`` [1], ``pred_masks``
+    [1, Q, h4, w4]) -> its instances on ``predictor``'s image: queries scored by ``predictor.concept``, those at
+    or above ``threshold`` ranked, thinned by mask suppression (at most ``predictor.max_instances``), then
+    resized and finished (``predictor.finish``); empty masks go."""
+    cfg = predictor.concept
+    scores, presence = concept_scores(out["pred_logits"][0], out["presence_logit"][0], cfg)
+    order = torch.argsort(scores, descending=True)
+    keep = [int(i) for i in order if float(scores[i]) >= threshold][: predictor.max_instances * 2]
+    h, w = predictor.orig_hw
+    masks = np.zeros((0, h, w), bool)
+    if keep:  # suppression on the stride-4 masks, so only the survivors are resized and snapped
+        survivors = mask_nms(out["pred_masks"][0, keep] > 0, cfg.nms_iou, predictor.max_instances)
+        keep = [keep[i] for i in survivors]
+    if keep:
+        masks = predictor.finish(predictor.to_image(out["pred_masks"][0, keep]))
+        nonempty = [k for k, m in enumerate(masks) if m.any()]
+        masks, keep = masks[nonempty], [keep[k] for k in nonempty]
+    sc = scores[keep].cpu().numpy().astype(np.float32)
+    boxes = np.stack([mask_box(m) for m in masks]) if len(masks) else np.zeros((0, 4), np.float32)
+    return ConceptResult(masks, sc, boxes, presence)
+
+
+def mask_box(m: np.ndarray) -> np.ndarray:
+    """bool [H, W], not empty -> float32 [4] box (x0, y0, x1, y1), pixels, exclusive right and bottom."""
+    ys, xs = np.nonzero(m)
+    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)

@@ -28,15 +28,13 @@ sides of ``MIN_SIDE`` .. ``MAX_SIDE`` pixels (others raise ``InputError``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from segcorr.errors import InputError
 from segcorr.io.image import check_image_array
-from segcorr.segment.concept_refine import ConceptConfig
+from segcorr.segment.concept_refine import ConceptConfig, ConceptResult, concept_instances
 from segcorr.segment.prompt_snap import PromptSnap
 from segcorr.segment.snap import ImageRegions
 from segcorr.segment.zoom import ZoomConfig
@@ -44,17 +42,6 @@ from segcorr.segment.zoom import ZoomConfig
 MIN_SIDE = 16
 MAX_SIDE = 8192
 MAX_PHRASE_CHARS = 200
-
-
-@dataclass
-class ConceptResult:
-    """Every instance of a phrase: masks [N, H, W] bool, scores [N] (presence x query score), boxes [N, 4]
-    (x0, y0, x1, y1, pixels), presence (probability the phrase is in the image at all)."""
-
-    masks: np.ndarray
-    scores: np.ndarray
-    boxes: np.ndarray
-    presence: float
 
 
 def as_rgb_uint8(image: np.ndarray, what: str = "image") -> np.ndarray:
@@ -430,26 +417,11 @@ class Sam3Predictor:
         phrase = check_phrase(text)
         thr = self.text_threshold if threshold is None else float(threshold)
         from segcorr.data.concepts import normalize_phrase
-        from segcorr.segment.concept_refine import concept_scores, mask_nms
 
         dev = next(self.model.parameters()).device
         tokens = self._tokens([normalize_phrase(phrase)]).to(dev)
         out = self.model.predict_concept(self._feats, torch.zeros(1, dtype=torch.long, device=dev), tokens)
-        scores, presence = concept_scores(out["pred_logits"][0], out["presence_logit"][0], self.concept)
-        order = torch.argsort(scores, descending=True)
-        keep = [int(i) for i in order if float(scores[i]) >= thr][: self.max_instances * 2]
-        h, w = self._orig_hw
-        masks = np.zeros((0, h, w), bool)
-        if keep:  # suppression on the stride-4 masks, so only the survivors are resized and snapped
-            survivors = mask_nms(out["pred_masks"][0, keep] > 0, self.concept.nms_iou, self.max_instances)
-            keep = [keep[i] for i in survivors]
-        if keep:
-            masks = self.finish(self.to_image(out["pred_masks"][0, keep]))
-            nonempty = [k for k, m in enumerate(masks) if m.any()]
-            masks, keep = masks[nonempty], [keep[k] for k in nonempty]
-        sc = scores[keep].cpu().numpy().astype(np.float32)
-        boxes = np.stack([_mask_box(m) for m in masks]) if len(masks) else np.zeros((0, 4), np.float32)
-        return ConceptResult(masks, sc, boxes, presence)
+        return concept_instances(self, out, thr)
 
 
 def _upsample(logits: torch.Tensor, scaled_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
@@ -460,8 +432,3 @@ def _upsample(logits: torch.Tensor, scaled_hw: tuple[int, int], out_hw: tuple[in
     up = up[..., :sh, :sw]
     up = F.interpolate(up, size=tuple(out_hw), mode="bilinear", align_corners=False)[:, 0]
     return up.sigmoid().cpu().numpy()
-
-
-def _mask_box(m: np.ndarray) -> np.ndarray:
-    ys, xs = np.nonzero(m)
-    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
