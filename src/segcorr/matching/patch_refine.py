@@ -12,7 +12,10 @@ centres at integers):
 3. normalised cross-correlation (OpenCV's TM_CCOEFF_NORMED) against image 1 at every integer offset within
    +-``search`` px of ``k1``, the peak refined by a parabola along each axis.
 
-Steps 1-3 run ``iterations`` times, each from the previous positions. Matches whose search window leaves the
+Steps 1-3 run ``iterations`` times, each from the previous positions. ``refine_and_filter`` (what
+``MatchPredictor`` calls) then drops the matches that their neighbours' motion does not explain
+(``segcorr.matching.consistency``, ``consistency_px``) and runs ``refit_iterations`` more rounds on the rest, whose
+local affines no longer see the dropped ones. Matches whose search window leaves the
 image, or whose template is flat, keep their position. Everything is batched over matches (numpy + one
 ``cv2.remap``, one grouped convolution): about M x (2 search + 1)^2 x P^2 multiply-adds per iteration.
 """
@@ -35,10 +38,14 @@ class PatchRefine:
     search: int = 4
     iterations: int = 3
     neighbours: int = 20
+    consistency_px: float = 2.0  # after refining, drop matches farther than this from their neighbours' motion
+    refit_iterations: int = 2  # then refine the kept matches again, with neighbourhoods free of the dropped ones
 
     def __post_init__(self) -> None:
         if self.radius < 1 or self.search < 1 or self.iterations < 1 or self.neighbours < 3:
             raise ValueError(f"PatchRefine: radius, search, iterations >= 1 and neighbours >= 3, found {self}")
+        if self.consistency_px < 0 or self.refit_iterations < 0:
+            raise ValueError(f"PatchRefine: consistency_px and refit_iterations >= 0, found {self}")
 
 
 def neighbour_index(k0: np.ndarray, neighbours: int) -> np.ndarray | None:
@@ -171,3 +178,24 @@ def refine_matches(
     for _ in range(cfg.iterations):
         k1d = _step(g0, g1, k0d, k1d, idx, valid_hw1, cfg)
     return k1d.astype(np.float32)
+
+
+def refine_and_filter(
+    g0: np.ndarray, g1: np.ndarray, k0: np.ndarray, k1: np.ndarray, cfg: PatchRefine, valid_hw1: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``refine_matches``, then (``consistency_px`` > 0) the neighbourhood-consistency check of
+    ``segcorr.matching.consistency`` and ``refit_iterations`` more rounds on the matches it keeps.
+    Returns (image 1's refined points [M', 2] float32, keep: bool [M], which of the M input matches they are)."""
+    from dataclasses import replace
+
+    from segcorr.matching.consistency import consistent_matches
+
+    k1 = refine_matches(g0, g1, k0, k1, cfg, valid_hw1)
+    keep = np.ones(len(k0), bool)
+    if not cfg.enabled or cfg.consistency_px <= 0 or len(k0) == 0:
+        return k1, keep
+    keep = consistent_matches(k0, k1, cfg.neighbours, cfg.consistency_px)
+    k0, k1 = k0[keep], k1[keep]
+    if cfg.refit_iterations > 0 and not keep.all():
+        k1 = refine_matches(g0, g1, k0, k1, replace(cfg, iterations=cfg.refit_iterations), valid_hw1)
+    return k1, keep

@@ -16,7 +16,7 @@ import torch
 
 from segcorr.errors import InputError
 from segcorr.geometry.resize import points_to_original, resize_longer_side
-from segcorr.matching.patch_refine import PatchRefine, refine_matches
+from segcorr.matching.patch_refine import PatchRefine, refine_and_filter
 
 MIN_SIDE = 64
 _MULTIPLE = 32
@@ -127,9 +127,9 @@ class MatchPredictor:
         order = np.argsort(-conf, kind="stable")[: self.max_matches]
         k0, k1 = k0[order], k1[order]
         g0, g1 = t0[0, 0].float().cpu().numpy(), t1[0, 0].float().cpu().numpy()
-        k1 = refine_matches(g0, g1, k0, k1, self.refine, hw1)
+        k1, keep = refine_and_filter(g0, g1, k0, k1, self.refine, hw1)
         return {
-            "mkpts0": points_to_original(k0, sx0, sy0),
+            "mkpts0": points_to_original(k0[keep], sx0, sy0),
             "mkpts1": points_to_original(k1, sx1, sy1),
-            "mconf": conf[order].astype(np.float32),
+            "mconf": conf[order][keep].astype(np.float32),
         }
