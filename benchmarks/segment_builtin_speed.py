@@ -5,6 +5,10 @@
 Times (medians over ``--runs`` after one warm-up): the image embedding (``set_image``, which includes the resize,
 the backbone and the neck), a click, a box, a click that reuses the previous answer's low-res logits, and a text
 phrase; the flat segmentation for snapping (once per image, on the first snapped answer) is timed separately.
+The click and box above are one prompt each; ``ms_click_protocol`` / ``ms_box_protocol`` are the means over the
+prompts ``segcorr eval segment`` sends for the same image (a click at the innermost pixel and the tight box of every
+ground-truth segment of at least 64 px), each prompt once, after the timed ones (so the image is set and snapped):
+zoom windows depend on the object, so one prompt alone can be far from the mean.
 Prints JSON with the figures, the parameter count and the peak resident memory of the process.
 """
 
@@ -25,6 +29,26 @@ def _median_ms(fn, runs: int) -> float:
         fn()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
+
+
+def _mean_ms(fns: list) -> float:
+    """Mean wall time of calling each of ``fns`` once (ms)."""
+    total = 0.0
+    for fn in fns:
+        t = time.perf_counter()
+        fn()
+        total += time.perf_counter() - t
+    return total * 1000 / max(len(fns), 1)
+
+
+def _protocol_prompts(seg):
+    """The evaluation protocol's prompts for label map int [H, W] ``seg``: (clicks [1, 2] each, boxes [4] each)."""
+    import numpy as np
+
+    from segcorr.segment.evaluate import EvalProtocol, innermost_point, prompt_segments, tight_box
+
+    segments = prompt_segments(seg, EvalProtocol().min_area)
+    return [np.array([innermost_point(m)], np.float32) for m in segments], [tight_box(m) for m in segments]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         lambda: pred.predict(np.array([[256.0, 192.0], [120.0, 60.0]]), np.array([1, 0]), mask_input=low[0]), args.runs
     )
     text = _median_ms(lambda: pred.predict_text("red hair"), args.runs)
+    clicks, boxes = _protocol_prompts(pair.seg0)
+    click_protocol = _mean_ms([lambda c=c: pred.predict(c, np.array([1])) for c in clicks])
+    box_protocol = _mean_ms([lambda b=b: pred.predict(box=b) for b in boxes])
     params = sum(p.numel() for p in pred.model.parameters())
     out = {
         "size": "512x384",
@@ -68,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         "ms_box": round(box, 1),
         "ms_click_with_mask_input": round(refine_ms, 1),
         "ms_text": round(text, 1),
+        "prompts_protocol": len(clicks),
+        "ms_click_protocol": round(click_protocol, 1),
+        "ms_box_protocol": round(box_protocol, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(out, indent=1))

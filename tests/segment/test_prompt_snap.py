@@ -173,3 +173,28 @@ def test_click_keeps_a_shadow_of_its_hue_and_drops_another_colour_the_model_half
     assert out[20, 10] and out[20, 27] and not out[20, 42]
     legacy = _predictor(weights, img, PromptSnap.legacy())._finish_prompt(prob, np.array([[10.0, 20.0]]), None, None)
     assert legacy[0, 20, 42]  # the plain snap takes the blue part too
+
+
+def test_box_answers_snapped_in_a_crop_equal_the_whole_image_snap():
+    """The cropped box snap gives the same masks as the whole-image one, also for a region that would pass the box
+    share test inside the crop but not over the whole image (a long bar mostly outside the box), with the line art,
+    and with a positive click on a region that reaches beyond the box."""
+    from segcorr.segment.snap import ImageRegions
+
+    rng = np.random.default_rng(0)
+    img = np.full((60, 90, 3), 230, np.uint8)
+    img[20:30, :] = (200, 40, 40)  # a bar across the image: 20 % of it in the box below
+    img[10:45, 35:55] = (40, 40, 200)  # a block inside the box
+    img[35:38, 30:60] = 0  # a line
+    img[48:58, 20:80] = (40, 200, 40)  # a region under the positive click, wider than the box
+    regions = ImageRegions(img, 1024)
+    box = np.array([32.0, 8.0, 58.5, 50.0], np.float32)
+    prob = rng.random((3, 60, 90)).astype(np.float32)
+    prob[1] = 0.9
+    cfg = PromptSnap()
+    for pos, neg in ((None, None), (np.array([[50.0, 52.0]]), np.array([[5.0, 25.0]]))):
+        a = regions.snap_prompt(prob, cfg, pos, neg, box)
+        b = regions.snap_prompt(prob, cfg, pos, neg, box, crop=False)
+        np.testing.assert_array_equal(a, b)
+    assert not a[1, 25, 5]  # the bar is out: most of it lies outside the box
+    assert a[1, 52, 20]  # the clicked region is in, beyond the box

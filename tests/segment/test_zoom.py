@@ -172,11 +172,13 @@ def test_clicks_use_point_bonus_and_boxes_box_bonus(weights, image, monkeypatch)
     monkeypatch.setattr(p, "_decode", lambda *a, **kw: (seen.append(kw.get("single_bonus")), orig(*a, **kw))[1])
     p.predict(np.array([[65.0, 35.0]]), np.array([1]))
     p.predict(box=np.array([40.0, 20.0, 100.0, 60.0]))
-    assert seen == [None, 0.25, None, None]  # whole image (decoder's rule), then the window of each prompt
+    assert seen == [0.25, None]  # the window of each prompt (the whole image's answer comes from _decode_all)
 
 
 def test_point_windows_all_embeds_one_window_per_distinct_output(weights, image, monkeypatch):
-    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(point_windows="all", min_side=16))
+    p = Sam3Predictor.from_pretrained(
+        str(weights), zoom=ZoomConfig(point_windows="all", min_side=16, window_overlap=1.0)
+    )
     p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
     p.set_image(image)
     pt = np.array([[65.0, 35.0]])
@@ -220,3 +222,98 @@ def test_box_fit_weight_picks_the_output_that_fills_its_box(weights, image):
     fits = [box_fit(o > 0.5, box) for o in outputs]
     m, _, _, _ = p.predict(box=box)
     assert box_fit(m[0], box) == pytest.approx(max(fits))
+
+
+def test_window_iou():
+    from segcorr.segment.zoom import window_iou
+
+    assert window_iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert window_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert window_iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
+
+
+def test_window_overlap_skips_windows_like_an_earlier_one_in_order_of_predicted_iou(weights, image, monkeypatch):
+    """overlap 1: one embedding per distinct window; overlap 0: only the window of the output of highest predicted
+    IoU (every other window overlaps it by IoU >= 0)."""
+    pt = np.array([[65.0, 35.0]])
+    counts = {}
+    for overlap in (1.0, 0.0):
+        p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(min_side=16, window_overlap=overlap))
+        p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+        p.set_image(image)
+        outputs, ious = p._all_outputs(pt * p.scale, np.array([1]), None, None)
+        windows = []
+        for o in outputs:
+            base, _ = point_window_box(pt, o > 0.5, (96, 160), 0.0)
+            windows.append(grow_window(base, 0.15, (96, 160), 16, 1.5))
+        embeds = []
+        orig = p._embed
+        monkeypatch.setattr(
+            p, "_embed", lambda img, orig=orig, embeds=embeds: (embeds.append(img.shape[:2]), orig(img))[1]
+        )
+        p.predict(pt, np.array([1]))
+        counts[overlap] = embeds
+        x0, y0, x1, y1 = windows[int(np.argmax(ious))]
+        assert embeds[0] == (y1 - y0, x1 - x0)  # the most trusted output's window comes first
+    assert len(counts[1.0]) == len({w for w in windows}) and len(counts[0.0]) == 1
+
+
+def test_a_zoomed_prompt_decodes_the_whole_image_once(weights, image, monkeypatch):
+    """The first answer and the four outputs of the answer choice come from one decoder call on the whole image;
+    each window then costs one more."""
+    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(min_side=16, window_overlap=0.0))
+    p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+    p.set_image(image)
+    calls = []
+    orig = p._run_decoder
+    monkeypatch.setattr(p, "_run_decoder", lambda feats, *a: (calls.append(feats is p.features), orig(feats, *a))[1])
+    p.predict(np.array([[65.0, 35.0]]), np.array([1]))
+    assert calls == [True, False]  # the whole image, then the one window
+    calls.clear()
+    p.predict(box=np.array([40.0, 20.0, 100.0, 60.0]))
+    assert calls == [True, False]
+
+
+def test_crop_source_cuts_windows_from_one_fine_embedding(weights, image, monkeypatch):
+    """``box_source="crop"``: the first zoomed box of an image embeds it once more at ``crop_zoom`` x image_size,
+    later boxes embed nothing; a window's features are that embedding's cells over the window (grown to whole
+    cells), with the decoder's position code of the crop's size."""
+    cfg = ZoomConfig(box_source="crop", crop_zoom=2.0)
+    p = Sam3Predictor.from_pretrained(str(weights), zoom=cfg)
+    p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+    p.set_image(image)
+    sides = []
+    orig = p._embed
+    monkeypatch.setattr(p, "_embed", lambda img, side=None: (sides.append(side), orig(img, side))[1])
+    box = np.array([40.0, 20.0, 100.0, 60.0])
+    m, iou, _, _ = p.predict(box=box)
+    p.predict(box=np.array([10.0, 10.0, 50.0, 50.0]))
+    assert sides == [2 * p.image_size] and m.shape == (1, 96, 160) and iou.shape == (1,)
+    fine, s, (sh, sw) = p._fine_embedding()
+    assert s == pytest.approx(2 * p.image_size / 160) and (sh, sw) == (77, 128)  # 96 x 0.8, rounded
+    feats, ws, shw, window = p._window_features((40, 20, 100, 60), "crop")
+    x0, y0, x1, y1 = window
+    assert x0 <= 40 and y0 <= 20 and x1 >= 100 and y1 >= 60 and ws == s  # the cells over the window
+    c0, r0 = int(40 * s // 16), int(20 * s // 16)
+    rows, cols = feats["inter"][2].shape[-2:]
+    np.testing.assert_array_equal(
+        feats["inter"][2].numpy(), fine["inter"][2][..., r0 : r0 + rows, c0 : c0 + cols].numpy()
+    )
+    assert feats["size"] == (16 * rows, 16 * cols) and tuple(feats["pos16"].shape[-2:]) == (rows, cols)
+    assert feats["origin"] == pytest.approx((16 * c0 / s, 16 * r0 / s)) and shw == (16 * rows, 16 * cols)
+    # set_image drops the fine embedding; clicks still embed their windows ("embed" by default)
+    p.set_image(image)
+    sides.clear()
+    p.predict(np.array([[65.0, 35.0]]), np.array([1]))
+    assert sides and None in sides and 2 * p.image_size not in sides
+    with pytest.raises(ValueError, match="box_source"):
+        ZoomConfig(box_source="tile")
+
+
+def test_auto_source_crops_large_windows_and_embeds_small_ones(weights, image, monkeypatch):
+    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(crop_zoom=2.0, crop_ratio=1.0))
+    p.set_image(image)
+    # the fine embedding is at 2 x 64 / 160 = 0.8 px per pixel; a window embeds at 64 / its longer side
+    big = p._window_features((0, 0, 160, 96), "auto")[0]  # own scale 0.4: cropped
+    small = p._window_features((40, 20, 80, 50), "auto")[0]  # own scale 1.6: embedded
+    assert "origin" in big and "origin" not in small

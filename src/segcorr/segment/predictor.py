@@ -15,9 +15,11 @@ hue than the clicked one, the share of a region that must lie in a box, the line
 it, and the model's own mask when it rejects the clicked region); text answers and ``finish`` use the plain snap.
 
 Zoom (``zoom``, a ``segment.zoom.ZoomConfig``, on by default): a single-mask answer to points or a box is
-answered again in a window around the prompt (for clicks by default one window per distinct decoder output), cut
-from the full-size image and resized to ``image_size`` (one more image embedding per window), pasted back, then
-snapped; the window's answer is the decoder output of highest
+answered again in a window around the prompt (for clicks by default one window per decoder output, windows much
+like an earlier one skipped), cut from the full-size image and resized to ``image_size`` (one more image embedding
+per window; or cut from one finer embedding of the image, see ``segment.zoom``), pasted back, then snapped; one
+decoder call on the whole image gives the first answer and the outputs the windows grow from; the window's answer
+is the decoder output of highest
 predicted IoU, the single-mask output's raised by ``ZoomConfig.point_bonus`` / ``box_bonus``. Multimask answers,
 mask-only prompts, ``predict_clicks`` and ``predict_text`` are not zoomed; the returned low-res logits stay those of
 the whole image (so they can be fed back as ``mask_input``).
@@ -113,6 +115,7 @@ class Sam3Predictor:
     # ---------------------------------------------------------------------------------------------- image
     def reset_image(self) -> None:
         self._feats = None
+        self._fine = None
         self._image = None
         self._regions: ImageRegions | None = None
         self._orig_hw = (0, 0)
@@ -153,13 +156,13 @@ class Sam3Predictor:
         self._need("orig_hw")
         return self._orig_hw
 
-    def _embed(self, img: np.ndarray) -> tuple[dict, float, tuple[int, int]]:
-        """uint8 [H, W, 3] -> (embedding, scale, (sh, sw)): the longer side resized to ``image_size``, padded right
-        and bottom to multiples of 32, encoded."""
+    def _embed(self, img: np.ndarray, side: int | None = None) -> tuple[dict, float, tuple[int, int]]:
+        """uint8 [H, W, 3] -> (embedding, scale, (sh, sw)): the longer side resized to ``side`` (default
+        ``image_size``), padded right and bottom to multiples of 32, encoded."""
         import cv2
 
         h, w = img.shape[:2]
-        s = self.image_size / max(h, w)
+        s = (self.image_size if side is None else side) / max(h, w)
         sh, sw = max(1, round(h * s)), max(1, round(w * s))
         small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         ph, pw = -(-sh // 32) * 32, -(-sw // 32) * 32
@@ -174,8 +177,55 @@ class Sam3Predictor:
         """Compute the image embedding (once per image). image: see the module docstring."""
         img = as_rgb_uint8(image)
         self._feats, s, shw = self._embed(img)
+        self._fine = None
         self._image, self._regions = img, ImageRegions(img, self.snap_side)
         self._orig_hw, self._scaled_hw, self._scale = img.shape[:2], shw, s
+
+    def _fine_embedding(self) -> tuple[dict, float, tuple[int, int]]:
+        """The current image embedded once more at ``zoom.crop_zoom`` x ``image_size`` on the longer side, with its
+        decoder projections (computed on first use, once per image)."""
+        if self._fine is None:
+            side = round(self.image_size * self.zoom.crop_zoom)
+            feats, s, shw = self._embed(self._image, side)
+            feats["high_res"] = self.model.mask_decoder.project_high_res(*feats["inter"][:2])
+            self._fine = feats, s, shw
+        return self._fine
+
+    def _window_features(
+        self, window: tuple[int, int, int, int], source: str = "embed"
+    ) -> tuple[dict, float, tuple[int, int], tuple]:
+        """A zoom window (x0, y0, x1, y1 original pixels) -> (its embedding, scale, (sh, sw) image part of its
+        input, the window it covers). ``source`` (``ZoomConfig.point_source`` / ``box_source``): "embed": the window
+        embedded anew; "crop": cut from the fine embedding (``_fine_embedding``) on its stride-16 grid, the window
+        grown to whole cells (its embedding dict then carries "origin", the window's top-left corner in original
+        pixels, not rounded); "auto": "crop" where the fine embedding's scale is at least ``zoom.crop_ratio`` x the
+        scale the window would be embedded at, else "embed"."""
+        x0, y0, x1, y1 = window
+        own = self.image_size / max(x1 - x0, y1 - y0)
+        if source == "auto":
+            fine_scale = self.zoom.crop_zoom * self.image_size / max(self._orig_hw)
+            source = "crop" if fine_scale >= self.zoom.crop_ratio * own else "embed"
+        if source == "embed":
+            feats, s, shw = self._embed(np.ascontiguousarray(self._image[y0:y1, x0:x1]))
+            return feats, s, shw, window
+        fine, s, (sh, sw) = self._fine_embedding()
+        h, w = self._orig_hw
+        c0, r0 = int(np.floor(x0 * s / 16)), int(np.floor(y0 * s / 16))
+        c1, r1 = max(c0 + 1, int(np.ceil(x1 * s / 16))), max(r0 + 1, int(np.ceil(y1 * s / 16)))
+        c1, r1 = min(c1, -(-sw // 16)), min(r1, -(-sh // 16))
+        px0, py0, px1, py1 = c0 * 16, r0 * 16, min(c1 * 16, sw), min(r1 * 16, sh)
+        ox0, oy0 = min(w - 1, round(px0 / s)), min(h - 1, round(py0 / s))
+        ox1, oy1 = max(ox0 + 1, min(w, round(px1 / s))), max(oy0 + 1, min(h, round(py1 / s)))
+        f16 = fine["inter"][2][..., r0:r1, c0:c1]
+        s0, s1 = fine["high_res"]
+        feats = {
+            "inter": [None, None, f16],
+            "high_res": (s0[..., 4 * r0 : 4 * r1, 4 * c0 : 4 * c1], s1[..., 2 * r0 : 2 * r1, 2 * c0 : 2 * c1]),
+            "pos16": self.model.prompt_encoder.dense_pe(r1 - r0, c1 - c0, f16.device),
+            "size": (16 * (r1 - r0), 16 * (c1 - c0)),
+            "origin": (px0 / s, py0 / s),
+        }
+        return feats, s, (py1 - py0, px1 - px0), (ox0, oy0, ox1, oy1)
 
     def _need_image(self) -> None:
         if self._feats is None:
@@ -281,26 +331,32 @@ class Sam3Predictor:
         xy, lab = np.concatenate(coords), np.concatenate(labels)
         dev = next(self.model.parameters()).device
         m_in, has = self._mask_prompt(mask_input, dev)
-        logits, iou, obj = self._decode(self._feats, xy * self._scale, lab, m_in, has, multimask_output)
-        prob = self.to_image(logits)
         pos = neg = None
         if point_coords is not None:
             pts, pl = coords[0], labels[0]
             pos, neg = pts[pl == 1], pts[pl == 0]
         box_a = None if box is None else np.asarray(box, np.float32).reshape(4)
-        iou_np = iou.cpu().numpy()
-        if (
-            self.zoom.enabled
-            and not multimask_output
-            and obj > 0
-            and (box_a is not None or (pos is not None and len(pos)))
-        ):
-            from segcorr.segment.zoom import zoom_answer
+        zoomed = self.zoom.enabled and not multimask_output and (box_a is not None or (pos is not None and len(pos)))
+        if not zoomed:
+            logits, iou, obj = self._decode(self._feats, xy * self._scale, lab, m_in, has, multimask_output)
+            prob, iou_np = self.to_image(logits), iou.cpu().numpy()
+        else:  # one decoder call gives the first answer and, for the answer choice, all four outputs
+            all_logits, all_iou, obj, k = self._decode_all(self._feats, xy * self._scale, lab, m_in, has, True)
+            logits, iou_np = all_logits[k : k + 1], all_iou[k : k + 1].cpu().numpy()
+            if obj > 0:
+                from segcorr.segment.zoom import zoom_answer
 
-            firsts = None
-            if (box_a is None and self.zoom.point_windows == "all") or (box_a is not None and self.zoom.box_fit > 0):
-                firsts = self._all_outputs(xy * self._scale, lab, m_in, has)
-            prob, iou_np = zoom_answer(self, xy, lab, prob, iou_np, box_a, pos, firsts)
+                firsts = None
+                if (box_a is None and self.zoom.point_windows == "all") or (
+                    box_a is not None and self.zoom.box_fit > 0
+                ):
+                    firsts = self.to_image(all_logits), all_iou.float().cpu().numpy()
+                    prob = firsts[0][k : k + 1]
+                else:
+                    prob = self.to_image(logits)
+                prob, iou_np = zoom_answer(self, xy, lab, prob, iou_np, box_a, pos, firsts)
+            else:
+                prob = self.to_image(logits)
         masks = self._finish_prompt(prob, pos, neg, box_a)
         return masks, iou_np, logits.cpu().numpy(), obj
 
@@ -348,17 +404,25 @@ class Sam3Predictor:
         lab: np.ndarray,
         m_in: torch.Tensor | None = None,
         has: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor, float]:
+        with_single: bool = False,
+    ) -> tuple:
         """All four decoder outputs for one object (as ``_decode``): (logits [4, h4, w4]: the single-mask output,
         then the three multimask ones, in the decoder's order; iou_pred [4]; object score logit). Masks of an absent
-        object (score <= 0) are set to ``NO_OBJ_SCORE``, as ``predict_prompts`` does for the outputs it returns."""
+        object (score <= 0) are set to ``NO_OBJ_SCORE``, as ``predict_prompts`` does for the outputs it returns.
+        ``with_single`` appends the index (0..3) of the output the decoder answers with when one mask is asked for
+        (``MaskDecoder._dynamic_multimask_via_stability`` on the raw logits: 0 when the single-mask output is
+        stable, else the multimask output of highest predicted IoU; 0 without that rule)."""
         from segcorr.segment.model import NO_OBJ_SCORE
 
         out = self._run_decoder(feats, xy, lab, m_in, has, True)
         logits, iou, obj = out["all_masks"][0], out["all_iou"][0], float(out["object_score_logits"][0, 0])
+        single = 0
+        dec = self.model.mask_decoder
+        if with_single and dec.dynamic_multimask_via_stability:
+            single = int(dec._dynamic_multimask_via_stability(logits[None], iou[None])[2][0])
         if obj <= 0:
             logits = torch.full_like(logits, NO_OBJ_SCORE)
-        return logits, iou, obj
+        return (logits, iou, obj, single) if with_single else (logits, iou, obj)
 
     @torch.no_grad()
     def _all_outputs(

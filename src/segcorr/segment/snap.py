@@ -22,6 +22,7 @@ def snap_to_regions(
     share: float | np.ndarray = 0.5,
     vote: str = "pixels",
     box_share: float = 0.5,
+    box_ok: np.ndarray | None = None,
 ) -> np.ndarray:
     """prob float [H, W] in 0..1, labels int [H, W] (0 = no region, e.g. line art) -> bool mask: each region
     takes the majority decision of its pixels (in when more than ``share`` of them are); label-0 pixels keep
@@ -30,7 +31,8 @@ def snap_to_regions(
     regions under ``positive`` clicks ([P, 2] x, y) are in and those under ``negative`` clicks
     out, whatever the mask says: a click on a flat-colour region says which region is meant. With a ``box``
     prompt (x0, y0, x1, y1) the object lies in the box: regions with less than ``box_share`` of their pixels
-    inside it, and label-0 pixels outside it, are out."""
+    inside it, and label-0 pixels outside it, are out (``box_ok``, bool per label id, gives that test's outcome
+    when the arrays are a crop of the image whose regions reach beyond it)."""
     raw = prob > 0.5
     h, w = labels.shape
     in_box = None
@@ -47,8 +49,11 @@ def snap_to_regions(
     total = np.bincount(lab, minlength=n).astype(np.float64)
     keep = inside > share * np.maximum(total, 1)
     if in_box is not None:  # the vote above used the unclipped mask; then regions mostly outside the box go
-        share = np.bincount(lab, weights=in_box.ravel().astype(np.float64), minlength=n)
-        keep &= share >= box_share * np.maximum(total, 1)
+        if box_ok is None:
+            share = np.bincount(lab, weights=in_box.ravel().astype(np.float64), minlength=n)
+            keep &= share >= box_share * np.maximum(total, 1)
+        else:
+            keep &= box_ok[:n]
         raw &= in_box
     for pts, value in ((positive, True), (negative, False)):
         if pts is None:
@@ -72,6 +77,7 @@ class ImageRegions:
         self._lines: np.ndarray | None = None
         self._chroma: np.ndarray | None = None
         self._thickness: dict[int, np.ndarray] = {}
+        self._spans: tuple[np.ndarray, np.ndarray] | None = None
 
     def labels(self) -> np.ndarray:
         """int64 [H, W] region ids (0 = no region, e.g. line art)."""
@@ -113,8 +119,13 @@ class ImageRegions:
         positive: np.ndarray | None,
         negative: np.ndarray | None,
         box: np.ndarray | None,
+        crop: bool = True,
     ) -> np.ndarray:
-        """A click or box answer's probabilities [K, H, W] -> bool masks, snapped with the options ``cfg``."""
+        """A click or box answer's probabilities [K, H, W] -> bool masks, snapped with the options ``cfg``. A box
+        answer is snapped in the smallest rectangle that holds every pixel it can keep (``_snap_box_cropped``; the
+        same masks as ``crop=False``, faster for a small box)."""
+        if box is not None and crop:
+            return self._snap_box_cropped(prob, cfg, positive, negative, box)
         labels = self.labels()
         vote, share = ("pixels", 0.5) if box is not None else (cfg.click_vote, cfg.click_share)
         if box is None and positive is not None and len(positive) and cfg.other_hue_share != cfg.click_share:
@@ -131,6 +142,75 @@ class ImageRegions:
                 if clicked.any() and own.any() and float(p[clicked].mean()) < cfg.click_veto:
                     out[k] = own  # the model's mask: the clicked region is not the object (see prompt_snap)
         return np.stack(out)
+
+    def _snap_box_cropped(
+        self,
+        prob: np.ndarray,
+        cfg: PromptSnap,
+        positive: np.ndarray | None,
+        negative: np.ndarray | None,
+        box: np.ndarray,
+    ) -> np.ndarray:
+        """``snap_prompt`` for a box answer, computed in the rectangle that holds the box's pixels, the regions with
+        at least ``box_inside`` of their pixels in the box and the regions under positive clicks: nothing outside
+        it can be in the answer (a region mostly outside the box is out, label-0 pixels outside the box are out, line
+        art joins only inside the box, and a negative click outside the rectangle lies on a region that is out)."""
+        labels = self.labels()
+        h, w = labels.shape
+        x0, y0, x1, y1 = np.asarray(box, np.float64).reshape(4)
+        # pixel c is in the box when c + 0.5 lies in [x0, x1] (as snap_to_regions)
+        bx0, by0 = max(0, int(np.ceil(x0 - 0.5))), max(0, int(np.ceil(y0 - 0.5)))
+        bx1, by1 = min(w, int(np.floor(x1 - 0.5)) + 1), min(h, int(np.floor(y1 - 0.5)) + 1)
+        if bx1 <= bx0 or by1 <= by0:
+            return self.snap_prompt(prob, cfg, positive, negative, box, crop=False)
+        totals, spans = self._region_spans()
+        n = len(totals)
+        inside = np.bincount(labels[by0:by1, bx0:bx1].ravel(), minlength=n).astype(np.float64)
+        ok = inside >= cfg.box_inside * np.maximum(totals, 1)
+        wanted = ok.copy()
+        if positive is not None and len(positive):
+            wanted[self._clicked_ids(positive)] = True
+        wanted[0] = False
+        ids = np.flatnonzero(wanted)
+        cy0, cx0 = min([by0, *spans[ids, 0]]), min([bx0, *spans[ids, 2]])
+        cy1, cx1 = max([by1, *spans[ids, 1]]), max([bx1, *spans[ids, 3]])
+        shift = np.array([cx0, cy0], np.float64)
+
+        def local(pts):
+            if pts is None:
+                return None
+            pts = np.asarray(pts, np.float64).reshape(-1, 2)
+            inside_crop = (pts[:, 0] >= cx0) & (pts[:, 0] < cx1) & (pts[:, 1] >= cy0) & (pts[:, 1] < cy1)
+            return pts[inside_crop] - shift
+
+        lab = labels[cy0:cy1, cx0:cx1]
+        cbox = np.array([x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0])
+        pos, neg = local(positive), local(negative)
+        out = [
+            snap_to_regions(p[cy0:cy1, cx0:cx1], lab, pos, neg, cbox, 0.5, "pixels", cfg.box_inside, ok) for p in prob
+        ]
+        if cfg.outline_width > 0 or cfg.thick_line > 0:
+            thick = self.thickness(cfg.thick_window)[cy0:cy1, cx0:cx1] if cfg.thick_line > 0 else None
+            line = self.lines()[cy0:cy1, cx0:cx1]
+            out = [claim_lines(m, line, cfg.outline_width, cbox, cfg.outline_keep, thick, cfg.thick_line) for m in out]
+        full = np.zeros((len(prob), h, w), bool)
+        full[:, cy0:cy1, cx0:cx1] = np.stack(out)
+        return full
+
+    def _region_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per region id: pixel count float [S + 1] and bounding rows/cols int [S + 1, 4] (y0, y1, x0, x1,
+        end-exclusive; an id without pixels gets an empty span at 0); computed once per image."""
+        if self._spans is None:
+            from scipy.ndimage import find_objects
+
+            labels = self.labels()
+            totals = np.bincount(labels.ravel()).astype(np.float64)
+            spans = np.zeros((len(totals), 4), np.int64)
+            for i, sl in enumerate(find_objects(labels.astype(np.int32)), start=1):
+                if sl is not None:
+                    spans[i] = sl[0].start, sl[0].stop, sl[1].start, sl[1].stop
+            self._spans = totals, spans
+        return self._spans
 
     def _clicked_ids(self, positive: np.ndarray) -> np.ndarray:
         """Region ids (> 0) under the clicks positive [P, 2] (x, y), int64 [<= P]."""

@@ -11,10 +11,19 @@ Windows (original pixels, ``x0, y0, x1, y1``):
   first answer is empty), or a fixed share of the image's longer side around the click when ``point_share`` > 0;
 every window is then widened to an aspect of at most ``max_aspect``, to at least ``min_side`` pixels, and shifted
 inside the image. With ``point_windows="all"`` a click gets a window from each of the whole image's four outputs
-(single and multimask; equal windows once), and the window answer with the highest predicted IoU wins, pasted on
-the output its window came from (up to four image embeddings per click instead of one). With several ``scales``
-each window is also tried that many times larger (same centre), and the answer with the highest predicted IoU wins
-(the first answer competes when ``keep_first``).
+(single and multimask), and the window answer with the highest predicted IoU wins, pasted on the output its
+window came from; the windows are taken in order of their output's predicted IoU, and one that overlaps an earlier
+window by at least ``window_overlap`` (IoU) is skipped (up to four image embeddings per click instead of one).
+With several ``scales`` each window is also tried that many times larger (same centre), and the answer with the
+highest predicted IoU wins (the first answer competes when ``keep_first``).
+
+Where a window's embedding comes from (``point_source`` for clicks, ``box_source`` for boxes): "embed" cuts the
+window from the full-size image and embeds it at the model's input size (one more image embedding per window);
+"crop" embeds the whole image once more at ``crop_zoom`` x the model's input size (on the first such window of an
+image, then kept) and cuts each window's cells out of that embedding (the window grown to whole stride-16 cells; the
+decoder sees the crop with its own position code): no embedding per prompt, but no more zoom than ``crop_zoom`` and
+features that saw the whole image; "auto" crops where the fine embedding's scale is at least ``crop_ratio`` x the
+window's own (large windows) and embeds the others.
 
 Which of the decoder's outputs answers in the window (``point_bonus`` for clicks, ``box_bonus`` for boxes): None
 keeps the decoder's own rule (the single-mask output when it is stable, else the multimask output of highest
@@ -33,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 POINT_WINDOWS = ("first", "all")
+WINDOW_SOURCES = ("embed", "crop", "auto")
 
 
 @dataclass(frozen=True)
@@ -58,10 +68,25 @@ class ZoomConfig:
     box_bonus: float | None = 0.0
     point_windows: str = "all"  # "all": a window from each output; "first": one window, from the first answer
     box_fit: float = 10.0  # the weight of a box answer's fit to its box in the choice of output (0: off)
+    # a click window overlapping an earlier one (those of outputs of higher predicted IoU come first) by at least
+    # this IoU is skipped, its answers being about those of the earlier window (1: only equal windows; chosen on
+    # validation, figures in the weights README)
+    window_overlap: float = 0.5
+    # where a window's image embedding comes from, for clicks and for boxes (module docstring): "embed" (the window
+    # embedded anew), "crop" (cut from one finer embedding of the whole image) or "auto" (crop where that loses no
+    # resolution); crop_zoom: the finer embedding's longer side in multiples of the model's image_size; crop_ratio:
+    # "auto" crops where the finer embedding's scale is at least this x the window's own
+    point_source: str = "embed"
+    box_source: str = "embed"
+    crop_zoom: float = 2.0
+    crop_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         if self.point_windows not in POINT_WINDOWS:
             raise ValueError(f"expected point_windows in {POINT_WINDOWS}, found {self.point_windows!r}")
+        for name in ("point_source", "box_source"):
+            if getattr(self, name) not in WINDOW_SOURCES:
+                raise ValueError(f"expected {name} in {WINDOW_SOURCES}, found {getattr(self, name)!r}")
 
 
 def grow_window(
@@ -159,30 +184,26 @@ def zoom_answer(
     cfg = pred.zoom
     h, w = pred.orig_hw
     bonus = cfg.point_bonus if box is None else cfg.box_bonus
-    bases = []  # (box to grow, margin, the answer outside the window)
-    for first in prob if box is not None or firsts is None else firsts[0]:
-        if box is not None:
-            bases.append((np.asarray(box, np.float64), cfg.box_margin, first))
-            continue
-        base, grow = point_window_box(pos, first > 0.5, (h, w), cfg.point_share)
-        bases.append((base, cfg.point_margin if grow else 0.0, first))
+    bases = _window_bases(cfg, (h, w), prob, box, pos, firsts)
     best_iou, best = (float(iou[0]), prob[0]) if cfg.keep_first else (-np.inf, prob[0])
     dev = next(pred.model.parameters()).device
-    seen = set()
+    seen = []
     for scale in cfg.scales:
         for base, margin, first in bases:
-            x0, y0, x1, y1 = window = grow_window(base, margin, (h, w), cfg.min_side, cfg.max_aspect, scale)
-            if window in seen:
+            window = grow_window(base, margin, (h, w), cfg.min_side, cfg.max_aspect, scale)
+            if any(window == q or window_iou(window, q) >= cfg.window_overlap for q in seen):
                 continue
-            seen.add(window)
-            feats, s, shw = pred._embed(np.ascontiguousarray(pred._image[y0:y1, x0:x1]))
+            seen.append(window)
+            feats, s, shw, window = pred._window_features(window, cfg.point_source if box is None else cfg.box_source)
+            x0, y0, x1, y1 = window
+            origin = feats.get("origin", (x0, y0))
             m_in = has = None
             if cfg.mask_prompt:
                 grid = tuple(feats["inter"][0].shape[-2:])
                 m = window_mask_logits(first[y0:y1, x0:x1], shw, grid)
                 m_in = torch.from_numpy(m)[None, None].to(dev)
                 has = torch.ones(1, dtype=torch.bool, device=dev)
-            shifted = (np.asarray(xy, np.float64) - (x0, y0)) * s
+            shifted = (np.asarray(xy, np.float64) - origin) * s
             if box is not None and cfg.box_fit > 0:
                 out, wiou = _fit_answer(pred, feats, shifted, lab, m_in, has, first, window, shw, box, bonus, firsts)
             else:
@@ -193,6 +214,32 @@ def zoom_answer(
                 continue
             best_iou, best = float(wiou[0]), out
     return best[None], np.array([best_iou], np.float32)
+
+
+def _window_bases(cfg: ZoomConfig, hw: tuple[int, int], prob, box, pos, firsts) -> list:
+    """What the windows of ``zoom_answer`` grow from (its arguments): a list of (box float [4], margin, the answer
+    float [H, W] outside the window); for clicks with ``firsts`` one per output, the outputs of higher predicted IoU
+    first."""
+    bases = []
+    for first in prob if box is not None or firsts is None else firsts[0]:
+        if box is not None:
+            bases.append((np.asarray(box, np.float64), cfg.box_margin, first))
+            continue
+        base, grow = point_window_box(pos, first > 0.5, hw, cfg.point_share)
+        bases.append((base, cfg.point_margin if grow else 0.0, first))
+    if box is None and firsts is not None:
+        order = np.argsort(-np.asarray(firsts[1], np.float64), kind="stable")
+        bases = [bases[i] for i in order]
+    return bases
+
+
+def window_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """IoU of two integer windows (x0, y0, x1, y1), end-exclusive."""
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / max(union, 1)
 
 
 def box_fit(mask: np.ndarray, box: np.ndarray) -> float:
