@@ -47,11 +47,11 @@ def test_refine_and_filter_drops_outliers_and_refines_the_rest():
     truth = cv2.perspectiveTransform(k0[None], h)[0]
     k1 = truth + rng.uniform(-2, 2, truth.shape)
     k1[:6] += 25.0  # coarse-stage outliers
-    out, keep = refine_and_filter(g0, g1, k0, k1, PatchRefine(), (240, 320))
-    assert not keep[:6].any() and keep[6:].mean() > 0.95
+    out, keep, support = refine_and_filter(g0, g1, k0, k1, PatchRefine(), (240, 320))
+    assert not keep[:6].any() and keep[6:].mean() > 0.95 and support == int(keep.sum())
     assert out.shape == (int(keep.sum()), 2) and out.dtype == np.float32
     assert np.median(np.linalg.norm(out - truth[keep], axis=1)) < 0.2
-    plain, keep0 = refine_and_filter(g0, g1, k0, k1, PatchRefine(consistency_px=0.0), (240, 320))
+    plain, keep0, _ = refine_and_filter(g0, g1, k0, k1, PatchRefine(consistency_px=0.0), (240, 320))
     assert keep0.all()  # off: exactly refine_matches
     np.testing.assert_array_equal(plain, refine_matches(g0, g1, k0, k1, PatchRefine(), (240, 320)))
 

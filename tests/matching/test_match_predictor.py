@@ -8,6 +8,7 @@ from torch import nn
 
 from segcorr.errors import InputError
 from segcorr.matching import build
+from segcorr.matching.orientation import OrientationSearch
 from segcorr.matching.predictor import MatchPredictor, to_grey_float
 
 
@@ -60,7 +61,7 @@ class _FixedMatches(nn.Module):
 
 def test_resize_pad_mask_and_mapping_back():
     model = _FixedMatches()
-    pred = MatchPredictor(model, longer_side=64, max_matches=10)
+    pred = MatchPredictor(model, longer_side=64, max_matches=10, orientation=OrientationSearch(enabled=False))
     img0 = np.zeros((100, 200), np.uint8)  # -> 32 x 64, no padding
     img1 = np.zeros((200, 100), np.uint8)  # -> 64 x 32, padded to 64 x 32: no padding either
     out = pred(img0, img1)

@@ -41,4 +41,4 @@ def consistent_matches(
     w = np.where(inlier.sum(1, keepdims=True) >= 4, inlier.astype(np.float64), w)
     own = np.linalg.norm(_predict(p, q, w)[:, 0] - q[:, 0], axis=-1)  # [M]
     keep = own <= max_px
-    return keep if int(keep.sum()) >= min_kept else np.ones(m, bool)
+    return keep if int(keep.sum()) >= min_kept else np.ones(m, bool)  # min_kept 0: the check's own answer

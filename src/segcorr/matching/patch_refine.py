@@ -182,10 +182,12 @@ def refine_matches(
 
 def refine_and_filter(
     g0: np.ndarray, g1: np.ndarray, k0: np.ndarray, k1: np.ndarray, cfg: PatchRefine, valid_hw1: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, int]:
     """``refine_matches``, then (``consistency_px`` > 0) the neighbourhood-consistency check of
     ``segcorr.matching.consistency`` and ``refit_iterations`` more rounds on the matches it keeps.
-    Returns (image 1's refined points [M', 2] float32, keep: bool [M], which of the M input matches they are)."""
+    Returns (image 1's refined points [M', 2] float32, keep: bool [M], which of the M input matches they are,
+    support: how many matches passed the check). With fewer than 8 passing, every match is kept (too few to
+    judge) and ``support`` says so; with the check off, ``support`` is M."""
     from dataclasses import replace
 
     from segcorr.matching.consistency import consistent_matches
@@ -193,9 +195,12 @@ def refine_and_filter(
     k1 = refine_matches(g0, g1, k0, k1, cfg, valid_hw1)
     keep = np.ones(len(k0), bool)
     if not cfg.enabled or cfg.consistency_px <= 0 or len(k0) == 0:
-        return k1, keep
-    keep = consistent_matches(k0, k1, cfg.neighbours, cfg.consistency_px)
-    k0, k1 = k0[keep], k1[keep]
-    if cfg.refit_iterations > 0 and not keep.all():
+        return k1, keep, len(k0)
+    passed = consistent_matches(k0, k1, cfg.neighbours, cfg.consistency_px, min_kept=0)
+    support = int(passed.sum())
+    if support < 8:
+        return k1, keep, support
+    k0, k1 = k0[passed], k1[passed]
+    if cfg.refit_iterations > 0 and support < len(passed):
         k1 = refine_matches(g0, g1, k0, k1, replace(cfg, iterations=cfg.refit_iterations), valid_hw1)
-    return k1, keep
+    return k1, passed, support

@@ -16,6 +16,7 @@ import torch
 
 from segcorr.errors import InputError
 from segcorr.geometry.resize import points_to_original, resize_longer_side
+from segcorr.matching.orientation import OrientationSearch, turn_image, unturn_points
 from segcorr.matching.patch_refine import PatchRefine, refine_and_filter
 
 MIN_SIDE = 64
@@ -60,6 +61,8 @@ class MatchPredictor:
         threshold: coarse confidence threshold (None = the model's ``match_threshold``).
         refine: sub-pixel refinement of image 1's points on the pictures (``segcorr.matching.patch_refine``;
             ``PatchRefine(enabled=False)`` keeps the network's fine positions).
+        orientation: quarter turns of image 1 tried when the first try finds no consistent matches
+            (``segcorr.matching.orientation``; it needs the refinement's consistency check).
     ``__call__(img0, img1) -> {"mkpts0": [M, 2] float32, "mkpts1": [M, 2] float32, "mconf": [M] float32}`` in
     each image's original pixel coordinates (x, y; pixel centres at integers).
     """
@@ -71,6 +74,7 @@ class MatchPredictor:
         max_matches: int = 2048,
         threshold: float | None = None,
         refine: PatchRefine | None = None,
+        orientation: OrientationSearch | None = None,
     ) -> None:
         if longer_side < MIN_SIDE or longer_side % 2:
             raise InputError(f"longer_side: expected an even number >= {MIN_SIDE}, found {longer_side}")
@@ -79,6 +83,7 @@ class MatchPredictor:
         self.model = model.eval()
         self.longer_side, self.max_matches, self.threshold = longer_side, max_matches, threshold
         self.refine = PatchRefine() if refine is None else refine
+        self.orientation = OrientationSearch() if orientation is None else orientation
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "as_mamba_tiny", **kwargs) -> MatchPredictor:
@@ -104,8 +109,20 @@ class MatchPredictor:
         dev = next(self.model.parameters()).device
         return (torch.from_numpy(padded)[None, None].to(dev), torch.from_numpy(mask)[None].to(dev), (h, w), sx, sy)
 
-    @torch.no_grad()
     def __call__(self, img0: np.ndarray, img1: np.ndarray) -> dict[str, np.ndarray]:
+        best, support = self._match(img0, img1)
+        search, ref = self.orientation, self.refine
+        if search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below:
+            for turns in search.turns:
+                out, s = self._match(img0, turn_image(img1, turns))
+                if s > support:
+                    out["mkpts1"] = unturn_points(out["mkpts1"], turns, img1.shape[:2])
+                    best, support = out, s
+        return best
+
+    @torch.no_grad()
+    def _match(self, img0: np.ndarray, img1: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
+        """One matching pass of the images as given -> (matches in original pixels, consistency support)."""
         t0, m0, hw0, sx0, sy0 = self._prepare(img0, "img0")
         t1, m1, hw1, sx1, sy1 = self._prepare(img1, "img1")
         out = self.model({"image0": t0, "image1": t1, "mask0": m0, "mask1": m1}, threshold=self.threshold)
@@ -127,9 +144,10 @@ class MatchPredictor:
         order = np.argsort(-conf, kind="stable")[: self.max_matches]
         k0, k1 = k0[order], k1[order]
         g0, g1 = t0[0, 0].float().cpu().numpy(), t1[0, 0].float().cpu().numpy()
-        k1, keep = refine_and_filter(g0, g1, k0, k1, self.refine, hw1)
-        return {
+        k1, keep, support = refine_and_filter(g0, g1, k0, k1, self.refine, hw1)
+        out = {
             "mkpts0": points_to_original(k0[keep], sx0, sy0),
             "mkpts1": points_to_original(k1, sx1, sy1),
             "mconf": conf[order][keep].astype(np.float32),
         }
+        return out, support
