@@ -319,17 +319,21 @@ def test_shipped_as_mamba_tiny_loads_and_matches(files, tmp_path):
 
 
 def test_refine_none_keeps_the_network_points_and_patch_moves_only_image_1(files, tmp_path):
-    """--refine patch (default) and --refine none give the same matches in image 0 and the same confidences;
-    only image 1's points move, by at most the search radius plus the half-pixel parabola step."""
+    """--refine patch (default, here without the orientation search) keeps a subset of --refine none's matches
+    (the consistency check drops some) with the same image-0 points and confidences; only image 1's points move,
+    by at most the search radius plus the half-pixel parabola step per round."""
     outs = {}
     for refine in ("patch", "none"):
         out = tmp_path / f"{refine}.json"
-        assert run(["match", files["a"], files["b"], "--out", out, "--longer-side", "128", "--refine", refine]) == 0
+        cmd = ["match", files["a"], files["b"], "--out", out, "--longer-side", "128", "--refine", refine, "--no-turns"]
+        assert run(cmd) == 0
         outs[refine] = {k: np.asarray(v) for k, v in json.loads(out.read_text()).items()}
     p, n = outs["patch"], outs["none"]
-    np.testing.assert_array_equal(p["mkpts0"], n["mkpts0"])
-    np.testing.assert_array_equal(p["mconf"], n["mconf"])
-    if len(p["mkpts1"]):
-        shift = np.abs(p["mkpts1"] - n["mkpts1"]).max()
-        scale = max(read_image(files["b"]).shape[:2]) / 128
-        assert shift <= (4 + 1.5) * scale * 2 + 1e-4  # two rounds of +-4 px search and a sub-pixel step each
+    assert 0 < len(p["mkpts0"]) <= len(n["mkpts0"])
+    rows = [
+        int(np.flatnonzero((n["mkpts0"] == q).all(1) & (n["mconf"] == c))[0]) for q, c in zip(p["mkpts0"], p["mconf"])
+    ]
+    assert rows == sorted(rows)  # the same order, most confident first
+    shift = np.abs(p["mkpts1"] - n["mkpts1"][rows]).max()
+    scale = max(read_image(files["b"]).shape[:2]) / 128
+    assert shift <= (4 + 1.5) * scale * 5 + 1e-4  # 3 + 2 rounds of +-4 px search and a sub-pixel step each

@@ -15,6 +15,9 @@ from segcorr.errors import InputError
 
 _METHOD_HELP = "as-mamba (shipped as_mamba_tiny) | sift | orb | a .safetensors path of AS-Mamba weights"
 _REFINE_HELP = "AS-Mamba's sub-pixel step: patch (local-affine patch correlation on the pictures) | none (network only)"
+_TURNS_HELP = (
+    "AS-Mamba: when the first try finds no consistent matches, try IMG1 turned by quarter turns (needs --refine patch)"
+)
 MIN_SIDE = 16
 
 
@@ -148,6 +151,7 @@ def match(
     longer_side: int = typer.Option(640, "--longer-side", min=32, help="Match at this longer side (px)."),
     max_matches: int = typer.Option(2048, "--max-matches", min=1),
     refine: str = typer.Option("patch", "--refine", help=_REFINE_HELP),
+    turns: bool = typer.Option(True, "--turns/--no-turns", help=_TURNS_HELP),
 ) -> None:
     """Match two images (or every pair of --pairs); writes {"mkpts0", "mkpts1", "mconf", "H" or "E"}."""
     from segcorr.matching.evaluate import build_matcher
@@ -163,12 +167,12 @@ def match(
         K1 = (_intrinsics(k1, "--K1") if k1 else K0) if estimate == "E" else None
         a, b = _read(img0), _read(img1)  # fail on bad images before loading a model
         del a, b
-        matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine)
+        matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns)
         n = _match_one(matcher, img0, img1, out, viz, estimate, K0, K1)
         typer.echo(f"wrote {out} ({n} matches)" + (f" and {viz}" if viz else ""))
         return
     items = _pairs_with_intrinsics(pairs, estimate, k0, k1)
-    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine)
+    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns)
     for i, (p0, p1, K0, K1) in enumerate(items):
         name = f"{i:05d}_{p0.stem}_{p1.stem}"
         _match_one(
@@ -199,6 +203,7 @@ def eval_match(
     max_matches: int = typer.Option(2048, "--max-matches", min=1),
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
     refine: str = typer.Option("patch", "--refine", help=_REFINE_HELP),
+    turns: bool = typer.Option(True, "--turns/--no-turns", help=_TURNS_HELP),
 ) -> None:
     """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
     from segcorr.cli_common import _need_dir, _print_metrics
@@ -206,7 +211,7 @@ def eval_match(
     from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
 
     ds = open_match_dataset(_need_dir(data))
-    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine)
+    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns)
     proto = MatchProtocol(longer_side=longer_side, max_matches=max_matches)
     result = evaluate_matches(ds, matcher, method, str(data), protocol=proto, limit=limit)
     _print_metrics(result, json_out)

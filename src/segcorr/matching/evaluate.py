@@ -44,11 +44,12 @@ class MatchProtocol:
 
 
 def build_matcher(
-    method: str, longer_side: int | None = 640, max_matches: int = 2048, refine: str = "patch"
+    method: str, longer_side: int | None = 640, max_matches: int = 2048, refine: str = "patch", turns: bool = True
 ) -> Matcher:
     """A matcher by name: ``sift`` | ``orb`` | ``as-mamba`` (shipped ``as_mamba_tiny``) | a .safetensors path
     of AS-Mamba weights. ``refine``: "patch" (AS-Mamba's points refined on the pictures,
-    ``segcorr.matching.patch_refine``) or "none" (the network's fine positions); the classical methods ignore it."""
+    ``segcorr.matching.patch_refine``) or "none" (the network's fine positions); ``turns``: AS-Mamba's orientation
+    search (``segcorr.matching.orientation``; it needs "patch"). The classical methods ignore both."""
     if refine not in REFINES:
         raise InputError(f"unknown refinement {refine!r}; known: {', '.join(REFINES)}")
     from segcorr.matching.classical import ClassicalMatcher
@@ -56,6 +57,7 @@ def build_matcher(
     if method in ("sift", "orb"):
         return ClassicalMatcher(method, longer_side=longer_side, max_matches=max_matches)
     if method == "as-mamba" or method.endswith(".safetensors"):
+        from segcorr.matching.orientation import OrientationSearch
         from segcorr.matching.patch_refine import PatchRefine
         from segcorr.matching.predictor import MatchPredictor
 
@@ -63,7 +65,11 @@ def build_matcher(
         if method != "as-mamba" and not Path(method).is_file():
             raise InputError("weights file not found", method)
         return MatchPredictor.from_pretrained(
-            source, longer_side=longer_side, max_matches=max_matches, refine=PatchRefine(enabled=refine == "patch")
+            source,
+            longer_side=longer_side,
+            max_matches=max_matches,
+            refine=PatchRefine(enabled=refine == "patch"),
+            orientation=OrientationSearch(enabled=turns),
         )
     raise InputError(f"unknown matching method {method!r}; known: {', '.join(METHODS)} or a .safetensors path")
 
