@@ -1,15 +1,23 @@
-"""Fit the builtin segmenter's phrase-score calibration (``segment.concept_refine.ConceptConfig``) on validation images.
+"""Fit the builtin segmenter's phrase scores (``segment.concept_refine.ConceptConfig``) on validation images.
 
     python benchmarks/fit_concept_calibration.py --data VAL_DIR [--data VAL_DIR2 ...] [--weights sam3_tiny]
-        [--limit N] [--nms-iou 0.5] [--scales 1,1.5,2,3,4] [--json OUT] [--candidates OUT.npz]
+        [--limit N] [--nms-iou 0.5] [--scales 4] [--biases 3,3.5,...] [--colour-weights 0,4,...] [--no-colour]
+        [--fit-base] [--json OUT]
 
 Only validation images (synthetic seeds 500 000..999 999, e.g. ``segcorr synth cels --seed 500000``) belong here.
-Each image's phrases are those of the evaluation protocol (``segment.evaluate.text_queries``); every query of the
-uncalibrated model that survives the mask suppression becomes a candidate with its query logit, its phrase's
-presence logit and whether it matches a true instance (IoU >= 0.5, one-to-one); ``fit_query_calibration`` then
-grids (query_scale, query_bias) for the best instance F1 at score 0.5 (``--scales``: the scale grid; biases -1..6 in
-steps of 0.25, or ``--biases``). Prints JSON with the fit, the F1 of the current ``ConceptConfig()`` defaults on the
-same candidates, and the counts; ``--candidates`` also saves the candidates (``ql``, ``pl``, ``match``, ``instances``).
+Each image's phrases are those of the evaluation protocol (``segment.evaluate.text_queries``). The detector runs
+once per phrase; every one of its queries is finished as the predictor finishes answers (``Sam3Predictor.finish``)
+and its IoU with every true instance kept (``segment.concept_fit.PhraseRecord``), so each configuration is replayed
+without the network. Then:
+
+1. presence: ``fit_presence``: unless ``--no-colour``, the colour fields by a logistic regression of "the phrase is
+   present" on the colour evidence of the colour phrases (``segment.concept_colour``; the query calibration of the
+   current defaults weights the colour shares); with ``--fit-base`` also the presence scale and bias of all phrases
+   (without it they stay those of the current defaults);
+2. queries: ``fit_queries`` grids query scale x bias x colour weight for the best instance F1 at score 0.5.
+
+Prints JSON: the fitted fields, the replayed cF1 / IL-MCC of the current ``ConceptConfig()`` defaults, of the fit and
+of ``ConceptConfig.identity()``, per folder and in all, and the counts.
 """
 
 from __future__ import annotations
@@ -17,28 +25,44 @@ from __future__ import annotations
 import argparse
 
 
-def candidates(pred, dataset, limit: int | None) -> tuple[list[float], list[float], list[bool], int]:
-    """(query logits, presence logits, matched flags, number of true instances) over the validation phrases."""
-    import numpy as np
+def records(pred, dataset, limit: int | None) -> list:
+    """``PhraseRecord`` of every protocol phrase of the first ``limit`` images of ``dataset``."""
+    import torch
 
-    from segcorr.metrics.masks import match_instances, pairwise_iou
+    from segcorr.data.concepts import normalize_phrase
+    from segcorr.metrics.masks import pairwise_iou
+    from segcorr.segment.concept_fit import PhraseRecord
+    from segcorr.segment.concept_refine import phrase_shares
     from segcorr.segment.evaluate import EvalProtocol, text_queries
+    from segcorr.segment.tokenizer import CLIPTokenizer
 
-    ql, pl, match, n_inst = [], [], [], 0
+    tok = CLIPTokenizer(pred.context_length)
+    out_recs = []
     for i in range(len(dataset) if limit is None else min(limit, len(dataset))):
         sample = dataset[i]
         pred.set_image(sample.image)
         for q in text_queries(sample, i, EvalProtocol()):
-            r = pred.predict_text(q.text, threshold=0.0)
-            n_inst += len(q.masks)
-            hit = np.zeros(len(r.masks), bool)
-            for row, _ in match_instances(pairwise_iou(r.masks, q.masks), 0.5):
-                hit[row] = True
-            p = np.clip(r.scores.astype(np.float64) / max(r.presence, 1e-12), 1e-7, 1 - 1e-7)  # identity: sig(ql)
-            ql += np.log(p / (1 - p)).tolist()
-            pl += [float(np.log(r.presence / max(1 - r.presence, 1e-12)))] * len(p)
-            match += hit.tolist()
-    return ql, pl, match, n_inst
+            tokens = tok([normalize_phrase(q.text)], context_length=pred.context_length)
+            with torch.no_grad():
+                out = pred.model.predict_concept(pred.features, torch.zeros(1, dtype=torch.long), tokens)
+            logits = out["pred_masks"][0]
+            masks = pred.finish(pred.to_image(logits))
+            shares = phrase_shares(pred, out, q.text)
+            out_recs.append(
+                PhraseRecord(
+                    query_logits=out["pred_logits"][0].float().numpy(),
+                    presence_logit=float(out["presence_logit"][0]),
+                    small_masks=(logits > 0).numpy(),
+                    shares=shares,
+                    iou=pairwise_iou(masks, q.masks),
+                    empty=~masks.reshape(len(masks), -1).any(1),
+                )
+            )
+    return out_recs
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,49 +71,46 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default="sam3_tiny")
     ap.add_argument("--limit", type=int, default=None, help="images per folder")
     ap.add_argument("--nms-iou", type=float, default=0.5)
-    ap.add_argument("--scales", default="1,1.5,2,3,4", help="comma-separated query scales of the grid")
-    ap.add_argument("--biases", default=None, help="comma-separated query biases (default -1..6 step 0.25)")
+    ap.add_argument("--scales", default="4", help="comma-separated query scales of the grid")
+    ap.add_argument("--biases", default="3,3.5,4,4.5,5,5.5,6,6.5", help="comma-separated query biases of the grid")
+    ap.add_argument("--colour-weights", default="0,4,8,12,16", help="comma-separated colour query weights of the grid")
+    ap.add_argument("--no-colour", action="store_true", help="fit without the colour check")
+    ap.add_argument("--fit-base", action="store_true", help="also refit presence_scale and presence_bias")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--candidates", default=None, help="save the candidates here (.npz)")
     args = ap.parse_args(argv)
 
     import dataclasses
 
-    from segcorr.segment.concept_refine import ConceptConfig, fit_query_calibration
+    from segcorr.io.atomic import print_json
+    from segcorr.segment.concept_fit import fit_presence, fit_queries, replay
+    from segcorr.segment.concept_refine import ConceptConfig
     from segcorr.segment.evalset import SegmentSet
     from segcorr.segment.predictor import Sam3Predictor
 
-    identity = dataclasses.replace(ConceptConfig.identity(), nms_iou=args.nms_iou)
-    pred = Sam3Predictor.from_pretrained(args.weights, concept=identity)
-    ql, pl, match, n_inst = [], [], [], 0
-    for folder in args.data:
-        a, b, c, n = candidates(pred, SegmentSet(folder), args.limit)
-        ql, pl, match, n_inst = ql + a, pl + b, match + c, n_inst + n
-    grid = {"scales": [float(v) for v in args.scales.split(",")]}
-    if args.biases:
-        grid["biases"] = [float(v) for v in args.biases.split(",")]
-    scale, bias, f1 = fit_query_calibration(ql, pl, match, n_inst, **grid)
+    pred = Sam3Predictor.from_pretrained(args.weights)
+    per = {folder: records(pred, SegmentSet(folder), args.limit) for folder in args.data}
+    recs = [r for rs in per.values() for r in rs]
     now = ConceptConfig()
-    _, _, f1_now = fit_query_calibration(ql, pl, match, n_inst, scales=[now.query_scale], biases=[now.query_bias])
-    if args.candidates:
-        import numpy as np
-
-        np.savez(args.candidates, ql=ql, pl=pl, match=match, instances=n_inst)
+    start = dataclasses.replace(
+        now, nms_iou=args.nms_iou, colour_presence_weight=0.0, colour_presence_bias=0.0, colour_query_weight=0.0
+    )
+    fitted = fit_presence(recs, start, colour=not args.no_colour, base=args.fit_base)
+    weights = [0.0] if args.no_colour else _floats(args.colour_weights)
+    fitted, f1 = fit_queries(recs, fitted, _floats(args.scales), _floats(args.biases), weights)
+    configs = {"default": now, "fit": fitted, "identity": ConceptConfig.identity()}
     out = {
-        "query_scale": scale,
-        "query_bias": bias,
-        "f1_at_0.5": f1,
-        "default": [now.query_scale, now.query_bias],
-        "default_f1_at_0.5": f1_now,
-        "nms_iou": args.nms_iou,
-        "candidates": len(ql),
-        "matched": int(sum(match)),
-        "instances": n_inst,
+        "fit": dataclasses.asdict(fitted),
+        "fit_f1_at_0.5": f1,
+        "replay": {
+            name: {folder: replay(rs, cfg) for folder, rs in {**per, "all": recs}.items()}
+            for name, cfg in configs.items()
+        },
+        "phrases": len(recs),
+        "present": sum(r.positive for r in recs),
+        "instances": sum(r.iou.shape[1] for r in recs),
         "data": args.data,
         "weights": args.weights,
     }
-    from segcorr.io.atomic import print_json
-
     print_json(out, args.json)
     return 0
 

@@ -1,5 +1,5 @@
-"""Phrase answers: the calibration of query and presence scores, the mask suppression, the grid search of the
-calibration, and that the identity option is the model's own answer (a tiny random-weight model)."""
+"""Phrase answers: the calibration of query and presence scores, the colour check, the mask suppression, and that the
+identity option is the model's own answer (a tiny random-weight model)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from segcorr.errors import InputError
 from segcorr.segment import build as build_segmenter
 from segcorr.segment.base import Prompts
-from segcorr.segment.concept_refine import ConceptConfig, concept_scores, fit_query_calibration, mask_nms
+from segcorr.segment.concept_refine import ConceptConfig, concept_instances, concept_scores, mask_nms
 from segcorr.segment.predictor import Sam3Predictor
 
 
@@ -47,16 +47,6 @@ def test_mask_nms_drops_empty_and_overlapping_masks_and_stops_at_the_limit():
     assert mask_nms(m, 0.8, 2) == [0, 1]
 
 
-def test_fit_query_calibration_finds_the_f1_best_operating_point():
-    # matches have query logit 1, misses -1; presence certain: a cut between them is best (F1 = 1 with 2 instances)
-    ql, pl, match = [1.0, 1.0, -1.0, -1.0], [10.0] * 4, [True, True, False, False]
-    a, b, f1 = fit_query_calibration(ql, pl, match, 2, scales=(1.0,), biases=(-2.0, 0.0, 2.0))
-    assert (a, b) == (1.0, 0.0) and f1 == pytest.approx(1.0)
-    # with a bias of 2 every candidate is kept: F1 = 4 / (4 + 2)
-    _, _, f1_all = fit_query_calibration(ql, pl, match, 2, scales=(1.0,), biases=(2.0,))
-    assert f1_all == pytest.approx(4 / 6)
-
-
 @pytest.fixture(scope="module")
 def image():
     img = np.full((48, 80, 3), 200, np.uint8)
@@ -82,10 +72,46 @@ def test_identity_option_reproduces_the_models_own_answer(weights, image):
 def test_calibrated_backend_scores_and_bad_option(weights, image):
     seg = build_segmenter("builtin", weights=str(weights), refine="none", text_threshold=0.0)
     raw = build_segmenter("builtin", weights=str(weights), refine="none", text_threshold=0.0, concept=False)
-    a, b = seg.segment(image, Prompts(text=["red hair"])), raw.segment(image, Prompts(text=["red hair"]))
-    assert a.presence == pytest.approx(b.presence)  # presence is not recalibrated by default
+    a, b = seg.segment(image, Prompts(text=["hair"])), raw.segment(image, Prompts(text=["hair"]))
+    assert a.presence == pytest.approx(b.presence)  # presence is not recalibrated by default (no colour word)
     cfg = ConceptConfig()
     top = float(np.log(b.scores[0] / b.presence) - np.log1p(-b.scores[0] / b.presence))  # best query logit
     assert a.scores[0] == pytest.approx(_sig(cfg.query_scale * top + cfg.query_bias) * a.presence, rel=1e-5)
     with pytest.raises(InputError, match="concept"):
         build_segmenter("builtin", weights=str(weights), concept="yes")
+
+
+def test_colour_shares_raise_presence_and_rank_the_right_colour_first():
+    cfg = ConceptConfig(
+        query_scale=1.0, query_bias=0.0, colour_presence_weight=4.0, colour_presence_bias=-1.0, colour_query_weight=6.0
+    )
+    assert cfg.colour_check and not ConceptConfig.identity().colour_check
+    ql = torch.tensor([0.5, 0.0])  # query 0 is the model's favourite, query 1 covers the asked colour
+    plain, p0 = concept_scores(ql, 0.2, cfg)
+    red, p1 = concept_scores(ql, 0.2, cfg, np.array([0.0, 1.0]))
+    _, p2 = concept_scores(ql, 0.2, cfg, np.array([0.0, 0.0]))
+    assert p0 == pytest.approx(_sig(0.2))  # not a colour phrase: no colour term
+    w = np.array([_sig(0.5), _sig(0.0)])
+    assert p1 == pytest.approx(_sig(0.2 - 1.0 + 4.0 * w[1] / w.sum()), rel=1e-5)
+    assert p2 == pytest.approx(_sig(0.2 - 1.0), rel=1e-5) and p2 < p0 < p1
+    assert int(torch.argmax(plain)) == 0 and int(torch.argmax(red)) == 1  # the colour share re-ranks the queries
+    np.testing.assert_allclose(red.numpy(), [_sig(0.5 - 3.0) * p1, _sig(0.0 + 3.0) * p1], rtol=1e-5)
+
+
+def test_concept_instances_use_the_colour_check_only_with_the_phrase(weights, image):
+    cfg = ConceptConfig(colour_presence_bias=-3.0, colour_presence_weight=6.0, colour_query_weight=4.0)
+    p = Sam3Predictor.from_pretrained(str(weights), refine="none", concept=cfg)
+    p.set_image(image)
+    with torch.no_grad():
+        out = p.model.predict_concept(p.features, torch.zeros(1, dtype=torch.long), p._tokens(["red hair"]))
+    no_text = concept_instances(p, out, 0.0)
+    assert no_text.presence == pytest.approx(_sig(float(out["presence_logit"][0])), rel=1e-5)
+    from segcorr.segment.concept_colour import colour_index, colour_shares
+
+    masks = out["pred_masks"][0].numpy()
+    shares = colour_shares(masks, colour_index(image, p.scaled_hw, masks.shape[-2:]), "red")
+    red = concept_instances(p, out, 0.0, text="red hair")
+    want = concept_scores(out["pred_logits"][0], out["presence_logit"][0], cfg, shares)[1]
+    assert red.presence == pytest.approx(want, rel=1e-6) and red.presence != pytest.approx(no_text.presence)
+    hair = concept_instances(p, out, 0.0, text="hair")  # no colour word: as without the phrase
+    assert hair.presence == pytest.approx(no_text.presence)

@@ -3,21 +3,22 @@
 The detector gives, per phrase, ``Q`` query logits, one presence logit and ``Q`` stride-4 mask logits. An instance's
 score is ``sigmoid(query_scale * query_logit + query_bias) * sigmoid(presence_scale * presence_logit +
 presence_bias)``: the presence still multiplies every query's score, and the affine maps calibrate the two logits
-for the weights at hand. Queries whose score reaches the predictor's ``text_threshold`` are ranked by score and
-thinned by mask non-maximum suppression on their stride-4 masks (a query goes when its mask overlaps a better one
-by more than ``nms_iou``).
+for the weights at hand. For a colour phrase ("red hair", "character in blue") the colour check adds evidence from
+the image's own colours to both logits (``ConceptConfig``'s colour fields, ``segment.concept_colour``). Queries
+whose score reaches the predictor's ``text_threshold`` are ranked by score and thinned by mask non-maximum
+suppression on their stride-4 masks (a query goes when its mask overlaps a better one by more than ``nms_iou``).
 
 Why a calibration: evaluations keep predictions at a fixed score (0.5 for cF1), but a small model's query logits
 sit in a narrow band (for the stage-2 ``sam3_tiny`` almost every query probability is below 0.3, so no instance
 ever reached 0.5). The defaults of ``ConceptConfig`` were chosen on validation images (seeds 500 000+) so that
-0.5 is the operating point with the best instance F1 there; ``fit_query_calibration`` does that search for other
-weights of the same architecture. ``ConceptConfig.identity()`` is the uncalibrated model (scores =
-sigmoid(query) x sigmoid(presence), suppression at IoU 0.7, the behaviour before this option).
+0.5 is the operating point with the best instance F1 there and presence 0.5 the decision of a logistic fit of "the
+phrase is present"; ``segment.concept_fit`` does that fit for other weights of the same architecture.
+``ConceptConfig.identity()`` is the uncalibrated model (scores = sigmoid(query) x sigmoid(presence), no colour
+check, suppression at IoU 0.7, the behaviour before this option).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,31 +39,73 @@ class ConceptResult:
 
 @dataclass(frozen=True)
 class ConceptConfig:
-    """Calibration of the query and presence logits and the suppression overlap (see the module docstring).
+    """Calibration of the query and presence logits, the colour check and the suppression overlap (see the module
+    docstring).
+
+    The presence logit is ``presence_scale * presence_logit + presence_bias``, plus, for a colour phrase ("red hair",
+    "character in blue", ``concept_colour.phrase_colour``) when ``concept_instances`` is given the phrase,
+    ``colour_presence_bias + colour_presence_weight * share``, where ``share`` is the mean colour share of the
+    phrase's queries weighted by their calibrated query probabilities (``concept_colour.colour_shares``: the
+    fraction of a query's stride-4 mask whose nearest named colour in the image is the phrase's colour). A colour
+    phrase's query logits also get ``colour_query_weight * (share_q - 0.5)`` (its own share): a query on a region
+    of the asked colour rises, one on another colour falls. With all colour fields 0 (``identity()``) the colour
+    check is off.
 
     Defaults: fitted on validation images for the shipped ``sam3_tiny`` with ``benchmarks/fit_concept_calibration.py
-    --data VAL_CELS --data VAL_TEX`` (a grid of query scales and biases for the instance F1 at score 0.5); presence
-    kept as it is. The fit's figures are in the weights README, section sam3_tiny."""
+    --data VAL_CELS --data VAL_TEX``: the colour presence fields by a logistic fit of "the phrase is present" on the
+    colour phrases (the presence of other phrases kept as the model gives it: a refit of presence_scale and
+    presence_bias did not help on both styles), then query scale, bias and colour weight by a grid for the instance
+    F1 at score 0.5 (the colour weight is large: a colour phrase's query on another colour is all but dropped). The
+    fit's figures are in the weights README, section sam3_tiny."""
 
     query_scale: float = 4.0
-    query_bias: float = 5.0
+    query_bias: float = 4.5
     presence_scale: float = 1.0
     presence_bias: float = 0.0
     nms_iou: float = 0.5
+    colour_presence_weight: float = 4.85
+    colour_presence_bias: float = 0.05
+    colour_query_weight: float = 16.0
 
     @classmethod
     def identity(cls) -> ConceptConfig:
-        """No calibration and suppression at IoU 0.7: the scores and instances of the model as it is."""
-        return cls(query_scale=1.0, query_bias=0.0, presence_scale=1.0, presence_bias=0.0, nms_iou=0.7)
+        """No calibration, no colour check and suppression at IoU 0.7: the scores and instances of the model as it
+        is."""
+        return cls(
+            query_scale=1.0,
+            query_bias=0.0,
+            presence_scale=1.0,
+            presence_bias=0.0,
+            nms_iou=0.7,
+            colour_presence_weight=0.0,
+            colour_presence_bias=0.0,
+            colour_query_weight=0.0,
+        )
+
+    @property
+    def colour_check(self) -> bool:
+        """Whether any colour field is on (only then are colour shares computed)."""
+        return bool(self.colour_presence_weight or self.colour_presence_bias or self.colour_query_weight)
 
 
 def concept_scores(
-    query_logits: torch.Tensor, presence_logit: torch.Tensor | float, cfg: ConceptConfig
+    query_logits: torch.Tensor,
+    presence_logit: torch.Tensor | float,
+    cfg: ConceptConfig,
+    shares: np.ndarray | None = None,
 ) -> tuple[torch.Tensor, float]:
-    """query_logits [Q], presence_logit (a scalar) -> (scores [Q] in 0..1, presence probability)."""
-    presence = float(torch.as_tensor(presence_logit).float().mul(cfg.presence_scale).add(cfg.presence_bias).sigmoid())
-    scores = (query_logits.float() * cfg.query_scale + cfg.query_bias).sigmoid() * presence
-    return scores, presence
+    """query_logits [Q], presence_logit (a scalar) -> (scores [Q] in 0..1, presence probability). ``shares`` [Q]:
+    the colour shares of a colour phrase's queries (``concept_colour.colour_shares``), None for other phrases or
+    when the colour check is off."""
+    ql = query_logits.float() * cfg.query_scale + cfg.query_bias
+    pl = torch.as_tensor(presence_logit).float().mul(cfg.presence_scale).add(cfg.presence_bias)
+    if shares is not None:
+        share = torch.as_tensor(np.asarray(shares), dtype=ql.dtype, device=ql.device)
+        weight = ql.sigmoid()
+        pl = pl + cfg.colour_presence_bias + cfg.colour_presence_weight * (share * weight).sum() / weight.sum()
+        ql = ql + cfg.colour_query_weight * (share - 0.5)
+    presence = float(pl.sigmoid())
+    return ql.sigmoid() * presence, presence
 
 
 def mask_nms(masks: torch.Tensor, iou: float, limit: int) -> list[int]:
@@ -83,42 +126,28 @@ def mask_nms(masks: torch.Tensor, iou: float, limit: int) -> list[int]:
     return kept
 
 
-def fit_query_calibration(
-    query_logits: Sequence[float],
-    presence_logits: Sequence[float],
-    is_match: Sequence[bool],
-    n_instances: int,
-    scales: Sequence[float] = (1.0, 1.5, 2.0, 3.0, 4.0),
-    biases: Sequence[float] = tuple(np.arange(-1.0, 6.01, 0.25)),
-    threshold: float = 0.5,
-) -> tuple[float, float, float]:
-    """Grid search of (query_scale, query_bias) for the best instance F1 at ``threshold``.
+def phrase_shares(predictor: Any, out: dict, text: str | None) -> np.ndarray | None:
+    """The colour shares [Q] of a colour phrase's queries on ``predictor``'s image (``concept_colour``), or None when
+    ``text`` is None or names no colour."""
+    from segcorr.segment.concept_colour import colour_index, colour_shares, phrase_colour
 
-    Arguments: one entry per candidate instance of validation queries (after suppression): its query logit, its
-    phrase's presence logit (already calibrated, if at all), whether it matches a true instance (IoU >= 0.5,
-    one-to-one); ``n_instances``: the number of true instances of all those queries.
-    Returns (scale, bias, F1); ties go to the first in grid order. F1 = 2 TP / (kept + n_instances)."""
-    ql = np.asarray(query_logits, np.float64)
-    presence = 1.0 / (1.0 + np.exp(-np.asarray(presence_logits, np.float64)))
-    match = np.asarray(is_match, bool)
-    best = (float(scales[0]), float(biases[0]), -1.0)
-    for a in scales:
-        for b in biases:
-            keep = presence / (1.0 + np.exp(-(a * ql + b))) >= threshold
-            den = int(keep.sum()) + int(n_instances)
-            f1 = 2.0 * int((keep & match).sum()) / den if den else 0.0
-            if f1 > best[2]:
-                best = (float(a), float(b), f1)
-    return best
+    colour = phrase_colour(text) if text else None
+    if colour is None:
+        return None
+    image = getattr(predictor, "image", None)
+    image = predictor._image if image is None else image  # the predictor has no public image view yet
+    masks = out["pred_masks"][0].float().cpu().numpy()
+    return colour_shares(masks, colour_index(image, predictor.scaled_hw, masks.shape[-2:]), colour)
 
 
-def concept_instances(predictor: Any, out: dict, threshold: float) -> ConceptResult:
+def concept_instances(predictor: Any, out: dict, threshold: float, text: str | None = None) -> ConceptResult:
     """The detector's output for one phrase (``pred_logits`` [1, Q], ``presence_logit`` [1], ``pred_masks``
-    [1, Q, h4, w4]) -> its instances on ``predictor``'s image: queries scored by ``predictor.concept``, those at
-    or above ``threshold`` ranked, thinned by mask suppression (at most ``predictor.max_instances``), then
-    resized and finished (``predictor.finish``); empty masks go."""
+    [1, Q, h4, w4]) -> its instances on ``predictor``'s image: queries scored by ``predictor.concept`` (the colour
+    check needs the phrase, ``text``), those at or above ``threshold`` ranked, thinned by mask suppression (at most
+    ``predictor.max_instances``), then resized and finished (``predictor.finish``); empty masks go."""
     cfg = predictor.concept
-    scores, presence = concept_scores(out["pred_logits"][0], out["presence_logit"][0], cfg)
+    shares = phrase_shares(predictor, out, text) if cfg.colour_check else None
+    scores, presence = concept_scores(out["pred_logits"][0], out["presence_logit"][0], cfg, shares)
     order = torch.argsort(scores, descending=True)
     keep = [int(i) for i in order if float(scores[i]) >= threshold][: predictor.max_instances * 2]
     h, w = predictor.orig_hw
