@@ -42,11 +42,11 @@ from segcorr.segment.memory import Sam3TrackMemory
 from segcorr.segment.model.sam3 import NO_OBJ_SCORE
 from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8, check_phrase
 from segcorr.segment.tracker_config import MAX_ID, MODES, MOTIONS, TrackerConfig
-from segcorr.segment.tracker_masks import innermost_point, mask_box, resolve_masks, warp_backward
+from segcorr.segment.tracker_masks import edge_sliver, innermost_point, mask_box, resolve_masks, warp_backward
 from segcorr.segment.tracker_memory_mode import MemoryPropagator, load_memory
 from segcorr.segment.tracker_prompts import PromptCoder, check_prompt
 from segcorr.segment.tracker_reentry import ReentryRule, distinct_share, reenter
-from segcorr.segment.tracker_regions import RegionPropagator, fill_lines
+from segcorr.segment.tracker_regions import RegionPropagator, fill_lines, mask_motion
 from segcorr.segment.tracker_reprompt import Reprompter
 from segcorr.segment.tracker_state import FrameResult, ObjectPrompt, ObjectTrack
 from segcorr.segment.tracker_text import match_detections
@@ -234,7 +234,10 @@ class Sam3Tracker:
                 continue
             if self.config.presence == "model" and scores.get(i, NO_OBJ_SCORE) <= 0:
                 continue
-            prob, m = self._regions.propagate(tr.last_mask, self._full_flow, tr.palette)
+            motion = tr.edge_motion if self.config.edge_motion else None
+            prob, m = self._regions.propagate(tr.last_mask, self._full_flow, tr.palette, motion)
+            seen = mask_motion(m, self._full_flow)
+            tr.edge_motion = seen if seen is not None else tr.edge_motion
             probs[i] = np.where(m, np.maximum(prob, 0.51), 0.0).astype(np.float32)
             if self.config.presence == "flow":
                 scores[i] = max(scores.get(i, NO_OBJ_SCORE), 1.0)
@@ -323,14 +326,27 @@ class Sam3Tracker:
         return {tr.obj_id for tr, _ in placed}
 
     # ------------------------------------------------------------------------------------------ bookkeeping
+    def _leaving(self, tr: ObjectTrack, m: np.ndarray) -> bool:
+        """Whether ``m`` (bool [H, W]) is a present object's sliver at the frame edge (``exit_edge_band``) that has
+        shrunk below ``exit_edge_shrink`` of its mask on the previous frame: an object leaving the frame. Its
+        colours are no evidence (the last slivers blend into their neighbours), so the exit check spares it, and
+        its last good state (what a recovery starts from) stays that of its last full view."""
+        cfg = self.config
+        if not tr.present or cfg.exit_edge_band <= 0:
+            return False
+        last = np.count_nonzero(tr.last_mask) if tr.last_mask is not None else tr.last_area
+        return bool(np.count_nonzero(m) < cfg.exit_edge_shrink * last and edge_sliver(m, cfg.exit_edge_band))
+
     def _plausible(self, tr: ObjectTrack, m: np.ndarray, masks: dict[int, np.ndarray]) -> bool:
         """Whether reprompt mode's answer ``m`` (bool [H, W], not empty) for an object not prompted on this frame
         stands. With region propagation, at least ``exit_distinct`` of its region pixels must be in its own colours
         (``tracker_reentry.distinct_share``; a mask left on look-alike background when it leaves fails) when at
-        least ``exit_own`` of its prompted ones were; an absent object comes back only with a plausible area,
-        overlap and colours."""
+        least ``exit_own`` of its prompted ones were (a leaving sliver, ``_leaving``, is spared); an absent object
+        comes back only with a plausible area (any smaller one for a sliver at the frame edge, ``exit_edge_band``: an
+        object coming back into view), overlap and colours."""
         cfg = self.config
-        if cfg.exit_distinct > 0 and self._regions.ready and tr.distinct is not None and tr.own_share >= cfg.exit_own:
+        checked = tr.distinct is not None and tr.own_share >= cfg.exit_own and not self._leaving(tr, m)
+        if cfg.exit_distinct > 0 and self._regions.ready and checked:
             lab, mean, _ = self._regions.frame
             if distinct_share(m, lab, mean, tr.palette, tr.distinct, cfg.palette_tol) < cfg.exit_distinct:
                 return False
@@ -339,7 +355,8 @@ class Sam3Tracker:
         area = int(m.sum())
         others = sum(int((m & o).sum()) for j, o in masks.items() if o is not m)
         ratio = max(area, tr.last_area) / max(min(area, tr.last_area), 1)
-        ok = ratio <= cfg.recover_area_ratio and others <= cfg.max_overlap * area
+        entering = area < tr.last_area and edge_sliver(m, cfg.exit_edge_band)  # only part of it is in view yet
+        ok = (ratio <= cfg.recover_area_ratio or entering) and others <= cfg.max_overlap * area
         if ok and self._regions.ready:
             ok = self._regions.colour_share(m, tr.palette) >= cfg.recover_colour
         return ok
@@ -357,18 +374,23 @@ class Sam3Tracker:
             if ok and i not in prompted | back and self.mode == "reprompt":
                 ok = self._plausible(tr, m, masks)
             if not ok:
-                tr.present, tr.score = False, NO_OBJ_SCORE
+                tr.present, tr.score, tr.edge_motion = False, NO_OBJ_SCORE, None
                 tr.velocity = np.zeros(2, np.float32)
                 if m is not None:
                     m[:] = False
                 continue
+            leaving = i not in prompted | back and self._leaving(tr, m)
+            moved = tr.present and tr.last_centroid is not None and tr.last_t == self.t - 1
+            tr.present, tr.score, tr.last_t = True, float(scores[i]), self.t
+            tr.best_score = max(tr.best_score, tr.score)
+            if leaving and self._regions.ready:
+                tr.last_mask = m.copy()  # propagation goes on; the last full view stays for a recovery
+                continue
             c = np.argwhere(m).mean(0)[::-1].astype(np.float32)
-            if tr.present and tr.last_centroid is not None and tr.last_t == self.t - 1:
+            if moved:
                 tr.velocity = c - tr.last_centroid
             else:
                 tr.velocity = np.zeros(2, np.float32)
-            tr.present, tr.score, tr.last_t = True, float(scores[i]), self.t
-            tr.best_score = max(tr.best_score, tr.score)
             tr.last_small = self._coder.small(m)
             tr.last_prompt = self._coder.prompt_from_small(tr.last_small)
             tr.last_point = innermost_point(m)

@@ -50,7 +50,14 @@ class TrackerConfig:
     a re-entry, growth or refind (a floor of the object's colour joined the object to itself; 0 disables).
     refind_below: a present object whose mask has shrunk below this share of its prompted area is looked for as an
     absent one (``tracker_reentry``: by its own colours anywhere in the frame), and a larger component found joins
-    its mask (0 disables). Defaults chosen on validation clips (seeds 500000..; figures in docs/tracking.md)."""
+    its mask (0 disables). edge_motion (motion "regions"): where DIS points out of the frame, the warp uses the
+    object's own last median flow instead (``tracker_regions.edge_flow``: DIS loses a leaving object's last slivers;
+    False disables). exit_edge_band: a present object's mask with more than half of its pixels within this many
+    pixels of the frame edge that has shrunk below ``exit_edge_shrink`` of its previous mask is leaving the frame:
+    the exit check spares it (the colours of the last slivers blend into their neighbours) and its last good state
+    stays that of its last full view; and an absent object's answer that is such a sliver may be any smaller than
+    its last good area (it is coming back into view; 0 disables both). Defaults chosen on validation clips (seeds
+    500000..; figures in docs/tracking.md)."""
 
     mode: str = "auto"
     num_maskmem: int = 7
@@ -82,6 +89,9 @@ class TrackerConfig:
     line_fill: int = 3
     reentry_region_cap: float = 1.0
     refind_below: float = 0.7
+    edge_motion: bool = True
+    exit_edge_band: int = 8
+    exit_edge_shrink: float = 0.9
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

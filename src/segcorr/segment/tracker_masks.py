@@ -25,6 +25,16 @@ def innermost_point(m: np.ndarray) -> np.ndarray:
     return np.array([x + 0.5, y + 0.5], np.float32)
 
 
+def edge_sliver(m: np.ndarray, band: int) -> bool:
+    """Whether more than half of the pixels of bool mask [H, W] lie within ``band`` pixels of the frame edge (an
+    object leaving or entering the frame); False for ``band`` 0 or an empty mask."""
+    n = np.count_nonzero(m)
+    if band <= 0 or not n:
+        return False
+    inner = np.count_nonzero(m[band:-band, band:-band]) if min(m.shape) > 2 * band else 0
+    return n - inner > n / 2
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     """IoU of two boxes [4] x0, y0, x1, y1; 0 when both are empty."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

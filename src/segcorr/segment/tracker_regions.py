@@ -179,12 +179,45 @@ class RegionPropagator:
         return 1.0 if palette is None else palette_share(mask, lab, mean, count, palette, self.tol)
 
     def propagate(
-        self, last: np.ndarray, flow: np.ndarray, palette: np.ndarray | None
+        self, last: np.ndarray, flow: np.ndarray, palette: np.ndarray | None, motion: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """last bool [H, W] (the previous frame's mask), flow [2, H, W] (this frame -> previous) -> (warped
-        probability float32 [H, W], this frame's mask bool [H, W])."""
+        probability float32 [H, W], this frame's mask bool [H, W]). ``motion`` [2] (x, y; this frame -> previous):
+        the object's own backward displacement, used instead of ``flow`` where that points out of the frame
+        (``edge_flow``)."""
         from segcorr.segment.tracker_masks import warp_backward
 
         lab, mean, count = self._frame
+        if motion is not None:
+            flow = edge_flow(flow, motion)
         prob = warp_backward(last.astype(np.float32), flow)
         return prob, palette_vote(prob, lab, mean, count, palette, self.tol, self.share_in, self.share_out)
+
+
+def outside_frame(flow: np.ndarray) -> np.ndarray:
+    """bool [H, W]: pixels whose flow [2, H, W] points out of the frame (more than half a pixel past its edge)."""
+    h, w = flow.shape[1:]
+    x = np.arange(w, dtype=np.float32)[None] + flow[0]
+    y = np.arange(h, dtype=np.float32)[:, None] + flow[1]
+    return (x < -0.5) | (x > w - 0.5) | (y < -0.5) | (y > h - 0.5)
+
+
+def edge_flow(flow: np.ndarray, motion: np.ndarray) -> np.ndarray:
+    """flow float32 [2, H, W] (this frame -> previous) with ``motion`` [2] (x, y) in place of every vector that
+    points out of the frame. DIS loses an object leaving the frame: on its last slivers the flow points out of the
+    frame, where the warped mask is empty, though the sliver was inside the frame a step before."""
+    out = outside_frame(flow)
+    if not out.any():
+        return flow
+    f = flow.copy()
+    f[0][out], f[1][out] = np.float32(motion[0]), np.float32(motion[1])
+    return f
+
+
+def mask_motion(mask: np.ndarray, flow: np.ndarray) -> np.ndarray | None:
+    """Median backward displacement float32 [2] (x, y) of bool ``mask`` [H, W] under ``flow`` [2, H, W], over its
+    pixels whose flow stays inside the frame; None when there are none."""
+    ok = mask & ~outside_frame(flow)
+    if not ok.any():
+        return None
+    return np.array([np.median(flow[0][ok]), np.median(flow[1][ok])], np.float32)

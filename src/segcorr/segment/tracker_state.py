@@ -48,6 +48,7 @@ class ObjectTrack:
     distinct: np.ndarray | None = None  # bool [K]: palette colours found nowhere else on the prompted frame
     ref_area: int = 0  # its area when prompted (the size prior of a re-entry)
     own_share: float = 0.0  # share of its prompted region pixels in its own (``distinct``) colours
+    edge_motion: np.ndarray | None = None  # [2] its last median backward flow (motion "regions", ``edge_motion``)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))
     cond: MemoryEntry | None = None
     recent: deque = field(default_factory=deque)
