@@ -132,6 +132,7 @@ class RegionPropagator:
     def reset(self) -> None:
         self._prev_grey: np.ndarray | None = None
         self._frame: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._outside: np.ndarray | None = None  # this frame's flow vectors that point out of the frame
 
     def next_frame(self, img: np.ndarray, labels: np.ndarray, lines: np.ndarray) -> np.ndarray | None:
         """Take this frame (uint8 [H, W, 3]) with its flat regions (int [H, W]) and line art (bool [H, W]).
@@ -146,9 +147,12 @@ class RegionPropagator:
         mean, count = region_colours(img, lab)
         self._frame = (lab, mean, count)
         prev, self._prev_grey = self._prev_grey, grey
+        self._outside = None
         if prev is None or prev.shape != grey.shape:
             return None
-        return estimate_flow(grey, prev, "dis-medium")
+        flow = estimate_flow(grey, prev, "dis-medium")
+        self._outside = outside_frame(flow)
+        return flow
 
     @property
     def ready(self) -> bool:
@@ -189,7 +193,7 @@ class RegionPropagator:
 
         lab, mean, count = self._frame
         if motion is not None:
-            flow = edge_flow(flow, motion)
+            flow = edge_flow(flow, motion, self._outside if self._outside is not None else outside_frame(flow))
         prob = warp_backward(last.astype(np.float32), flow)
         return prob, palette_vote(prob, lab, mean, count, palette, self.tol, self.share_in, self.share_out)
 
@@ -202,11 +206,12 @@ def outside_frame(flow: np.ndarray) -> np.ndarray:
     return (x < -0.5) | (x > w - 0.5) | (y < -0.5) | (y > h - 0.5)
 
 
-def edge_flow(flow: np.ndarray, motion: np.ndarray) -> np.ndarray:
+def edge_flow(flow: np.ndarray, motion: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """flow float32 [2, H, W] (this frame -> previous) with ``motion`` [2] (x, y) in place of every vector that
-    points out of the frame. DIS loses an object leaving the frame: on its last slivers the flow points out of the
-    frame, where the warped mask is empty, though the sliver was inside the frame a step before."""
-    out = outside_frame(flow)
+    points out of the frame (``out``: ``outside_frame(flow)``, computed when not given). DIS loses an object leaving
+    the frame: on its last slivers the flow points out of the frame, where the warped mask is empty, though the
+    sliver was inside the frame a step before."""
+    out = outside_frame(flow) if out is None else out
     if not out.any():
         return flow
     f = flow.copy()
@@ -217,7 +222,11 @@ def edge_flow(flow: np.ndarray, motion: np.ndarray) -> np.ndarray:
 def mask_motion(mask: np.ndarray, flow: np.ndarray) -> np.ndarray | None:
     """Median backward displacement float32 [2] (x, y) of bool ``mask`` [H, W] under ``flow`` [2, H, W], over its
     pixels whose flow stays inside the frame; None when there are none."""
-    ok = mask & ~outside_frame(flow)
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    fx, fy = flow[0, ys, xs], flow[1, ys, xs]
+    x, y = xs + fx, ys + fy
+    ok = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
     if not ok.any():
         return None
-    return np.array([np.median(flow[0][ok]), np.median(flow[1][ok])], np.float32)
+    return np.array([np.median(fx[ok]), np.median(fy[ok])], np.float32)
