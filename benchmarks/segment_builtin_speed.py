@@ -1,6 +1,9 @@
 """Speed and memory of the builtin concept model at 512x384 on the CPU.
 
     python benchmarks/segment_builtin_speed.py [--weights sam3_tiny] [--threads 2] [--runs 7] [--refine snap]
+        [--zoom KEY=VALUE ...]
+
+``--zoom`` replaces fields of the predictor's ``ZoomConfig`` (e.g. ``--zoom box_source=crop --zoom window_overlap=1``).
 
 Times (medians over ``--runs`` after one warm-up): the image embedding (``set_image``, which includes the resize,
 the backbone and the neck), a click, a box, a click that reuses the previous answer's low-res logits, and a text
@@ -29,6 +32,23 @@ def _median_ms(fn, runs: int) -> float:
         fn()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
+
+
+def _zoom_config(cfg, items: list[str]):
+    """``cfg`` (a ZoomConfig) with the fields of ``items`` ("KEY=VALUE", the value read as the field's type)."""
+    import dataclasses
+
+    for item in items:
+        key, _, value = item.partition("=")
+        old = getattr(cfg, key)
+        if isinstance(old, bool):
+            new = value.lower() in ("1", "true", "yes")
+        elif isinstance(old, (int, float)) and not isinstance(old, bool):
+            new = type(old)(value)
+        else:
+            new = None if value == "None" else value
+        cfg = dataclasses.replace(cfg, **{key: new})
+    return cfg
 
 
 def _mean_ms(fns: list) -> float:
@@ -64,11 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--refine", default="snap", choices=["snap", "none"])
     ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--zoom", action="append", default=[], metavar="KEY=VALUE", help="a ZoomConfig field")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     pair = make_cel_pair(args.seed, 384, 512)
     img = pair.img0
     pred = Sam3Predictor.from_pretrained(args.weights, refine=args.refine)
+    pred.zoom = _zoom_config(pred.zoom, args.zoom)
     embed = _median_ms(lambda: pred.set_image(img), args.runs)
     t = time.perf_counter()
     pred.predict(np.array([[256.0, 192.0]]), np.array([1]))
@@ -88,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "size": "512x384",
         "threads": args.threads,
         "refine": args.refine,
+        "zoom": args.zoom,
         "params": params,
         "ms_embed": round(embed, 1),
         "ms_first_prompt_with_snap_segmentation": round(first_ms, 1),

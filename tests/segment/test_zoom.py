@@ -58,7 +58,9 @@ def test_window_mask_logits_on_the_stride4_grid():
 
 def test_zoom_off_is_the_plain_answer_and_on_changes_only_point_and_box(weights, image, monkeypatch):
     plain = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(enabled=False))
-    zoomed = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(min_side=32, point_windows="first"))
+    zoomed = Sam3Predictor.from_pretrained(
+        str(weights), zoom=ZoomConfig(min_side=32, point_windows="first", box_source="embed")
+    )
     zoomed.model.load_state_dict(plain.model.state_dict())
     for p in (plain, zoomed):
         p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0  # random weights: make the object present
@@ -88,7 +90,9 @@ def test_zoom_answer_is_the_window_answer_pasted(weights, image):
     decoder's own choice of output)."""
     plain = Sam3Predictor.from_pretrained(str(weights), refine="none", zoom=ZoomConfig(enabled=False))
     zoomed = Sam3Predictor.from_pretrained(
-        str(weights), refine="none", zoom=ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=None, box_fit=0.0)
+        str(weights),
+        refine="none",
+        zoom=ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=None, box_fit=0.0, box_source="embed"),
     )
     zoomed.model.load_state_dict(plain.model.state_dict())
     for p in (plain, zoomed):
@@ -134,9 +138,12 @@ def test_box_bonus_picks_the_window_answer_among_all_four_outputs(weights, image
     ``choose_output`` picks: a large bonus gives the single output, a large negative one the best multimask one."""
     import torch
 
-    kw = {"refine": "none", "zoom": ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=10.0, box_fit=0.0)}
+    kw = {
+        "refine": "none",
+        "zoom": ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=10.0, box_fit=0.0, box_source="embed"),
+    }
     big = Sam3Predictor.from_pretrained(str(weights), **kw)
-    kw["zoom"] = ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=-10.0, box_fit=0.0)
+    kw["zoom"] = ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=-10.0, box_fit=0.0, box_source="embed")
     small = Sam3Predictor.from_pretrained(str(weights), **kw)
     small.model.load_state_dict(big.model.state_dict())
     for p in (big, small):
@@ -213,7 +220,7 @@ def test_box_fit_weight_picks_the_output_that_fills_its_box(weights, image):
     """A large ``box_fit`` makes the box answer the output whose mask's bounding box fits the box best."""
     from segcorr.segment.zoom import box_fit
 
-    cfg = ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=None, box_fit=100.0)
+    cfg = ZoomConfig(box_margin=2.0, max_aspect=1.0, box_bonus=None, box_fit=100.0, box_source="embed")
     p = Sam3Predictor.from_pretrained(str(weights), refine="none", zoom=cfg)
     p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
     p.set_image(image)
