@@ -54,12 +54,13 @@ class ConceptConfig:
     Defaults: fitted on validation images for the shipped ``sam3_tiny`` with ``benchmarks/fit_concept_calibration.py
     --data VAL_CELS --data VAL_TEX``: the colour presence fields by a logistic fit of "the phrase is present" on the
     colour phrases (the presence of other phrases kept as the model gives it: a refit of presence_scale and
-    presence_bias did not help on both styles), then query scale, bias and colour weight by a grid for the instance
-    F1 at score 0.5 (the colour weight is large: a colour phrase's query on another colour is all but dropped). The
-    fit's figures are in the weights README, section sam3_tiny."""
+    presence_bias did not help on both styles), the colour query weight by a grid for the instance F1 at score 0.5
+    (it is large: a colour phrase's query on another colour is all but dropped). The query scale and bias stay
+    those of the previous fit: the grid's lower bias (4.5) gained on cels with the colour check but lost on the
+    textured style and on phrases without a colour. The fit's figures are in the weights README, section sam3_tiny."""
 
     query_scale: float = 4.0
-    query_bias: float = 4.5
+    query_bias: float = 5.0
     presence_scale: float = 1.0
     presence_bias: float = 0.0
     nms_iou: float = 0.5
