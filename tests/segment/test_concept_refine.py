@@ -10,7 +10,7 @@ import torch
 from segcorr.errors import InputError
 from segcorr.segment import build as build_segmenter
 from segcorr.segment.base import Prompts
-from segcorr.segment.concept_refine import ConceptConfig, concept_instances, concept_scores, mask_nms
+from segcorr.segment.concept_refine import ConceptConfig, concept_instances, concept_scores, mask_nms, phrase_shares
 from segcorr.segment.predictor import Sam3Predictor
 
 
@@ -115,3 +115,13 @@ def test_concept_instances_use_the_colour_check_only_with_the_phrase(weights, im
     assert red.presence == pytest.approx(want, rel=1e-6) and red.presence != pytest.approx(no_text.presence)
     hair = concept_instances(p, out, 0.0, text="hair")  # no colour word: as without the phrase
     assert hair.presence == pytest.approx(no_text.presence)
+
+
+def test_phrase_shares_work_on_outputs_that_carry_gradients(weights, image):
+    p = Sam3Predictor.from_pretrained(str(weights), refine="none")
+    p.set_image(image)
+    out = p.model.predict_concept(p.features, torch.zeros(1, dtype=torch.long), p._tokens(["red hair"]))
+    assert out["pred_masks"].requires_grad
+    shares = phrase_shares(p, out, "red hair")
+    assert shares.shape == (out["pred_logits"].shape[1],) and ((shares >= 0) & (shares <= 1)).all()
+    assert phrase_shares(p, out, "hair") is None

@@ -137,7 +137,7 @@ def phrase_shares(predictor: Any, out: dict, text: str | None) -> np.ndarray | N
         return None
     image = getattr(predictor, "image", None)
     image = predictor._image if image is None else image  # the predictor has no public image view yet
-    masks = out["pred_masks"][0].float().cpu().numpy()
+    masks = out["pred_masks"][0].detach().float().cpu().numpy()
     return colour_shares(masks, colour_index(image, predictor.scaled_hw, masks.shape[-2:]), colour)
 
 
