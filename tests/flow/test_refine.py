@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -348,3 +350,63 @@ def test_every_entry_point_raises_the_same_input_error_for_the_same_mistake():
 
     with pytest.raises(InputError, match="differ in size"):
         estimate_flow(img0, img1[:-1], "zero")
+
+
+def _coarse(flow: np.ndarray, cell: int = 16) -> np.ndarray:
+    """flow [2, H, W] as cell x cell blocks of its mean (a network's coarse estimate of a non-affine motion)."""
+    c, h, w = flow.shape
+    blocks = flow.reshape(c, h // cell, cell, w // cell, cell).mean((2, 4), keepdims=True)
+    return np.broadcast_to(blocks, (c, h // cell, cell, w // cell, cell)).reshape(c, h, w).copy()
+
+
+def test_fuse_takes_the_classical_flow_itself_where_no_affine_map_fits(non_affine_case):
+    """A textured segment bends; the network saw the bend only in 16-px blocks. The classical flow started from it
+    follows the bend, and the fourth candidate (`own_penalty`) gives it to the segment."""
+    img0, img1, bend, labels = non_affine_case
+    coarse = _coarse(bend)
+    base = RefineConfig(polish_iters=0, variational_iters=0)
+    without = refine_flow(img0, img1, coarse, labels, replace(base, own_penalty=float("inf")))
+    with_own = refine_flow(img0, img1, coarse, labels, base)
+    err = lambda f: float(np.linalg.norm(f - bend, axis=0)[8:-8, 8:-8].mean())  # noqa: E731
+    assert err(with_own) < 0.5 * err(without)
+    assert err(with_own) < 0.5 * err(coarse)
+
+
+def test_own_max_dev_holds_the_classical_flow_to_the_network_s(non_affine_case):
+    """With a bound of 0 px the fourth candidate is the network's flow itself (with a larger penalty than the
+    unfitted candidate), so the output is the one without the candidate; a bound of inf lets the classical flow
+    through."""
+    img0, img1, bend, labels = non_affine_case
+    coarse = _coarse(bend)
+    base = RefineConfig(polish_iters=0, variational_iters=0)
+    off = refine_flow(img0, img1, coarse, labels, replace(base, own_penalty=float("inf")))
+    assert np.array_equal(refine_flow(img0, img1, coarse, labels, replace(base, own_max_dev=0.0)), off)
+    assert not np.array_equal(refine_flow(img0, img1, coarse, labels, replace(base, own_max_dev=float("inf"))), off)
+
+
+def test_the_classical_flow_itself_is_never_given_to_lines_or_flat_segments():
+    """A flat segment and a 1-px line: a per-pixel match there cannot be checked, so neither keeps the classical
+    flow even at no penalty; the output equals the one without the candidate."""
+    import cv2
+
+    rng = np.random.default_rng(2)
+    h, w = 64, 80
+    img = cv2.GaussianBlur((rng.random((h + 8, w + 8, 3)) * 255).astype(np.uint8), (3, 3), 0)
+    img[10:50, 10:50] = (90, 140, 200)  # a flat region
+    img[55, :] = 0  # a line
+    img0, img1 = img[4 : 4 + h, 4 : 4 + w], img[2 : 2 + h, 1 : 1 + w]
+    labels = np.ones((h, w), np.int32)
+    labels[6:46, 6:46] = 2
+    labels[51, :] = 3
+    flow = rng.normal(0, 2.0, (2, h, w)).astype(np.float32) + np.array([3.0, 2.0], np.float32)[:, None, None]
+    base = RefineConfig(polish_iters=0, variational_iters=0, neighbours=0, raw_penalty=float("inf"))
+    off = refine_flow(img0, img1, flow, labels, replace(base, own_penalty=float("inf")))
+    on = refine_flow(img0, img1, flow, labels, replace(base, own_penalty=0.0, own_max_dev=float("inf")))
+    inner = labels != 1
+    assert np.array_equal(on[:, inner], off[:, inner])
+
+
+def test_refine_config_rejects_negative_own_settings():
+    for kw in ({"own_penalty": -1.0}, {"own_max_dev": -0.5}, {"own_penalty": float("nan")}):
+        with pytest.raises(InputError, match="own_"):
+            RefineConfig(**kw)

@@ -5,8 +5,9 @@ Cel animation moves in pieces: between two frames a flat colour region (and the 
 an affine map. `refine_flow` in "affine" mode replaces the flow inside every segment by a robust affine fit of it
 (`segcorr.flow.segment_fit`); occluded pixels inherit the motion of their segment instead of a guess. In "fuse" mode
 it then chooses, per segment, between candidate flows (the network's fit, the fit of a classical method started
-from the network's flow, the network's own flow) by photometric error after warping frame 1, with small penalties
-against the classical candidate and the unfitted flow; the classical candidate is offered only in textured segments
+from the network's flow, the network's own flow, and the classical flow itself where it stays near the network's:
+motion no affine map follows, such as smoke, hair or a turning figure) by photometric error after warping frame 1,
+with small penalties against all but the network's fit; the classical candidates are offered only in textured segments
 (`textured_segments`): inside a flat cel region its flow is an interpolation from the borders that a photometric
 cost cannot check. A propagation pass (`propagate_segments`) then offers every segment the frame's dominant affine
 motion and the affine motions of its neighbours: a flat region's own estimate is weak, and the right one is often
@@ -25,6 +26,7 @@ fitted or chosen for, never a neighbour. Settings and how they were chosen: `Ref
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -111,7 +113,9 @@ def refine_flow(
     raw_flow (float32 [2, H, W], default `flow`): what the output holds where the network's own flow is kept
     (segments where the unfitted flow wins, label-0 pixels in "affine" mode, every pixel without labels), e.g. the
     flow without its 1/8-cell blocks (`segcorr.flow.deblock`); the fits, the choices and the classical
-    method's start read `flow`, so the choices do not depend on it. Without labels (a model run without segments and
+    method's start read `flow`, except the fourth candidate (`cfg.own_penalty`), which falls back to raw_flow where
+    the classical flow strays more than `cfg.own_max_dev` from it (against the blocky flow the fallback's outline
+    would follow the 1/8 cells). Without labels (a model run without segments and
     no segmenter) raw_flow is returned. Label 0
     means "no segment" (the gaps a SAM-style label map leaves): those pixels are not fitted, take no part in the
     choices and are no one's neighbour; in "fuse" mode they take the classical flow started from `flow` pixel by
@@ -132,14 +136,17 @@ def refine_flow(
         unlabelled[0] = True  # compact ids keep the order of the labels: label 0 is id 0
     p_net = fits.fit(flow, cfg.tau, cfg.iters, cfg.scale_mult)  # [n, 2, 3]
     free = raw_flow  # the flow of label-0 pixels
+    own, own_flow = np.zeros(s.n, bool), None  # segments that keep the classical flow itself, and that flow
     if cfg.mode == "affine":
         params, raw = p_net, unlabelled.copy()
     else:
-        params, raw, classical = _fused_params(img0, img1, flow, fits, s, p_net, unlabelled, cfg)
-        free = classical
+        params, raw, own, free = _fused_params(img0, img1, flow, fits, s, p_net, unlabelled, cfg, raw_flow)
+        own_flow = _near(free, raw_flow, cfg.own_max_dev) if own.any() else None
     if cfg.polish_iters > 0:
-        params = _polish(img0, img1, s, params, ~raw, cfg)
+        params = _polish(img0, img1, s, params, ~raw & ~own, cfg)
     out = _fused_field(s.lab, params, raw, raw_flow)  # the full field is built once, after every choice
+    if own.any():
+        np.copyto(out, own_flow, where=own[s.lab][None])
     if unlabelled[0] and free is not raw_flow:
         np.copyto(out, free, where=(s.lab == 0)[None])
     if cfg.mode == "fuse" and cfg.variational_iters > 0:
@@ -167,28 +174,54 @@ def _fused_params(
     p_net: np.ndarray,
     unlabelled: np.ndarray,
     cfg: RefineConfig,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The "fuse" mode's choices: (params [n, 2, 3], raw bool [n]: segments that keep the network's flow, the
-    classical flow float32 [2, H, W])."""
+    smooth: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The "fuse" mode's choices: (params [n, 2, 3], raw bool [n]: segments that keep the network's flow, own bool
+    [n]: segments that keep the classical flow itself, held to `cfg.own_max_dev` of smooth (the deblocked
+    network flow [2, H, W]; default flow) by `_near`, the classical flow float32 [2, H, W])."""
     from segcorr.flow.classical import estimate_flow
 
     start = flow if cfg.classical_init else None
     classical = estimate_flow(img0, img1, cfg.classical, init=start)
     p_dis = fits.fit(classical, cfg.tau, cfg.iters, cfg.scale_mult)
     cands = [s.affine(p_net), s.affine(p_dis), s.take(flow)]
-    pen = np.array([0.0, cfg.penalty, cfg.raw_penalty])[:, None] + np.zeros((1, s.n))
-    if cfg.textured_share >= 0:  # the classical candidate only where the frame has texture to match
+    pen = [0.0, cfg.penalty, cfg.raw_penalty]
+    own_flow = classical
+    if cfg.own_penalty != float("inf"):  # the classical flow itself, near the network's: non-affine motion
+        own_flow = _near(classical, flow if smooth is None else smooth, cfg.own_max_dev)
+        cands.append(s.take(own_flow))
+        pen.append(cfg.own_penalty)
+    pen = np.array(pen)[:, None] + np.zeros((1, s.n))
+    if cfg.textured_share >= 0:  # the classical candidates only where the frame has texture to match
         pen[1, ~textured_segments(img0, s.lab, s.n, cfg)] = np.inf
+    if len(cands) > 3:  # its own flow only in textured segments with an interior, never in lines or small parts
+        inner = replace(cfg, min_interior=0, textured_share=max(cfg.textured_share, 0.0))
+        pen[3, ~textured_segments(img0, s.lab, s.n, inner)] = np.inf
     pick, err = s.choose([s.error(c, cfg.trunc) for c in cands], pen)
-    params = np.where((pick == 1)[:, None, None], p_dis, p_net)  # the raw flow's own fit is p_net
+    params = np.where((pick == 1)[:, None, None] | (pick == 3)[:, None, None], p_dis, p_net)  # raw: its own fit
     raw = (pick == 2) | unlabelled  # [n] segments that keep the network's flow as is
+    own = pick == 3
     if cfg.neighbours > 0:
         fused = np.stack(cands)[pick[s.seg], :, np.arange(s.seg.size)].T  # [2, N] the fused flow at the samples
         sub = _fused_field(s.lab, params, raw, flow, cfg.dominant_step)  # and on the dominant motion's grid
+        if own.any():
+            st = cfg.dominant_step
+            np.copyto(sub, own_flow[:, ::st, ::st], where=own[s.lab[::st, ::st]][None])
         moved, chosen = _propagation_choice(s, fused, sub, params, err, cfg, unlabelled)
         params = np.where(moved[:, None, None], chosen, params)
         raw &= ~moved
-    return params, raw, classical
+        own &= ~moved
+    return params, raw, own, classical
+
+
+def _near(classical: np.ndarray, flow: np.ndarray, max_dev: float, fallback: np.ndarray | None = None) -> np.ndarray:
+    """classical (float32 [2, H, W]) where it differs from flow ([2, H, W]) by at most max_dev px in u and v,
+    fallback (default flow; e.g. the deblocked network flow) elsewhere -> float32 [2, H, W] (classical itself when
+    max_dev is inf)."""
+    if max_dev == float("inf"):
+        return classical
+    far = np.abs(classical - flow).max(0) > max_dev
+    return np.where(far[None], flow if fallback is None else fallback, classical).astype(np.float32)
 
 
 def _polish(img0: np.ndarray, img1: np.ndarray, s: SegmentSamples, params: np.ndarray, active: np.ndarray, cfg):

@@ -16,7 +16,8 @@ class RefineConfig:
     figures) is in `src/segcorr/weights/README.md`, "Refinement settings".
 
     mode: "none" (network flow as is), "affine" (per-segment robust affine fit of it), "fuse" (per segment, the
-        best by photometric error of: the fit of the network flow, the fit of `classical`'s flow, the network flow;
+        best by photometric error of: the fit of the network flow, the fit of `classical`'s flow, the network flow,
+        `classical`'s flow itself (`own_penalty`);
         then a propagation pass, the polish and the variational refinement).
     classical: OpenCV method that supplies the second candidate in "fuse" mode.
     classical_init: the classical method starts from the network's flow instead of from zero, so its candidate is
@@ -29,6 +30,16 @@ class RefineConfig:
         its photometric error look better than its flow is).
     raw_penalty: the same for the network's flow without the fit (a way out for segments whose motion is not
         affine: bending, deforming).
+    own_penalty: "fuse" mode, grey levels added to a fourth candidate, the classical flow itself (not fitted):
+        motion that no affine map follows and the network's coarse flow misses (smoke, hair, a turning figure).
+        Offered only in segments with texture in their interior (`textured_segments` with no `min_interior`
+        exemption: never lines or small parts, where a per-pixel match cannot be checked). inf: no such
+        candidate. Chosen on validation seeds 500000.. of the "film" style (one and three time units apart), with
+        "cel" and "shaded" as checks.
+    own_max_dev: px; in that candidate (and in label-0 pixels), pixels where the classical flow differs from the
+        network's by more than this in u or v keep the network's flow: so far from the network's motion a
+        match is more often a repeated texture or a guess in an occlusion than a correction (inf: no bound).
+        Chosen with own_penalty.
     trunc: grey levels, truncation of the per-pixel photometric error, so a segment's cost is close to its share
         of mismatched pixels and occluded parts cannot dominate it.
     flat_grad, textured_share, min_interior: the classical candidate is offered only in textured segments: more
@@ -74,6 +85,8 @@ class RefineConfig:
     iters: int = 3
     penalty: float = 0.125
     raw_penalty: float = 0.25
+    own_penalty: float = 0.5
+    own_max_dev: float = 8.0
     trunc: float = 10.0
     flat_grad: float = 1.0
     textured_share: float = 0.3
@@ -110,6 +123,10 @@ class RefineConfig:
         for name in ("neighbours", "min_samples", "min_interior", "polish_iters", "variational_iters"):
             if int(getattr(self, name)) < 0:
                 raise InputError(f"refine {name}: expected 0 or more, found {getattr(self, name)}")
+        if not float(self.own_penalty) >= 0 or not float(self.own_max_dev) >= 0:
+            raise InputError(
+                f"refine own_penalty, own_max_dev: expected 0 or more, found {self.own_penalty}, {self.own_max_dev}"
+            )
         for name in ("variational_alpha", "variational_delta", "variational_gamma", "variational_keep_jump"):
             if not float(getattr(self, name)) >= 0:
                 raise InputError(f"refine {name}: expected 0 or more, found {getattr(self, name)}")

@@ -43,7 +43,9 @@ class CelPair:
     seed: int
 
 
-def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "cel", degrade: bool = True) -> CelPair:
+def make_cel_pair(
+    seed: int, height: int = 384, width: int = 512, style: str = "cel", degrade: bool = True, span: float = 1.0
+) -> CelPair:
     """Generate the pair for ``seed`` (deterministic: the seed is the only source of randomness).
 
     ``style``: "cel" (flat colours, cel shadows, line art), "textured" (rich textures, chair- and
@@ -52,13 +54,17 @@ def make_cel_pair(seed: int, height: int = 384, width: int = 512, style: str = "
     ``segcorr.data.synth.cel_shaded``) or "film" (painted parallax backgrounds, a camera that pans and zooms,
     soft-shaded characters, then grade, blur, grain and JPEG on both frames; ``segcorr.data.synth.cel_film``).
     ``degrade``: False leaves the "film" frames as rendered (to check the exact ground truth); other styles are
-    never degraded.
+    never degraded. ``span``: the time between the two frames in the scene's time unit (1: the usual pair; 2: two
+    frame steps apart, as when animation on twos is sampled every other frame): every motion, the camera's and the
+    limbs' swings included, grows with it; 1 gives the same pair as before the option.
     """
+    if not span > 0:
+        raise ValueError(f"span must be > 0, got {span}")
     if height < 8 or width < 8:
         raise ValueError(f"height and width must be >= 8, got {height}x{width}")
     scene = build_scene(np.random.default_rng(seed), height, width, style)
-    m0, m1 = scene.surface_matrices(0.0), scene.surface_matrices(1.0)
-    f0, f1 = render(scene, 0.0, m0), render(scene, 1.0, m1)
+    m0, m1 = scene.surface_matrices(0.0), scene.surface_matrices(float(span))
+    f0, f1 = render(scene, 0.0, m0), render(scene, float(span), m1)
     fw = flow_between(f0.sid, m0, m1)
     bw = flow_between(f1.sid, m1, m0)
     _, _, concepts = scene.surface_tables()
@@ -134,8 +140,10 @@ def write_cels(
     width: int = 512,
     progress: bool = True,
     style: str = "cel",
+    span: float = 1.0,
 ) -> Path:
     """Write ``count`` pairs (pair i uses seed ``seed + i``) in the pairs layout; returns ``out_dir``.
+    ``span``: time between the frames (`make_cel_pair`); written to ``meta.json`` when it is not 1.
 
     Files per pair: ``NNNNN_img0.png``, ``_img1.png``, ``_flow.flo``, ``_occ.png`` (255 = occluded in
     frame 0), ``_seg0.png``, ``_seg1.png`` (16-bit), ``_inst0.png`` (16-bit instance ids of frame 0, 0 =
@@ -149,7 +157,7 @@ def write_cels(
     pairs = []
     with prog:
         for i in range(count):
-            pairs.append(_write_pair(out, f"{i:05d}", make_cel_pair(seed + i, height, width, style)))
+            pairs.append(_write_pair(out, f"{i:05d}", make_cel_pair(seed + i, height, width, style, span=span)))
             prog.advance(task)
     meta = {
         "generator": GENERATOR_VERSION,
@@ -163,5 +171,7 @@ def write_cels(
         "occ": "255 = pixel of frame0 not visible in frame1",
         "pairs": pairs,
     }
+    if span != 1.0:
+        meta["span"] = float(span)
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=1))
     return out
