@@ -47,10 +47,12 @@ def test_refine_and_filter_drops_outliers_and_refines_the_rest():
     truth = cv2.perspectiveTransform(k0[None], h)[0]
     k1 = truth + rng.uniform(-2, 2, truth.shape)
     k1[:6] += 25.0  # coarse-stage outliers
-    out, keep, support = refine_and_filter(g0, g1, k0, k1, PatchRefine(), (240, 320))
+    out, keep, support = refine_and_filter(g0, g1, k0, k1, PatchRefine(consistency_px=2.0), (240, 320))
     assert not keep[:6].any() and keep[6:].mean() > 0.95 and support == int(keep.sum())
     assert out.shape == (int(keep.sum()), 2) and out.dtype == np.float32
     assert np.median(np.linalg.norm(out - truth[keep], axis=1)) < 0.2
+    _, keep_all, s = refine_and_filter(g0, g1, k0, k1, PatchRefine(consistency_px=2.0, consistency_min=95), (240, 320))
+    assert keep_all.all() and s == support  # fewer than consistency_min pass: all kept, the support still told
     plain, keep0, _ = refine_and_filter(g0, g1, k0, k1, PatchRefine(consistency_px=0.0), (240, 320))
     assert keep0.all()  # off: exactly refine_matches
     np.testing.assert_array_equal(plain, refine_matches(g0, g1, k0, k1, PatchRefine(), (240, 320)))
@@ -61,3 +63,5 @@ def test_consistency_settings_are_checked():
         PatchRefine(consistency_px=-1.0)
     with pytest.raises(ValueError):
         PatchRefine(refit_iterations=-1)
+    with pytest.raises(ValueError):
+        PatchRefine(consistency_min=-1)

@@ -3,8 +3,9 @@
 The tiny AS-Mamba model is not rotation invariant: pairs rotated by more than about 45 degrees give matches that
 no neighbourhood agrees with. When fewer than ``retry_below`` matches pass the consistency check of
 ``segcorr.matching.consistency`` (the ``support`` of ``refine_and_filter``), image 1 is turned by each of ``turns``
-quarter turns (``np.rot90``: exact, no resampling), matched again, and the try with the largest support wins; its
-points are mapped back to image 1 as given. A pair the first try matches costs nothing more; a pair it fails costs
+quarter turns (``np.rot90``: exact, no resampling), matched again, and the turned try with the largest support
+wins if that support reaches ``retry_below`` itself (else the first try stays); its points are mapped back to
+image 1 as given. A pair the first try matches costs nothing more; a pair it fails costs
 up to ``len(turns)`` more matching passes.
 """
 

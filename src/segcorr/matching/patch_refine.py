@@ -38,14 +38,15 @@ class PatchRefine:
     search: int = 4
     iterations: int = 3
     neighbours: int = 20
-    consistency_px: float = 2.0  # after refining, drop matches farther than this from their neighbours' motion
+    consistency_px: float = 8.0  # after refining, drop matches farther than this from their neighbours' motion
     refit_iterations: int = 2  # then refine the kept matches again, with neighbourhoods free of the dropped ones
+    consistency_min: int = 8  # with fewer matches passing the check, every match is kept (too few to judge)
 
     def __post_init__(self) -> None:
         if self.radius < 1 or self.search < 1 or self.iterations < 1 or self.neighbours < 3:
             raise ValueError(f"PatchRefine: radius, search, iterations >= 1 and neighbours >= 3, found {self}")
-        if self.consistency_px < 0 or self.refit_iterations < 0:
-            raise ValueError(f"PatchRefine: consistency_px and refit_iterations >= 0, found {self}")
+        if self.consistency_px < 0 or self.refit_iterations < 0 or self.consistency_min < 0:
+            raise ValueError(f"PatchRefine: consistency_px, refit_iterations, consistency_min >= 0, found {self}")
 
 
 def neighbour_index(k0: np.ndarray, neighbours: int) -> np.ndarray | None:
@@ -186,8 +187,8 @@ def refine_and_filter(
     """``refine_matches``, then (``consistency_px`` > 0) the neighbourhood-consistency check of
     ``segcorr.matching.consistency`` and ``refit_iterations`` more rounds on the matches it keeps.
     Returns (image 1's refined points [M', 2] float32, keep: bool [M], which of the M input matches they are,
-    support: how many matches passed the check). With fewer than 8 passing, every match is kept (too few to
-    judge) and ``support`` says so; with the check off, ``support`` is M."""
+    support: how many matches passed the check). With fewer than ``consistency_min`` passing, every match is kept
+    (too few to judge) and ``support`` says so; with the check off, ``support`` is M."""
     from dataclasses import replace
 
     from segcorr.matching.consistency import consistent_matches
@@ -198,7 +199,7 @@ def refine_and_filter(
         return k1, keep, len(k0)
     passed = consistent_matches(k0, k1, cfg.neighbours, cfg.consistency_px, min_kept=0)
     support = int(passed.sum())
-    if support < 8:
+    if support < max(cfg.consistency_min, 1):
         return k1, keep, support
     k0, k1 = k0[passed], k1[passed]
     if cfg.refit_iterations > 0 and support < len(passed):

@@ -115,7 +115,7 @@ class MatchPredictor:
         if search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below:
             for turns in search.turns:
                 out, s = self._match(img0, turn_image(img1, turns))
-                if s > support:
+                if s > support and s >= search.retry_below:  # a turn must find agreement itself
                     out["mkpts1"] = unturn_points(out["mkpts1"], turns, img1.shape[:2])
                     best, support = out, s
         return best
