@@ -3,7 +3,7 @@
 The detector gives, per phrase, ``Q`` query logits, one presence logit and ``Q`` stride-4 mask logits. An instance's
 score is ``sigmoid(query_scale * query_logit + query_bias) * sigmoid(presence_scale * presence_logit +
 presence_bias)``: the presence still multiplies every query's score, and the affine maps calibrate the two logits
-for the weights at hand. For a colour phrase ("red hair", "character in blue") the colour check adds evidence from
+for the weights at hand. For a colour phrase ("red hair", "blue shoes") the colour check adds evidence from
 the image's own colours to both logits (``ConceptConfig``'s colour fields, ``segment.concept_colour``). Queries
 whose score reaches the predictor's ``text_threshold`` are ranked by score and thinned by mask non-maximum
 suppression on their stride-4 masks (a query goes when its mask overlaps a better one by more than ``nms_iou``).
@@ -43,7 +43,7 @@ class ConceptConfig:
     docstring).
 
     The presence logit is ``presence_scale * presence_logit + presence_bias``, plus, for a colour phrase ("red hair",
-    "character in blue", ``concept_colour.phrase_colour``) when ``concept_instances`` is given the phrase,
+    "blue shoes", ``concept_colour.phrase_colour``) when ``concept_instances`` is given the phrase,
     ``colour_presence_bias + colour_presence_weight * share``, where ``share`` is the mean colour share of the
     phrase's queries weighted by their calibrated query probabilities (``concept_colour.colour_shares``: the
     fraction of a query's stride-4 mask whose nearest named colour in the image is the phrase's colour). A colour
@@ -56,8 +56,8 @@ class ConceptConfig:
     colour phrases (the presence of other phrases kept as the model gives it: a refit of presence_scale and
     presence_bias did not help on both styles), the colour query weight by a grid for the instance F1 at score 0.5
     (it is large: a colour phrase's query on another colour is all but dropped). The query scale and bias stay
-    those of the previous fit: the grid's lower bias (4.5) gained on cels with the colour check but lost on the
-    textured style and on phrases without a colour. The fit's figures are in the weights README, section sam3_tiny."""
+    those of the previous fit: the grid's other best bias (4.5) was no better on cels and worse on the textured
+    style and on phrases without a colour. The fit's figures are in the weights README, section sam3_tiny."""
 
     query_scale: float = 4.0
     query_bias: float = 5.0
@@ -65,7 +65,7 @@ class ConceptConfig:
     presence_bias: float = 0.0
     nms_iou: float = 0.5
     colour_presence_weight: float = 4.85
-    colour_presence_bias: float = 0.05
+    colour_presence_bias: float = 0.07
     colour_query_weight: float = 16.0
 
     @classmethod
