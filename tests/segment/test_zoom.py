@@ -184,7 +184,7 @@ def test_clicks_use_point_bonus_and_boxes_box_bonus(weights, image, monkeypatch)
 
 def test_point_windows_all_embeds_one_window_per_distinct_output(weights, image, monkeypatch):
     p = Sam3Predictor.from_pretrained(
-        str(weights), zoom=ZoomConfig(point_windows="all", min_side=16, window_overlap=1.0)
+        str(weights), zoom=ZoomConfig(point_windows="all", min_side=16, window_overlap=1.0, point_enough=10.0)
     )
     p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
     p.set_image(image)
@@ -239,30 +239,47 @@ def test_window_iou():
     assert window_iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
 
 
-def test_window_overlap_skips_windows_like_an_earlier_one_in_order_of_predicted_iou(weights, image, monkeypatch):
-    """overlap 1: one embedding per distinct window; overlap 0: only the window of the output of highest predicted
-    IoU (every other window overlaps it by IoU >= 0)."""
+def _click_windows(weights, image, monkeypatch, **zoom):
+    """The windows (as embedded crop shapes, in order) of one click whose four first outputs are nested boxes of
+    predicted IoU 0.5, 0.9, 0.7, 0.3, through ``zoom_answer``; and the shapes of all four windows by output."""
+    import torch
+
+    from segcorr.segment.zoom import zoom_answer
+
+    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(min_side=16, **zoom))
+    p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+    p.set_image(image)
     pt = np.array([[65.0, 35.0]])
-    counts = {}
-    for overlap in (1.0, 0.0):
-        p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(min_side=16, window_overlap=overlap))
-        p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
-        p.set_image(image)
-        outputs, ious = p._all_outputs(pt * p.scale, np.array([1]), None, None)
-        windows = []
-        for o in outputs:
-            base, _ = point_window_box(pt, o > 0.5, (96, 160), 0.0)
-            windows.append(grow_window(base, 0.15, (96, 160), 16, 1.5))
-        embeds = []
-        orig = p._embed
-        monkeypatch.setattr(
-            p, "_embed", lambda img, orig=orig, embeds=embeds: (embeds.append(img.shape[:2]), orig(img))[1]
-        )
-        p.predict(pt, np.array([1]))
-        counts[overlap] = embeds
-        x0, y0, x1, y1 = windows[int(np.argmax(ious))]
-        assert embeds[0] == (y1 - y0, x1 - x0)  # the most trusted output's window comes first
-    assert len(counts[1.0]) == len({w for w in windows}) and len(counts[0.0]) == 1
+    probs = np.zeros((4, 96, 160), np.float32)
+    for k, (x0, y0, x1, y1) in enumerate([(60, 30, 70, 40), (50, 25, 80, 45), (30, 15, 110, 70), (0, 0, 160, 96)]):
+        probs[k, y0:y1, x0:x1] = 1.0
+    ious = np.array([0.5, 0.9, 0.7, 0.3], np.float32)
+    shapes = []
+    for o in probs:
+        x0, y0, x1, y1 = grow_window(point_window_box(pt, o > 0.5, (96, 160), 0.0)[0], 0.15, (96, 160), 16, 1.5)
+        shapes.append((y1 - y0, x1 - x0))
+    embeds = []
+    orig = p._embed
+    monkeypatch.setattr(p, "_embed", lambda img: (embeds.append(img.shape[:2]), orig(img))[1])
+    with torch.no_grad():
+        out, iou = zoom_answer(p, pt, np.array([1]), probs[1:2], ious[1:2], None, pt, (probs, ious))
+    assert out.shape == (1, 96, 160) and iou.shape == (1,)
+    return embeds, shapes
+
+
+def test_window_overlap_skips_windows_like_an_earlier_one_in_order_of_predicted_iou(weights, image, monkeypatch):
+    """overlap 1: every distinct window, those of outputs of higher predicted IoU first; overlap 0: only the window
+    of the output of highest predicted IoU (every other window overlaps it by IoU >= 0)."""
+    embeds, shapes = _click_windows(weights, image, monkeypatch, window_overlap=1.0, point_enough=10.0)
+    assert len(set(shapes)) == 4 and embeds == [shapes[1], shapes[2], shapes[0], shapes[3]]
+    embeds, shapes = _click_windows(weights, image, monkeypatch, window_overlap=0.0, point_enough=10.0)
+    assert embeds == [shapes[1]]
+
+
+def test_point_enough_stops_the_click_windows_at_a_confident_answer(weights, image, monkeypatch):
+    """point_enough above any predicted IoU: every window; below any: only the first (the most trusted output's)."""
+    embeds, shapes = _click_windows(weights, image, monkeypatch, window_overlap=1.0, point_enough=-10.0)
+    assert embeds == [shapes[1]]
 
 
 def test_a_zoomed_prompt_decodes_the_whole_image_once(weights, image, monkeypatch):

@@ -12,8 +12,9 @@ Windows (original pixels, ``x0, y0, x1, y1``):
 every window is then widened to an aspect of at most ``max_aspect``, to at least ``min_side`` pixels, and shifted
 inside the image. With ``point_windows="all"`` a click gets a window from each of the whole image's four outputs
 (single and multimask), and the window answer with the highest predicted IoU wins, pasted on the output its
-window came from; the windows are taken in order of their output's predicted IoU, and one that overlaps an earlier
-window by at least ``window_overlap`` (IoU) is skipped (up to four image embeddings per click instead of one).
+window came from; the windows are taken in order of their output's predicted IoU, one that overlaps an earlier
+window by at least ``window_overlap`` (IoU) is skipped, and once a window answers with a predicted IoU of at least
+``point_enough`` the rest are skipped (up to four image embeddings per click instead of one).
 With several ``scales`` each window is also tried that many times larger (same centre), and the answer with the
 highest predicted IoU wins (the first answer competes when ``keep_first``).
 
@@ -37,6 +38,7 @@ at the cost of snapping all eight.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +74,9 @@ class ZoomConfig:
     # this IoU is skipped, its answers being about those of the earlier window (1: only equal windows; chosen on
     # validation, figures in the weights README)
     window_overlap: float = 0.7
+    # a click's windows stop once one answers with at least this predicted IoU (the later windows, of outputs the
+    # model trusts less, rarely beat it; > 1: every window; chosen on validation, figures in the weights README)
+    point_enough: float = 0.7
     # where a window's image embedding comes from, for clicks and for boxes (module docstring): "embed" (the window
     # embedded anew), "crop" (cut from one finer embedding of the whole image) or "auto" (crop where that loses no
     # resolution); crop_zoom: the finer embedding's longer side in multiples of the model's image_size; crop_ratio:
@@ -190,31 +195,31 @@ def zoom_answer(
     best_iou, best = (float(iou[0]), prob[0]) if cfg.keep_first else (-np.inf, prob[0])
     dev = next(pred.model.parameters()).device
     seen = []
-    for scale in cfg.scales:
-        for base, margin, first in bases:
-            window = grow_window(base, margin, (h, w), cfg.min_side, cfg.max_aspect, scale)
-            if any(window == q or window_iou(window, q) >= cfg.window_overlap for q in seen):
-                continue
-            seen.append(window)
-            feats, s, shw, window = pred._window_features(window, cfg.point_source if box is None else cfg.box_source)
-            x0, y0, x1, y1 = window
-            origin = feats.get("origin", (x0, y0))
-            m_in = has = None
-            if cfg.mask_prompt:
-                grid = tuple(feats["inter"][0].shape[-2:])
-                m = window_mask_logits(first[y0:y1, x0:x1], shw, grid)
-                m_in = torch.from_numpy(m)[None, None].to(dev)
-                has = torch.ones(1, dtype=torch.bool, device=dev)
-            shifted = (np.asarray(xy, np.float64) - origin) * s
-            if box is not None and cfg.box_fit > 0:
-                out, wiou = _fit_answer(pred, feats, shifted, lab, m_in, has, first, window, shw, box, bonus, firsts)
-            else:
-                logits, wiou, _obj = pred._decode(feats, shifted, lab, m_in, has, single_bonus=bonus)
-                out = first.copy()
-                out[y0:y1, x0:x1] = _upsample(logits[:1], shw, (y1 - y0, x1 - x0))[0]
-            if float(wiou[0]) <= best_iou:
-                continue
+    for scale, (base, margin, first) in itertools.product(cfg.scales, bases):
+        window = grow_window(base, margin, (h, w), cfg.min_side, cfg.max_aspect, scale)
+        if any(window == q or window_iou(window, q) >= cfg.window_overlap for q in seen):
+            continue
+        seen.append(window)
+        feats, s, shw, window = pred._window_features(window, cfg.point_source if box is None else cfg.box_source)
+        x0, y0, x1, y1 = window
+        origin = feats.get("origin", (x0, y0))
+        m_in = has = None
+        if cfg.mask_prompt:
+            grid = tuple(feats["inter"][0].shape[-2:])
+            m = window_mask_logits(first[y0:y1, x0:x1], shw, grid)
+            m_in = torch.from_numpy(m)[None, None].to(dev)
+            has = torch.ones(1, dtype=torch.bool, device=dev)
+        shifted = (np.asarray(xy, np.float64) - origin) * s
+        if box is not None and cfg.box_fit > 0:
+            out, wiou = _fit_answer(pred, feats, shifted, lab, m_in, has, first, window, shw, box, bonus, firsts)
+        else:
+            logits, wiou, _obj = pred._decode(feats, shifted, lab, m_in, has, single_bonus=bonus)
+            out = first.copy()
+            out[y0:y1, x0:x1] = _upsample(logits[:1], shw, (y1 - y0, x1 - x0))[0]
+        if float(wiou[0]) > best_iou:
             best_iou, best = float(wiou[0]), out
+        if box is None and best_iou >= cfg.point_enough:
+            break
     return best[None], np.array([best_iou], np.float32)
 
 
