@@ -125,3 +125,17 @@ def test_phrase_shares_work_on_outputs_that_carry_gradients(weights, image):
     shares = phrase_shares(p, out, "red hair")
     assert shares.shape == (out["pred_logits"].shape[1],) and ((shares >= 0) & (shares <= 1)).all()
     assert phrase_shares(p, out, "hair") is None
+
+
+def test_predict_text_gives_the_phrase_to_the_colour_check(weights, image):
+    """A colour phrase through Sam3Predictor.predict_text reaches the colour check: its presence is the one
+    concept_instances gives with the (normalised) phrase, not the one without it."""
+    p = Sam3Predictor.from_pretrained(str(weights), refine="none", concept=ConceptConfig())
+    p.set_image(image)
+    r = p.predict_text("  Red   HAIR ", threshold=0.0)
+    with torch.no_grad():
+        out = p.model.predict_concept(p.features, torch.zeros(1, dtype=torch.long), p._tokens(["red hair"]))
+    with_text = concept_instances(p, out, 0.0, text="red hair")
+    without = concept_instances(p, out, 0.0)
+    assert r.presence == pytest.approx(with_text.presence)
+    assert with_text.presence != pytest.approx(without.presence)  # the image's red region moves the presence

@@ -482,10 +482,11 @@ class Sam3Predictor:
         thr = self.text_threshold if threshold is None else float(threshold)
         from segcorr.data.concepts import normalize_phrase
 
+        norm = normalize_phrase(phrase)
         dev = next(self.model.parameters()).device
-        tokens = self._tokens([normalize_phrase(phrase)]).to(dev)
+        tokens = self._tokens([norm]).to(dev)
         out = self.model.predict_concept(self._feats, torch.zeros(1, dtype=torch.long, device=dev), tokens)
-        return concept_instances(self, out, thr)
+        return concept_instances(self, out, thr, text=norm)
 
 
 def _upsample(logits: torch.Tensor, scaled_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
