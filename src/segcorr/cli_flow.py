@@ -20,6 +20,11 @@ _REFINE_HELP = (
     "(fits of the network's flow) | none."
 )
 
+_OWN_HELP = (
+    "Learned methods, --refine fuse: grey-level penalty of the classical flow as a per-segment candidate in textured "
+    "segments (inf: off; default: the refinement's)."
+)
+
 _VARIATIONAL_HELP = (
     "Learned methods, --refine fuse: fixed-point iterations of the variational refinement of the whole flow that "
     "ends the refinement (0: off; default: the refinement's)."
@@ -107,6 +112,7 @@ def eval_flow(
         "motion by image alignment (0: off; default: the refinement's).",
     ),
     variational_iters: int | None = typer.Option(None, "--variational-iters", min=0, help=_VARIATIONAL_HELP),
+    own_penalty: float | None = typer.Option(None, "--own-penalty", min=0.0, help=_OWN_HELP),
 ) -> None:
     """EPE (all / occluded / non-occluded / line / flat), speed bins and outlier rates. On a pairs folder without
     _flow.flo files: warp error (all pixels, and pixels passing a forward-backward check) and the share kept."""
@@ -120,6 +126,7 @@ def eval_flow(
         refine=refine,
         polish_iters=polish_iters,
         variational_iters=variational_iters,
+        own_penalty=own_penalty,
     )
     if is_frames_only(_need_dir(data)):
         from segcorr.flow.evaluate_nogt import evaluate_without_gt

@@ -62,15 +62,17 @@ def get_method(
     polish_iters: int | None = None,
     deblock_radius: int | None = None,
     variational_iters: int | None = None,
+    own_penalty: float | None = None,
 ) -> FlowFn:
     """Resolve a method name (see `available_methods`) or a path to a .safetensors checkpoint.
 
     masks: see `predictor_method`; work_side: the predictor's working side ("auto": the training frame size from
     the model card; None: full resolution); refine: `RefineConfig.mode`; polish_iters: `RefineConfig.polish_iters`
     (None: its default); deblock_radius: `FlowPredictor`'s (None: its default); variational_iters:
-    `RefineConfig.variational_iters` (None: its default). Classical methods ignore all six.
+    `RefineConfig.variational_iters` (None: its default); own_penalty: `RefineConfig.own_penalty` (None: its default;
+    inf: no classical-flow candidate). Classical methods ignore all seven.
     """
-    given = {"polish_iters": polish_iters, "variational_iters": variational_iters}
+    given = {"polish_iters": polish_iters, "variational_iters": variational_iters, "own_penalty": own_penalty}
     cfg = RefineConfig(mode=refine, **{k: v for k, v in given.items() if v is not None})
     _check_masks(masks)
     if name in CLASSICAL:
