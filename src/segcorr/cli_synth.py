@@ -30,11 +30,13 @@ def synth_cels(
     height: int = typer.Option(384, min=64),
     width: int = typer.Option(512, min=64),
     style: CelStyle = typer.Option(CelStyle.cel, help="Scene style."),
+    span: float = typer.Option(1.0, min=0.01, help="Time between the two frames (3: like frames further apart)."),
 ) -> None:
     """Cel-animation pairs with exact flow, occlusion, segments (pairs layout)."""
     from segcorr.data.synth import write_cels
 
-    typer.echo(f"wrote {write_cels(out, count, seed=seed, height=height, width=width, style=style.value)}")
+    out = write_cels(out, count, seed=seed, height=height, width=width, style=style.value, span=span)
+    typer.echo(f"wrote {out}")
 
 
 def synth_toon(

@@ -33,3 +33,19 @@ def test_span_must_be_positive_and_is_recorded(tmp_path) -> None:
     write_cels(tmp_path / "b", 1, seed=500000, height=H, width=W, style="film", progress=False)
     assert json.loads((tmp_path / "a" / "meta.json").read_text())["span"] == 2.0
     assert "span" not in json.loads((tmp_path / "b" / "meta.json").read_text())
+
+
+def test_cli_span_reaches_the_pairs(tmp_path) -> None:
+    from segcorr.cli import main
+
+    def run(args: list[str]) -> int:
+        try:
+            main(args)
+        except SystemExit as e:
+            return int(e.code or 0)
+        return 0
+
+    args = ["synth", "cels", "--out", str(tmp_path / "c"), "--count", "1", "--seed", "500000", "--style", "film"]
+    assert run([*args, "--height", "96", "--width", "128", "--span", "2"]) == 0
+    assert json.loads((tmp_path / "c" / "meta.json").read_text())["span"] == 2.0
+    assert run([*args, "--span", "0"]) == 2
