@@ -28,11 +28,11 @@ class _Turned(MatchPredictor):
         self.original, self.good, self.tries = original, good, []
         from segcorr.matching.patch_refine import PatchRefine
 
-        self.refine, self.orientation = PatchRefine(), orientation
+        self.refine, self.orientation, self.longer_side = PatchRefine(), orientation, 640
 
-    def _match(self, img0, img1):
+    def _match(self, img0, img1, side=None):
         k = next(t for t in range(4) if np.array_equal(turn_image(self.original, t), img1))
-        self.tries.append(k)
+        self.tries.append(k if side is None else (k, side))
         pts = np.array([[1.0, 2.0], [4.0, 0.0]], np.float32)  # in the turned image
         out = {"mkpts0": pts.copy(), "mkpts1": pts, "mconf": np.ones(2, np.float32)}
         return out, 100 if k == self.good else 3
@@ -40,11 +40,22 @@ class _Turned(MatchPredictor):
 
 def test_the_turn_with_most_support_wins_and_its_points_come_back():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
-    pred = _Turned(img1, good=2, orientation=OrientationSearch())
+    pred = _Turned(img1, good=2, orientation=OrientationSearch(probe_side=None))
     out = pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0, 1, 2, 3]
     np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 2, (6, 9)))
     np.testing.assert_array_equal(out["mkpts0"], [[1.0, 2.0], [4.0, 0.0]])  # image 0 is never turned
+
+
+def test_the_probe_tries_the_turns_small_and_matches_only_the_best_at_full_size():
+    img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
+    pred = _Turned(img1, good=3, orientation=OrientationSearch(probe_side=320))
+    out = pred(np.zeros((6, 9), np.uint8), img1)
+    assert pred.tries == [0, (1, 320), (2, 320), (3, 320), 3]
+    np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 3, (6, 9)))
+    pred = _Turned(img1, good=3, orientation=OrientationSearch(probe_side=640))  # not below longer_side: no probe
+    pred(np.zeros((6, 9), np.uint8), img1)
+    assert pred.tries == [0, 1, 2, 3]
 
 
 def test_no_search_when_the_first_try_agrees_or_the_search_is_off():
@@ -62,3 +73,5 @@ def test_settings_are_checked():
         OrientationSearch(turns=(4,))
     with pytest.raises(ValueError):
         OrientationSearch(retry_below=-1)
+    with pytest.raises(ValueError):
+        OrientationSearch(probe_side=32)

@@ -25,10 +25,11 @@ class OrientationSearch:
     enabled: bool = True
     turns: tuple[int, ...] = (1, 2, 3)  # counter-clockwise quarter turns of image 1 tried, in this order
     retry_below: int = 16
+    probe_side: int | None = 320  # turns first tried at this longer side; only the best is matched at full size
 
     def __post_init__(self) -> None:
-        if any(t not in (1, 2, 3) for t in self.turns) or self.retry_below < 0:
-            raise ValueError(f"OrientationSearch: turns in 1..3 and retry_below >= 0, found {self}")
+        if any(t not in (1, 2, 3) for t in self.turns) or self.retry_below < 0 or (self.probe_side or 64) < 64:
+            raise ValueError(f"OrientationSearch: turns in 1..3, retry_below >= 0, probe_side >= 64, found {self}")
 
 
 def turn_image(img: np.ndarray, turns: int) -> np.ndarray:

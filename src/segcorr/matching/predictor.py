@@ -93,13 +93,14 @@ class MatchPredictor:
 
         return cls(load_pretrained(name_or_path), **kwargs)
 
-    def _prepare(self, img: np.ndarray, name: str):
-        """-> (image [1, 1, Hp, Wp], mask [1, Hp, Wp] bool, (h, w) resized, sx, sy)."""
+    def _prepare(self, img: np.ndarray, name: str, side: int | None = None):
+        """-> (image [1, 1, Hp, Wp], mask [1, Hp, Wp] bool, (h, w) resized, sx, sy); ``side``: the longer side
+        (default ``longer_side``)."""
         grey = to_grey_float(img, name)
         h0, w0 = grey.shape
         if min(h0, w0) < MIN_SIDE:
             raise InputError(f"{name}: image too small to match ({w0}x{h0} px); each side needs at least {MIN_SIDE} px")
-        grey, sx, sy = resize_longer_side(grey, self.longer_side)
+        grey, sx, sy = resize_longer_side(grey, side or self.longer_side)
         h, w = grey.shape
         hp, wp = -(-h // _MULTIPLE) * _MULTIPLE, -(-w // _MULTIPLE) * _MULTIPLE
         padded = np.zeros((hp, wp), np.float32)
@@ -112,19 +113,25 @@ class MatchPredictor:
     def __call__(self, img0: np.ndarray, img1: np.ndarray) -> dict[str, np.ndarray]:
         best, support = self._match(img0, img1)
         search, ref = self.orientation, self.refine
-        if search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below:
-            for turns in search.turns:
-                out, s = self._match(img0, turn_image(img1, turns))
-                if s > support and s >= search.retry_below:  # a turn must find agreement itself
-                    out["mkpts1"] = unturn_points(out["mkpts1"], turns, img1.shape[:2])
-                    best, support = out, s
+        if not (search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below):
+            return best
+        candidates = list(search.turns)
+        if search.probe_side and search.probe_side < self.longer_side and candidates:  # the best turn at low cost
+            probed = [(self._match(img0, turn_image(img1, t), search.probe_side)[1], t) for t in candidates]
+            candidates = [max(probed)[1]]
+        for turns in candidates:
+            out, s = self._match(img0, turn_image(img1, turns))
+            if s > support and s >= search.retry_below:  # a turn must find agreement itself
+                out["mkpts1"] = unturn_points(out["mkpts1"], turns, img1.shape[:2])
+                best, support = out, s
         return best
 
     @torch.no_grad()
-    def _match(self, img0: np.ndarray, img1: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
-        """One matching pass of the images as given -> (matches in original pixels, consistency support)."""
-        t0, m0, hw0, sx0, sy0 = self._prepare(img0, "img0")
-        t1, m1, hw1, sx1, sy1 = self._prepare(img1, "img1")
+    def _match(self, img0: np.ndarray, img1: np.ndarray, side: int | None = None) -> tuple[dict[str, np.ndarray], int]:
+        """One matching pass of the images as given, at longer side ``side`` (default ``longer_side``) ->
+        (matches in original pixels, consistency support)."""
+        t0, m0, hw0, sx0, sy0 = self._prepare(img0, "img0", side)
+        t1, m1, hw1, sx1, sy1 = self._prepare(img1, "img1", side)
         out = self.model({"image0": t0, "image1": t1, "mask0": m0, "mask1": m1}, threshold=self.threshold)
         k0 = out["mkpts0_f"].float().cpu().numpy()
         k1 = out["mkpts1_f"].float().cpu().numpy()
