@@ -214,14 +214,13 @@ def _fused_params(
     return params, raw, own, classical
 
 
-def _near(classical: np.ndarray, flow: np.ndarray, max_dev: float, fallback: np.ndarray | None = None) -> np.ndarray:
-    """classical (float32 [2, H, W]) where it differs from flow ([2, H, W]) by at most max_dev px in u and v,
-    fallback (default flow; e.g. the deblocked network flow) elsewhere -> float32 [2, H, W] (classical itself when
-    max_dev is inf)."""
+def _near(classical: np.ndarray, flow: np.ndarray, max_dev: float) -> np.ndarray:
+    """classical (float32 [2, H, W]) where it differs from flow ([2, H, W], e.g. the deblocked network flow) by at
+    most max_dev px in u and v, flow elsewhere -> float32 [2, H, W] (classical itself when max_dev is inf)."""
     if max_dev == float("inf"):
         return classical
     far = np.abs(classical - flow).max(0) > max_dev
-    return np.where(far[None], flow if fallback is None else fallback, classical).astype(np.float32)
+    return np.where(far[None], flow, classical).astype(np.float32)
 
 
 def _polish(img0: np.ndarray, img1: np.ndarray, s: SegmentSamples, params: np.ndarray, active: np.ndarray, cfg):
