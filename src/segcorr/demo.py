@@ -229,16 +229,16 @@ def _concept_results(report, t_embed: float, rows: list[dict], pictures: list, t
 
 def _concept_section(report, pair, progress) -> None:
     """Three phrases present in the image, one absent (a hard negative: a hair colour nobody has), a click and a
-    box, answered by the builtin model from one image embedding."""
+    box, answered by the builtin backend with its defaults from one image embedding."""
     import time
 
     from segcorr.data.concepts import scene_queries
-    from segcorr.segment.predictor import Sam3Predictor
+    from segcorr.segment.builtin import BuiltinSegmenter
 
     truth = scene_queries(pair.seg0, pair.inst0, pair.concepts, pair.instance_concepts)
     phrases = _concept_phrases(truth)
     task = progress.add_task("concept segmentation", total=len(phrases) + 2)
-    pred = Sam3Predictor.from_pretrained("sam3_tiny")
+    pred = BuiltinSegmenter().predictor  # the settings `segcorr segment` uses (calibrated phrase scores)
     t0 = time.perf_counter()
     pred.set_image(pair.img0)
     t_embed = (time.perf_counter() - t0) * 1000
