@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segcorr.matching.orientation import OrientationSearch, turn_image, unturn_points
+from segcorr.matching.orientation import OrientationSearch, turn_image, unturn_points, view_image, view_points_back
 from segcorr.matching.predictor import MatchPredictor
 
 
@@ -22,25 +22,28 @@ def test_unturn_points_inverts_turn_image(turns):
 
 
 class _Turned(MatchPredictor):
-    """A predictor double whose one matching pass only agrees when image 1 is turned by ``good`` quarter turns."""
+    """A predictor double whose one matching pass only agrees when image 1 is seen through the view ``good``
+    (a number of quarter turns, or a crop box)."""
 
-    def __init__(self, original: np.ndarray, good: int, orientation: OrientationSearch):
+    def __init__(self, original: np.ndarray, good, orientation: OrientationSearch):
         self.original, self.good, self.tries = original, good, []
         from segcorr.matching.patch_refine import PatchRefine
 
         self.refine, self.orientation, self.longer_side = PatchRefine(), orientation, 640
 
     def _match(self, img0, img1, side=None):
-        k = next(t for t in range(4) if np.array_equal(turn_image(self.original, t), img1))
+        views = [(t, None) for t in range(4)] + [v for v in self.orientation.views(self.original.shape) if v[1]]
+        v = next(v for v in views if np.array_equal(view_image(self.original, v), img1))
+        k = v[0] if v[1] is None else v[1]
         self.tries.append(k if side is None else (k, side))
-        pts = np.array([[1.0, 2.0], [4.0, 0.0]], np.float32)  # in the turned image
+        pts = np.array([[1.0, 2.0], [4.0, 0.0]], np.float32)  # in the view
         out = {"mkpts0": pts.copy(), "mkpts1": pts, "mconf": np.ones(2, np.float32)}
         return out, 100 if k == self.good else 3
 
 
 def test_the_turn_with_most_support_wins_and_its_points_come_back():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
-    pred = _Turned(img1, good=2, orientation=OrientationSearch(probe_side=None))
+    pred = _Turned(img1, good=2, orientation=OrientationSearch(probe_side=None, crop_share=0))
     out = pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0, 1, 2, 3]
     np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 2, (6, 9)))
@@ -49,13 +52,26 @@ def test_the_turn_with_most_support_wins_and_its_points_come_back():
 
 def test_the_probe_tries_the_turns_small_and_matches_only_the_best_at_full_size():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
-    pred = _Turned(img1, good=3, orientation=OrientationSearch(probe_side=320))
+    pred = _Turned(img1, good=3, orientation=OrientationSearch(probe_side=320, crop_share=0))
     out = pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0, (1, 320), (2, 320), (3, 320), 3]
     np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 3, (6, 9)))
-    pred = _Turned(img1, good=3, orientation=OrientationSearch(probe_side=640))  # not below longer_side: no probe
+    pred = _Turned(img1, good=3, orientation=OrientationSearch(probe_side=640, crop_share=0))  # 640: no probe
     pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0, 1, 2, 3]
+
+
+def test_a_crop_of_image_1_can_win_and_its_points_come_back_with_its_offset():
+    img1 = np.arange(20 * 30, dtype=np.int32).reshape(20, 30)
+    search = OrientationSearch(crop_share=0.6)
+    views = search.views(img1.shape)
+    assert len(views) == 3 + 5 and views[3][1] == (0, 0, 18, 12) and views[6][1] == (12, 8, 30, 20)
+    good = views[6]
+    pred = _Turned(img1, good=good[1], orientation=search)
+    out = pred(np.zeros((20, 30), np.uint8), img1)
+    assert pred.tries[0] == 0 and pred.tries[-1] == good[1] and len(pred.tries) == 1 + 8 + 1  # first, probes, full
+    np.testing.assert_array_equal(out["mkpts1"], [[13.0, 10.0], [16.0, 8.0]])
+    np.testing.assert_array_equal(view_points_back(np.array([[1.0, 2.0]]), good, (20, 30)), [[13.0, 10.0]])
 
 
 def test_no_search_when_the_first_try_agrees_or_the_search_is_off():
@@ -75,3 +91,5 @@ def test_settings_are_checked():
         OrientationSearch(retry_below=-1)
     with pytest.raises(ValueError):
         OrientationSearch(probe_side=32)
+    with pytest.raises(ValueError):
+        OrientationSearch(crop_share=1.0)

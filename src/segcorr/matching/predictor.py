@@ -16,7 +16,7 @@ import torch
 
 from segcorr.errors import InputError
 from segcorr.geometry.resize import points_to_original, resize_longer_side
-from segcorr.matching.orientation import OrientationSearch, turn_image, unturn_points
+from segcorr.matching.orientation import OrientationSearch, view_image, view_points_back
 from segcorr.matching.patch_refine import PatchRefine, refine_and_filter
 
 MIN_SIDE = 64
@@ -115,14 +115,14 @@ class MatchPredictor:
         search, ref = self.orientation, self.refine
         if not (search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below):
             return best
-        candidates = list(search.turns)
-        if search.probe_side and search.probe_side < self.longer_side and candidates:  # the best turn at low cost
-            probed = [(self._match(img0, turn_image(img1, t), search.probe_side)[1], t) for t in candidates]
-            candidates = [max(probed)[1]]
-        for turns in candidates:
-            out, s = self._match(img0, turn_image(img1, turns))
-            if s > support and s >= search.retry_below:  # a turn must find agreement itself
-                out["mkpts1"] = unturn_points(out["mkpts1"], turns, img1.shape[:2])
+        candidates = search.views(img1.shape[:2])
+        if search.probe_side and search.probe_side < self.longer_side and candidates:  # the best view at low cost
+            probed = [self._match(img0, view_image(img1, v), search.probe_side)[1] for v in candidates]
+            candidates = [candidates[int(np.argmax(probed))]]
+        for view in candidates:
+            out, s = self._match(img0, view_image(img1, view))
+            if s > support and s >= search.retry_below:  # a view must find agreement itself
+                out["mkpts1"] = view_points_back(out["mkpts1"], view, img1.shape[:2])
                 best, support = out, s
         return best
 
