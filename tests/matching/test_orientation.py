@@ -62,16 +62,19 @@ def test_the_probe_tries_the_turns_small_and_matches_only_the_best_at_full_size(
 
 
 def test_a_crop_of_image_1_can_win_and_its_points_come_back_with_its_offset():
-    img1 = np.arange(20 * 30, dtype=np.int32).reshape(20, 30)
+    img1 = np.arange(120 * 180, dtype=np.int32).reshape(120, 180)
     search = OrientationSearch(crop_share=0.6)
     views = search.views(img1.shape)
-    assert len(views) == 3 + 5 and views[3][1] == (0, 0, 18, 12) and views[6][1] == (12, 8, 30, 20)
+    assert len(views) == 3 + 5 and views[3][1] == (0, 0, 108, 72) and views[6][1] == (72, 48, 180, 120)
     good = views[6]
     pred = _Turned(img1, good=good[1], orientation=search)
-    out = pred(np.zeros((20, 30), np.uint8), img1)
+    out = pred(np.zeros((120, 180), np.uint8), img1)
     assert pred.tries[0] == 0 and pred.tries[-1] == good[1] and len(pred.tries) == 1 + 8 + 1  # first, probes, full
-    np.testing.assert_array_equal(out["mkpts1"], [[13.0, 10.0], [16.0, 8.0]])
-    np.testing.assert_array_equal(view_points_back(np.array([[1.0, 2.0]]), good, (20, 30)), [[13.0, 10.0]])
+    np.testing.assert_array_equal(out["mkpts1"], [[73.0, 50.0], [76.0, 48.0]])
+    np.testing.assert_array_equal(view_points_back(np.array([[1.0, 2.0]]), good, (120, 180)), [[73.0, 50.0]])
+    small = _Turned(img1[:80, :100], good=1, orientation=search)  # crops of 48 x 60 px are too small to match
+    small(np.zeros((80, 100), np.uint8), img1[:80, :100])
+    assert small.tries == [0, (1, 320), (2, 320), (3, 320), 1]
 
 
 def test_no_search_when_the_first_try_agrees_or_the_search_is_off():

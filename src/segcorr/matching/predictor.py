@@ -115,7 +115,7 @@ class MatchPredictor:
         search, ref = self.orientation, self.refine
         if not (search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below):
             return best
-        candidates = search.views(img1.shape[:2])
+        candidates = [v for v in search.views(img1.shape[:2]) if v[1] is None or _box_side(v[1]) >= MIN_SIDE]
         if search.probe_side and search.probe_side < self.longer_side and candidates:  # the best view at low cost
             probed = [self._match(img0, view_image(img1, v), search.probe_side)[1] for v in candidates]
             candidates = [candidates[int(np.argmax(probed))]]
@@ -158,3 +158,8 @@ class MatchPredictor:
             "mconf": conf[order][keep].astype(np.float32),
         }
         return out, support
+
+
+def _box_side(box: tuple[int, int, int, int]) -> int:
+    """The shorter side of an (x0, y0, x1, y1) box."""
+    return min(box[2] - box[0], box[3] - box[1])
