@@ -36,16 +36,12 @@ def test_span_must_be_positive_and_is_recorded(tmp_path) -> None:
 
 
 def test_cli_span_reaches_the_pairs(tmp_path) -> None:
-    from segcorr.cli import main
+    from typer.testing import CliRunner
 
-    def run(args: list[str]) -> int:
-        try:
-            main(args)
-        except SystemExit as e:
-            return int(e.code or 0)
-        return 0
+    from segcorr.cli import app
 
     args = ["synth", "cels", "--out", str(tmp_path / "c"), "--count", "1", "--seed", "500000", "--style", "film"]
-    assert run([*args, "--height", "96", "--width", "128", "--span", "2"]) == 0
+    res = CliRunner().invoke(app, [*args, "--height", "96", "--width", "128", "--span", "2"])
+    assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "c" / "meta.json").read_text())["span"] == 2.0
-    assert run([*args, "--span", "0"]) == 2
+    assert CliRunner().invoke(app, [*args, "--span", "0"]).exit_code == 2  # a usage error
