@@ -8,8 +8,8 @@ quarter turns (``np.rot90``: exact, no resampling), and cropped to its corners a
 side (a crop is enlarged to the matching size, so image 1's content grows by 1 / crop_share), and matched again;
 the view with the largest support
 wins if that support reaches ``retry_below`` itself (else the first try stays); its points are mapped back to
-image 1 as given. With ``probe_side`` the views are first matched at that longer side (about a sixth of the cost
-at 320 against 640) and only the one with the largest support there is matched again at full size. A pair the
+image 1 as given. With ``probe_side`` the views are first matched at that smaller longer side (a fraction of the
+cost) and only the one with the largest support there is matched again at full size. A pair the
 first try matches costs nothing more; a pair it fails costs one small pass per view and one full one.
 """
 
@@ -22,9 +22,9 @@ import numpy as np
 
 @dataclass(frozen=True)
 class OrientationSearch:
-    """``enabled=False`` (or empty ``turns``) matches the images only as given. The defaults were chosen on
-    validation pairs (photos no training split uses): first tries that succeed have hundreds of consistent
-    matches, wrong orientations fewer than 8; the probe at 320 px picked the same turns as full-size tries."""
+    """``enabled=False`` (or empty ``turns`` and ``crop_share`` 0) matches the images only as given. The defaults
+    were chosen on validation pairs (photos no training split uses) and ray-cast scenes; figures in the weights
+    README, section AS-Mamba."""
 
     enabled: bool = True
     turns: tuple[int, ...] = (1, 2, 3)  # counter-clockwise quarter turns of image 1 tried, in this order
