@@ -9,6 +9,7 @@ import pytest
 from segcorr.segment.predictor import Sam3Predictor
 from segcorr.segment.prompt_snap import PromptSnap
 from segcorr.segment.zoom import ZoomConfig, grow_window, point_window_box, window_mask_logits
+from segcorr.segment.zoom_features import fine_embedding, window_features
 
 
 @pytest.fixture(scope="module")
@@ -313,9 +314,9 @@ def test_crop_source_cuts_windows_from_one_fine_embedding(weights, image, monkey
     m, iou, _, _ = p.predict(box=box)
     p.predict(box=np.array([10.0, 10.0, 50.0, 50.0]))
     assert sides == [2 * p.image_size] and m.shape == (1, 96, 160) and iou.shape == (1,)
-    fine, s, (sh, sw) = p._fine_embedding()
+    fine, s, (sh, sw) = fine_embedding(p)
     assert s == pytest.approx(2 * p.image_size / 160) and (sh, sw) == (77, 128)  # 96 x 0.8, rounded
-    feats, ws, shw, window = p._window_features((40, 20, 100, 60), "crop")
+    feats, ws, shw, window = window_features(p, (40, 20, 100, 60), "crop")
     x0, y0, x1, y1 = window
     assert x0 <= 40 and y0 <= 20 and x1 >= 100 and y1 >= 60 and ws == s  # the cells over the window
     c0, r0 = int(40 * s // 16), int(20 * s // 16)
@@ -338,6 +339,6 @@ def test_auto_source_crops_large_windows_and_embeds_small_ones(weights, image, m
     p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(crop_zoom=2.0, crop_ratio=1.0))
     p.set_image(image)
     # the fine embedding is at 2 x 64 / 160 = 0.8 px per pixel; a window embeds at 64 / its longer side
-    big = p._window_features((0, 0, 160, 96), "auto")[0]  # own scale 0.4: cropped
-    small = p._window_features((40, 20, 80, 50), "auto")[0]  # own scale 1.6: embedded
+    big = window_features(p, (0, 0, 160, 96), "auto")[0]  # own scale 0.4: cropped
+    small = window_features(p, (40, 20, 80, 50), "auto")[0]  # own scale 1.6: embedded
     assert "origin" in big and "origin" not in small

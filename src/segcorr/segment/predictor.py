@@ -181,52 +181,6 @@ class Sam3Predictor:
         self._image, self._regions = img, ImageRegions(img, self.snap_side)
         self._orig_hw, self._scaled_hw, self._scale = img.shape[:2], shw, s
 
-    def _fine_embedding(self) -> tuple[dict, float, tuple[int, int]]:
-        """The current image embedded once more at ``zoom.crop_zoom`` x ``image_size`` on the longer side, with its
-        decoder projections (computed on first use, once per image)."""
-        if self._fine is None:
-            side = round(self.image_size * self.zoom.crop_zoom)
-            feats, s, shw = self._embed(self._image, side)
-            feats["high_res"] = self.model.mask_decoder.project_high_res(*feats["inter"][:2])
-            self._fine = feats, s, shw
-        return self._fine
-
-    def _window_features(
-        self, window: tuple[int, int, int, int], source: str = "embed"
-    ) -> tuple[dict, float, tuple[int, int], tuple]:
-        """A zoom window (x0, y0, x1, y1 original pixels) -> (its embedding, scale, (sh, sw) image part of its
-        input, the window it covers). ``source`` (``ZoomConfig.point_source`` / ``box_source``): "embed": the window
-        embedded anew; "crop": cut from the fine embedding (``_fine_embedding``) on its stride-16 grid, the window
-        grown to whole cells (its embedding dict then carries "origin", the window's top-left corner in original
-        pixels, not rounded); "auto": "crop" where the fine embedding's scale is at least ``zoom.crop_ratio`` x the
-        scale the window would be embedded at, else "embed"."""
-        x0, y0, x1, y1 = window
-        own = self.image_size / max(x1 - x0, y1 - y0)
-        if source == "auto":
-            fine_scale = self.zoom.crop_zoom * self.image_size / max(self._orig_hw)
-            source = "crop" if fine_scale >= self.zoom.crop_ratio * own else "embed"
-        if source == "embed":
-            feats, s, shw = self._embed(np.ascontiguousarray(self._image[y0:y1, x0:x1]))
-            return feats, s, shw, window
-        fine, s, (sh, sw) = self._fine_embedding()
-        h, w = self._orig_hw
-        c0, r0 = int(np.floor(x0 * s / 16)), int(np.floor(y0 * s / 16))
-        c1, r1 = max(c0 + 1, int(np.ceil(x1 * s / 16))), max(r0 + 1, int(np.ceil(y1 * s / 16)))
-        c1, r1 = min(c1, -(-sw // 16)), min(r1, -(-sh // 16))
-        px0, py0, px1, py1 = c0 * 16, r0 * 16, min(c1 * 16, sw), min(r1 * 16, sh)
-        ox0, oy0 = min(w - 1, round(px0 / s)), min(h - 1, round(py0 / s))
-        ox1, oy1 = max(ox0 + 1, min(w, round(px1 / s))), max(oy0 + 1, min(h, round(py1 / s)))
-        f16 = fine["inter"][2][..., r0:r1, c0:c1]
-        s0, s1 = fine["high_res"]
-        feats = {
-            "inter": [None, None, f16],
-            "high_res": (s0[..., 4 * r0 : 4 * r1, 4 * c0 : 4 * c1], s1[..., 2 * r0 : 2 * r1, 2 * c0 : 2 * c1]),
-            "pos16": self.model.prompt_encoder.dense_pe(r1 - r0, c1 - c0, f16.device),
-            "size": (16 * (r1 - r0), 16 * (c1 - c0)),
-            "origin": (px0 / s, py0 / s),
-        }
-        return feats, s, (py1 - py0, px1 - px0), (ox0, oy0, ox1, oy1)
-
     def _need_image(self) -> None:
         if self._feats is None:
             raise RuntimeError("call set_image(image) before predict")

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segcorr.segment.zoom_features import window_features
+
 POINT_WINDOWS = ("first", "all")
 WINDOW_SOURCES = ("embed", "crop", "auto")
 
@@ -200,7 +202,7 @@ def zoom_answer(
         if any(window == q or window_iou(window, q) >= cfg.window_overlap for q in seen):
             continue
         seen.append(window)
-        feats, s, shw, window = pred._window_features(window, cfg.point_source if box is None else cfg.box_source)
+        feats, s, shw, window = window_features(pred, window, cfg.point_source if box is None else cfg.box_source)
         x0, y0, x1, y1 = window
         origin = feats.get("origin", (x0, y0))
         m_in = has = None
