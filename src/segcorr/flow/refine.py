@@ -140,8 +140,7 @@ def refine_flow(
     if cfg.mode == "affine":
         params, raw = p_net, unlabelled.copy()
     else:
-        params, raw, own, free = _fused_params(img0, img1, flow, fits, s, p_net, unlabelled, cfg, raw_flow)
-        own_flow = _near(free, raw_flow, cfg.own_max_dev) if own.any() else None
+        params, raw, own, free, own_flow = _fused_params(img0, img1, flow, fits, s, p_net, unlabelled, cfg, raw_flow)
     if cfg.polish_iters > 0:
         params = _polish(img0, img1, s, params, ~raw & ~own, cfg)
     out = _fused_field(s.lab, params, raw, raw_flow)  # the full field is built once, after every choice
@@ -175,10 +174,11 @@ def _fused_params(
     unlabelled: np.ndarray,
     cfg: RefineConfig,
     smooth: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The "fuse" mode's choices: (params [n, 2, 3], raw bool [n]: segments that keep the network's flow, own bool
-    [n]: segments that keep the classical flow itself, held to `cfg.own_max_dev` of smooth (the deblocked
-    network flow [2, H, W]; default flow) by `_near`, the classical flow float32 [2, H, W])."""
+    [n]: segments that keep the classical flow itself, the classical flow float32 [2, H, W], and the flow the own
+    segments take: the classical flow held to `cfg.own_max_dev` of smooth (the deblocked network flow [2, H, W];
+    default flow) by `_near`)."""
     from segcorr.flow.classical import estimate_flow
 
     start = flow if cfg.classical_init else None
@@ -211,7 +211,7 @@ def _fused_params(
         params = np.where(moved[:, None, None], chosen, params)
         raw &= ~moved
         own &= ~moved
-    return params, raw, own, classical
+    return params, raw, own, classical, own_flow
 
 
 def _near(classical: np.ndarray, flow: np.ndarray, max_dev: float) -> np.ndarray:
