@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from segcorr.segment.concept_refine import ConceptConfig, concept_scores, mask_nms
+from segcorr.segment.concept_refine import ConceptConfig, ranked_queries
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,16 @@ def answer(
     rec: PhraseRecord, cfg: ConceptConfig, threshold: float, max_instances: int
 ) -> tuple[list[int], np.ndarray, float]:
     """(kept query indices best first, their scores, presence) as ``concept_instances`` gives them."""
-    scores, presence = concept_scores(torch.from_numpy(rec.query_logits), rec.presence_logit, cfg, rec.shares)
-    order = torch.argsort(scores, descending=True)
-    keep = [int(i) for i in order if float(scores[i]) >= threshold][: max_instances * 2]
-    if keep:
-        survivors = mask_nms(torch.from_numpy(rec.small_masks[keep]), cfg.nms_iou, max_instances)
-        keep = [keep[i] for i in survivors if not rec.empty[keep[i]]]
+    keep, scores, presence = ranked_queries(
+        torch.from_numpy(rec.query_logits),
+        rec.presence_logit,
+        torch.from_numpy(rec.small_masks),
+        cfg,
+        rec.shares,
+        threshold,
+        max_instances,
+    )
+    keep = [k for k in keep if not rec.empty[k]]  # a finished mask that came out empty is dropped
     return keep, scores[keep].numpy(), presence
 
 

@@ -141,6 +141,27 @@ def phrase_shares(predictor: Any, out: dict, text: str | None) -> np.ndarray | N
     return colour_shares(masks, colour_index(image, predictor.scaled_hw, masks.shape[-2:]), colour)
 
 
+def ranked_queries(
+    query_logits: torch.Tensor,
+    presence_logit: torch.Tensor | float,
+    small_masks: torch.Tensor,
+    cfg: ConceptConfig,
+    shares: np.ndarray | None,
+    threshold: float,
+    limit: int,
+) -> tuple[list[int], torch.Tensor, float]:
+    """Scores of a phrase's Q queries (``concept_scores``), those at or above ``threshold`` ranked best first and
+    thinned by ``mask_nms`` on small_masks (bool [Q, h, w]) to at most ``limit`` -> (kept query indices, scores [Q]
+    of every query, presence). The one ranking of ``concept_instances`` and of the fits' replay."""
+    scores, presence = concept_scores(query_logits, presence_logit, cfg, shares)
+    order = torch.argsort(scores, descending=True)
+    keep = [int(i) for i in order if float(scores[i]) >= threshold][: limit * 2]
+    if keep:
+        survivors = mask_nms(small_masks[keep], cfg.nms_iou, limit)
+        keep = [keep[i] for i in survivors]
+    return keep, scores, presence
+
+
 def concept_instances(predictor: Any, out: dict, threshold: float, text: str | None = None) -> ConceptResult:
     """The detector's output for one phrase (``pred_logits`` [1, Q], ``presence_logit`` [1], ``pred_masks``
     [1, Q, h4, w4]) -> its instances on ``predictor``'s image: queries scored by ``predictor.concept`` (the colour
@@ -148,14 +169,12 @@ def concept_instances(predictor: Any, out: dict, threshold: float, text: str | N
     ``predictor.max_instances``), then resized and finished (``predictor.finish``); empty masks go."""
     cfg = predictor.concept
     shares = phrase_shares(predictor, out, text) if cfg.colour_check else None
-    scores, presence = concept_scores(out["pred_logits"][0], out["presence_logit"][0], cfg, shares)
-    order = torch.argsort(scores, descending=True)
-    keep = [int(i) for i in order if float(scores[i]) >= threshold][: predictor.max_instances * 2]
+    small = out["pred_masks"][0] > 0  # suppression on the stride-4 masks, so only the survivors are resized and snapped
+    keep, scores, presence = ranked_queries(
+        out["pred_logits"][0], out["presence_logit"][0], small, cfg, shares, threshold, predictor.max_instances
+    )
     h, w = predictor.orig_hw
     masks = np.zeros((0, h, w), bool)
-    if keep:  # suppression on the stride-4 masks, so only the survivors are resized and snapped
-        survivors = mask_nms(out["pred_masks"][0, keep] > 0, cfg.nms_iou, predictor.max_instances)
-        keep = [keep[i] for i in survivors]
     if keep:
         masks = predictor.finish(predictor.to_image(out["pred_masks"][0, keep]))
         nonempty = [k for k, m in enumerate(masks) if m.any()]
