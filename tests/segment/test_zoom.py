@@ -342,3 +342,18 @@ def test_auto_source_crops_large_windows_and_embeds_small_ones(weights, image, m
     big = window_features(p, (0, 0, 160, 96), "auto")[0]  # own scale 0.4: cropped
     small = window_features(p, (40, 20, 80, 50), "auto")[0]  # own scale 1.6: embedded
     assert "origin" in big and "origin" not in small
+
+
+def test_mask_prompt_works_with_embedded_and_cropped_windows(weights, image):
+    """``mask_prompt``: the window's first answer goes in on the stride-4 grid of the window's input, which is four
+    times its stride-16 grid for an embedded window (the stride-4 features' own size) and for a window cut from the
+    fine embedding (which keeps no stride-4 features of its own)."""
+    p = Sam3Predictor.from_pretrained(str(weights), zoom=ZoomConfig(mask_prompt=True))
+    p.model.mask_decoder.pred_obj_score_head.bias.data += 100.0
+    p.set_image(image)
+    feats = window_features(p, (40, 20, 100, 60), "embed")[0]
+    assert tuple(feats["inter"][0].shape[-2:]) == tuple(4 * n for n in feats["inter"][2].shape[-2:])
+    for source in ("crop", "embed"):
+        p.zoom = ZoomConfig(mask_prompt=True, box_source=source)
+        m, iou, _, _ = p.predict(box=np.array([40.0, 20.0, 100.0, 60.0]))
+        assert m.shape == (1, 96, 160) and np.isfinite(iou).all()

@@ -207,7 +207,7 @@ def zoom_answer(
         origin = feats.get("origin", (x0, y0))
         m_in = has = None
         if cfg.mask_prompt:
-            grid = tuple(feats["inter"][0].shape[-2:])
+            grid = tuple(4 * n for n in feats["inter"][2].shape[-2:])  # stride 4; crop features have no inter[0]
             m = window_mask_logits(first[y0:y1, x0:x1], shw, grid)
             m_in = torch.from_numpy(m)[None, None].to(dev)
             has = torch.ones(1, dtype=torch.bool, device=dev)
