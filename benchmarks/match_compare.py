@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--methods",
         default="as-mamba,as-mamba/none,sift,orb",
-        help="comma-separated; NAME/none = AS-Mamba without the patch refinement (the network's own points)",
+        help="comma-separated; NAME/none = AS-Mamba without the patch refinement (the network's own points), "
+        "NAME/noalign without the pre-alignment, NAME/noturns without the orientation search ('+' joins them)",
     )
     ap.add_argument("--heldout", default="runs/match_heldout30", help="folder of the warped held-out photos")
     ap.add_argument("--heldout-count", type=int, default=30)
@@ -90,9 +91,17 @@ def main(argv: list[str] | None = None) -> int:
             ds, d = open_match_dataset(path), shown(path)
             res = []
             for m in [m.strip() for m in args.methods.split(",") if m.strip()]:
-                name, _, refine = m.partition("/")
+                name, _, flags = m.partition("/")
+                off = set(flags.split("+")) - {""}
+                if off - {"none", "noalign", "noturns"}:
+                    raise InputError(f"unknown method option in {m!r}; known: none, noalign, noturns")
                 matcher = build_matcher(
-                    name, longer_side=args.longer_side, max_matches=args.max_matches, refine=refine or "patch"
+                    name,
+                    longer_side=args.longer_side,
+                    max_matches=args.max_matches,
+                    refine="none" if "none" in off else "patch",
+                    turns="noturns" not in off,
+                    prealign="noalign" not in off,
                 )
                 res.append(evaluate_matches(ds, matcher, m, d, protocol=proto, progress=not args.no_progress))
             out[d] = res

@@ -319,13 +319,14 @@ def test_shipped_as_mamba_tiny_loads_and_matches(files, tmp_path):
 
 
 def test_refine_none_keeps_the_network_points_and_patch_moves_only_image_1(files, tmp_path):
-    """--refine patch (default, here without the orientation search) keeps a subset of --refine none's matches
-    (the consistency check drops some) with the same image-0 points and confidences; only image 1's points move,
-    by at most the search radius plus the half-pixel parabola step per round."""
+    """--refine patch (default; here without the orientation search and the pre-alignment) keeps a subset of
+    --refine none's matches (the consistency check drops some) with the same image-0 points and confidences; only
+    image 1's points move, by at most the search radius plus the half-pixel parabola step per round."""
     outs = {}
     for refine in ("patch", "none"):
         out = tmp_path / f"{refine}.json"
-        cmd = ["match", files["a"], files["b"], "--out", out, "--longer-side", "128", "--refine", refine, "--no-turns"]
+        cmd = ["match", files["a"], files["b"], "--out", out, "--longer-side", "128", "--refine", refine]
+        cmd += ["--no-turns", "--no-prealign"]
         assert run(cmd) == 0
         outs[refine] = {k: np.asarray(v) for k, v in json.loads(out.read_text()).items()}
     p, n = outs["patch"], outs["none"]

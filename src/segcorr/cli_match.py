@@ -18,6 +18,9 @@ _REFINE_HELP = "AS-Mamba's sub-pixel step: patch (local-affine patch correlation
 _TURNS_HELP = (
     "AS-Mamba: when the first try finds no consistent matches, try IMG1 turned by quarter turns (needs --refine patch)"
 )
+_PREALIGN_HELP = (
+    "AS-Mamba: match a small copy first and match IMG1 warped onto IMG0 by that homography (--no-prealign: as given)"
+)
 MIN_SIDE = 16
 
 
@@ -152,6 +155,7 @@ def match(
     max_matches: int = typer.Option(2048, "--max-matches", min=1),
     refine: str = typer.Option("patch", "--refine", help=_REFINE_HELP),
     turns: bool = typer.Option(True, "--turns/--no-turns", help=_TURNS_HELP),
+    prealign: bool = typer.Option(True, "--prealign/--no-prealign", help=_PREALIGN_HELP),
 ) -> None:
     """Match two images (or every pair of --pairs); writes {"mkpts0", "mkpts1", "mconf", "H" or "E"}."""
     from segcorr.matching.evaluate import build_matcher
@@ -167,12 +171,16 @@ def match(
         K1 = (_intrinsics(k1, "--K1") if k1 else K0) if estimate == "E" else None
         a, b = _read(img0), _read(img1)  # fail on bad images before loading a model
         del a, b
-        matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns)
+        matcher = build_matcher(
+            method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns, prealign=prealign
+        )
         n = _match_one(matcher, img0, img1, out, viz, estimate, K0, K1)
         typer.echo(f"wrote {out} ({n} matches)" + (f" and {viz}" if viz else ""))
         return
     items = _pairs_with_intrinsics(pairs, estimate, k0, k1)
-    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns)
+    matcher = build_matcher(
+        method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns, prealign=prealign
+    )
     for i, (p0, p1, K0, K1) in enumerate(items):
         name = f"{i:05d}_{p0.stem}_{p1.stem}"
         _match_one(
@@ -204,6 +212,7 @@ def eval_match(
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N pairs."),
     refine: str = typer.Option("patch", "--refine", help=_REFINE_HELP),
     turns: bool = typer.Option(True, "--turns/--no-turns", help=_TURNS_HELP),
+    prealign: bool = typer.Option(True, "--prealign/--no-prealign", help=_PREALIGN_HELP),
 ) -> None:
     """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
     from segcorr.cli_common import _need_dir, _print_metrics
@@ -211,7 +220,9 @@ def eval_match(
     from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
 
     ds = open_match_dataset(_need_dir(data))
-    matcher = build_matcher(method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns)
+    matcher = build_matcher(
+        method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns, prealign=prealign
+    )
     proto = MatchProtocol(longer_side=longer_side, max_matches=max_matches)
     result = evaluate_matches(ds, matcher, method, str(data), protocol=proto, limit=limit)
     _print_metrics(result, json_out)

@@ -25,11 +25,13 @@ class _Turned(MatchPredictor):
     """A predictor double whose one matching pass only agrees when image 1 is seen through the view ``good``
     (a number of quarter turns, or a crop box)."""
 
-    def __init__(self, original: np.ndarray, good, orientation: OrientationSearch):
+    def __init__(self, original: np.ndarray, good, orientation: OrientationSearch, prealign: bool = False):
         self.original, self.good, self.tries = original, good, []
         from segcorr.matching.patch_refine import PatchRefine
+        from segcorr.matching.prealign import PreAlign
 
         self.refine, self.orientation, self.longer_side = PatchRefine(), orientation, 640
+        self.prealign = PreAlign(enabled=prealign)
 
     def _match(self, img0, img1, side=None):
         views = [(t, None) for t in range(4)] + [v for v in self.orientation.views(self.original.shape) if v[1]]
@@ -85,6 +87,20 @@ def test_no_search_when_the_first_try_agrees_or_the_search_is_off():
     pred = _Turned(img1, good=1, orientation=OrientationSearch(enabled=False))
     out = pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0] and np.array_equal(out["mkpts1"], [[1.0, 2.0], [4.0, 0.0]])
+
+
+def test_with_prealignment_the_views_are_only_probed_and_the_best_probe_is_kept(monkeypatch):
+    import segcorr.matching.predictor as predictor
+
+    img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
+    fitted = []
+    monkeypatch.setattr(predictor, "fit_prealignment", lambda k0, k1, cfg, px: fitted.append(k1.copy()))  # no H
+    pred = _Turned(img1, good=3, orientation=OrientationSearch(crop_share=0), prealign=True)
+    out = pred(np.zeros((6, 9), np.uint8), img1)
+    # the first try and every view at the probe's size, then (no homography) the pair as given at full size
+    assert pred.tries == [(0, 320), (1, 320), (2, 320), (3, 320), 0]
+    np.testing.assert_array_equal(fitted[0], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 3, (6, 9)))
+    np.testing.assert_array_equal(out["mkpts1"], [[1.0, 2.0], [4.0, 0.0]])
 
 
 def test_settings_are_checked():

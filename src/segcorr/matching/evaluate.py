@@ -44,12 +44,18 @@ class MatchProtocol:
 
 
 def build_matcher(
-    method: str, longer_side: int | None = 640, max_matches: int = 2048, refine: str = "patch", turns: bool = True
+    method: str,
+    longer_side: int | None = 640,
+    max_matches: int = 2048,
+    refine: str = "patch",
+    turns: bool = True,
+    prealign: bool = True,
 ) -> Matcher:
     """A matcher by name: ``sift`` | ``orb`` | ``as-mamba`` (shipped ``as_mamba_tiny``) | a .safetensors path
     of AS-Mamba weights. ``refine``: "patch" (AS-Mamba's points refined on the pictures,
     ``segcorr.matching.patch_refine``) or "none" (the network's fine positions); ``turns``: AS-Mamba's orientation
-    search (``segcorr.matching.orientation``; it needs "patch"). The classical methods ignore both."""
+    search (``segcorr.matching.orientation``; it needs "patch"); ``prealign``: AS-Mamba's small first pass whose
+    homography warps image 1 onto image 0 (``segcorr.matching.prealign``). The classical methods ignore all three."""
     if refine not in REFINES:
         raise InputError(f"unknown refinement {refine!r}; known: {', '.join(REFINES)}")
     from segcorr.matching.classical import ClassicalMatcher
@@ -59,6 +65,7 @@ def build_matcher(
     if method == "as-mamba" or method.endswith(".safetensors"):
         from segcorr.matching.orientation import OrientationSearch
         from segcorr.matching.patch_refine import PatchRefine
+        from segcorr.matching.prealign import PreAlign
         from segcorr.matching.predictor import MatchPredictor
 
         source = "as_mamba_tiny" if method == "as-mamba" else method
@@ -70,6 +77,7 @@ def build_matcher(
             max_matches=max_matches,
             refine=PatchRefine(enabled=refine == "patch"),
             orientation=OrientationSearch(enabled=turns),
+            prealign=PreAlign(enabled=prealign),
         )
     raise InputError(f"unknown matching method {method!r}; known: {', '.join(METHODS)} or a .safetensors path")
 

@@ -18,6 +18,7 @@ from segcorr.errors import InputError
 from segcorr.geometry.resize import points_to_original, resize_longer_side
 from segcorr.matching.orientation import OrientationSearch, view_image, view_points_back
 from segcorr.matching.patch_refine import PatchRefine, refine_and_filter
+from segcorr.matching.prealign import PreAlign, fit_prealignment, points_through, warp_onto
 
 MIN_SIDE = 64
 _MULTIPLE = 32
@@ -63,6 +64,8 @@ class MatchPredictor:
             ``PatchRefine(enabled=False)`` keeps the network's fine positions).
         orientation: quarter turns of image 1 tried when the first try finds no consistent matches
             (``segcorr.matching.orientation``; it needs the refinement's consistency check).
+        prealign: a small first pass whose homography warps image 1 onto image 0 before the full pass
+            (``segcorr.matching.prealign``; ``PreAlign(enabled=False)`` matches the pair as given).
     ``__call__(img0, img1) -> {"mkpts0": [M, 2] float32, "mkpts1": [M, 2] float32, "mconf": [M] float32}`` in
     each image's original pixel coordinates (x, y; pixel centres at integers).
     """
@@ -75,6 +78,7 @@ class MatchPredictor:
         threshold: float | None = None,
         refine: PatchRefine | None = None,
         orientation: OrientationSearch | None = None,
+        prealign: PreAlign | None = None,
     ) -> None:
         if longer_side < MIN_SIDE or longer_side % 2:
             raise InputError(f"longer_side: expected an even number >= {MIN_SIDE}, found {longer_side}")
@@ -84,6 +88,7 @@ class MatchPredictor:
         self.longer_side, self.max_matches, self.threshold = longer_side, max_matches, threshold
         self.refine = PatchRefine() if refine is None else refine
         self.orientation = OrientationSearch() if orientation is None else orientation
+        self.prealign = PreAlign() if prealign is None else prealign
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "as_mamba_tiny", **kwargs) -> MatchPredictor:
@@ -111,19 +116,47 @@ class MatchPredictor:
         return (torch.from_numpy(padded)[None, None].to(dev), torch.from_numpy(mask)[None].to(dev), (h, w), sx, sy)
 
     def __call__(self, img0: np.ndarray, img1: np.ndarray) -> dict[str, np.ndarray]:
-        best, support = self._match(img0, img1)
+        if not self.prealign.enabled:
+            best, support = self._match(img0, img1)
+            view = self._best_view(img0, img1, support, full=True)
+            return best if view is None else view[0]
+        pre = self.prealign
+        probe, support = self._match(img0, img1, pre.probe_side)
+        view = self._best_view(img0, img1, support, full=False)
+        probe = probe if view is None else view[0]
+        px = max(img1.shape[:2]) / pre.probe_side  # image 1's pixels per probe pixel
+        H = fit_prealignment(probe["mkpts0"], probe["mkpts1"], pre, px)
+        warped, seen = (None, 0.0) if H is None else warp_onto(img1, H, img0.shape[:2])
+        if warped is None or seen < pre.min_overlap:
+            return self._match(img0, img1)[0]
+        out, _ = self._match(img0, warped)
+        out["mkpts1"] = points_through(H, out["mkpts1"])
+        return out
+
+    def _best_view(
+        self, img0: np.ndarray, img1: np.ndarray, support: int, full: bool
+    ) -> tuple[dict[str, np.ndarray], int] | None:
+        """The orientation search, when a try with ``support`` consistent matches is short of ``retry_below``.
+        ``full``: every view of image 1 is matched at the search's ``probe_side`` (all of them at full size without
+        one), the best again at full size, and it must reach ``retry_below`` itself; else every view is matched at
+        the pre-alignment's ``probe_side`` and the best one is the answer. A view must beat ``support``. Returns
+        (matches mapped back to image 1, support) or None when no view wins."""
         search, ref = self.orientation, self.refine
         if not (search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below):
-            return best
-        candidates = [v for v in search.views(img1.shape[:2]) if v[1] is None or _box_side(v[1]) >= MIN_SIDE]
-        if search.probe_side and search.probe_side < self.longer_side and candidates:  # the best view at low cost
-            probed = [self._match(img0, view_image(img1, v), search.probe_side)[1] for v in candidates]
-            candidates = [candidates[int(np.argmax(probed))]]
-        for view in candidates:
-            out, s = self._match(img0, view_image(img1, view))
-            if s > support and s >= search.retry_below:  # a view must find agreement itself
+            return None
+        views = [v for v in search.views(img1.shape[:2]) if v[1] is None or _box_side(v[1]) >= MIN_SIDE]
+        side = search.probe_side if full else self.prealign.probe_side
+        need = search.retry_below if full else 0
+        if views and side and (side < self.longer_side or not full):  # the best view at low cost
+            tried = [self._match(img0, view_image(img1, v), side) for v in views]
+            k = int(np.argmax([s for _, s in tried]))
+            views, tried = [views[k]], [tried[k]]
+        best = None
+        for i, view in enumerate(views):
+            out, s = self._match(img0, view_image(img1, view)) if full else tried[i]
+            if s > support and s >= need:
                 out["mkpts1"] = view_points_back(out["mkpts1"], view, img1.shape[:2])
-                best, support = out, s
+                best, support = (out, s), s
         return best
 
     @torch.no_grad()
