@@ -58,8 +58,8 @@ class _Shifted(MatchPredictor):
     """A predictor double: image 1 is image 0 moved by (dx, dy); each pass returns a grid of matches, exact
     when image 1 is already aligned with image 0 (the warped view), else with the shift found only roughly."""
 
-    def __init__(self, dx: float, dy: float, prealign: PreAlign, probe_finds: int = 50):
-        self.dx, self.dy, self.tries, self.probe_finds = dx, dy, [], probe_finds
+    def __init__(self, dx: float, dy: float, prealign: PreAlign, probe_finds: int = 50, aligned_finds: int = 104):
+        self.dx, self.dy, self.tries, self.probe_finds, self.aligned_finds = dx, dy, [], probe_finds, aligned_finds
         self.refine, self.orientation, self.prealign = PatchRefine(), OrientationSearch(), prealign
         self.longer_side = 640
 
@@ -69,7 +69,7 @@ class _Shifted(MatchPredictor):
         ys, xs = np.mgrid[40:200:20, 40:300:20]
         k0 = np.stack([xs.ravel(), ys.ravel()], -1).astype(np.float32)
         shift = np.float32([0, 0]) if aligned else np.float32([self.dx, self.dy])
-        n = self.probe_finds if side else len(k0)
+        n = self.probe_finds if side else (self.aligned_finds if aligned else len(k0))
         out = {"mkpts0": k0[:n], "mkpts1": k0[:n] + shift, "mconf": np.ones(n, np.float32)}
         return out, n
 
@@ -100,6 +100,16 @@ def test_without_a_homography_or_with_prealignment_off_the_pair_is_matched_as_gi
     out = off(img0, img1)
     assert off.tries == [("given", None)]
     np.testing.assert_allclose(out["mkpts1"], out["mkpts0"] + np.float32([6, -4]))
+
+
+def test_when_the_warped_pass_finds_less_than_the_probe_the_pair_is_also_matched_as_given():
+    img0, img1 = _pair(6, -4)
+    pred = _Shifted(6, -4, PreAlign(), aligned_finds=30)  # fewer than the probe's 50: the warp did not help
+    out = pred(img0, img1)
+    assert pred.tries == [("given", 320), ("aligned", None), ("given", None)]
+    assert len(out["mkpts0"]) == 104  # the plain pass found more and wins
+    pred = _Shifted(6, -4, PreAlign(fallback=False), aligned_finds=30)
+    assert len(pred(img0, img1)["mkpts0"]) == 30 and len(pred.tries) == 2
 
 
 def test_settings_are_checked():

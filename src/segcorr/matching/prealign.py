@@ -31,6 +31,9 @@ class PreAlign:
     min_inliers: int = 8  # the probe's homography needs this many RANSAC inliers
     threshold_px: float = 3.0  # RANSAC threshold in the probe's pixels
     min_overlap: float = 0.1  # the warp must show image 1 in this share of image 0's frame, else no warp
+    # when the warped pair's full pass finds fewer consistent matches than the probe (or than the orientation search's
+    # retry_below), the pair is also matched as given and the pass with more consistent matches wins
+    fallback: bool = True
 
     def __post_init__(self) -> None:
         if self.probe_side < 64 or self.min_inliers < 4 or self.threshold_px <= 0 or not 0 <= self.min_overlap < 1:

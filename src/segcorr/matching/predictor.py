@@ -123,14 +123,17 @@ class MatchPredictor:
         pre = self.prealign
         probe, support = self._match(img0, img1, pre.probe_side)
         view = self._best_view(img0, img1, support, full=False)
-        probe = probe if view is None else view[0]
+        probe, support = (probe, support) if view is None else view
         px = max(img1.shape[:2]) / pre.probe_side  # image 1's pixels per probe pixel
         H = fit_prealignment(probe["mkpts0"], probe["mkpts1"], pre, px)
         warped, seen = (None, 0.0) if H is None else warp_onto(img1, H, img0.shape[:2])
         if warped is None or seen < pre.min_overlap:
             return self._match(img0, img1)[0]
-        out, _ = self._match(img0, warped)
+        out, aligned = self._match(img0, warped)
         out["mkpts1"] = points_through(H, out["mkpts1"])
+        if pre.fallback and aligned < max(support, self.orientation.retry_below):  # the warp did not help
+            plain, given = self._match(img0, img1)
+            out = plain if given > aligned else out
         return out
 
     def _best_view(
