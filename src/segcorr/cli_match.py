@@ -16,7 +16,7 @@ from segcorr.errors import InputError
 _METHOD_HELP = "as-mamba (shipped as_mamba_tiny) | sift | orb | a .safetensors path of AS-Mamba weights"
 _REFINE_HELP = "AS-Mamba's sub-pixel step: patch (local-affine patch correlation on the pictures) | none (network only)"
 _TURNS_HELP = (
-    "AS-Mamba: when the first try finds no consistent matches, try IMG1 turned by quarter turns (needs --refine patch)"
+    "AS-Mamba: when the first try finds no consistent matches, try IMG1 turned and cropped (needs --refine patch)"
 )
 _PREALIGN_HELP = (
     "AS-Mamba: match a small copy first and match IMG1 warped onto IMG0 by that homography (--no-prealign: as given)"

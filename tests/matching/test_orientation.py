@@ -21,6 +21,21 @@ def test_unturn_points_inverts_turn_image(turns):
     assert turned.flags["C_CONTIGUOUS"]
 
 
+@pytest.mark.parametrize("turns", [0.5, 1.5, 2.5, 3.5])
+def test_eighth_turns_hold_the_whole_image_and_their_points_come_back(turns):
+    h, w = 48, 80
+    img = np.zeros((h, w), np.float32)
+    img[8:13, 58:63] = img[38:43, 3:8] = 1.0  # two 5 x 5 marks centred on (60, 10) and (5, 40)
+    turned = turn_image(img, turns)
+    assert turned.shape[0] == turned.shape[1] == 91  # ceil((48 + 80) / sqrt(2))
+    assert turned.sum() == pytest.approx(50.0, rel=0.1)  # both marks inside the canvas
+    ys, xs = np.nonzero(turned > 0.99)
+    back = unturn_points(np.stack([xs, ys], -1).astype(np.float32), turns, (h, w))
+    near = [np.linalg.norm(back - q, axis=1).min() for q in ([60, 10], [5, 40])]
+    assert max(near) < 1.0
+    assert turn_image(img.astype(np.uint8), turns).dtype == np.uint8
+
+
 class _Turned(MatchPredictor):
     """A predictor double whose one matching pass only agrees when image 1 is seen through the view ``good``
     (a number of quarter turns, or a crop box)."""
@@ -34,7 +49,7 @@ class _Turned(MatchPredictor):
         self.prealign = PreAlign(enabled=prealign)
 
     def _match(self, img0, img1, side=None):
-        views = [(t, None) for t in range(4)] + [v for v in self.orientation.views(self.original.shape) if v[1]]
+        views = [(0, None)] + self.orientation.views(self.original.shape)
         v = next(v for v in views if np.array_equal(view_image(self.original, v), img1))
         k = v[0] if v[1] is None else v[1]
         self.tries.append(k if side is None else (k, side))
@@ -45,7 +60,7 @@ class _Turned(MatchPredictor):
 
 def test_the_turn_with_most_support_wins_and_its_points_come_back():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
-    pred = _Turned(img1, good=2, orientation=OrientationSearch(probe_side=None, crop_share=0))
+    pred = _Turned(img1, good=2, orientation=OrientationSearch(turns=(1, 2, 3), probe_side=None, crop_share=0))
     out = pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0, 1, 2, 3]
     np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 2, (6, 9)))
@@ -54,20 +69,23 @@ def test_the_turn_with_most_support_wins_and_its_points_come_back():
 
 def test_the_probe_tries_the_turns_small_and_matches_only_the_best_at_full_size():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
-    pred = _Turned(img1, good=3, orientation=OrientationSearch(probe_side=320, crop_share=0))
+    pred = _Turned(img1, good=3, orientation=OrientationSearch(turns=(1, 2, 3), probe_side=320, crop_share=0))
     out = pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0, (1, 320), (2, 320), (3, 320), 3]
     np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 3, (6, 9)))
-    pred = _Turned(img1, good=3, orientation=OrientationSearch(probe_side=640, crop_share=0))  # 640: no probe
+    pred = _Turned(
+        img1, good=3, orientation=OrientationSearch(turns=(1, 2, 3), probe_side=640, crop_share=0)
+    )  # 640: no probe
     pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0, 1, 2, 3]
 
 
 def test_a_crop_of_image_1_can_win_and_its_points_come_back_with_its_offset():
     img1 = np.arange(120 * 180, dtype=np.int32).reshape(120, 180)
-    search = OrientationSearch(crop_share=0.6)
+    search = OrientationSearch(turns=(1, 2, 3), crop_share=0.6)
     views = search.views(img1.shape)
     assert len(views) == 3 + 5 and views[3][1] == (0, 0, 108, 72) and views[6][1] == (72, 48, 180, 120)
+    assert len(OrientationSearch().views(img1.shape)) == 7 + 5  # the default: seven turns, five crops
     good = views[6]
     pred = _Turned(img1, good=good[1], orientation=search)
     out = pred(np.zeros((120, 180), np.uint8), img1)
@@ -95,7 +113,7 @@ def test_with_prealignment_the_views_are_only_probed_and_the_best_probe_is_kept(
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
     fitted = []
     monkeypatch.setattr(predictor, "fit_prealignment", lambda k0, k1, cfg, px: fitted.append(k1.copy()))  # no H
-    pred = _Turned(img1, good=3, orientation=OrientationSearch(crop_share=0), prealign=True)
+    pred = _Turned(img1, good=3, orientation=OrientationSearch(turns=(1, 2, 3), crop_share=0), prealign=True)
     out = pred(np.zeros((6, 9), np.uint8), img1)
     # the first try and every view at the probe's size, then (no homography) the pair as given at full size
     assert pred.tries == [(0, 320), (1, 320), (2, 320), (3, 320), 0]
@@ -106,6 +124,9 @@ def test_with_prealignment_the_views_are_only_probed_and_the_best_probe_is_kept(
 def test_settings_are_checked():
     with pytest.raises(ValueError):
         OrientationSearch(turns=(4,))
+    with pytest.raises(ValueError):
+        OrientationSearch(turns=(0.25,))
+    assert OrientationSearch(turns=(0.5, 3.5)).turns == (0.5, 3.5)
     with pytest.raises(ValueError):
         OrientationSearch(retry_below=-1)
     with pytest.raises(ValueError):
