@@ -11,7 +11,7 @@ import torch
 from segcorr.segment.model import build
 from segcorr.segment.predictor import Sam3Predictor
 from segcorr.segment.tracker import ObjectPrompt, Sam3Tracker, TrackerConfig
-from segcorr.segment.tracker_masks import edge_sliver
+from segcorr.segment.tracker_masks import edge_sliver, edge_touch
 from segcorr.segment.tracker_regions import edge_flow, mask_motion, outside_frame
 
 H, W = 48, 64
@@ -135,3 +135,41 @@ def test_a_sliver_coming_back_at_the_frame_edge_may_be_small(monkeypatch, band, 
     assert tr._plausible(tr.tracks[1], sliver, {1: sliver}) == back
     assert tr._regions.colour_share(inside, tr.tracks[1].palette) == 1.0
     assert not tr._plausible(tr.tracks[1], inside, {1: inside})  # too small for the object, as before
+
+
+def test_edge_touch_counts_mask_pixels_on_the_outermost_rows_and_columns():
+    m = np.zeros((H, W), bool)
+    m[10:20, 0:30] = True
+    m[0, 40:45] = True
+    m[H - 1, W - 1] = True
+    assert edge_touch(m) == 10 + 5 + 1
+    assert edge_touch(np.zeros((H, W), bool)) == 0
+
+
+@pytest.mark.parametrize("touch, present", [(0, False), (16, True), (19, False)])
+def test_exit_check_spares_a_shrinking_mask_that_touches_the_frame_edge(monkeypatch, touch, present):
+    # a wide block leaves through x = 0: most of it is still inside (no sliver), its colour has shifted; touching the
+    # edge along 18 rows while it shrinks, it is spared with exit_edge_touch up to 18
+    import segcorr.flow.classical as classical
+
+    flow = np.zeros((2, H, W), np.float32)
+    flow[0] = 14.0
+    monkeypatch.setattr(classical, "estimate_flow", lambda a, b, method: flow)
+    cfg = TrackerConfig(min_pixels=0, line_fill=0, reentry="none", exit_edge_touch=touch)
+    tr = Sam3Tracker(Sam3Predictor(_model(), refine="none"), cfg)
+    for k, (x0, colour) in enumerate([(20, GREEN), (6, GREEN), (-8, (60, 215, 40))]):
+        img, m = _block(x0, x0 + 40, colour)
+        r = tr.step(img, [ObjectPrompt(obj_id=1, mask=m)] if k == 0 else [])
+    assert not edge_sliver(m, 8) and edge_touch(m) == 18
+    assert r.present[0] == present
+    assert np.array_equal(r.masks[0], m if present else np.zeros_like(m))
+    if present:  # not a sliver: its last good state follows it (a recovery starts from where it was last seen)
+        assert tr.tracks[1].last_area == m.sum() and np.array_equal(tr.tracks[1].last_mask, m)
+
+
+@pytest.mark.parametrize("field", ["exit_edge_touch", "occlusion", "occlusion_band"])
+def test_negative_edge_and_occlusion_settings_are_refused(field):
+    from segcorr.errors import InputError
+
+    with pytest.raises(InputError, match=field):
+        TrackerConfig(**{field: -1})

@@ -12,6 +12,7 @@ from segcorr.segment.predictor import Sam3Predictor
 from segcorr.segment.tracker import ObjectPrompt, Sam3Tracker, TrackerConfig
 from segcorr.segment.tracker_regions import (
     RegionPropagator,
+    disoccluded,
     fill_lines,
     palette_of,
     palette_share,
@@ -114,3 +115,99 @@ def test_tracker_regions_motion_follows_the_flow_and_keeps_the_colours(monkeypat
     r = tr.step(frame(moved))
     assert r.present[0] and np.array_equal(r.masks[0], moved)
     assert np.array_equal(tr.tracks[1].last_mask, moved)
+
+
+def test_palette_vote_leaves_unknown_pixels_out_of_the_shares():
+    img, labels = _image()
+    mean, count = region_colours(img, labels)
+    prob = np.zeros((H, W), np.float32)
+    prob[:, :8] = 1.0  # a quarter of red is covered: under share_out without a palette colour
+    unknown = np.zeros((H, W), bool)
+    unknown[:, 12:32] = True  # most of red came from outside the previous frame
+    none = np.zeros((0, 3), np.float32)
+    assert not palette_vote(prob, labels, mean, count, none, share_out=0.6).any()
+    m = palette_vote(prob, labels, mean, count, none, share_out=0.6, unknown=unknown)
+    assert np.array_equal(m, labels == 1)  # 8 of its 12 known columns are covered
+    unknown[:, 8:12] = True  # a quarter known: the least share that decides alone
+    unknown[:, :4] = True
+    assert not palette_vote(prob, labels, mean, count, none, share_out=0.6, unknown=unknown).any()
+
+
+@pytest.mark.parametrize("entering", [False, True])
+def test_region_propagation_decides_an_entering_region_by_its_part_in_view(monkeypatch, entering):
+    import segcorr.flow.classical as classical
+
+    model = build("sam3-test").eval()
+    with torch.no_grad():
+        model.mask_decoder.pred_obj_score_head.weight.zero_()
+        model.mask_decoder.pred_obj_score_head.bias.fill_(10.0)
+    flow = np.zeros((2, H, W), np.float32)
+    flow[0] = 12.0  # it moves left by 12 px a frame, entering through the right edge
+    monkeypatch.setattr(classical, "estimate_flow", lambda a, b, method: flow)
+    cfg = TrackerConfig(min_pixels=0, line_fill=0, reentry="none", edge_entering=entering, exit_distinct=0.0)
+    tr = Sam3Tracker(Sam3Predictor(model, refine="none"), cfg)
+    masks = []
+    for k, x0 in enumerate([W - 4, W - 16]):
+        img = np.full((H, W, 3), 220, np.uint8)
+        m = np.zeros((H, W), bool)
+        m[12:30, x0:] = True
+        img[m] = (40, 200, 90)
+        masks.append(m)
+        r = tr.step(img, [ObjectPrompt(obj_id=1, mask=m)] if k == 0 else [])
+    # 4 of its 16 columns were in view and covered: a quarter of it, under share_in, but all of its known part
+    assert r.present[0]
+    if entering:
+        assert np.array_equal(r.masks[0], masks[1])
+    else:  # only a few line pixels of its outline keep their warped decision
+        assert r.masks[0].sum() < masks[1].sum() / 4
+
+
+def test_disoccluded_flags_pixels_whose_forward_backward_round_trip_fails():
+    back = np.zeros((2, H, W), np.float32)
+    back[0][:, 20:30] = 5.0  # x came from x + 5
+    fwd = np.zeros((2, H, W), np.float32)
+    fwd[0][:, 25:30] = -5.0  # only x + 5 in 25..29 goes back: x in 20..24 round-trips
+    hidden = disoccluded(back, fwd, 3.0)
+    assert hidden[:, 25:30].all() and hidden.sum() == 5 * H
+    assert not disoccluded(back, fwd, 6.0).any()
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_region_propagator_leaves_hidden_pixels_out_where_guarded(monkeypatch, guarded):
+    import segcorr.flow.classical as classical
+
+    img, labels = _image()
+    back = np.zeros((2, H, W), np.float32)
+    fwd = np.zeros((2, H, W), np.float32)
+    fwd[0][:, 33:46] = 9.0  # the covered part of blue fails the round trip
+    flows = iter([back, fwd])
+    monkeypatch.setattr(classical, "estimate_flow", lambda a, b, method: next(flows))
+    rp = RegionPropagator(occlusion=3.0)
+    rp.next_frame(img, labels, labels == 0)
+    rp.next_frame(img, labels, labels == 0)
+    last = np.zeros((H, W), bool)
+    last[:, 33:46] = True  # 13 of blue's 31 columns: over share_in for a palette colour
+    guard = np.ones((H, W), bool) if guarded else None
+    _, m = rp.propagate(last, back, rp.palette(labels == 2), guard=guard)
+    assert np.array_equal(m, np.zeros((H, W), bool) if guarded else labels == 2)
+
+
+@pytest.mark.parametrize("occlusion", [0.0, 3.0])
+def test_tracker_guards_pixels_near_other_objects_with_occlusion(occlusion):
+    model = build("sam3-test").eval()
+    with torch.no_grad():
+        model.mask_decoder.pred_obj_score_head.weight.zero_()
+        model.mask_decoder.pred_obj_score_head.bias.fill_(10.0)
+    cfg = TrackerConfig(min_pixels=0, occlusion=occlusion, occlusion_band=2)
+    tr = Sam3Tracker(Sam3Predictor(model, refine="none"), cfg)
+    img, _ = _image()
+    a, b = np.zeros((H, W), bool), np.zeros((H, W), bool)
+    a[10:20, 5:15] = True
+    b[10:20, 30:40] = True
+    tr.step(img, [ObjectPrompt(obj_id=1, mask=a), ObjectPrompt(obj_id=2, mask=b)])
+    near = tr._near_others()
+    if not occlusion:
+        assert near == {}
+        return
+    assert near[1][10:20, 30:40].all() and near[1][15, 28] and not near[1][15, 27] and not near[1][a].any()
+    assert near[2][10:20, 5:15].all() and near[2][15, 16] and not near[2][15, 17]

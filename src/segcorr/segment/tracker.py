@@ -42,7 +42,14 @@ from segcorr.segment.memory import Sam3TrackMemory
 from segcorr.segment.model.sam3 import NO_OBJ_SCORE
 from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8, check_phrase
 from segcorr.segment.tracker_config import MAX_ID, MODES, MOTIONS, TrackerConfig
-from segcorr.segment.tracker_masks import edge_sliver, innermost_point, mask_box, resolve_masks, warp_backward
+from segcorr.segment.tracker_masks import (
+    edge_sliver,
+    edge_touch,
+    innermost_point,
+    mask_box,
+    resolve_masks,
+    warp_backward,
+)
 from segcorr.segment.tracker_memory_mode import MemoryPropagator, load_memory
 from segcorr.segment.tracker_prompts import PromptCoder, check_prompt
 from segcorr.segment.tracker_reentry import ReentryRule, distinct_share, reenter
@@ -87,7 +94,13 @@ class Sam3Tracker:
         self.memory = memory.eval() if memory is not None else None
         self._coder = PromptCoder(predictor, config.mask_logit_scale)
         self._reprompter = Reprompter(self._coder, config)
-        self._regions = RegionPropagator(config.palette_tol, config.palette_share_in, config.palette_share_out)
+        self._regions = RegionPropagator(
+            config.palette_tol,
+            config.palette_share_in,
+            config.palette_share_out,
+            config.edge_entering,
+            config.occlusion,
+        )
         self._memory_mode = MemoryPropagator(self._coder, self.memory) if self.memory is not None else None
         self.reset()
 
@@ -228,6 +241,7 @@ class Sam3Tracker:
         frame's answer (kept as it is), unless the model declares it absent (``presence="model"``). Returns the
         ids so answered."""
         done = set()
+        near = self._near_others()
         for tr in tracks:
             i = tr.obj_id
             if not (tr.present and tr.last_t == self.t - 1 and tr.last_mask is not None):
@@ -235,7 +249,7 @@ class Sam3Tracker:
             if self.config.presence == "model" and scores.get(i, NO_OBJ_SCORE) <= 0:
                 continue
             motion = tr.edge_motion if self.config.edge_motion else None
-            prob, m = self._regions.propagate(tr.last_mask, self._full_flow, tr.palette, motion)
+            prob, m = self._regions.propagate(tr.last_mask, self._full_flow, tr.palette, motion, near.get(i))
             seen = mask_motion(m, self._full_flow)
             tr.edge_motion = seen if seen is not None else tr.edge_motion
             probs[i] = np.where(m, np.maximum(prob, 0.51), 0.0).astype(np.float32)
@@ -243,6 +257,23 @@ class Sam3Tracker:
                 scores[i] = max(scores.get(i, NO_OBJ_SCORE), 1.0)
             done.add(i)
         return done
+
+    def _near_others(self) -> dict[int, np.ndarray]:
+        """``occlusion``: for each object present on the previous frame, the pixels within ``occlusion_band`` of
+        another such object's last mask (bool [H, W]): where one hides or reveals another, pixels failing the
+        forward-backward check are no evidence. Empty without ``occlusion`` or with fewer than two objects."""
+        import cv2
+
+        cfg = self.config
+        last = {i: tr.last_mask for i, tr in self.tracks.items() if tr.present and tr.last_mask is not None}
+        if cfg.occlusion <= 0 or len(last) < 2:
+            return {}
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * cfg.occlusion_band + 1,) * 2)
+        grown = {i: cv2.dilate(m.astype(np.uint8), k) > 0 for i, m in last.items()}
+        out = {}
+        for i in last:
+            out[i] = np.logical_or.reduce([g for j, g in grown.items() if j != i])
+        return out
 
     def _reenter(self, masks: dict[int, np.ndarray], scores: dict[int, float], prompted: set[int]) -> set[int]:
         """Absent objects found again anywhere on this frame by their colours (``tracker_reentry``); returns their
@@ -326,16 +357,21 @@ class Sam3Tracker:
         return {tr.obj_id for tr, _ in placed}
 
     # ------------------------------------------------------------------------------------------ bookkeeping
-    def _leaving(self, tr: ObjectTrack, m: np.ndarray) -> bool:
-        """Whether ``m`` (bool [H, W]) is a present object's sliver at the frame edge (``exit_edge_band``) that has
-        shrunk below ``exit_edge_shrink`` of its mask on the previous frame: an object leaving the frame. Its
-        colours are no evidence (the last slivers blend into their neighbours), so the exit check spares it, and
-        its last good state (what a recovery starts from) stays that of its last full view."""
+    def _leaving(self, tr: ObjectTrack, m: np.ndarray, touch: bool = True) -> bool:
+        """Whether ``m`` (bool [H, W]) is a present object's sliver at the frame edge (``exit_edge_band``), or (with
+        ``touch``) a mask touching the frame edge along ``exit_edge_touch`` pixels, that has shrunk below
+        ``exit_edge_shrink`` of its mask on the previous frame: an object leaving the frame. Its colours are no
+        evidence (the last slivers blend into their neighbours), so the exit check spares it; a sliver also keeps
+        the last good state (what a recovery starts from) of its last full view, while a mask reaching further in
+        updates it as usual (``_update`` asks without ``touch``: a recovery starts from where it was last seen)."""
         cfg = self.config
         if not tr.present or cfg.exit_edge_band <= 0:
             return False
         last = np.count_nonzero(tr.last_mask) if tr.last_mask is not None else tr.last_area
-        return bool(np.count_nonzero(m) < cfg.exit_edge_shrink * last and edge_sliver(m, cfg.exit_edge_band))
+        if np.count_nonzero(m) >= cfg.exit_edge_shrink * last:
+            return False
+        at_edge = touch and cfg.exit_edge_touch > 0 and edge_touch(m) >= cfg.exit_edge_touch
+        return bool(at_edge or edge_sliver(m, cfg.exit_edge_band))
 
     def _plausible(self, tr: ObjectTrack, m: np.ndarray, masks: dict[int, np.ndarray]) -> bool:
         """Whether reprompt mode's answer ``m`` (bool [H, W], not empty) for an object not prompted on this frame
@@ -379,7 +415,7 @@ class Sam3Tracker:
                 if m is not None:
                     m[:] = False
                 continue
-            leaving = i not in prompted | back and self._leaving(tr, m)
+            leaving = i not in prompted | back and self._leaving(tr, m, touch=False)
             moved = tr.present and tr.last_centroid is not None and tr.last_t == self.t - 1
             tr.present, tr.score, tr.last_t = True, float(scores[i]), self.t
             tr.best_score = max(tr.best_score, tr.score)

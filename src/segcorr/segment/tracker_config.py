@@ -56,8 +56,17 @@ class TrackerConfig:
     pixels of the frame edge that has shrunk below ``exit_edge_shrink`` of its previous mask is leaving the frame:
     the exit check spares it (the colours of the last slivers blend into their neighbours) and its last good state
     stays that of its last full view; and an absent object's answer that is such a sliver may be any smaller than
-    its last good area (it is coming back into view; 0 disables both). Defaults chosen on validation clips (seeds
-    500000..; figures in docs/tracking.md)."""
+    its last good area (it is coming back into view; 0 disables both). exit_edge_touch: a shrinking mask (as above)
+    with at least this many pixels on the frame's outermost rows and columns is leaving the frame too, however far
+    it reaches inside (an object cut by the frame edge whose own colours are already out of view; 0 disables).
+    edge_entering (motion "regions"): pixels whose warped value comes from outside the previous frame are left out
+    of the region vote's shares (``tracker_regions.palette_vote``'s ``unknown``): a region entering the frame is
+    decided by its part that was in view (False: they count as not covered). occlusion (motion "regions"): pixels
+    within ``occlusion_band`` pixels of another object's last mask that fail a forward-backward check of DIS flow
+    (``tracker_regions.disoccluded``, tolerance in pixels) are left out of the vote's shares the same way: pixels
+    revealed where one object hid another are not given to the one that hid them (0 disables; costs a second flow
+    on frames with two or more objects). Defaults chosen on validation clips (seeds 500000..; figures in
+    docs/tracking.md)."""
 
     mode: str = "auto"
     num_maskmem: int = 7
@@ -92,6 +101,10 @@ class TrackerConfig:
     edge_motion: bool = True
     exit_edge_band: int = 8
     exit_edge_shrink: float = 0.9
+    exit_edge_touch: int = 16
+    edge_entering: bool = True
+    occlusion: float = 3.0
+    occlusion_band: int = 24
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -106,6 +119,8 @@ class TrackerConfig:
             raise InputError(f"unknown presence {self.presence!r}; expected one of {', '.join(PRESENCES)}")
         if min(self.line_fill, self.reentry_region_cap, self.refind_below) < 0:
             raise InputError("line_fill, reentry_region_cap and refind_below must be >= 0")
+        if min(self.exit_edge_touch, self.occlusion, self.occlusion_band) < 0:
+            raise InputError("exit_edge_touch, occlusion and occlusion_band must be >= 0")
         bad = sorted(set(self.reprompt_inputs) - {"mask", "point", "box"})
         if bad or not self.reprompt_inputs:
             raise InputError(f"reprompt_inputs must be some of mask, point, box; found {list(self.reprompt_inputs)}")

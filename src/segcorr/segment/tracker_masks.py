@@ -35,6 +35,14 @@ def edge_sliver(m: np.ndarray, band: int) -> bool:
     return n - inner > n / 2
 
 
+def edge_touch(m: np.ndarray) -> int:
+    """Pixels of bool mask [H, W] on the frame's outermost rows and columns (corners counted once)."""
+    if min(m.shape) < 3:
+        return int(np.count_nonzero(m))
+    inner = np.count_nonzero(m[1:-1, 1:-1])
+    return int(np.count_nonzero(m) - inner)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     """IoU of two boxes [4] x0, y0, x1, y1; 0 when both are empty."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

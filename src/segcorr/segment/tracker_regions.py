@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+KNOWN_LEAST = 0.25  # share of a region whose known pixels decide it alone (``palette_vote``'s ``unknown``)
+
 
 def region_colours(image: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """image uint8 [H, W, 3] RGB, labels int [H, W] (0..S) -> (mean CIELAB colour float64 [S + 1, 3] of each
@@ -63,13 +65,22 @@ def palette_vote(
     tol: float = 12.0,
     share_in: float = 0.3,
     share_out: float = 0.8,
+    unknown: np.ndarray | None = None,
 ) -> np.ndarray:
     """prob float [H, W] (the warped mask) -> bool [H, W]: a region (label > 0) joins when more than
     ``share_in`` of it is covered (prob > 0.5) and its mean colour lies within ``tol`` (CIELAB) of a palette
     colour, or more than ``share_out`` otherwise; label-0 pixels (line art) keep the warped decision. Without a
-    palette every region needs more than half."""
+    palette every region needs more than half. ``unknown`` bool [H, W]: pixels whose warped value is no evidence
+    (``entering``: they come from outside the previous frame); they are left out of the shares (down to
+    ``KNOWN_LEAST`` of a region: a region barely in view yet is not decided by its few known pixels), so a region
+    entering the frame is decided by its part that was in view, and an unknown line pixel does not join."""
     raw = prob > 0.5
-    share = region_share(raw, labels, count)
+    if unknown is not None:
+        raw &= ~unknown
+        known = np.bincount(labels.ravel(), weights=(~unknown).ravel(), minlength=len(count))
+        share = region_share(raw, labels, np.maximum(known, np.maximum(KNOWN_LEAST * count, 1.0)))
+    else:
+        share = region_share(raw, labels, count)
     if palette is None or not len(palette):
         thr = np.full(len(count), 0.5)
     else:
@@ -125,14 +136,24 @@ class RegionPropagator:
     """Full-resolution DIS flow between consecutive frames and this frame's line-free regions. Its only state is
     the previous frame, grey (bounded); ``reset()`` forgets it."""
 
-    def __init__(self, tol: float = 12.0, share_in: float = 0.3, share_out: float = 0.8) -> None:
-        self.tol, self.share_in, self.share_out = tol, share_in, share_out
+    def __init__(
+        self,
+        tol: float = 12.0,
+        share_in: float = 0.3,
+        share_out: float = 0.8,
+        entering: bool = False,
+        occlusion: float = 0.0,
+    ) -> None:
+        self.tol, self.share_in, self.share_out, self.entering = tol, share_in, share_out, entering
+        self.occlusion = occlusion
         self.reset()
 
     def reset(self) -> None:
         self._prev_grey: np.ndarray | None = None
         self._frame: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._outside: np.ndarray | None = None  # this frame's flow vectors that point out of the frame
+        self._hidden: np.ndarray | None = None  # this frame's pixels failing the forward-backward check (``occlusion``)
+        self._pair: tuple | None = None  # (previous grey, this grey, backward flow) until ``_hidden`` is computed
 
     def next_frame(self, img: np.ndarray, labels: np.ndarray, lines: np.ndarray) -> np.ndarray | None:
         """Take this frame (uint8 [H, W, 3]) with its flat regions (int [H, W]) and line art (bool [H, W]).
@@ -147,17 +168,30 @@ class RegionPropagator:
         mean, count = region_colours(img, lab)
         self._frame = (lab, mean, count)
         prev, self._prev_grey = self._prev_grey, grey
-        self._outside = None
+        self._outside = self._hidden = self._pair = None
         if prev is None or prev.shape != grey.shape:
             return None
         flow = estimate_flow(grey, prev, "dis-medium")
         self._outside = outside_frame(flow)
+        self._pair = (prev, grey, flow) if self.occlusion > 0 else None
         return flow
 
     @property
     def ready(self) -> bool:
         """Whether a frame was taken (``next_frame``) since the last reset."""
         return self._frame is not None
+
+    def hidden(self) -> np.ndarray | None:
+        """bool [H, W]: this frame's pixels failing the forward-backward check (``disoccluded`` with tolerance
+        ``occlusion``), or None (``occlusion`` 0, or the first frame). The forward flow is computed on the first call
+        of a frame only (a frame without a guarded object costs no second flow)."""
+        if self._hidden is None and self._pair is not None:
+            from segcorr.flow.classical import estimate_flow
+
+            prev, grey, flow = self._pair
+            self._hidden = disoccluded(flow, estimate_flow(prev, grey, "dis-medium"), self.occlusion)
+            self._pair = None
+        return self._hidden
 
     def palette(self, mask: np.ndarray) -> np.ndarray:
         """The colours [K, 3] of bool ``mask`` [H, W] on the current frame (see ``palette_of``)."""
@@ -183,19 +217,32 @@ class RegionPropagator:
         return 1.0 if palette is None else palette_share(mask, lab, mean, count, palette, self.tol)
 
     def propagate(
-        self, last: np.ndarray, flow: np.ndarray, palette: np.ndarray | None, motion: np.ndarray | None = None
+        self,
+        last: np.ndarray,
+        flow: np.ndarray,
+        palette: np.ndarray | None,
+        motion: np.ndarray | None = None,
+        guard: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """last bool [H, W] (the previous frame's mask), flow [2, H, W] (this frame -> previous) -> (warped
         probability float32 [H, W], this frame's mask bool [H, W]). ``motion`` [2] (x, y; this frame -> previous):
         the object's own backward displacement, used instead of ``flow`` where that points out of the frame
-        (``edge_flow``)."""
+        (``edge_flow``). ``guard`` bool [H, W]: where pixels failing the forward-backward check (``occlusion``) are
+        no evidence for the vote (``palette_vote``'s ``unknown``)."""
         from segcorr.segment.tracker_masks import warp_backward
 
         lab, mean, count = self._frame
+        out = self._outside if self._outside is not None else outside_frame(flow)
         if motion is not None:
-            flow = edge_flow(flow, motion, self._outside if self._outside is not None else outside_frame(flow))
+            flow = edge_flow(flow, motion, out)
+            out = outside_frame(flow) if self.entering and out.any() else out
         prob = warp_backward(last.astype(np.float32), flow)
-        return prob, palette_vote(prob, lab, mean, count, palette, self.tol, self.share_in, self.share_out)
+        unknown = out if self.entering and out.any() else None
+        hidden = self.hidden() if guard is not None else None
+        if hidden is not None:
+            unknown = hidden & guard if unknown is None else unknown | (hidden & guard)
+        vote = palette_vote(prob, lab, mean, count, palette, self.tol, self.share_in, self.share_out, unknown)
+        return prob, vote
 
 
 def outside_frame(flow: np.ndarray) -> np.ndarray:
@@ -230,3 +277,15 @@ def mask_motion(mask: np.ndarray, flow: np.ndarray) -> np.ndarray | None:
     if not ok.any():
         return None
     return np.array([np.median(fx[ok]), np.median(fy[ok])], np.float32)
+
+
+def disoccluded(back: np.ndarray, fwd: np.ndarray, tol: float) -> np.ndarray:
+    """bool [H, W]: pixels of this frame that fail the forward-backward check: ``back`` [2, H, W] (this frame ->
+    previous) followed by ``fwd`` [2, H, W] (previous -> this) lands more than ``tol`` pixels (plus 5 % of the flows'
+    length) from where it started. They were hidden on the previous frame, or the flow is unreliable there (flat
+    areas)."""
+    from segcorr.segment.tracker_masks import warp_backward
+
+    fx, fy = warp_backward(fwd[0], back), warp_backward(fwd[1], back)
+    err = np.hypot(back[0] + fx, back[1] + fy)
+    return err > tol + 0.05 * (np.hypot(back[0], back[1]) + np.hypot(fx, fy))
