@@ -62,7 +62,7 @@ class MatchPredictor:
         threshold: coarse confidence threshold (None = the model's ``match_threshold``).
         refine: sub-pixel refinement of image 1's points on the pictures (``segcorr.matching.patch_refine``;
             ``PatchRefine(enabled=False)`` keeps the network's fine positions).
-        orientation: quarter turns of image 1 tried when the first try finds no consistent matches
+        orientation: turns and crops of image 1 tried when the first try finds no consistent matches
             (``segcorr.matching.orientation``; it needs the refinement's consistency check).
         prealign: a small first pass whose homography warps image 1 onto image 0 before the full pass
             (``segcorr.matching.prealign``; ``PreAlign(enabled=False)`` matches the pair as given).
