@@ -55,6 +55,23 @@ def test_dense_and_chunked_paths_give_the_same_matches(masked, threshold):
         assert (stored["i_ids"] % 6 < 4).all()
 
 
+def test_chunked_path_is_exact_for_columns_far_below_the_rest():
+    """A column whose every similarity lies ~200 below the largest (its sum underflows in the one-exp pass) gets
+    its exact log-sum-exp: the stored log-confidences equal the dense ones there too."""
+    cm = CoarseMatcher(temperature=0.5, chunk_rows=4).eval()
+    f0, f1 = (f.abs() for f in _feats(2))  # positive features: positive similarities...
+    f1[0, :, 1, 2] *= -40  # ...except with this cell
+    t0, t1 = f0.flatten(2).transpose(1, 2), f1.flatten(2).transpose(1, 2)
+    with torch.no_grad():
+        s = cm.similarity(t0, t1)
+        assert s[0, :, 7].max() < s[0].max() - 100  # the case under test
+        want = torch.log(cm.conf_matrix(t0, t1).clamp(min=1e-38))
+        got = cm(f0, f1, dense=True, return_conf=True)["conf_matrix"].clamp(min=1e-38).log()
+    finite = want > -80
+    torch.testing.assert_close(got[finite], want[finite], atol=1e-3, rtol=1e-4)
+    assert torch.isfinite(got).all()
+
+
 def test_training_path_keeps_the_gradient_of_the_conf_matrix():
     cm = CoarseMatcher()
     f0, f1 = _feats()

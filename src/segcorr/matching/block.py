@@ -33,12 +33,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segcorr.matching.common import Pointwise, grid_xy, pair_apply
+from segcorr.matching.common import Pointwise, grid_xy, in_row_tiles, pair_apply
 from segcorr.matching.jego import JEGOMamba
 from segcorr.matching.kan import KAN, MLP, kan_param_count, mlp_hidden_for
 from segcorr.matching.mamba import MultiHeadMamba
 
 FLOW_HEADS = ("kan", "mlp")
+TILE_CELLS = 512  # inference computes the per-cell heads this many cells at a time (``common.in_row_tiles``)
 
 
 def _normalise(xy: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -84,7 +85,8 @@ class FlowHead(nn.Module):
         ratio = q.new_tensor([int(hw_other[1]) / gw, int(hw_other[0]) / gh])
         centres = (grid_xy(gh, gw, q) + 0.5) * ratio - 0.5
         anchor = (attn @ centres).reshape(b, h, w, 2)
-        out = self.head(torch.cat([fm, fg], 1).permute(0, 2, 3, 1))
+        x = torch.cat([fm, fg], 1).permute(0, 2, 3, 1).reshape(b * h * w, -1)
+        out = in_row_tiles(self.head, x, TILE_CELLS).reshape(b, h, w, 4)
         s = self.s_max * torch.tanh(out[..., 2:] / self.s_max)
         return torch.cat([anchor + out[..., :2], s], -1)
 
@@ -126,9 +128,12 @@ class LocalSpan(nn.Module):
         grid = _normalise(pts.reshape(b, h * w, k * k, 2), v_other.shape[2:])
         samples = F.grid_sample(v_other, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
         seq = torch.cat([samples.permute(0, 2, 3, 1), v_own.flatten(2).transpose(1, 2)[:, :, None]], 2)
-        seq = self.norm(seq.reshape(b * h * w, k * k + 1, c) + self.slot)
-        msg = self.out(self.mamba(seq, last_only=True))
+        msg = in_row_tiles(self._message, seq.reshape(b * h * w, k * k + 1, c), TILE_CELLS)
         return msg.reshape(b, h, w, c).permute(0, 3, 1, 2)
+
+    def _message(self, seq: torch.Tensor) -> torch.Tensor:
+        """[cells, k*k + 1, C_l] span sequences (samples, then the own token) -> [cells, C_l] messages."""
+        return self.out(self.mamba(self.norm(seq + self.slot), last_only=True))
 
 
 class PhiEncoder(nn.Module):

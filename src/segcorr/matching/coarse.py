@@ -93,7 +93,12 @@ class CoarseMatcher(nn.Module):
         """Two passes over row blocks of S (no gradient): pass 1 the row and column log-sum-exps, pass 2 the
         log-confidence L = 2 S - row - col with its row max/argmax and column max. With ``store`` S is written
         once into one [B, N0, N1] buffer (which ends up holding L); without, pass 2 recomputes each block.
-        Returns (best [B, N0], arg [B, N0], colmax [B, N1], L or None)."""
+        Returns (best [B, N0], arg [B, N0], colmax [B, N1], L or None).
+
+        Pass 1 takes one exp per entry: E = exp(S - rowmax) gives the row sums, and the column sums come from the
+        same E as sum_i exp(rowmax_i - M) E_ij (a matrix-vector product; M the block's largest row max). Terms
+        below M - 87 underflow there, which is harmless unless a column's whole sum is that small: columns whose
+        log-sum-exp ends below the overall max - 60 (and padded ones) are computed again exactly."""
         bsz, n0, _ = t0.shape
         n1 = t1.shape[1]
         rows = [slice(r, min(n0, r + self.chunk_rows)) for r in range(0, n0, self.chunk_rows)]
@@ -106,20 +111,37 @@ class CoarseMatcher(nn.Module):
 
         row = torch.empty(bsz, n0, 1, dtype=t0.dtype, device=t0.device)
         col = torch.full((bsz, 1, n1), -math.inf, dtype=t0.dtype, device=t0.device)
+        tmp = None
         for r in rows:
             s = block(r)
-            row[:, r] = torch.logsumexp(s, 2, keepdim=True)
-            col = torch.logaddexp(col, torch.logsumexp(s, 1, keepdim=True))
+            rmax = s.amax(2, keepdim=True)  # [B, R, 1]
+            tmp = torch.sub(s, rmax, out=None if tmp is None or tmp.shape != s.shape else tmp).exp_()
+            row[:, r] = rmax + torch.log(tmp.sum(2, keepdim=True))
+            top = rmax.amax(1, keepdim=True)  # [B, 1, 1]
+            part = torch.bmm(torch.exp(rmax - top).transpose(1, 2), tmp)  # [B, 1, N1]
+            col = torch.logaddexp(col, torch.log(part) + top)
+        del tmp
+        redo = col[:, 0] < row.amax(1) - 60.0  # [B, N1]
+        if mask1 is not None:
+            redo |= ~mask1
+        if redo.any():
+            for k in range(bsz):
+                j = redo[k].nonzero(as_tuple=True)[0]
+                if len(j):
+                    m0k = None if mask0 is None else mask0[k : k + 1]
+                    m1k = None if mask1 is None else mask1[k : k + 1, j]
+                    exact = self.similarity(t0[k : k + 1], t1[k : k + 1, j], m0k, m1k)
+                    col[k, 0, j] = torch.logsumexp(exact[0], 0)
         best, arg = [], []
-        colmax = torch.full((bsz, n1), -math.inf, dtype=t0.dtype, device=t0.device)
+        colmax = torch.full((bsz, 1, n1), -math.inf, dtype=t0.dtype, device=t0.device)
         for r in rows:
             s = buf[:, r] if store else block(r)
-            s = s.mul_(2).sub_(row[:, r]).sub_(col)
-            b, a = s.max(2)
+            s = torch.add(-row[:, r], s, alpha=2, out=s)  # 2 S - row, in place
+            colmax = torch.maximum(colmax, s.amax(1, keepdim=True))
+            b, a = s.sub_(col).max(2)  # L; max_i (x_i - c) = max_i x_i - c exactly: subtraction is monotonic
             best.append(b)
             arg.append(a)
-            colmax = torch.maximum(colmax, s.amax(1))
-        return torch.cat(best, 1), torch.cat(arg, 1), colmax, buf
+        return torch.cat(best, 1), torch.cat(arg, 1), (colmax - col)[:, 0], buf
 
     def forward(
         self,

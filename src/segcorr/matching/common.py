@@ -18,6 +18,24 @@ def pair_apply(
     return fn(x0), fn(x1)
 
 
+def in_row_tiles(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int) -> torch.Tensor:
+    """fn(x) for x [N, ...] whose rows are independent, computed ``tile`` rows at a time and concatenated.
+
+    Inference only: when autograd records (x requires grad), when tracing or exporting, or when ``tile`` is 0 or
+    not below N, it is one call. The result is the same; the point is speed: fn's temporaries for a tile stay in
+    the CPU's cache (the local span's Mamba over 4800 cells at 640x480 runs about twice as fast in tiles of 512)."""
+    n = x.shape[0]
+    if (
+        tile <= 0
+        or n <= tile
+        or (torch.is_grad_enabled() and x.requires_grad)
+        or torch.jit.is_tracing()
+        or torch.onnx.is_in_onnx_export()
+    ):
+        return fn(x)
+    return torch.cat([fn(x[i : i + tile]) for i in range(0, n, tile)], 0)
+
+
 def grid_xy(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     """[h*w, 2] (x, y) of the cells of an h x w grid, row-major, dtype/device of ``like``."""
     ys, xs = torch.meshgrid(
