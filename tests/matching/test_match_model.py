@@ -152,6 +152,23 @@ def test_sequential_and_parallel_backends_give_the_same_outputs():
     torch.testing.assert_close(par["mkpts1_f"], seq["mkpts1_f"], atol=1e-4, rtol=1e-4)
 
 
+def test_inference_in_cell_tiles_equals_one_call(monkeypatch):
+    """The per-cell heads (flow head, local span) run in tiles of cells at inference: same outputs as untiled."""
+    import segcorr.matching.block as block
+
+    m = _model().eval()
+    data = {"image0": torch.rand(1, 1, 64, 96), "image1": torch.rand(1, 1, 96, 64)}  # 96 cells per image
+    with torch.no_grad():
+        monkeypatch.setattr(block, "TILE_CELLS", 0)  # one call
+        whole = m(data, threshold=0.0, return_conf=True)
+        monkeypatch.setattr(block, "TILE_CELLS", 7)  # 14 tiles, the last one short
+        tiled = m(data, threshold=0.0, return_conf=True)
+    torch.testing.assert_close(tiled["conf_matrix"], whole["conf_matrix"], atol=1e-6, rtol=1e-5)
+    for a, b in zip(whole["phi0"] + whole["phi1"], tiled["phi0"] + tiled["phi1"]):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    assert torch.equal(whole["i_ids"], tiled["i_ids"]) and torch.equal(whole["j_ids"], tiled["j_ids"])
+
+
 @pytest.mark.parametrize(
     "option", [{"scan_order": "hilbert"}, {"heads": "single"}, {"geom_feedback": False}, {"flow_head": "mlp"}]
 )
