@@ -80,3 +80,11 @@ def test_epipolar_distance_zero_for_true_matches_large_for_wrong():
 
 def test_normalize_points():
     np.testing.assert_allclose(normalize_points([[160, 120], [460, 120]], K), [[0, 0], [1, 0]])
+
+
+def test_estimate_pose_without_motion_is_none_not_an_opencv_error():
+    """Identical points (no camera motion: the essential matrix is undefined) make OpenCV's five-point solver
+    assert (solvePoly); that is a failed estimate, not a crash of the whole evaluation."""
+    p = np.random.default_rng(0).uniform(0, 320, (30, 2))
+    for _ in range(3):
+        assert estimate_pose(p, p.copy(), K, K) is None

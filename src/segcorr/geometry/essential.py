@@ -56,7 +56,7 @@ def estimate_pose(
 
     RANSAC runs on normalised points with threshold ``threshold_px / mean focal`` (SuperGlue's rule); when
     OpenCV returns several stacked solutions, the one with most cheirality inliers wins. None when fewer than
-    5 matches or no solution.
+    5 matches or no solution (also when OpenCV's solver raises on degenerate points: a failed estimate).
     """
     import cv2
 
@@ -68,9 +68,12 @@ def estimate_pose(
     K1 = np.asarray(K1, np.float64)
     f_mean = np.mean([K0[0, 0], K1[1, 1], K0[0, 0], K1[1, 1]])
     n0, n1 = normalize_points(kpts0, K0), normalize_points(kpts1, K1)
-    E, mask = cv2.findEssentialMat(
-        n0, n1, np.eye(3), threshold=float(threshold_px / f_mean), prob=confidence, method=cv2.RANSAC
-    )
+    try:
+        E, mask = cv2.findEssentialMat(
+            n0, n1, np.eye(3), threshold=float(threshold_px / f_mean), prob=confidence, method=cv2.RANSAC
+        )
+    except cv2.error:  # OpenCV's five-point solver asserts on some degenerate samples (solvePoly)
+        return None
     if E is None or mask is None:
         return None
     best, best_n = None, 0
