@@ -7,7 +7,9 @@ the shipped weights and settings: resize, every pass (pre-alignment probe, orien
 refinement and consistency check. Default data: the warped held-out photos of ``match_compare.py``
 (``runs/match_heldout30``, written when missing). One warm-up pair first. Reported per pair: median, mean, 90th
 percentile and maximum wall seconds, median process CPU seconds (on a machine shared with other jobs the wall clock
-also counts waiting for a core), and how many pairs took more than 1 s.
+also counts waiting for a core), how many pairs took more than 1 s, and the network passes of each pair
+(``MatchPredictor.last_passes``): pairs with more than three went through the orientation search's views, reported
+apart (``pairs_searched``, ``s_max_not_searched``, ``s_median_searched``).
 """
 
 from __future__ import annotations
@@ -43,14 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     ds = open_match_dataset(args.data)
     matcher = build_matcher("as-mamba", turns=not args.no_turns, prealign=not args.no_prealign)
     matcher(ds[0].img0, ds[0].img1)  # warm-up
-    walls, cpus = [], []
+    walls, cpus, passes = [], [], []
     for i in range(len(ds)):
         pair = ds[i]
         t, c = time.perf_counter(), time.process_time()
         matcher(pair.img0, pair.img1)
         walls.append(time.perf_counter() - t)
         cpus.append(time.process_time() - c)
+        passes.append(len(matcher.last_passes))
     w = np.array(walls)
+    searched = np.array(passes) > 3  # probe, full pass, fallback: more means orientation views
     result = {
         "data": args.data,
         "pairs": len(w),
@@ -63,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         "s_max": round(float(w.max()), 3),
         "cpu_s_median": round(statistics.median(cpus), 3),
         "pairs_over_1s": int((w > 1.0).sum()),
+        "pairs_searched": int(searched.sum()),
+        "s_max_not_searched": round(float(w[~searched].max()), 3) if (~searched).any() else None,
+        "s_median_searched": round(float(np.median(w[searched])), 3) if searched.any() else None,
+        "passes_per_pair": [int(p) for p in passes],
     }
     print_json(result, args.json)
     return 0

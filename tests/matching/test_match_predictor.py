@@ -104,3 +104,24 @@ def test_grey_conversion_of_each_format():
     rgb = np.zeros((1, 1, 3), np.uint8)
     rgb[..., 1] = 255
     assert to_grey_float(rgb)[0, 0] == pytest.approx(0.587)
+
+
+def test_last_passes_lists_every_network_pass_of_the_last_call(predictor):
+    """``last_passes``: the longer side of each model call of the last pair, reset per call (what a pair cost)."""
+    sides = []
+    model = predictor.model
+    forward = model.forward
+
+    def counting(data, threshold=None):
+        sides.append(max(data["image0"].shape[-2:]))
+        return forward(data, threshold=threshold)
+
+    model.forward = counting
+    try:
+        for img0, img1 in ((_rgb(120, 90), _rgb(120, 90, 1)), (_rgb(100, 100), np.rot90(_rgb(100, 100)).copy())):
+            sides.clear()
+            predictor(img0, img1)
+            assert predictor.last_passes == sides  # 96 and 320 are multiples of 32: no padding
+            assert sides[0] == predictor.prealign.probe_side and 96 in sides  # the probe first, a full pass later
+    finally:
+        del model.forward

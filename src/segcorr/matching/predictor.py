@@ -67,7 +67,9 @@ class MatchPredictor:
         prealign: a small first pass whose homography warps image 1 onto image 0 before the full pass
             (``segcorr.matching.prealign``; ``PreAlign(enabled=False)`` matches the pair as given).
     ``__call__(img0, img1) -> {"mkpts0": [M, 2] float32, "mkpts1": [M, 2] float32, "mconf": [M] float32}`` in
-    each image's original pixel coordinates (x, y; pixel centres at integers).
+    each image's original pixel coordinates (x, y; pixel centres at integers). After a call, ``last_passes`` lists
+    the longer side of every network pass it ran, in order (what a pair cost: the orientation search adds one pass
+    per view).
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class MatchPredictor:
         self.refine = PatchRefine() if refine is None else refine
         self.orientation = OrientationSearch() if orientation is None else orientation
         self.prealign = PreAlign() if prealign is None else prealign
+        self.last_passes: list[int] = []
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "as_mamba_tiny", **kwargs) -> MatchPredictor:
@@ -116,6 +119,7 @@ class MatchPredictor:
         return (torch.from_numpy(padded)[None, None].to(dev), torch.from_numpy(mask)[None].to(dev), (h, w), sx, sy)
 
     def __call__(self, img0: np.ndarray, img1: np.ndarray) -> dict[str, np.ndarray]:
+        self.last_passes = []
         if not self.prealign.enabled:
             best, support = self._match(img0, img1)
             view = self._best_view(img0, img1, support, full=True)
@@ -168,6 +172,7 @@ class MatchPredictor:
         (matches in original pixels, consistency support)."""
         t0, m0, hw0, sx0, sy0 = self._prepare(img0, "img0", side)
         t1, m1, hw1, sx1, sy1 = self._prepare(img1, "img1", side)
+        self.last_passes.append(side or self.longer_side)
         out = self.model({"image0": t0, "image1": t1, "mask0": m0, "mask1": m1}, threshold=self.threshold)
         k0 = out["mkpts0_f"].float().cpu().numpy()
         k1 = out["mkpts1_f"].float().cpu().numpy()
