@@ -60,9 +60,13 @@ class _Turned(MatchPredictor):
 
 def test_the_turn_with_most_support_wins_and_its_points_come_back():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
-    pred = _Turned(img1, good=2, orientation=OrientationSearch(turns=(1, 2, 3), probe_side=None, crop_share=0))
+    every = OrientationSearch(turns=(1, 2, 3), probe_side=None, crop_share=0, enough=None)
+    pred = _Turned(img1, good=2, orientation=every)
     out = pred(np.zeros((6, 9), np.uint8), img1)
     assert pred.tries == [0, 1, 2, 3]
+    first = _Turned(img1, good=2, orientation=OrientationSearch(turns=(1, 2, 3), probe_side=None, crop_share=0))
+    np.testing.assert_array_equal(first(np.zeros((6, 9), np.uint8), img1)["mkpts1"], out["mkpts1"])
+    assert first.tries == [0, 1, 2]  # 100 consistent matches >= enough (64): turn 3 is not tried
     np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 2, (6, 9)))
     np.testing.assert_array_equal(out["mkpts0"], [[1.0, 2.0], [4.0, 0.0]])  # image 0 is never turned
 
@@ -89,12 +93,18 @@ def test_a_crop_of_image_1_can_win_and_its_points_come_back_with_its_offset():
     good = views[6]
     pred = _Turned(img1, good=good[1], orientation=search)
     out = pred(np.zeros((120, 180), np.uint8), img1)
-    assert pred.tries[0] == 0 and pred.tries[-1] == good[1] and len(pred.tries) == 1 + 8 + 1  # first, probes, full
+    assert pred.tries[0] == 0 and pred.tries[-1] == good[1] and len(pred.tries) == 1 + 7 + 1  # first, probes, full
+    assert pred.tries[-2] == (good[1], 320)  # the probes stopped at the good view (the 7th of 8)
     np.testing.assert_array_equal(out["mkpts1"], [[73.0, 50.0], [76.0, 48.0]])
     np.testing.assert_array_equal(view_points_back(np.array([[1.0, 2.0]]), good, (120, 180)), [[73.0, 50.0]])
     small = _Turned(img1[:80, :100], good=1, orientation=search)  # crops of 48 x 60 px are too small to match
     small(np.zeros((80, 100), np.uint8), img1[:80, :100])
-    assert small.tries == [0, (1, 320), (2, 320), (3, 320), 1]
+    assert small.tries == [0, (1, 320), 1]  # no crops (too small), and turn 1 is enough
+
+
+def test_enough_is_checked():
+    with pytest.raises(ValueError):
+        OrientationSearch(retry_below=16, enough=8)
 
 
 def test_no_search_when_the_first_try_agrees_or_the_search_is_off():

@@ -6,11 +6,12 @@ no neighbourhood agrees with; pairs whose scale differs by 2x or more fail the s
 ``refine_and_filter``), image 1 is turned by each of ``turns`` (in quarter turns: whole ones by ``np.rot90``, exact;
 halves, the eighth turns, resampled onto a canvas that holds the whole turned image), and cropped to its corners
 and centre at ``crop_share`` of each side (a crop is enlarged to the matching size, so image 1's content grows by
-1 / crop_share), and matched again; the view with the largest support wins; its points are mapped back to image 1
-as given. With ``segcorr.matching.prealign`` on (the default) every view is matched at the probe's small size and
-the winner's matches give the homography of the pre-alignment. Without it, the views are first matched at
-``probe_side`` and only the one with the largest support there is matched again at full size, where it must reach
-``retry_below`` itself (else the first try stays). A pair the first try matches costs nothing more.
+1 / crop_share), and matched again; the view with the largest support wins (the first to reach ``enough`` ends the
+search); its points are mapped back to image 1 as given. With ``segcorr.matching.prealign`` on (the default) every
+view is matched at the probe's small size and the winner's matches give the homography of the pre-alignment.
+Without it, the views are first matched at ``probe_side`` and only the one with the largest support there is
+matched again at full size, where it must reach ``retry_below`` itself (else the first try stays). A pair the first
+try matches costs nothing more.
 """
 
 from __future__ import annotations
@@ -34,8 +35,13 @@ class OrientationSearch:
     retry_below: int = 16
     probe_side: int | None = 320  # views first tried at this longer side; only the best is matched at full size
     crop_share: float = 0.6  # also try crops of image 1 (its four corners and centre, this share of each side)
+    # views are tried in order and the search stops at the first with at least this many consistent matches (a
+    # clear winner: a good view has hundreds); None tries every view
+    enough: int | None = 64
 
     def __post_init__(self) -> None:
+        if self.enough is not None and self.enough < self.retry_below:
+            raise ValueError(f"OrientationSearch: enough must be None or >= retry_below, found {self}")
         if any(t not in TURNS for t in self.turns) or self.retry_below < 0 or (self.probe_side or 64) < 64:
             raise ValueError(f"OrientationSearch: turns in {TURNS}, retry_below >= 0, probe_side >= 64, found {self}")
         if not 0.0 <= self.crop_share < 1.0:

@@ -146,7 +146,8 @@ class MatchPredictor:
         """The orientation search, when a try with ``support`` consistent matches is short of ``retry_below``.
         ``full``: every view of image 1 is matched at the search's ``probe_side`` (all of them at full size without
         one), the best again at full size, and it must reach ``retry_below`` itself; else every view is matched at
-        the pre-alignment's ``probe_side`` and the best one is the answer. A view must beat ``support``. Returns
+        the pre-alignment's ``probe_side`` and the best one is the answer. A view must beat ``support``; the views
+        are tried in order and the first with the search's ``enough`` consistent matches ends it. Returns
         (matches mapped back to image 1, support) or None when no view wins."""
         search, ref = self.orientation, self.refine
         if not (search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below):
@@ -154,8 +155,13 @@ class MatchPredictor:
         views = [v for v in search.views(img1.shape[:2]) if v[1] is None or _box_side(v[1]) >= MIN_SIDE]
         side = search.probe_side if full else self.prealign.probe_side
         need = search.retry_below if full else 0
+        enough = search.enough if search.enough is not None else np.inf
         if views and side and (side < self.longer_side or not full):  # the best view at low cost
-            tried = [self._match(img0, view_image(img1, v), side) for v in views]
+            tried = []
+            for v in views:
+                tried.append(self._match(img0, view_image(img1, v), side))
+                if tried[-1][1] >= enough:
+                    break
             k = int(np.argmax([s for _, s in tried]))
             views, tried = [views[k]], [tried[k]]
         best = None
@@ -164,6 +170,8 @@ class MatchPredictor:
             if s > support and s >= need:
                 out["mkpts1"] = view_points_back(out["mkpts1"], view, img1.shape[:2])
                 best, support = (out, s), s
+                if s >= enough:
+                    break
         return best
 
     @torch.no_grad()
