@@ -105,7 +105,7 @@ def export_weights(
         "wall_time_s": round(float(state.get("wall_s", summary.get("wall_s", 0.0))), 1),
         "metrics": state.get("metrics", {}),
         "train_config": cfg,
-        "git_commit": git_commit(),
+        "git_commit": summary.get("git_commit") or git_commit(),  # the code that trained, else HEAD now
         "torch": torch.__version__,
         "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

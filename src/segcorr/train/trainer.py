@@ -102,6 +102,7 @@ class _Run:
     log: ScalarLog | None = None
     last: dict[str, float] = field(default_factory=dict)
     t_start: float = field(default_factory=time.perf_counter)
+    git_commit: str | None = None  # HEAD when this process started training (the code that ran)
 
     def wall(self) -> float:
         """Training seconds over all resumes, on this rank's clock."""
@@ -160,7 +161,10 @@ def _start(cfg: TrainConfig, device: torch.device, info: DistInfo, run_dir: Path
             device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=cfg.ddp_find_unused,
         )
-    return _Run(cfg, info, device, run_dir, fam, model, ddp, opt, start, wall_before)
+    from segcorr.train.export import git_commit
+
+    commit = git_commit() if info.is_main else None
+    return _Run(cfg, info, device, run_dir, fam, model, ddp, opt, start, wall_before, git_commit=commit)
 
 
 def _loader(run: _Run) -> DataLoader:
@@ -271,6 +275,7 @@ def _finish(run: _Run, done: int, command: str) -> None:
         "command": command,
         "argv": args_as_run(sys.argv, Path.cwd()),
         "device": str(run.device),
+        "git_commit": run.git_commit,
     }
     atomic_write_text(run.run_dir / "summary.json", json.dumps(summary, indent=1))
     if run.cfg.export:
