@@ -39,7 +39,7 @@ from segcorr.matching.kan import KAN, MLP, kan_param_count, mlp_hidden_for
 from segcorr.matching.mamba import MultiHeadMamba
 
 FLOW_HEADS = ("kan", "mlp")
-TILE_CELLS = 512  # inference computes the per-cell heads this many cells at a time (``common.in_row_tiles``)
+TILE_CELLS = 512  # inference runs the per-cell heads this many cells per intra-op thread at a time (in_row_tiles)
 
 
 def _normalise(xy: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
