@@ -90,6 +90,22 @@ def test_fine_window_gather_reads_the_right_pixels():
     torch.testing.assert_close(got, want)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fine_window_gather_equals_a_zero_padded_map_at_every_border(channels_last):
+    fm = FineMatcher(4, 4, window=6)
+    feat = torch.randn(2, 3, 16, 20)
+    if channels_last:  # what the encoder produces: the gather reads it in place
+        feat = feat.contiguous(memory_format=torch.channels_last)
+    b = torch.tensor([0, 1, 1, 0, 1, 0])
+    x0 = torch.tensor([-4, 17, 5, -6, 19, 7])  # left edge, right edge, inside, wholly left, wholly right, inside
+    y0 = torch.tensor([2, -3, 13, 5, 0, 4])  # inside, top edge, bottom edge, ...
+    got = fm._gather(feat, b, x0, y0, 6)  # [6, 36, 3]
+    pad = torch.nn.functional.pad(feat, (6, 6, 6, 6))
+    for m in range(6):
+        win = pad[b[m], :, y0[m] + 6 : y0[m] + 12, x0[m] + 6 : x0[m] + 12]  # [3, 6, 6]
+        torch.testing.assert_close(got[m], win.reshape(3, 36).T)
+
+
 def test_fine_refinement_finds_the_matching_pixel_in_the_window():
     torch.manual_seed(0)
     fm = FineMatcher(4, 4, window=6)

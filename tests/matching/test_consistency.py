@@ -30,6 +30,16 @@ def test_smooth_matches_stay_and_displaced_ones_go():
     assert keep.sum() >= 120 - len(bad) - 3  # almost every good match stays
 
 
+def test_a_given_neighbour_index_gives_the_same_answer():
+    from segcorr.matching.patch_refine import neighbour_index
+
+    k0, k1, _, _ = _matches()
+    k1 = k1.copy()
+    k1[[5, 50]] += 30.0
+    idx = neighbour_index(k0, 20)
+    assert np.array_equal(consistent_matches(k0, k1, 20, 2.0, idx=idx), consistent_matches(k0, k1, 20, 2.0))
+
+
 def test_too_few_matches_to_judge_keep_everything():
     k0, k1, _, _ = _matches(n=4)
     assert consistent_matches(k0, k1 + 50.0 * np.eye(4, 2)).all()  # 4 matches: no neighbourhood of 4 others

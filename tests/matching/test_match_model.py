@@ -85,6 +85,38 @@ def test_matches_are_mutual_nearest_neighbours_of_the_conf_matrix():
     assert (conf.sum(1) <= 1 + 1e-4).all() and (conf.sum(0) <= 1 + 1e-4).all()
 
 
+def test_max_matches_keeps_the_most_confident_coarse_matches_with_their_fine_positions():
+    m = _model().eval()
+    data = {"image0": torch.rand(1, 1, 64, 96), "image1": torch.rand(1, 1, 64, 96)}
+    with torch.no_grad():
+        full = m(data, threshold=0.0)
+        top = m(data, threshold=0.0, max_matches=10)
+    assert len(full["mconf"]) > 10 and len(top["mconf"]) == 10
+    want = torch.sort(torch.topk(full["mconf"], 10).indices).values  # the 10 best, in their original order
+    assert torch.equal(top["i_ids"], full["i_ids"][want]) and torch.equal(top["j_ids"], full["j_ids"][want])
+    torch.testing.assert_close(top["mconf"], full["mconf"][want])
+    torch.testing.assert_close(top["mkpts1_f"], full["mkpts1_f"][want])
+    with torch.no_grad():
+        assert len(m(data, threshold=0.0, max_matches=10_000)["mconf"]) == len(full["mconf"])
+
+
+def test_grn_equals_the_convnext_v2_formula_and_has_a_finite_gradient_on_a_zero_channel():
+    from segcorr.matching.encoder import GRN
+
+    grn = GRN(5)
+    with torch.no_grad():
+        grn.gamma.normal_()
+        grn.beta.normal_()
+    x = torch.randn(2, 7, 9, 5)
+    x[1, :, :, 3] = 0.0  # an all-zero channel
+    gx = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+    want = grn.gamma * (x * (gx / (gx.mean(dim=-1, keepdim=True) + 1e-6))) + grn.beta + x
+    torch.testing.assert_close(grn(x), want, atol=1e-5, rtol=1e-5)
+    x.requires_grad_(True)
+    grn(x).square().sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
 def test_padding_mask_keeps_padded_cells_out_of_matches():
     m = _model().eval()
     mask = torch.zeros(1, 64, 64, dtype=torch.bool)

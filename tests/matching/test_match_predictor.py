@@ -52,7 +52,7 @@ class _FixedMatches(nn.Module):
         self.p = nn.Parameter(torch.zeros(()))
         self.seen = None
 
-    def forward(self, data, threshold=None):
+    def forward(self, data, threshold=None, max_matches=None):
         self.seen = data
         k0 = torch.tensor([[3.5, 3.5], [91.5, 3.5], [43.5, 27.5]])
         k1 = torch.tensor([[11.5, 3.5], [3.5, 3.5], [3.5, 91.5]])
@@ -112,9 +112,9 @@ def test_last_passes_lists_every_network_pass_of_the_last_call(predictor):
     model = predictor.model
     forward = model.forward
 
-    def counting(data, threshold=None):
+    def counting(data, threshold=None, max_matches=None):
         sides.append(max(data["image0"].shape[-2:]))
-        return forward(data, threshold=threshold)
+        return forward(data, threshold=threshold, max_matches=max_matches)
 
     model.forward = counting
     try:

@@ -25,11 +25,18 @@ def _predict(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def consistent_matches(
-    k0: np.ndarray, k1: np.ndarray, neighbours: int = 20, max_px: float = 2.0, min_kept: int = 8
+    k0: np.ndarray,
+    k1: np.ndarray,
+    neighbours: int = 20,
+    max_px: float = 2.0,
+    min_kept: int = 8,
+    idx: np.ndarray | None = None,
 ) -> np.ndarray:
-    """k0, k1 [M, 2] (x, y) matches -> bool [M], True for the matches to keep (see the module docstring)."""
+    """k0, k1 [M, 2] (x, y) matches -> bool [M], True for the matches to keep (see the module docstring).
+    ``idx``: ``neighbour_index(k0, neighbours)`` when the caller has it (the search is then skipped)."""
     m = len(k0)
-    idx = neighbour_index(np.asarray(k0, np.float64), neighbours)
+    if idx is None:
+        idx = neighbour_index(np.asarray(k0, np.float64), neighbours)
     if idx is None or idx.shape[1] < 5:
         return np.ones(m, bool)
     p, q = np.asarray(k0, np.float64)[idx], np.asarray(k1, np.float64)[idx]  # [M, K, 2]

@@ -50,15 +50,17 @@ class FineMatcher(nn.Module):
         return (self.window - 1) / 2 * self.scale_fine
 
     def _gather(self, feat: torch.Tensor, b_ids: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor, size: int):
-        """Fine features of size x size blocks with top-left pixels (x0, y0) (zeros outside): [M, size^2, C]."""
-        pad = self.window
-        fp = F.pad(feat, (pad, pad, pad, pad))
-        _bsz, c, hp, wp = fp.shape
+        """Fine features of size x size blocks with top-left pixels (x0, y0) (zeros outside): [M, size^2, C].
+        Indexes the map in place (a view when it is channels-last, as the encoder makes it) instead of padding a
+        copy of it."""
+        _bsz, c, h, w = feat.shape
         k = torch.arange(size, device=feat.device)
-        ys = (y0 + pad)[:, None, None] + k[None, :, None]
-        xs = (x0 + pad)[:, None, None] + k[None, None, :]
-        idx = (b_ids[:, None, None] * hp + ys) * wp + xs
-        return fp.permute(0, 2, 3, 1).reshape(-1, c)[idx.reshape(-1)].reshape(b_ids.shape[0], size * size, c)
+        ys = y0[:, None, None] + k[None, :, None]  # [M, size, 1]
+        xs = x0[:, None, None] + k[None, None, :]  # [M, 1, size]
+        inside = ((ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)).reshape(-1, 1)  # [M * size^2, 1]
+        idx = (b_ids[:, None, None] * h + ys.clamp(0, h - 1)) * w + xs.clamp(0, w - 1)
+        out = feat.permute(0, 2, 3, 1).reshape(-1, c)[idx.reshape(-1)]
+        return out.masked_fill_(~inside, 0.0).reshape(b_ids.shape[0], size * size, c)
 
     def forward(self, ff0, ff1, m0, m1, b_ids, i_ids, j_ids) -> dict:
         r = self.scale_coarse // self.scale_fine

@@ -1,6 +1,6 @@
 """AS-Mamba: encoder -> joint Mamba initializer -> N AS-Mamba blocks -> coarse matching -> fine refinement.
 
-``ASMamba.forward(data, threshold=None, return_conf=False) -> dict``. Input ``data``:
+``ASMamba.forward(data, threshold=None, return_conf=False, max_matches=None) -> dict``. Input ``data``:
     image0 [B, 1, H0, W0], image1 [B, 1, H1, W1] float in 0..1; H, W multiples of 32 (the images may differ);
     optional mask0 [B, H0, W0], mask1 [B, H1, W1] bool (True = real pixel, False = padding);
     optional GT (training): corr01 [B, 2, H0, W0], valid01 [B, H0, W0], corr10, valid10 (``supervision.py``).
@@ -171,7 +171,11 @@ class ASMamba(nn.Module):
             b, i, j = b[keep], i[keep], j[keep]
         return b, i, j
 
-    def forward(self, data: dict, threshold: float | None = None, return_conf: bool = False) -> dict:
+    def forward(
+        self, data: dict, threshold: float | None = None, return_conf: bool = False, max_matches: int | None = None
+    ) -> dict:
+        """``max_matches`` (inference only): at most this many coarse matches over the batch, the most confident,
+        go on to the fine stage (in their original order); the rest are dropped before it costs anything."""
         image0, image1 = data["image0"], data["image1"]
         self._check(image0, image1)
         feats = self.features(image0, image1)
@@ -188,6 +192,9 @@ class ASMamba(nn.Module):
                 return_conf=return_conf,
             )
         )
+        if max_matches is not None and not self.training and len(out["mconf"]) > max_matches:
+            keep = torch.topk(out["mconf"], max_matches, sorted=False).indices.sort().values
+            out.update({k: out[k][keep] for k in ("b_ids", "i_ids", "j_ids", "mconf")})
         b, i, j = out["b_ids"], out["i_ids"], out["j_ids"]
         n_gt = 0
         if self.training and "corr01" in data:

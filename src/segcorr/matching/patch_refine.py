@@ -123,12 +123,14 @@ def _weighted_fit(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _templates(g0: np.ndarray, k0: np.ndarray, a: np.ndarray, radius: int) -> np.ndarray:
     """Image 0 around k0 seen through A: [M, P, P] float32, template pixel u samples g0 at k0 + A^-1 u."""
-    r = np.arange(-radius, radius + 1, dtype=np.float64)
+    # the sampling maps in float32, what cv2.remap reads (its bilinear weights are quantised to 1/32 px anyway)
+    r = np.arange(-radius, radius + 1, dtype=np.float32)
     uy, ux = np.meshgrid(r, r, indexing="ij")
     ux, uy = ux.ravel()[None], uy.ravel()[None]  # [1, P^2]
-    b = _inv(a)  # [M, 2, 2]
-    mx = (k0[:, 0, None] + ux * b[:, 0, 0, None] + uy * b[:, 0, 1, None]).astype(np.float32)  # [M, P^2]
-    my = (k0[:, 1, None] + ux * b[:, 1, 0, None] + uy * b[:, 1, 1, None]).astype(np.float32)
+    b = _inv(a).astype(np.float32)  # [M, 2, 2]
+    k = k0.astype(np.float32)
+    mx = k[:, 0, None] + ux * b[:, 0, 0, None] + uy * b[:, 0, 1, None]  # [M, P^2]
+    my = k[:, 1, None] + ux * b[:, 1, 0, None] + uy * b[:, 1, 1, None]
     t = cv2.remap(g0, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     p = 2 * radius + 1
     return t.reshape(len(k0), p, p)
@@ -184,10 +186,8 @@ def _step(g0, g1, k0, k1, idx, valid_hw, cfg: PatchRefine) -> np.ndarray:
     if not ok.any():
         return out
     q = 2 * (r + s) + 1
-    off = np.arange(q) - (r + s)
-    ys = c[ok, 1, None, None] + off[None, :, None]
-    xs = c[ok, 0, None, None] + off[None, None, :]
-    score = _ncc(g1[ys, xs].astype(np.float32), t[ok])  # [M', S, S]
+    windows = np.lib.stride_tricks.sliding_window_view(g1, (q, q))  # [H - q + 1, W - q + 1, q, q], a view
+    score = _ncc(windows[c[ok, 1] - r - s, c[ok, 0] - r - s], t[ok])  # regions [M', q, q] -> [M', S, S]
     ay, ax = np.divmod(score.reshape(len(score), -1).argmax(1), 2 * s + 1)
     out[ok, 0] = c[ok, 0] - s + ax + _subpixel(score, ay, ax, 1)
     out[ok, 1] = c[ok, 1] - s + ay + _subpixel(score, ay, ax, 0)
@@ -195,17 +195,25 @@ def _step(g0, g1, k0, k1, idx, valid_hw, cfg: PatchRefine) -> np.ndarray:
 
 
 def refine_matches(
-    g0: np.ndarray, g1: np.ndarray, k0: np.ndarray, k1: np.ndarray, cfg: PatchRefine, valid_hw1: tuple[int, int]
+    g0: np.ndarray,
+    g1: np.ndarray,
+    k0: np.ndarray,
+    k1: np.ndarray,
+    cfg: PatchRefine,
+    valid_hw1: tuple[int, int],
+    idx: np.ndarray | None = None,
 ) -> np.ndarray:
     """g0, g1: grey float32 images [H, W] at the matching resolution; k0, k1 [M, 2] (x, y) matches there;
-    valid_hw1: the (h, w) of image 1 without padding. Returns image 1's refined points [M, 2] float32 (k0 is
-    kept: it is the cell centre the network matched from)."""
+    valid_hw1: the (h, w) of image 1 without padding; idx: ``neighbour_index(k0, cfg.neighbours)`` when the caller
+    has it. Returns image 1's refined points [M, 2] float32 (k0 is kept: it is the cell centre the network
+    matched from)."""
     if not cfg.enabled or len(k0) == 0:
         return k1.astype(np.float32)
     g0 = np.ascontiguousarray(g0, dtype=np.float32)
     g1 = np.ascontiguousarray(g1, dtype=np.float32)
     k0d, k1d = k0.astype(np.float64), k1.astype(np.float64)
-    idx = neighbour_index(k0d, cfg.neighbours)  # k0 does not move: one neighbour search for every round
+    if idx is None:
+        idx = neighbour_index(k0d, cfg.neighbours)  # k0 does not move: one neighbour search for every round
     for _ in range(cfg.iterations):
         k1d = _step(g0, g1, k0d, k1d, idx, valid_hw1, cfg)
     return k1d.astype(np.float32)
@@ -223,11 +231,12 @@ def refine_and_filter(
 
     from segcorr.matching.consistency import consistent_matches
 
-    k1 = refine_matches(g0, g1, k0, k1, cfg, valid_hw1)
+    idx = neighbour_index(k0.astype(np.float64), cfg.neighbours) if cfg.enabled and len(k0) else None
+    k1 = refine_matches(g0, g1, k0, k1, cfg, valid_hw1, idx)
     keep = np.ones(len(k0), bool)
     if not cfg.enabled or cfg.consistency_px <= 0 or len(k0) == 0:
         return k1, keep, len(k0)
-    passed = consistent_matches(k0, k1, cfg.neighbours, cfg.consistency_px, min_kept=0)
+    passed = consistent_matches(k0, k1, cfg.neighbours, cfg.consistency_px, min_kept=0, idx=idx)
     support = int(passed.sum())
     if support < max(cfg.consistency_min, 1):
         return k1, keep, support

@@ -22,6 +22,7 @@ from segcorr.matching.prealign import PreAlign, fit_prealignment, points_through
 
 MIN_SIDE = 64
 _MULTIPLE = 32
+_FINE_MARGIN = 256  # coarse matches refined beyond max_matches (fine positions outside the image are dropped)
 
 
 def to_grey_float(img: np.ndarray, name: str = "image") -> np.ndarray:
@@ -181,7 +182,13 @@ class MatchPredictor:
         t0, m0, hw0, sx0, sy0 = self._prepare(img0, "img0", side)
         t1, m1, hw1, sx1, sy1 = self._prepare(img1, "img1", side)
         self.last_passes.append(side or self.longer_side)
-        out = self.model({"image0": t0, "image1": t1, "mask0": m0, "mask1": m1}, threshold=self.threshold)
+        # the fine stage only for the most confident coarse matches: those kept below, with a margin for the few
+        # whose fine position leaves the image
+        out = self.model(
+            {"image0": t0, "image1": t1, "mask0": m0, "mask1": m1},
+            threshold=self.threshold,
+            max_matches=self.max_matches + _FINE_MARGIN,
+        )
         k0 = out["mkpts0_f"].float().cpu().numpy()
         k1 = out["mkpts1_f"].float().cpu().numpy()
         conf = out["mconf"].float().cpu().numpy()
