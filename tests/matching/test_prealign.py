@@ -64,7 +64,7 @@ class _Shifted(MatchPredictor):
         self.longer_side = 640
 
     def _match(self, img0, img1, side=None):
-        aligned = np.array_equal(img0[20:-20, 20:-20], img1[20:-20, 20:-20])
+        aligned = np.allclose(img0[20:-20, 20:-20], img1[20:-20, 20:-20], atol=2e-3)  # H is fitted: sub-pixel off
         self.tries.append(("aligned" if aligned else "given", side))
         ys, xs = np.mgrid[40:200:20, 40:300:20]
         k0 = np.stack([xs.ravel(), ys.ravel()], -1).astype(np.float32)

@@ -121,6 +121,8 @@ class MatchPredictor:
 
     def __call__(self, img0: np.ndarray, img1: np.ndarray) -> dict[str, np.ndarray]:
         self.last_passes = []
+        # grey once: every pass, view and warp below works on the float grey images the network reads
+        img0, img1 = to_grey_float(img0, "img0"), to_grey_float(img1, "img1")
         if not self.prealign.enabled:
             best, support = self._match(img0, img1)
             view = self._best_view(img0, img1, support, full=True)
