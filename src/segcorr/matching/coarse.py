@@ -50,9 +50,12 @@ class CoarseMatcher(nn.Module):
         if out is not None:
             for k in range(f0.shape[0]):
                 torch.mm(f0[k] * scale, f1[k].t(), out=out[k])
-            for k, m in ((2, mask0), (1, mask1)):
-                if m is not None:
-                    out.masked_fill_(~m.unsqueeze(k), _MASKED)
+                # only the padded rows and columns are written (most images have none): a full masked_fill would
+                # be two more passes over the block
+                if mask0 is not None:
+                    out[k, (~mask0[k]).nonzero(as_tuple=True)[0]] = _MASKED
+                if mask1 is not None:
+                    out[k].index_fill_(1, (~mask1[k]).nonzero(as_tuple=True)[0], _MASKED)
             return out
         s = (f0 * scale) @ f1.transpose(1, 2)
         if mask0 is not None or mask1 is not None:

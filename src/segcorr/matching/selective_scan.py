@@ -59,20 +59,22 @@ def scan_sequential(
         t1 = min(length, t0 + chunk)
         # discretise time-major from the small [T, Bt, G, E] inputs: the big [T, Bt, G, E, N] come out contiguous
         a, b = _discretise(u[:, t0:t1].transpose(0, 1), delta[:, t0:t1].transpose(0, 1), A, B[:, t0:t1].transpose(0, 1))
+        # the steps' slabs as views made in one call (indexing a[i] in the loop costs more than the step itself)
+        a_t, b_t = a.unbind(0), b.unbind(0)
         if last_only:
-            for i in range(t1 - t0):
-                h = torch.addcmul(b[i], a[i], h) if track else torch.addcmul(b[i], a[i], h, out=b[i])
+            for ai, bi in zip(a_t, b_t):
+                h = torch.addcmul(bi, ai, h) if track else torch.addcmul(bi, ai, h, out=bi)
             continue
         if track:
             steps = []
-            for i in range(t1 - t0):
-                h = torch.addcmul(b[i], a[i], h)
+            for ai, bi in zip(a_t, b_t):
+                h = torch.addcmul(bi, ai, h)
                 steps.append(h)
             hs = torch.stack(steps)
         else:
             hs = b  # each step overwrites its own slab of b with h_t
-            for i in range(t1 - t0):
-                h = torch.addcmul(b[i], a[i], h, out=b[i])
+            for ai, bi in zip(a_t, b_t):
+                h = torch.addcmul(bi, ai, h, out=bi)
         ys.append(_readout(hs, C[:, t0:t1].transpose(0, 1)).transpose(0, 1))
     if last_only:
         return _readout(h, C[:, -1]) + u[:, -1] * D
