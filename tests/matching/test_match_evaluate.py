@@ -113,3 +113,39 @@ def test_missing_image_and_bad_homography(tmp_path):
 def test_unknown_method():
     with pytest.raises(InputError, match="unknown matching method"):
         build_matcher("superglue")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_jitter_moves_about_the_share_of_values_by_one_level_and_keeps_the_range(dtype):
+    from segcorr.matching.evaluate import jitter_pixels
+
+    rng = np.random.default_rng(0)
+    top = 1.0 if dtype == np.float32 else np.iinfo(dtype).max
+    img = (rng.random((60, 80, 3)) * top).astype(dtype)
+    img[0, :] = 0
+    img[1, :] = top  # the ends of the range: clipped, never wrapped
+    out = jitter_pixels(img, np.random.default_rng(1), share=0.1)
+    assert out.dtype == img.dtype and out.shape == img.shape
+    step = 1.0 / 255.0 if dtype == np.float32 else 1.0
+    d = (out.astype(np.float64) - img.astype(np.float64)) / step
+    assert np.abs(d).max() <= 1.0 + 1e-4
+    assert 0.07 < (np.abs(d) > 0.5).mean() < 0.13
+    assert out.min() >= 0 and out.max() <= top
+    assert np.array_equal(out, jitter_pixels(img, np.random.default_rng(1), share=0.1))  # seeded
+
+
+def test_jittered_matcher_sees_changed_images_and_repeats_with_its_seed():
+    from segcorr.matching.evaluate import jittered
+
+    seen = []
+
+    def matcher(a, b):
+        seen.append((a.copy(), b.copy()))
+        return {"mkpts0": np.zeros((0, 2)), "mkpts1": np.zeros((0, 2)), "mconf": np.zeros(0)}
+
+    img = np.full((40, 50), 128, np.uint8)
+    for seed in (3, 3):
+        jittered(matcher, seed)(img, img)
+    (a0, b0), (a1, b1) = seen
+    assert not np.array_equal(a0, img) and not np.array_equal(a0, b0)  # each image its own change
+    assert np.array_equal(a0, a1) and np.array_equal(b0, b1)

@@ -147,3 +147,25 @@ def evaluate_matches(
     result = result_head(method_name, data_name, dataset, n, method_s)
     result.update(acc.result())
     return result
+
+
+def jitter_pixels(img: np.ndarray, rng: np.random.Generator, share: float = 0.1) -> np.ndarray:
+    """A copy of ``img`` (uint8 / uint16 / float in 0..1, any channels) with about ``share`` of its values moved by
+    one grey level (1/255 for floats) up or down, clipped to the range: a change no one can see, used to measure
+    how far a result moves under it."""
+    a = np.asarray(img)
+    step = 1.0 / 255.0 if a.dtype.kind == "f" else 1
+    top = 1.0 if a.dtype.kind == "f" else np.iinfo(a.dtype).max
+    d = rng.choice(np.array([-1, 1], np.int8), a.shape) * (rng.random(a.shape) < share)
+    return np.clip(a.astype(np.float64) + d * step, 0, top).astype(a.dtype)
+
+
+def jittered(matcher: Matcher, seed: int, share: float = 0.1) -> Matcher:
+    """``matcher`` seeing both images of every pair through ``jitter_pixels`` (one generator per wrapper, seeded: the
+    same seed on the same pairs in the same order gives the same images)."""
+    rng = np.random.default_rng(seed)
+
+    def run(img0: np.ndarray, img1: np.ndarray) -> dict[str, np.ndarray]:
+        return matcher(jitter_pixels(img0, rng, share), jitter_pixels(img1, rng, share))
+
+    return run
