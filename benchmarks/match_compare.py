@@ -55,6 +55,11 @@ def table(results: list[dict]) -> str:
 
     rows = [["metric", *(r["method"] for r in results)]]
     rows += [[k, *(cell(r.get(k)) for r in results)] for k in KEYS if any(r.get(k) is not None for r in results)]
+    return aligned(rows)
+
+
+def aligned(rows: list[list[str]]) -> str:
+    """Rows of cells as text columns: the first left-aligned, the rest right-aligned."""
     w = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     return "\n".join("  ".join(x.ljust(w[i]) if i == 0 else x.rjust(w[i]) for i, x in enumerate(r)) for r in rows)
 
@@ -89,8 +94,7 @@ def spread_table(results: list[dict]) -> str:
         ]
         for k in keys
     ]
-    w = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return "\n".join("  ".join(x.ljust(w[i]) if i == 0 else x.rjust(w[i]) for i, x in enumerate(r)) for r in rows)
+    return aligned(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
