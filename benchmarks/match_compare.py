@@ -97,6 +97,20 @@ def spread_table(results: list[dict]) -> str:
     return aligned(rows)
 
 
+def method_options(m: str) -> tuple[str, set[str]]:
+    """``NAME[/OPT[+OPT]]`` -> (NAME, {OPT, ...}); NAME may be a weights path (``runs/x/w.safetensors``, its own
+    slashes kept) followed by options."""
+    from segcorr.errors import InputError
+
+    head, sep, tail = m.rpartition("/")
+    if not sep or tail.endswith(".safetensors"):
+        return m, set()
+    off = set(tail.split("+")) - {""}
+    if off - {"none", "noalign", "noturns"}:
+        raise InputError(f"unknown method option in {m!r}; known: none, noalign, noturns")
+    return head, off
+
+
 def main(argv: list[str] | None = None) -> int:
     from segcorr.data.matchsets import open_match_dataset
     from segcorr.data.matchsynth import write_homography_pairs
@@ -110,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         "--methods",
         default="as-mamba,as-mamba/none,sift,orb",
         help="comma-separated; NAME/none = AS-Mamba without the patch refinement (the network's own points), "
-        "NAME/noalign without the pre-alignment, NAME/noturns without the orientation search ('+' joins them)",
+        "NAME/noalign without the pre-alignment, NAME/noturns without the orientation search ('+' joins them); "
+        "NAME: as-mamba, sift, orb or a .safetensors path",
     )
     ap.add_argument("--heldout", default="runs/match_heldout30", help="folder of the warped held-out photos")
     ap.add_argument("--heldout-count", type=int, default=30)
@@ -135,10 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             ds, d = open_match_dataset(path), shown(path)
             res = []
             for m in [m.strip() for m in args.methods.split(",") if m.strip()]:
-                name, _, flags = m.partition("/")
-                off = set(flags.split("+")) - {""}
-                if off - {"none", "noalign", "noturns"}:
-                    raise InputError(f"unknown method option in {m!r}; known: none, noalign, noturns")
+                name, off = method_options(m)
                 matcher = build_matcher(
                     name,
                     longer_side=args.longer_side,

@@ -9,7 +9,7 @@ import torch
 from segcorr.data.matchsynth import MatchSynthDataset, homography_pair, make_pair, render_scene_pair
 from segcorr.data.matchsynth.photos import EVAL_PHOTOS, TRAIN_PHOTOS, photo_names, split_of_seed
 from segcorr.data.matchsynth.scene3d import Camera, Face, render, trace
-from segcorr.data.matchsynth.write import write_homography_pairs
+from segcorr.data.matchsynth.write import write_homography_pairs, write_scene_pairs
 from segcorr.geometry import warp_grid
 
 
@@ -132,3 +132,40 @@ def test_write_homography_pairs_is_readable(tmp_path):
     assert len(ds) == 2 and ds[0].img0.shape == (64, 96, 3)
     with pytest.raises(ValueError, match="0..499999"):
         write_homography_pairs(tmp_path / "x", 1, seed=1_000_000)
+
+
+def test_write_homography_pairs_from_given_photos_takes_validation_seeds_only(tmp_path):
+    from segcorr.data.matchsets import open_match_dataset
+    from segcorr.io.image import write_image
+
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    write_image(a, np.full((120, 160, 3), 40, np.uint8))
+    write_image(b, (np.random.default_rng(0).random((120, 160, 3)) * 255).astype(np.uint8))
+    out = write_homography_pairs(tmp_path / "v", 2, seed=500_300, height=64, width=96, photos=[a, b])
+    ds = open_match_dataset(out)
+    assert len(ds) == 2
+    # pair 0 comes from the flat photo a, pair 1 from the noisy photo b (photometric changes aside)
+    assert ds[0].img0.std() < 0.5 * ds[1].img0.std()
+    for seed in (0, 1_000_000):
+        with pytest.raises(ValueError, match="500000..999999"):
+            write_homography_pairs(tmp_path / "x", 1, seed=seed, photos=[a])
+
+
+def test_write_scene_pairs_is_a_pose_set_whose_truth_fits_the_scene(tmp_path):
+    from segcorr.data.matchsets import open_match_dataset
+
+    out = write_scene_pairs(tmp_path / "s", 2, seed=500_000, height=64, width=96)
+    ds = open_match_dataset(out)
+    assert len(ds) == 2 and ds[1].kind == "pose" and ds[1].img1.shape == (64, 96, 3)
+    p = render_scene_pair(500_001, 64, 96)
+    np.testing.assert_allclose(ds[1].T_0to1, p["T_0to1"], rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(ds[1].K1, p["K1"], rtol=1e-8)
+    assert np.array_equal(ds[1].img0, p["image0"])
+    # the written pose maps camera 0's 3-D points (depth0) onto image 1 where the correspondence field says
+    K0, K1, T = ds[1].K0, ds[1].K1, ds[1].T_0to1
+    ys, xs = np.nonzero(p["valid01"])
+    X0 = np.linalg.inv(K0) @ np.stack([xs, ys, np.ones_like(xs)]).astype(np.float64) * p["depth0"][ys, xs]
+    x1 = K1 @ (T[:3, :3] @ X0 + T[:3, 3:])
+    np.testing.assert_allclose(x1[:2] / x1[2], p["corr01"][:, ys, xs], atol=0.05)
+    with pytest.raises(ValueError, match="500000..999999"):
+        write_scene_pairs(tmp_path / "x", 1, seed=0)

@@ -9,7 +9,7 @@
 from segcorr.data.matchsynth.dataset import MatchSynthDataset, make_pair, to_sample
 from segcorr.data.matchsynth.homography import homography_pair
 from segcorr.data.matchsynth.scene3d import render_scene_pair
-from segcorr.data.matchsynth.write import write_homography_pairs
+from segcorr.data.matchsynth.write import write_homography_pairs, write_scene_pairs
 
 __all__ = [
     "MatchSynthDataset",
@@ -18,4 +18,5 @@ __all__ = [
     "render_scene_pair",
     "to_sample",
     "write_homography_pairs",
+    "write_scene_pairs",
 ]
