@@ -144,3 +144,57 @@ def test_settings_are_checked():
         OrientationSearch(probe_side=32)
     with pytest.raises(ValueError):
         OrientationSearch(crop_share=1.0)
+
+
+class _Scripted(MatchPredictor):
+    """A predictor double whose passes return the consistent-match counts of ``supports`` in call order; pass k's
+    points are all k, so the answer tells which pass it came from."""
+
+    def __init__(self, supports, recheck_below: int):
+        from segcorr.matching.patch_refine import PatchRefine
+        from segcorr.matching.prealign import PreAlign
+
+        self.supports, self.sides = list(supports), []
+        self.refine, self.orientation, self.longer_side = PatchRefine(), OrientationSearch(), 640
+        self.prealign = PreAlign(recheck_below=recheck_below)
+
+    def _match(self, img0, img1, side=None):
+        k = len(self.sides)
+        self.sides.append(side or self.longer_side)
+        pts = np.full((8, 2), float(k), np.float32)
+        return {"mkpts0": pts.copy(), "mkpts1": pts, "mconf": np.ones(8, np.float32)}, self.supports[k]
+
+
+def test_a_pass_with_little_support_after_a_good_probe_gets_the_views_after_all(monkeypatch):
+    import segcorr.matching.predictor as predictor
+
+    monkeypatch.setattr(predictor, "fit_prealignment", lambda k0, k1, cfg, px: np.eye(3))
+    img = np.arange(96 * 128, dtype=np.uint16).reshape(96, 128)
+    # probe 30 (>= retry_below 16: no search), full pass 40 (< 300): the views are probed; the second has 100
+    # (>= enough 64, the search stops), is aligned and matched in full: 500 consistent matches win
+    pred = _Scripted([30, 40, 5, 100, 500], recheck_below=300)
+    out = pred(np.zeros((96, 128), np.uint8), img)
+    assert pred.sides == [320, 640, 320, 320, 640] and out["mkpts0"][0, 0] == 4
+    # the same, but the new full pass finds fewer than its probe (then the fallback, the pair as given, 20) and than
+    # the first full pass: the first is kept
+    pred = _Scripted([30, 40, 5, 100, 35, 20], recheck_below=300)
+    assert pred(np.zeros((96, 128), np.uint8), img)["mkpts0"][0, 0] == 1 and len(pred.sides) == 6
+    # no view beats the first probe (30): nothing more is matched in full (seven turns; crops of this image would
+    # be under 64 px, so there are none)
+    pred = _Scripted([30, 40] + [20] * 7, recheck_below=300)
+    assert pred(np.zeros((96, 128), np.uint8), img)["mkpts0"][0, 0] == 1 and pred.sides == [320, 640] + [320] * 7
+    # off, or a full pass with enough support, or a probe that was searched already: no recheck
+    for supports, below in (([30, 40], 0), ([30, 400], 300)):
+        pred = _Scripted(supports, recheck_below=below)
+        pred(np.zeros((96, 128), np.uint8), img)
+        assert pred.sides == [320, 640]
+    pred = _Scripted([3] + [100] + [200], recheck_below=300)  # probe 3: searched (the first view wins), full 200
+    pred(np.zeros((96, 128), np.uint8), img)
+    assert pred.sides == [320, 320, 640]
+
+
+def test_recheck_below_is_checked():
+    from segcorr.matching.prealign import PreAlign
+
+    with pytest.raises(ValueError, match="recheck_below"):
+        PreAlign(recheck_below=-1)

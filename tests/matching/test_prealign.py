@@ -84,7 +84,7 @@ def _pair(dx: int, dy: int):
 
 def test_the_full_pass_matches_the_warped_image_and_its_points_come_back_through_h():
     img0, img1 = _pair(6, -4)
-    pred = _Shifted(6, -4, PreAlign())
+    pred = _Shifted(6, -4, PreAlign(recheck_below=0))  # the double's 104 matches would trigger the recheck
     out = pred(img0, img1)
     assert pred.tries == [("given", 320), ("aligned", None)]
     np.testing.assert_allclose(out["mkpts1"], out["mkpts0"] + np.float32([6, -4]), atol=1e-3)
@@ -104,11 +104,12 @@ def test_without_a_homography_or_with_prealignment_off_the_pair_is_matched_as_gi
 
 def test_when_the_warped_pass_finds_less_than_the_probe_the_pair_is_also_matched_as_given():
     img0, img1 = _pair(6, -4)
-    pred = _Shifted(6, -4, PreAlign(), aligned_finds=30)  # fewer than the probe's 50: the warp did not help
+    # fewer than the probe's 50: the warp did not help
+    pred = _Shifted(6, -4, PreAlign(recheck_below=0), aligned_finds=30)
     out = pred(img0, img1)
     assert pred.tries == [("given", 320), ("aligned", None), ("given", None)]
     assert len(out["mkpts0"]) == 104  # the plain pass found more and wins
-    pred = _Shifted(6, -4, PreAlign(fallback=False), aligned_finds=30)
+    pred = _Shifted(6, -4, PreAlign(fallback=False, recheck_below=0), aligned_finds=30)
     assert len(pred(img0, img1)["mkpts0"]) == 30 and len(pred.tries) == 2
 
 

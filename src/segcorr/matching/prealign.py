@@ -34,11 +34,23 @@ class PreAlign:
     # when the warped pair's full pass finds fewer consistent matches than the probe (or than the orientation search's
     # retry_below), the pair is also matched as given and the pass with more consistent matches wins
     fallback: bool = True
+    # when the pair's first probe passed (no orientation search) but the full pass ends with fewer consistent
+    # matches than this, the search's views are probed after all and a view that beats the first probe is aligned
+    # and matched in full; the pass with more consistent matches wins (0: off). A good 640 px pass of a photo pair
+    # keeps hundreds to 2000; chosen on validation (weights README, "Recheck")
+    recheck_below: int = 300
 
     def __post_init__(self) -> None:
-        if self.probe_side < 64 or self.min_inliers < 4 or self.threshold_px <= 0 or not 0 <= self.min_overlap < 1:
+        if (
+            self.probe_side < 64
+            or self.min_inliers < 4
+            or self.threshold_px <= 0
+            or not 0 <= self.min_overlap < 1
+            or self.recheck_below < 0
+        ):
             raise ValueError(
-                f"PreAlign: probe_side >= 64, min_inliers >= 4, threshold_px > 0, min_overlap in [0, 1), found {self}"
+                "PreAlign: probe_side >= 64, min_inliers >= 4, threshold_px > 0, min_overlap in [0, 1), "
+                f"recheck_below >= 0, found {self}"
             )
 
 

@@ -127,33 +127,54 @@ class MatchPredictor:
             best, support = self._match(img0, img1)
             view = self._best_view(img0, img1, support, full=True)
             return best if view is None else view[0]
-        pre = self.prealign
+        pre, search = self.prealign, self.orientation
         probe, support = self._match(img0, img1, pre.probe_side)
+        searched = support < search.retry_below  # the views are tried (below) only then
         view = self._best_view(img0, img1, support, full=False)
         probe, support = (probe, support) if view is None else view
+        out, final = self._aligned(img0, img1, probe, support)
+        if pre.recheck_below and not searched and final < pre.recheck_below:
+            # few consistent matches in the end although the probe looked fine (a repeated pattern matched at the
+            # wrong turn, a scale change): the views get their chance, and the pass with more support wins
+            view = self._best_view(img0, img1, support, full=False, below=support + 1)
+            if view is not None:
+                again, s = self._aligned(img0, img1, *view)
+                out, final = (again, s) if s > final else (out, final)
+        return out
+
+    def _aligned(
+        self, img0: np.ndarray, img1: np.ndarray, probe: dict[str, np.ndarray], support: int
+    ) -> tuple[dict[str, np.ndarray], int]:
+        """The full pass after a probe with ``support`` consistent matches: image 1 warped onto image 0 by the
+        probe's homography (or as given without a usable one), the fallback to the pair as given when the warp
+        did not help -> (matches in original pixels, consistency support of the pass returned)."""
+        pre = self.prealign
         px = max(img1.shape[:2]) / pre.probe_side  # image 1's pixels per probe pixel
         H = fit_prealignment(probe["mkpts0"], probe["mkpts1"], pre, px)
         warped, seen = (None, 0.0) if H is None else warp_onto(img1, H, img0.shape[:2])
         if warped is None or seen < pre.min_overlap:
-            return self._match(img0, img1)[0]
+            return self._match(img0, img1)
         out, aligned = self._match(img0, warped)
         out["mkpts1"] = points_through(H, out["mkpts1"])
         if pre.fallback and aligned < max(support, self.orientation.retry_below):  # the warp did not help
             plain, given = self._match(img0, img1)
-            out = plain if given > aligned else out
-        return out
+            if given > aligned:
+                return plain, given
+        return out, aligned
 
     def _best_view(
-        self, img0: np.ndarray, img1: np.ndarray, support: int, full: bool
+        self, img0: np.ndarray, img1: np.ndarray, support: int, full: bool, below: int | None = None
     ) -> tuple[dict[str, np.ndarray], int] | None:
         """The orientation search, when a try with ``support`` consistent matches is short of ``retry_below``.
         ``full``: every view of image 1 is matched at the search's ``probe_side`` (all of them at full size without
         one), the best again at full size, and it must reach ``retry_below`` itself; else every view is matched at
         the pre-alignment's ``probe_side`` and the best one is the answer. A view must beat ``support``; the views
-        are tried in order and the first with the search's ``enough`` consistent matches ends it. Returns
+        are tried in order and the first with the search's ``enough`` consistent matches ends it. ``below``: the
+        search runs when ``support`` is below it (default: the search's ``retry_below``). Returns
         (matches mapped back to image 1, support) or None when no view wins."""
         search, ref = self.orientation, self.refine
-        if not (search.enabled and ref.enabled and ref.consistency_px > 0 and support < search.retry_below):
+        below = search.retry_below if below is None else below
+        if not (search.enabled and ref.enabled and ref.consistency_px > 0 and support < below):
             return None
         views = [v for v in search.views(img1.shape[:2]) if v[1] is None or _box_side(v[1]) >= MIN_SIDE]
         side = search.probe_side if full else self.prealign.probe_side
