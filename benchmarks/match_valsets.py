@@ -6,8 +6,10 @@
 Settings of the matcher (and a new stage of its weights) are chosen on these sets, never on the evaluation sets
 (the warped held-out photos of ``match_compare.py``, ``homography8``, ``scannet15``). Writes under ``--out``:
 
-- ``vh``: 36 warped-photo pairs, seeds 500,300..; ``vh2``: 60 pairs, seeds 500,400.. (homography layout,
-  ``segcorr.data.matchsynth.write_homography_pairs`` with the given photos, pair i from photo i mod n);
+- ``vh``: 36 warped-photo pairs, seeds 500,300..; ``vh2``: 60 pairs, seeds 500,400..; ``vhx``: 30 pairs of
+  extreme viewpoints (homography strength 1.5: corners moved up to 45 % of the sides, turns up to 52 degrees,
+  scale up to 2.1x), seeds 500,700.. (homography layout, ``segcorr.data.matchsynth.write_homography_pairs`` with
+  the given photos, pair i from photo i mod n);
 - ``pval2``: 16 ray-cast scenes, seeds 500,000..; ``phard``: 24 scenes with wide baselines (camera motion x2.5),
   seeds 500,600.. (pose layout, ``write_scene_pairs``).
 
@@ -27,6 +29,7 @@ from pathlib import Path
 SETS = {  # name: (kind, count, first seed, strength)
     "vh": ("photos", 36, 500_300, 1.0),
     "vh2": ("photos", 60, 500_400, 1.0),
+    "vhx": ("photos", 30, 500_700, 1.5),
     "pval2": ("scenes", 16, 500_000, 1.0),
     "phard": ("scenes", 24, 500_600, 2.5),
 }

@@ -11,6 +11,12 @@ with the warped image, where the views are nearly aligned; every match ``x`` of 
 to ``H x`` in image 1. The mapping is exact, so the matches are true correspondences of the original pair; in 3-D
 scenes the warp aligns one plane and the rest keeps its parallax, which the network handles as before. Without a
 usable ``H`` the pair is matched as given.
+
+A probe can pass with a few dozen consistent matches that are consistently wrong (a repeated pattern such as
+petals matched a petal off at the wrong turn, or a scale change): its homography then leads the full pass astray,
+which ends with far fewer consistent matches than a good pass keeps (hundreds to 2000). Below ``recheck_below``
+the orientation search's views are probed after all, and a view that beats the first probe is aligned and matched
+in full; the full pass with more consistent matches is the answer.
 """
 
 from __future__ import annotations
