@@ -66,7 +66,9 @@ class MatchPredictor:
         orientation: turns and crops of image 1 tried when the first try finds no consistent matches
             (``segcorr.matching.orientation``; it needs the refinement's consistency check).
         prealign: a small first pass whose homography warps image 1 onto image 0 before the full pass
-            (``segcorr.matching.prealign``; ``PreAlign(enabled=False)`` matches the pair as given).
+            (``segcorr.matching.prealign``; ``PreAlign(enabled=False)`` matches the pair as given); a full pass
+            that ends with fewer than ``recheck_below`` consistent matches after a probe that passed gets the
+            orientation search's views after all.
     ``__call__(img0, img1) -> {"mkpts0": [M, 2] float32, "mkpts1": [M, 2] float32, "mconf": [M] float32}`` in
     each image's original pixel coordinates (x, y; pixel centres at integers). After a call, ``last_passes`` lists
     the longer side of every network pass it ran, in order (what a pair cost: the orientation search adds one pass
