@@ -141,7 +141,8 @@ class MatchPredictor:
             view = self._best_view(img0, img1, support, full=False, below=support + 1)
             if view is not None:
                 again, s = self._aligned(img0, img1, *view)
-                out, final = (again, s) if s > final else (out, final)
+                if s > final:
+                    return again
         return out
 
     def _aligned(
