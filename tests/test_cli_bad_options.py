@@ -125,3 +125,47 @@ def test_bad_option_value_is_one_line_exit_2(path, option, bad, sample, tmp_path
     assert e.value.code == 2, f"{argv}: exit {e.value.code}, stderr {err}"
     assert len(err) == 1 and "Traceback" not in err[0] and "internal error" not in err[0], f"{argv}: {err}"
     assert not out.exists() or not any(out.iterdir()), f"{argv}: wrote {list(out.iterdir())}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["segment", "<IMG>", "--point", "10,10", "--out", "<FILE>"],
+        ["track", "<FRAMES>", "--box", "0,10,10,60,50", "--out", "<FILE>"],
+        ["isolate", "<IMG>", "--boxes", "<PAIRS>", "--out", "<FILE>", "--segmenter", "flat"],
+        ["precompute-masks", "<FRAMES>", "--out", "<FILE>", "--segmenter", "flat"],
+        ["agent", "<IMG>", "--query", "red", "--out", "<FILE>"],
+        ["match", "--pairs", "<PAIRS>", "--out", "<FILE>", "--method", "sift"],
+        ["match", "<IMG>", "<IMG>", "--out", "<FILE>/m.json", "--method", "sift"],
+        ["export", "as-mamba", "--model", "as_mamba-test", "--out", "<FILE>/m.onnx"],
+        ["eval", "match", "--data", "<EMPTY>", "--json", "<FILE>/m.json"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_output_where_a_file_stands_is_one_line_exit_2(argv, sample, tmp_path, capsys):
+    """An output folder given as an existing file (or below one) is refused up front, naming it: one line, exit 2,
+    the file untouched (mkdir would raise FileExistsError there, which is not a bug of ours)."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    write_image(frames / "frame_000.png", np.zeros((64, 80, 3), np.uint8))
+    (tmp_path / "pairs.txt").write_text(f"{sample / 'a.png'} {sample / 'a.png'}\n")
+    target = tmp_path / "taken.txt"
+    target.write_text("keep me")
+    subs = {
+        "<IMG>": str(sample / "a.png"),
+        "<FRAMES>": str(frames),
+        "<PAIRS>": str(tmp_path / "pairs.txt"),
+        "<EMPTY>": str(sample / "empty"),
+        "<FILE>": str(target),
+    }
+    args = []
+    for a in argv:
+        for k, v in subs.items():
+            a = a.replace(k, v)
+        args.append(a)
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2, f"{args}: exit {e.value.code}, stderr {err}"
+    assert len(err) == 1 and "internal error" not in err[0] and str(target) in err[0], err
+    assert target.read_text() == "keep me"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -204,6 +205,12 @@ def test_eval_match_table_and_json(tmp_path, capsys):
         (lambda f, t: ["match", f["a"], f["b"], "--method", "nope", "--out", t / "x.json"], "unknown matching method"),
         (lambda f, t: ["match", f["a"], f["b"], "--refine", "sharp", "--out", t / "x.json"], "unknown refinement"),
         (lambda f, t: ["eval", "match", "--data", t, "--method", "sift"], "no homography pairs"),
+        (lambda f, t: ["match", f["a"], f["b"], "--pairs", f["list"], "--out", t / "x.json"], "not both"),
+        # checked before matching: no JSON is left behind by a picture that cannot be written
+        (
+            lambda f, t: ["match", f["a"], f["b"], "--method", "sift", "--out", t / "x.json", "--viz", t / "v.txt"],
+            ".txt",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(files, tmp_path, capsys, case, needle):
@@ -224,6 +231,12 @@ def test_corrupt_pairs_files_name_file_and_line(files, tmp_path, capsys):
     assert run(["eval", "match", "--data", root, "--method", "sift"]) == 2
     line = one_error_line(capsys)
     assert "pairs_with_gt.txt" in line and "line 1" in line
+    zero_k = tmp_path / "zero_k.txt"  # SuperGlue fields with all-zero intrinsics: refused as eval match does
+    zero_k.write_text("a.png b.png 0 0 " + "0 " * 18 + "\n")
+    assert run(["match", "--pairs", zero_k, "--out", tmp_path / "z", "--method", "sift", "--estimate", "E"]) == 2
+    line = one_error_line(capsys)
+    assert "zero_k.txt" in line and "line 1" in line and "fx, fy > 0" in line
+    assert not (tmp_path / "z").exists()
 
 
 def test_export_onnx_agrees_with_pytorch(tmp_path):
@@ -233,7 +246,12 @@ def test_export_onnx_agrees_with_pytorch(tmp_path):
     from segcorr.matching.export import DenseWrapper, load_matching_model
 
     out = tmp_path / "m.onnx"
-    assert run(["export", "as-mamba", "--model", "as_mamba-test", "--out", out, "--height", "64", "--width", "96"]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        argv = ["export", "as-mamba", "--model", "as_mamba-test", "--out", out, "--height", "64", "--width", "96"]
+        assert run(argv) == 0
+    # the tracer's notes about constants at a fixed size (dozens of lines on stderr) stay quiet
+    assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
     model = load_matching_model(model_name="as_mamba-test")  # same seed-0 init as the export
     g = torch.Generator().manual_seed(1)
     a, b = torch.rand(1, 1, 64, 96, generator=g), torch.rand(1, 1, 64, 96, generator=g)

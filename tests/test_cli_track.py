@@ -183,6 +183,22 @@ def test_track_bad_sources(weights, tmp_path, capsys):
     assert "not a readable video" in capsys.readouterr().err
 
 
+def test_undecodable_video_is_one_line_without_ffmpeg_logs(tmp_path):
+    """FFmpeg prints its own complaints straight to the process's stderr; the command's one line must stay alone.
+    In a fresh process, as users run it (FFmpeg reads its log level once, on the first video a process opens)."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "noise.mp4"
+    bad.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    argv = [sys.executable, "-m", "segcorr", "track", str(bad), "--out", str(tmp_path / "o"), "--point", "0,1,1"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    line = f"segcorr: error: {bad}: not a readable video (OpenCV could not decode a frame)"
+    assert r.stderr.strip().splitlines() == [line]
+    assert not (tmp_path / "o").exists()
+
+
 def test_frames_of_another_size_stop_with_outputs_so_far_complete(weights, tmp_path, capsys):
     d = tmp_path / "mixed"
     imgs = _frames(3) + _frames(1, size=(H + 8, W))
@@ -263,6 +279,17 @@ def test_eval_track_bad_input(clips, tmp_path, capsys):
     assert "mask prompts only" in capsys.readouterr().err
     assert rc(["eval", "track", "--data", str(tmp_path), "--method", "flow-propagate-dis"]) == 2
     assert "no clip folders" in capsys.readouterr().err
+    import shutil
+
+    from segcorr.io.labelmap import read_labelmap, write_labelmap
+
+    cut = tmp_path / "cut"
+    shutil.copytree(clips, cut)
+    inst = next(cut.glob("*/inst_002.png"))
+    write_labelmap(inst, read_labelmap(inst)[:40, :50])  # a later frame's ground truth of another size
+    assert rc(["eval", "track", "--data", str(cut), "--method", "flow-propagate-dis"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "inst_002.png" in err[0] and "50x40" in err[0], err
 
 
 def test_reentries_count_returns_under_the_same_id():

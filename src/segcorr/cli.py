@@ -100,10 +100,13 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"segcorr: error: {e}", file=sys.stderr)
         sys.exit(2)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+    except (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
         if debug:
             raise
-        print(f"segcorr: error: {e.filename}: {e.strerror}", file=sys.stderr)
+        # os.replace(tmp, target) names both: the target is what the user gave
+        where = e.filename2 if e.filename2 is not None else e.filename
+        hint = " (a file stands where a folder must go)" if isinstance(e, FileExistsError) else ""
+        print(f"segcorr: error: {where}: {e.strerror}{hint}", file=sys.stderr)
         sys.exit(2)
     except Exception as e:  # a bug, not bad input: still one line; SEGCORR_DEBUG=1 shows the traceback
         if debug:

@@ -72,8 +72,10 @@ def _run_agent(
     from segcorr import segment as seg
     from segcorr.agent import Agent, AgentConfig
     from segcorr.agent.output import write_result
-    from segcorr.cli_common import _need_file
+    from segcorr.cli_common import _need_file, _need_out
     from segcorr.io.image import read_image
+
+    _need_out(out, folder=True)
 
     if not query.strip():
         raise InputError("--query is empty; say what to find")

@@ -25,6 +25,20 @@ def _need_dir(path: Path) -> Path:
     return path
 
 
+def _need_out(path: Path, folder: bool = False) -> Path:
+    """Fail before any work when ``path`` cannot take an output: a folder where a file is wanted (``folder``
+    False) or a file where a folder is wanted, or a file standing where one of its parent folders must go."""
+    if path.exists() and path.is_dir() != folder:
+        found = "expected an output folder, found a file" if folder else "expected a file, found a folder"
+        raise InputError(found, path)
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError("cannot write below it: a file stands where a folder must go", parent)
+            break
+    return path
+
+
 def _parse_floats(text: str, n: int, what: str) -> list[float]:
     parts = text.split(",")
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from segcorr.cli_common import _need_dir, _need_file, _print_metrics
+from segcorr.cli_common import _need_dir, _need_file, _need_out, _print_metrics
 from segcorr.errors import InputError
 
 _WORK_SIDE_HELP = (
@@ -59,6 +59,9 @@ def flow(
     from segcorr.io.flo import write_flo
     from segcorr.io.image import read_image, write_image
 
+    _need_out(out)
+    if viz is not None:
+        _need_out(viz)
     a = read_image(_need_file(img0, "image"))
     b = read_image(_need_file(img1, "image"))
     if a.shape != b.shape:
@@ -119,6 +122,8 @@ def eval_flow(
     from segcorr.data.flowsets import is_frames_only, open_flow_dataset, open_frame_pairs
     from segcorr.flow.methods import get_method
 
+    if json_out is not None:
+        _need_out(json_out)
     fn = get_method(
         method,
         masks=masks,

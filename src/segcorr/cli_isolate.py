@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from segcorr.cli_common import _need_dir, _need_file, _print_metrics
+from segcorr.cli_common import _need_dir, _need_file, _need_out, _print_metrics
 from segcorr.errors import InputError
 
 
@@ -47,6 +47,7 @@ def isolate(
     from segcorr.layering.budget import parse_budget
     from segcorr.layering.isolate import config_for_order
 
+    _need_out(out, folder=True)
     img = read_gray(_need_file(page, "image"))
     try:
         spec = json.loads(_need_file(boxes, "JSON file").read_text())
@@ -83,6 +84,7 @@ def precompute_masks(
 ) -> None:
     """Label maps for every image; resumes after a kill; splits work across torchrun ranks."""
     run = _precompute().precompute_masks
+    _need_out(out, folder=True)
     kw = {"checkpoint": _need_file(checkpoint, "checkpoint")} if checkpoint is not None else {}
     if labels is not None:
         kw["source"] = labels
@@ -101,6 +103,8 @@ def eval_isolate(
     from segcorr.layering.evaluate import evaluate_isolation
     from segcorr.layering.isolate import config_for_order
 
+    if json_out is not None:
+        _need_out(json_out)
     cfg = config_for_order(order)
     result = evaluate_isolation(_need_dir(data), masks=masks.value, limit=limit, config=cfg)
     _print_metrics(result, json_out)

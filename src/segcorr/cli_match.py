@@ -89,12 +89,12 @@ def _match_one(
         raise InputError(f"{e} (img0 = {p0}, img1 = {p1})") from None
     result = {k: v for k, v in raw.items() if k in ("mkpts0", "mkpts1", "mconf")}
     result = _estimate(result, estimate, K0, K1)
-    atomic_write_text(out, _as_json(result))
-    if viz is not None:
+    if viz is not None:  # the picture first: when it cannot be written, no JSON claims the pair done
         from segcorr.io.image import write_image
         from segcorr.viz.matches import draw_matches
 
         write_image(viz, draw_matches(a, b, result["mkpts0"], result["mkpts1"], result["mconf"]))
+    atomic_write_text(out, _as_json(result))
     return len(result["mkpts0"])
 
 
@@ -103,7 +103,7 @@ def _pairs_list(path: Path) -> list[tuple[Path, Path, Any, Any]]:
     the list's folder (or its ``images/``); ``#`` comments and blank lines skipped."""
     import numpy as np
 
-    from segcorr.data.matchsets import find_image, pair_lines
+    from segcorr.data.matchsets import check_intrinsics, find_image, pair_lines
 
     rows = []
     for no, f in pair_lines(path):
@@ -115,6 +115,8 @@ def _pairs_list(path: Path) -> list[tuple[Path, Path, Any, Any]]:
             except ValueError:
                 raise InputError(f"line {no}: expected numbers after the two image names", path) from None
             K0, K1 = nums[2:11].reshape(3, 3), nums[11:20].reshape(3, 3)
+            check_intrinsics(K0, path, no, "K0")
+            check_intrinsics(K1, path, no, "K1")
         else:
             raise InputError(
                 f"line {no}: expected 'img0 img1' or SuperGlue's 22/38 fields, found {len(f)} fields", path
@@ -158,6 +160,8 @@ def match(
     prealign: bool = typer.Option(True, "--prealign/--no-prealign", help=_PREALIGN_HELP),
 ) -> None:
     """Match two images (or every pair of --pairs); writes {"mkpts0", "mkpts1", "mconf", "H" or "E"}."""
+    from segcorr.cli_common import _need_out
+    from segcorr.io.image import check_image_suffix
     from segcorr.matching.evaluate import build_matcher
 
     if estimate is not None and estimate not in ("H", "E"):
@@ -167,6 +171,9 @@ def match(
             raise InputError("expected IMG0 IMG1 (or --pairs LIST.txt)")
         if out.suffix.lower() != ".json":
             raise InputError("expected a .json output path", out)
+        _need_out(out)
+        if viz is not None:
+            check_image_suffix(_need_out(viz))
         K0 = _intrinsics(k0, "--K0") if estimate == "E" else None
         K1 = (_intrinsics(k1, "--K1") if k1 else K0) if estimate == "E" else None
         a, b = _read(img0), _read(img1)  # fail on bad images before loading a model
@@ -177,6 +184,11 @@ def match(
         n = _match_one(matcher, img0, img1, out, viz, estimate, K0, K1)
         typer.echo(f"wrote {out} ({n} matches)" + (f" and {viz}" if viz else ""))
         return
+    if img0 is not None or img1 is not None:
+        raise InputError("expected IMG0 IMG1 or --pairs LIST.txt, not both")
+    _need_out(out, folder=True)
+    if viz is not None:
+        _need_out(viz, folder=True)
     items = _pairs_with_intrinsics(pairs, estimate, k0, k1)
     matcher = build_matcher(
         method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns, prealign=prealign
@@ -215,9 +227,12 @@ def eval_match(
     prealign: bool = typer.Option(True, "--prealign/--no-prealign", help=_PREALIGN_HELP),
 ) -> None:
     """Homography AUC@3/5/10 px, pose AUC@5/10/20 deg, matches, precision, ms per pair (one protocol)."""
-    from segcorr.cli_common import _need_dir, _print_metrics
+    from segcorr.cli_common import _need_dir, _need_out, _print_metrics
     from segcorr.data.matchsets import open_match_dataset
     from segcorr.matching.evaluate import MatchProtocol, build_matcher, evaluate_matches
+
+    if json_out is not None:
+        _need_out(json_out)
 
     ds = open_match_dataset(_need_dir(data))
     matcher = build_matcher(
@@ -239,10 +254,12 @@ def export_as_mamba(
     opset: int = typer.Option(17, min=11),
 ) -> None:
     """AS-Mamba's dense matching head as ONNX at a fixed input size (see segcorr.matching.export)."""
+    from segcorr.cli_common import _need_out
     from segcorr.matching.export import export_onnx
 
     if out.suffix.lower() != ".onnx":
         raise InputError("expected an .onnx output path", out)
+    _need_out(out)
     if height % 32 or width % 32:
         raise InputError(f"--height and --width must be multiples of 32, got {height}x{width}")
     path = export_onnx(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from segcorr.cli_common import _need_file, _parse_floats
+from segcorr.cli_common import _need_file, _need_out, _parse_floats
 from segcorr.errors import InputError
 
 
@@ -40,6 +40,7 @@ def segment(
         raise InputError(f"unknown segmenter {segmenter!r}; expected one of {', '.join(NAMES)}")
     if refine not in ("snap", "none"):
         raise InputError(f"expected --refine snap or none, found {refine!r}")
+    _need_out(out, folder=True)
     img = read_image(_need_file(image, "image"))
     phrase = check_phrase(text) if text is not None else None
     pts, negs, bxs = _segment_prompts(image, img.shape[:2], point, neg_point, box)
@@ -52,7 +53,7 @@ def segment(
             kw["weights"] = weights
     seg = build(segmenter, **kw)
     if not pts and not bxs and phrase is None:
-        labels = seg.segment_all(img)
+        labels = _naming(image, seg.segment_all, img)
         write_labelmap(out / "labels.png", labels)
         write_image(out / "overlay.png", overlay_masks(img, labels))
         typer.echo(f"wrote {out / 'labels.png'} ({int(labels.max())} segments)")
@@ -64,8 +65,18 @@ def segment(
         boxes=np.array(bxs, np.float32) if bxs else None,
         text=[phrase] if phrase else [],
     )
-    result = seg.segment(img, prompts)
+    result = _naming(image, seg.segment, img, prompts)
     _write_segment_output(out, img, result, lambda pid: _describe_prompt(pid, pts, negs, bxs))
+
+
+def _naming(image: Path, fn, *args):
+    """``fn(*args)``; an InputError that names no file (the image's size or format) is said of ``image``."""
+    try:
+        return fn(*args)
+    except InputError as e:
+        if e.path is None:
+            raise InputError(str(e), image) from None
+        raise
 
 
 def _segment_prompts(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from segcorr.cli_common import _need_out
 from segcorr.errors import InputError
 
 _MODE_HELP = (
@@ -105,6 +106,7 @@ def track(
     if refine not in ("snap", "none"):
         raise InputError(f"expected --refine snap or none, found {refine!r}")
     _check_motion(motion)
+    _need_out(out, folder=True)
     phrases = list(dict.fromkeys(check_phrase(t) for t in text))
     spec = _parse_prompts(point, neg_point, box)
     if not spec["frames"] and not phrases:
@@ -181,6 +183,8 @@ def _run_tracker(src, tracker, writer, frames: dict, source: Path) -> int:
                 prog.advance(task)
         if last >= done:
             raise InputError(f"a prompt is on frame {last}, but the video has {done} frames (0..{done - 1})", source)
+        if not src.count_known and 0 < done < len(src):
+            typer.echo(f"note: {source} announces {len(src)} frames; {done} could be decoded (cut short?)", err=True)
     finally:
         if done:
             writer.close()
@@ -206,6 +210,9 @@ def eval_track(
     """J (region IoU), F (DAVIS boundary F), J&F, space-time IoU, ms per frame, peak RSS."""
     from segcorr.cli_common import _need_dir, _print_metrics
     from segcorr.segment.track_eval import METHODS, evaluate_tracking
+
+    if json_out is not None:
+        _need_out(json_out)
 
     if method not in METHODS:
         raise InputError(f"unknown tracking method {method!r}; expected one of {', '.join(METHODS)}")

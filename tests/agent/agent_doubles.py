@@ -32,6 +32,13 @@ class Sleep:
     seconds: float
 
 
+@dataclass(frozen=True)
+class NotJson:
+    """Answer HTTP 200 with this body, which is not JSON (a web page where the API should be)."""
+
+    body: str = "<html>not an API</html>"
+
+
 def completion(content: str) -> dict:
     return {
         "id": "chatcmpl-test",
@@ -44,7 +51,7 @@ def completion(content: str) -> dict:
 
 
 class ScriptedChatServer:
-    """POST /v1/chat/completions answered from a queue of str (a reply), Status or Sleep items."""
+    """POST /v1/chat/completions answered from a queue of str (a reply), Status, Sleep or NotJson items."""
 
     def __init__(self) -> None:
         self.script: deque = deque()
@@ -68,14 +75,16 @@ class ScriptedChatServer:
                 if isinstance(item, Sleep):
                     server._closing.wait(item.seconds)
                     item = "late reply"
+                if isinstance(item, NotJson):
+                    return self._send(200, item.body)
                 if isinstance(item, Status):
                     return self._send(
                         item.code, {"error": {"message": f"scripted status {item.code}", "type": "scripted"}}
                     )
                 self._send(200, completion(item))
 
-            def _send(self, code: int, obj: dict) -> None:
-                data = json.dumps(obj).encode()
+            def _send(self, code: int, obj: dict | str) -> None:
+                data = obj.encode() if isinstance(obj, str) else json.dumps(obj).encode()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.send_response(code)
                     self.send_header("Content-Type", "application/json")

@@ -7,7 +7,18 @@ import socket
 
 import numpy as np
 import pytest
-from agent_doubles import GIRL_A, GIRL_C, PHRASES, BoxSegmenter, Sleep, box_mask, sample_image, tool, verdict
+from agent_doubles import (
+    GIRL_A,
+    GIRL_C,
+    PHRASES,
+    BoxSegmenter,
+    NotJson,
+    Sleep,
+    box_mask,
+    sample_image,
+    tool,
+    verdict,
+)
 
 from segcorr import segment
 from segcorr.cli import main
@@ -164,6 +175,17 @@ def test_server_time_out_is_one_line(builtin, image_file, tmp_path, server, caps
         == 2
     )
     assert "time-out" in one_error_line(capsys)
+    assert not (out / "masks.json").exists()
+
+
+def test_answer_that_is_not_json_is_one_line(builtin, image_file, tmp_path, server, capsys):
+    server.push(NotJson())
+    out = tmp_path / "out"
+    argv = ["agent", image_file, "--query", "girl", "--out", out, "--base-url", server.base_url, "--model", "m"]
+    assert run(argv) == 2
+    line = one_error_line(capsys)
+    assert "not JSON" in line and "internal error" not in line
+    assert len(server.requests) == 1  # not retried: the same server would answer the same page
     assert not (out / "masks.json").exists()
 
 

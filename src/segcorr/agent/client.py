@@ -9,6 +9,7 @@ The key is read from the environment and never recorded.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -114,4 +115,6 @@ class OpenAIChat:
             return f"HTTP {code} {detail}".rstrip(), code == 429 or code >= 500
         if isinstance(e, o.OpenAIError):
             return f"{type(e).__name__}: {e}", False
+        if isinstance(e, json.JSONDecodeError):  # an answer, but not JSON: not an OpenAI-compatible endpoint
+            return "the answer is not JSON (is --base-url the /v1 root of an OpenAI-compatible server?)", False
         raise e

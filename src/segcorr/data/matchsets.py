@@ -62,8 +62,9 @@ def read_homography(path: str | Path) -> np.ndarray:
     return H
 
 
-def _check_intrinsics(K: np.ndarray, path: Path, line: int, which: str) -> None:
-    if K[0, 0] <= 0 or K[1, 1] <= 0 or abs(K[2, 2] - 1.0) > 1e-6 or np.any(K[2, :2] != 0):
+def check_intrinsics(K: np.ndarray, path: Path, line: int, which: str) -> None:
+    """InputError naming the line unless K [3, 3] is finite intrinsics [[fx,0,cx],[0,fy,cy],[0,0,1]], fx, fy > 0."""
+    if not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0 or abs(K[2, 2] - 1.0) > 1e-6 or np.any(K[2, :2] != 0):
         raise InputError(
             f"line {line}: expected {which} as [[fx,0,cx],[0,fy,cy],[0,0,1]] with fx, fy > 0, "
             f"found {K.ravel().tolist()}",
@@ -171,8 +172,8 @@ class PosePairs:
                     f"line {no}: EXIF rotations {int(nums[0])} {int(nums[1])} are not supported (expected 0 0)", path
                 )
             K0, K1, T = nums[2:11].reshape(3, 3), nums[11:20].reshape(3, 3), nums[20:36].reshape(4, 4)
-            _check_intrinsics(K0, path, no, "K0")
-            _check_intrinsics(K1, path, no, "K1")
+            check_intrinsics(K0, path, no, "K0")
+            check_intrinsics(K1, path, no, "K1")
             _check_pose(T, path, no)
             self.items.append((fields[0], fields[1], K0, K1, T))
         self.pairs_file = path

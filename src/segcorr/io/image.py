@@ -161,6 +161,13 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
+def check_image_suffix(path: str | os.PathLike) -> None:
+    """InputError unless ``path`` ends in a suffix ``write_image`` can encode (no suffix: PNG)."""
+    suffix = Path(path).suffix.lower()
+    if suffix and suffix not in _WRITABLE:
+        raise InputError(f"expected an image suffix ({', '.join(sorted(_WRITABLE))}), found {suffix!r}", path)
+
+
 def encode_image(img: np.ndarray, suffix: str = ".png", path: str | os.PathLike | None = None) -> bytes:
     """Encode uint8 [H, W] / [H, W, 3] RGB (or uint16 grey for PNG/TIFF) to bytes in the format of `suffix`."""
     import cv2

@@ -24,7 +24,9 @@ def progress_bar(label: str, total: int, enabled: bool, eta: bool = False) -> It
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn()]
     if eta:
         columns.append(TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=not enabled, transient=True) as bar:
+    console = Console(stderr=True)
+    # off when stderr is not a terminal (a pipe, a log file): there it would only leave a blank line behind
+    with Progress(*columns, console=console, disable=not enabled or not console.is_terminal, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
 

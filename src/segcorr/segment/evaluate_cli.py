@@ -35,7 +35,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N images."),
     ) -> None:
         """Point and box mIoU, concept F1 / mask AP / presence MCC for text, ms per image and per prompt."""
-        from segcorr.cli_common import _need_dir, _need_file, _print_metrics
+        from segcorr.cli_common import _need_dir, _need_file, _need_out, _print_metrics
         from segcorr.errors import InputError
         from segcorr.segment import build
         from segcorr.segment.evalset import SegmentSet
@@ -43,6 +43,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
         if prompt not in PROMPTS:
             raise InputError(f"unknown --prompt {prompt!r}; expected one of {', '.join(PROMPTS)}")
+        if json_out is not None:
+            _need_out(json_out)
         dataset = SegmentSet(_need_dir(data))
         kwargs = {}
         if checkpoint is not None:

@@ -35,8 +35,10 @@ class FrameSource:
         else:
             import cv2
 
+            from segcorr.io.video import open_video
+
             self.files = None
-            cap = cv2.VideoCapture(str(self.path))
+            cap = open_video(self.path)
             ok = cap.isOpened()
             n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if ok else 0
             first_ok = ok and cap.read()[0]

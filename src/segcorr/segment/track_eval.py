@@ -136,6 +136,12 @@ def track_clip(method: Any, clip: ClipReader, prompt: str = "mask") -> tuple[np.
     preds, gts, spent = [], [], 0.0
     for t in range(clip.num_frames):
         img, inst = clip.frame(t), clip.instance_map(t)
+        if inst.shape != img.shape[:2]:
+            name = clip.frame_paths[t].name.replace("frame_", "inst_")
+            raise InputError(
+                f"instance map is {inst.shape[1]}x{inst.shape[0]}, its frame {img.shape[1]}x{img.shape[0]}",
+                clip.dir / name,
+            )
         prompts = [ObjectPrompt(obj_id=k, mask=inst == k) for k, t0 in first.items() if t0 == t and prompt == "mask"]
         t0 = time.perf_counter()
         r = method.step(img, prompts)
