@@ -59,11 +59,18 @@ class _FixedMatches(nn.Module):
         return {"mkpts0_f": k0, "mkpts1_f": k1, "mconf": torch.tensor([0.5, 0.9, 0.7])}
 
 
+def _dot(h: int, w: int) -> np.ndarray:
+    """A black image with one white pixel: not flat, so the predictor runs its passes (the fake model ignores it)."""
+    img = np.zeros((h, w), np.uint8)
+    img[h // 2, w // 2] = 255
+    return img
+
+
 def test_resize_pad_mask_and_mapping_back():
     model = _FixedMatches()
     pred = MatchPredictor(model, longer_side=64, max_matches=10, orientation=OrientationSearch(enabled=False))
-    img0 = np.zeros((100, 200), np.uint8)  # -> 32 x 64, no padding
-    img1 = np.zeros((200, 100), np.uint8)  # -> 64 x 32, padded to 64 x 32: no padding either
+    img0 = _dot(100, 200)  # -> 32 x 64, no padding
+    img1 = _dot(200, 100)  # -> 64 x 32, padded to 64 x 32: no padding either
     out = pred(img0, img1)
     assert model.seen["image0"].shape == (1, 1, 32, 64) and model.seen["image1"].shape == (1, 1, 64, 32)
     assert model.seen["mask0"].all()
@@ -75,7 +82,7 @@ def test_resize_pad_mask_and_mapping_back():
 
 def test_padding_reaches_the_model_as_a_mask():
     model = _FixedMatches()
-    MatchPredictor(model, longer_side=80)(np.zeros((70, 80), np.uint8), np.zeros((80, 80), np.uint8))
+    MatchPredictor(model, longer_side=80)(_dot(70, 80), _dot(80, 80))
     assert model.seen["image0"].shape == (1, 1, 96, 96)
     mask = model.seen["mask0"][0]
     assert mask[:70, :80].all() and not mask[70:].any() and not mask[:, 80:].any()
@@ -84,7 +91,7 @@ def test_padding_reaches_the_model_as_a_mask():
 def test_tiny_and_malformed_images_are_input_errors(predictor):
     ok = _rgb(100, 100)
     with pytest.raises(InputError, match="too small"):
-        predictor(np.zeros((63, 200), np.uint8), ok)
+        predictor(np.zeros((63, 200), np.uint8), ok)  # flat and too small: too small
     with pytest.raises(InputError, match="img1"):
         predictor(ok, np.zeros((100, 100, 2), np.uint8))
     with pytest.raises(InputError, match="int32"):
@@ -93,6 +100,20 @@ def test_tiny_and_malformed_images_are_input_errors(predictor):
         predictor(np.full((100, 100), 2.0, np.float32), ok)
     with pytest.raises(InputError, match="longer_side"):
         MatchPredictor(_FixedMatches(), longer_side=32)
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_a_flat_image_has_no_matches_and_costs_no_pass(predictor, level):
+    """One grey level has nothing to match: no pass at all, not the orientation search's dozen (seconds on a CPU)."""
+    textured = _rgb(120, 90)
+    for pair in ((np.full((90, 120, 3), level, np.uint8), textured), (textured, np.full((80, 100), level, np.uint8))):
+        out = predictor(*pair)
+        assert predictor.last_passes == []
+        assert out["mkpts0"].shape == (0, 2) and out["mkpts1"].shape == (0, 2) and out["mconf"].shape == (0,)
+    nearly = np.full((90, 120), 128, np.uint8)
+    nearly[40:50, 50:70] = 129  # one level of contrast is an image: matched as usual
+    predictor(textured, nearly)
+    assert predictor.last_passes
 
 
 def test_grey_conversion_of_each_format():

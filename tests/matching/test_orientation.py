@@ -36,6 +36,11 @@ def test_eighth_turns_hold_the_whole_image_and_their_points_come_back(turns):
     assert turn_image(img.astype(np.uint8), turns).dtype == np.uint8
 
 
+def _picture(h: int, w: int) -> np.ndarray:
+    """Image 0 of the predictor doubles: any content but a flat one (a flat image is not matched at all)."""
+    return (np.arange(h * w) % 251).astype(np.uint8).reshape(h, w)
+
+
 class _Turned(MatchPredictor):
     """A predictor double whose one matching pass only agrees when image 1 is seen through the view ``good``
     (a number of quarter turns, or a crop box)."""
@@ -63,10 +68,10 @@ def test_the_turn_with_most_support_wins_and_its_points_come_back():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
     every = OrientationSearch(turns=(1, 2, 3), probe_side=None, crop_share=0, enough=None)
     pred = _Turned(img1, good=2, orientation=every)
-    out = pred(np.zeros((6, 9), np.uint8), img1)
+    out = pred(_picture(6, 9), img1)
     assert pred.tries == [0, 1, 2, 3]
     first = _Turned(img1, good=2, orientation=OrientationSearch(turns=(1, 2, 3), probe_side=None, crop_share=0))
-    np.testing.assert_array_equal(first(np.zeros((6, 9), np.uint8), img1)["mkpts1"], out["mkpts1"])
+    np.testing.assert_array_equal(first(_picture(6, 9), img1)["mkpts1"], out["mkpts1"])
     assert first.tries == [0, 1, 2]  # 100 consistent matches >= enough (64): turn 3 is not tried
     np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 2, (6, 9)))
     np.testing.assert_array_equal(out["mkpts0"], [[1.0, 2.0], [4.0, 0.0]])  # image 0 is never turned
@@ -75,13 +80,13 @@ def test_the_turn_with_most_support_wins_and_its_points_come_back():
 def test_the_probe_tries_the_turns_small_and_matches_only_the_best_at_full_size():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
     pred = _Turned(img1, good=3, orientation=OrientationSearch(turns=(1, 2, 3), probe_side=320, crop_share=0))
-    out = pred(np.zeros((6, 9), np.uint8), img1)
+    out = pred(_picture(6, 9), img1)
     assert pred.tries == [0, (1, 320), (2, 320), (3, 320), 3]
     np.testing.assert_array_equal(out["mkpts1"], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 3, (6, 9)))
     pred = _Turned(
         img1, good=3, orientation=OrientationSearch(turns=(1, 2, 3), probe_side=640, crop_share=0)
     )  # 640: no probe
-    pred(np.zeros((6, 9), np.uint8), img1)
+    pred(_picture(6, 9), img1)
     assert pred.tries == [0, 1, 2, 3]
 
 
@@ -93,13 +98,13 @@ def test_a_crop_of_image_1_can_win_and_its_points_come_back_with_its_offset():
     assert len(OrientationSearch().views(img1.shape)) == 7 + 5  # the default: seven turns, five crops
     good = views[6]
     pred = _Turned(img1, good=good[1], orientation=search)
-    out = pred(np.zeros((120, 180), np.uint8), img1)
+    out = pred(_picture(120, 180), img1)
     assert pred.tries[0] == 0 and pred.tries[-1] == good[1] and len(pred.tries) == 1 + 7 + 1  # first, probes, full
     assert pred.tries[-2] == (good[1], 320)  # the probes stopped at the good view (the 7th of 8)
     np.testing.assert_array_equal(out["mkpts1"], [[73.0, 50.0], [76.0, 48.0]])
     np.testing.assert_array_equal(view_points_back(np.array([[1.0, 2.0]]), good, (120, 180)), [[73.0, 50.0]])
     small = _Turned(img1[:80, :100], good=1, orientation=search)  # crops of 48 x 60 px are too small to match
-    small(np.zeros((80, 100), np.uint8), img1[:80, :100])
+    small(_picture(80, 100), img1[:80, :100])
     assert small.tries == [0, (1, 320), 1]  # no crops (too small), and turn 1 is enough
 
 
@@ -111,10 +116,10 @@ def test_enough_is_checked():
 def test_no_search_when_the_first_try_agrees_or_the_search_is_off():
     img1 = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9)
     pred = _Turned(img1, good=0, orientation=OrientationSearch())
-    pred(np.zeros((6, 9), np.uint8), img1)
+    pred(_picture(6, 9), img1)
     assert pred.tries == [0]
     pred = _Turned(img1, good=1, orientation=OrientationSearch(enabled=False))
-    out = pred(np.zeros((6, 9), np.uint8), img1)
+    out = pred(_picture(6, 9), img1)
     assert pred.tries == [0] and np.array_equal(out["mkpts1"], [[1.0, 2.0], [4.0, 0.0]])
 
 
@@ -125,7 +130,7 @@ def test_with_prealignment_the_views_are_only_probed_and_the_best_probe_is_kept(
     fitted = []
     monkeypatch.setattr(predictor, "fit_prealignment", lambda k0, k1, cfg, px: fitted.append(k1.copy()))  # no H
     pred = _Turned(img1, good=3, orientation=OrientationSearch(turns=(1, 2, 3), crop_share=0), prealign=True)
-    out = pred(np.zeros((6, 9), np.uint8), img1)
+    out = pred(_picture(6, 9), img1)
     # the first try and every view at the probe's size, then (no homography) the pair as given at full size
     assert pred.tries == [(0, 320), (1, 320), (2, 320), (3, 320), 0]
     np.testing.assert_array_equal(fitted[0], unturn_points(np.array([[1.0, 2.0], [4.0, 0.0]]), 3, (6, 9)))
@@ -173,23 +178,23 @@ def test_a_pass_with_little_support_after_a_good_probe_gets_the_views_after_all(
     # probe 30 (>= retry_below 16: no search), full pass 40 (< 300): the views are probed; the second has 100
     # (>= enough 64, the search stops), is aligned and matched in full: 500 consistent matches win
     pred = _Scripted([30, 40, 5, 100, 500], recheck_below=300)
-    out = pred(np.zeros((96, 128), np.uint8), img)
+    out = pred(_picture(96, 128), img)
     assert pred.sides == [320, 640, 320, 320, 640] and out["mkpts0"][0, 0] == 4
     # the same, but the new full pass finds fewer than its probe (then the fallback, the pair as given, 20) and than
     # the first full pass: the first is kept
     pred = _Scripted([30, 40, 5, 100, 35, 20], recheck_below=300)
-    assert pred(np.zeros((96, 128), np.uint8), img)["mkpts0"][0, 0] == 1 and len(pred.sides) == 6
+    assert pred(_picture(96, 128), img)["mkpts0"][0, 0] == 1 and len(pred.sides) == 6
     # no view beats the first probe (30): nothing more is matched in full (seven turns; crops of this image would
     # be under 64 px, so there are none)
     pred = _Scripted([30, 40] + [20] * 7, recheck_below=300)
-    assert pred(np.zeros((96, 128), np.uint8), img)["mkpts0"][0, 0] == 1 and pred.sides == [320, 640] + [320] * 7
+    assert pred(_picture(96, 128), img)["mkpts0"][0, 0] == 1 and pred.sides == [320, 640] + [320] * 7
     # off, or a full pass with enough support, or a probe that was searched already: no recheck
     for supports, below in (([30, 40], 0), ([30, 400], 300)):
         pred = _Scripted(supports, recheck_below=below)
-        pred(np.zeros((96, 128), np.uint8), img)
+        pred(_picture(96, 128), img)
         assert pred.sides == [320, 640]
     pred = _Scripted([3] + [100] + [200], recheck_below=300)  # probe 3: searched (the first view wins), full 200
-    pred(np.zeros((96, 128), np.uint8), img)
+    pred(_picture(96, 128), img)
     assert pred.sides == [320, 320, 640]
 
 

@@ -125,6 +125,10 @@ class MatchPredictor:
         self.last_passes = []
         # grey once: every pass, view and warp below works on the float grey images the network reads
         img0, img1 = to_grey_float(img0, "img0"), to_grey_float(img1, "img1")
+        # one grey level: nothing to match, and none of its views would find more (too small stays an error)
+        if (_flat(img0) or _flat(img1)) and min(*img0.shape, *img1.shape) >= MIN_SIDE:
+            empty = np.zeros((0, 2), np.float32)
+            return {"mkpts0": empty, "mkpts1": empty.copy(), "mconf": np.zeros(0, np.float32)}
         if not self.prealign.enabled:
             best, support = self._match(img0, img1)
             view = self._best_view(img0, img1, support, full=True)
@@ -240,6 +244,11 @@ class MatchPredictor:
             "mconf": conf[order][keep].astype(np.float32),
         }
         return out, support
+
+
+def _flat(grey: np.ndarray) -> bool:
+    """Whether a grey image [H, W] in 0..1 holds a single level (within half a uint8 step)."""
+    return float(grey.max() - grey.min()) < 0.5 / 255
 
 
 def _box_side(box: tuple[int, int, int, int]) -> int:
