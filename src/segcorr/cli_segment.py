@@ -106,14 +106,12 @@ def _write_segment_output(out: Path, img, result, describe) -> None:
     import numpy as np
 
     from segcorr.io.atomic import atomic_write_text
-    from segcorr.io.image import write_image
-    from segcorr.viz.overlay import overlay_masks
+    from segcorr.io.mask_folder import remove_stale_masks, write_mask_pictures
 
     records = []
     n = len(result)
-    for i, m in enumerate(result.masks):
-        name = f"mask_{i:02d}.png"
-        write_image(out / name, (m.astype(np.uint8) * 255))
+    names = write_mask_pictures(out, img, result.masks)
+    for i, (name, m) in enumerate(zip(names, result.masks)):
         iou = None if result.iou_pred is None or not np.isfinite(result.iou_pred[i]) else float(result.iou_pred[i])
         if result.boxes is not None:
             bx = [float(v) for v in result.boxes[i]]
@@ -130,9 +128,9 @@ def _write_segment_output(out: Path, img, result, describe) -> None:
                 "prompt": pid if isinstance(pid, str) else describe(int(pid)),
             }
         )
-    write_image(out / "overlay.png", overlay_masks(img, result.masks) if n else img)
     presence = None if result.presence is None else float(result.presence)
     atomic_write_text(out / "masks.json", json.dumps({"presence": presence, "masks": records}, indent=2) + "\n")
+    remove_stale_masks(out, names)
     extra = f" (presence {presence:.2f})" if presence is not None else ""
     typer.echo(f"wrote {n} mask(s) to {out}{extra}")
 

@@ -107,25 +107,29 @@ def test_cli_segment_builtin_writes_masks_json(weights, image, tmp_path):
     src = tmp_path / "img.png"
     write_image(src, image)
     out = tmp_path / "o"
-    assert (
-        main_rc(
-            [
-                "segment",
-                str(src),
-                "--out",
-                str(out),
-                "--weights",
-                str(weights),
-                "--point",
-                "30,20",
-                "--box",
-                "20,10,50,30",
-            ]
-        )
-        == 0
-    )
+    out.mkdir()
+    argv = [
+        "segment",
+        str(src),
+        "--out",
+        str(out),
+        "--weights",
+        str(weights),
+        "--point",
+        "30,20",
+        "--box",
+        "20,10,50,30",
+    ]
+    for name in ("mask_00.png", "mask_01.png", "mask_07.png", "notes.txt"):  # an earlier run's files, a user's file
+        (out / name).write_bytes(b"old")
+    (out / "mask_02.png").mkdir()
+    assert main_rc(argv) == 0
     meta = json.loads((out / "masks.json").read_text())
     assert meta["presence"] is None and len(meta["masks"]) == 1  # the click joins the one box
+    # the folder holds what masks.json lists: an earlier run's extra masks are gone, other files stay
+    assert sorted(p.name for p in out.glob("mask_*.png") if p.is_file()) == ["mask_00.png"]
+    assert (out / "notes.txt").exists() and (out / "mask_02.png").is_dir()
+    assert (out / "mask_00.png").read_bytes() != b"old"
     rec = meta["masks"][0]
     assert set(rec) == {"file", "score", "iou_pred", "box", "prompt"} and (out / rec["file"]).exists()
     out2 = tmp_path / "t"

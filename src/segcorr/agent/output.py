@@ -13,8 +13,7 @@ import numpy as np
 
 from segcorr.agent.loop import AgentResult
 from segcorr.io.atomic import atomic_write_text
-from segcorr.io.image import write_image
-from segcorr.viz.overlay import overlay_masks
+from segcorr.io.mask_folder import remove_stale_masks, write_mask_pictures
 
 
 def write_result(out: str | Path, image: np.ndarray, result: AgentResult) -> Path:
@@ -24,15 +23,14 @@ def write_result(out: str | Path, image: np.ndarray, result: AgentResult) -> Pat
     "box": [x0, y0, x1, y1], "prompt"}]} (the layout of `segcorr segment`, plus the agent's status).
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for i, m in enumerate(result.masks):
-        name = f"mask_{i:02d}.png"
-        write_image(out / name, m.mask.astype(np.uint8) * 255)
-        entries.append({"file": name, "score": m.score, "iou_pred": m.iou_pred, "box": m.box, "prompt": m.prompt})
     stack = np.stack([m.mask for m in result.masks]) if result.masks else np.zeros((0, *image.shape[:2]), bool)
-    write_image(out / "overlay.png", overlay_masks(image, stack))
+    names = write_mask_pictures(out, image, stack)
+    entries = [
+        {"file": name, "score": m.score, "iou_pred": m.iou_pred, "box": m.box, "prompt": m.prompt}
+        for name, m in zip(names, result.masks)
+    ]
     atomic_write_text(out / "transcript.json", json.dumps(result.transcript, indent=2) + "\n")
     index = {"presence": result.presence, "status": result.status, "masks": entries}
     atomic_write_text(out / "masks.json", json.dumps(index, indent=2) + "\n")
+    remove_stale_masks(out, names)
     return out / "masks.json"
