@@ -186,10 +186,7 @@ def match(
         return
     if img0 is not None or img1 is not None:
         raise InputError("expected IMG0 IMG1 or --pairs LIST.txt, not both")
-    _need_out(out, folder=True)
-    if viz is not None:
-        _need_out(viz, folder=True)
-    items = _pairs_with_intrinsics(pairs, estimate, k0, k1)
+    items = _pairs_with_intrinsics(pairs, estimate, k0, k1, out, viz)
     matcher = build_matcher(
         method, longer_side=longer_side, max_matches=max_matches, refine=refine, turns=turns, prealign=prealign
     )
@@ -202,10 +199,15 @@ def match(
 
 
 def _pairs_with_intrinsics(
-    pairs: Path, estimate: str | None, k0: str | None, k1: str | None
+    pairs: Path, estimate: str | None, k0: str | None, k1: str | None, out: Path, viz: Path | None
 ) -> list[tuple[Path, Path, Any, Any]]:
-    """The --pairs list; with --estimate E, --K0/--K1 fill the intrinsics of lines that give none."""
-    from segcorr.cli_common import _need_file
+    """The --pairs list; with --estimate E, --K0/--K1 fill the intrinsics of lines that give none. The output
+    folders (``out``, ``viz``) are checked first."""
+    from segcorr.cli_common import _need_file, _need_out
+
+    _need_out(out, folder=True)
+    if viz is not None:
+        _need_out(viz, folder=True)
 
     items = _pairs_list(_need_file(pairs, "pairs file"))
     if estimate == "E" and any(K is None for _, _, K, _ in items):

@@ -26,7 +26,8 @@ def segment(
     """Masks from points, boxes or a text phrase (or the full label map when no prompt is given).
 
     Writes mask_NN.png (0/255) per mask, overlay.png and masks.json ({"presence", "masks": [{"file", "score",
-    "iou_pred", "box", "prompt"}]}); without prompts labels.png (16-bit) and overlay.png."""
+    "iou_pred", "box", "prompt"}]}); without prompts labels.png (16-bit) and overlay.png. An earlier run's extra
+    mask_NN.png files in the folder are removed, so it holds what masks.json lists."""
     import numpy as np
 
     from segcorr.io.image import read_image, write_image
