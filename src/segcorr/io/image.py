@@ -161,11 +161,13 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def check_image_suffix(path: str | os.PathLike) -> None:
-    """InputError unless ``path`` ends in a suffix ``write_image`` can encode (no suffix: PNG)."""
-    suffix = Path(path).suffix.lower()
-    if suffix and suffix not in _WRITABLE:
+def check_image_suffix(path: str | os.PathLike, suffix: str | None = None) -> str:
+    """The lower-case suffix ``write_image`` encodes ``path`` as (``suffix`` when given; none: PNG), or an
+    InputError naming ``path`` when it cannot encode that format."""
+    suffix = ((Path(path).suffix or ".png") if suffix is None else suffix).lower()
+    if suffix not in _WRITABLE:
         raise InputError(f"expected an image suffix ({', '.join(sorted(_WRITABLE))}), found {suffix!r}", path)
+    return suffix
 
 
 def encode_image(img: np.ndarray, suffix: str = ".png", path: str | os.PathLike | None = None) -> bytes:
@@ -173,9 +175,7 @@ def encode_image(img: np.ndarray, suffix: str = ".png", path: str | os.PathLike 
     import cv2
 
     img = np.asarray(img)
-    suffix = suffix.lower()
-    if suffix not in _WRITABLE:
-        raise InputError(f"expected an image suffix ({', '.join(sorted(_WRITABLE))}), found {suffix!r}", path)
+    suffix = check_image_suffix(path or "", suffix)
     if img.dtype == np.bool_:
         img = img.astype(np.uint8) * 255
     ok_dtype = img.dtype == np.uint8 or (

@@ -68,13 +68,17 @@ class ClipReader:
 
         return read_image(self.frame_paths[t])
 
-    def instance_map(self, t: int) -> np.ndarray:
+    def instance_map(self, t: int, hw: tuple[int, int] | None = None) -> np.ndarray:
+        """Frame t's ground-truth instance ids [H, W]; ``hw``: the frame's (height, width), which it must have."""
         from segcorr.io.labelmap import read_labelmap
 
         p = self.dir / self.frame_paths[t].name.replace("frame_", "inst_")
         if not p.exists():
             raise InputError("missing instance map", p)
-        return read_labelmap(p)
+        inst = read_labelmap(p)
+        if hw is not None and inst.shape != tuple(hw):
+            raise InputError(f"instance map is {inst.shape[1]}x{inst.shape[0]}, its frame {hw[1]}x{hw[0]}", p)
+        return inst
 
     def first_frames(self) -> dict[int, int]:
         """instance id -> first frame where it is visible (instances never visible are left out)."""
@@ -135,13 +139,8 @@ def track_clip(method: Any, clip: ClipReader, prompt: str = "mask") -> tuple[np.
             method.add_text(phrase)
     preds, gts, spent = [], [], 0.0
     for t in range(clip.num_frames):
-        img, inst = clip.frame(t), clip.instance_map(t)
-        if inst.shape != img.shape[:2]:
-            name = clip.frame_paths[t].name.replace("frame_", "inst_")
-            raise InputError(
-                f"instance map is {inst.shape[1]}x{inst.shape[0]}, its frame {img.shape[1]}x{img.shape[0]}",
-                clip.dir / name,
-            )
+        img = clip.frame(t)
+        inst = clip.instance_map(t, img.shape[:2])
         prompts = [ObjectPrompt(obj_id=k, mask=inst == k) for k, t0 in first.items() if t0 == t and prompt == "mask"]
         t0 = time.perf_counter()
         r = method.step(img, prompts)
