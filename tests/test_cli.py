@@ -129,6 +129,12 @@ def test_demo_quick_writes_report(tmp_path, capsys):
     html = (tmp_path / "demo" / "report.html").read_text()
     assert "Optical flow" in html and "<table" in html and "<img" in html
     assert "dis-medium" in html
+    # the matching section: its pairs are left for the user in both matching layouts, its table names every method
+    assert "Image matching" in html and all(f">{m}<" in html for m in ("as-mamba", "sift", "orb"))
+    from segcorr.data.matchsets import open_match_dataset
+
+    samples = tmp_path / "demo" / "match_samples"
+    assert [len(open_match_dataset(samples / d)) for d in ("photos", "scenes")] == [1, 1]
 
 
 def test_module_entry_point_usage_error_is_exit_2(tmp_path):

@@ -277,4 +277,8 @@ def run_demo(out: Path, quick: bool = False) -> Path:
         if weights_path("sam3_tiny") is not None:
             _concept_section(report, pairs[0], progress)
         _isolation_section(report, out, quick)
+        if weights_path("as_mamba_tiny") is not None:
+            from segcorr.matching.demo import demo_matching
+
+            demo_matching(report, out, quick=quick, progress=progress)
     return report.save(out)

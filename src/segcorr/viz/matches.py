@@ -30,11 +30,14 @@ def draw_matches(
     mconf: np.ndarray | None = None,
     max_lines: int = 250,
     title: str | None = None,
+    legend: str = "colour: confidence (red low, green high)",
 ) -> np.ndarray:
     """uint8 [max(H0, H1) + header, W0 + gap + W1, 3]: img0 left, img1 right, lines between matches.
 
     Images are dimmed a little so lines stand out; at most ``max_lines`` lines (spread evenly over the
-    confidence ranking) keep dense matchers readable. ``mconf`` None draws every line green.
+    confidence ranking) keep dense matchers readable. ``mconf`` None draws every line green. ``legend`` follows the
+    title in the header (what the colours mean: pass another when ``mconf`` holds something else, e.g. 0/1 for
+    wrong/right).
     """
     import cv2
 
@@ -65,7 +68,7 @@ def draw_matches(
     text = title if title is not None else f"{len(k0)} matches" + (f" ({len(idx)} drawn)" if len(idx) < len(k0) else "")
     cv2.putText(
         canvas,
-        text + "   colour: confidence (red low, green high)",
+        f"{text}   {legend}" if legend else text,
         (4, 15),
         cv2.FONT_HERSHEY_SIMPLEX,
         0.45,
