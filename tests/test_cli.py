@@ -135,6 +135,17 @@ def test_demo_quick_writes_report(tmp_path, capsys):
 
     samples = tmp_path / "demo" / "match_samples"
     assert [len(open_match_dataset(samples / d)) for d in ("photos", "scenes")] == [1, 1]
+    # the tracking section: both methods scored, and the command it suggests clicks inside the object it names
+    assert "Video tracking" in html and ">builtin<" in html and ">flow-propagate<" in html
+    import re
+
+    from segcorr.segment.track_eval import ClipReader
+
+    m = re.search(r"--point 0,(\d+),(\d+) --out tracked` follows object (\d+)", html)
+    assert m, "the tracking section suggests a command"
+    clip = ClipReader(tmp_path / "demo" / "track_samples" / "clip_00000")
+    x, y, obj = (int(v) for v in m.groups())
+    assert clip.instance_map(0, clip.frame(0).shape[:2])[y, x] == obj
 
 
 def test_module_entry_point_usage_error_is_exit_2(tmp_path):

@@ -277,6 +277,10 @@ def run_demo(out: Path, quick: bool = False) -> Path:
         if weights_path("sam3_tiny") is not None:
             _concept_section(report, pairs[0], progress)
         _isolation_section(report, out, quick)
+        if weights_path("sam3_tiny") is not None:
+            from segcorr.segment.track_demo import demo_tracking
+
+            demo_tracking(report, out, quick=quick, progress=progress)
         if weights_path("as_mamba_tiny") is not None:
             from segcorr.matching.demo import demo_matching
 

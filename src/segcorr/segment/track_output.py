@@ -55,6 +55,27 @@ def sheet_frames(count: int, n: int = SHEET_FRAMES) -> list[int]:
     return sorted({int(round(i * (count - 1) / (n - 1))) for i in range(n)})
 
 
+def sheet_tile(frame: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """A contact-sheet tile: the frame (at most ``SHEET_HEIGHT`` px high) with label map uint16 [H, W] painted over
+    it and each object's id written at its centre."""
+    import cv2
+
+    from segcorr.viz.overlay import overlay_masks
+
+    h, w = labels.shape
+    k = SHEET_HEIGHT / h if h > SHEET_HEIGHT else 1.0
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    lab = cv2.resize(labels.astype(np.uint16), size, interpolation=cv2.INTER_NEAREST)
+    tile = overlay_masks(small, lab.astype(np.int64), alpha=0.55)
+    for i in np.unique(lab[lab > 0]):  # the id at each object's centre, so a reader can follow it
+        ys, xs = np.nonzero(lab == i)
+        x, y = int(xs.mean()), int(ys.mean())
+        cv2.putText(tile, str(int(i)), (x - 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.putText(tile, str(int(i)), (x - 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
 class TrackWriter:
     """out: output folder; count: frames expected (0 if unknown: every 10th of the first 120 is sampled);
     queries: obj id -> (category id, query text) for visually prompted objects; phrases: phrase -> category id."""
@@ -90,28 +111,7 @@ class TrackWriter:
                 seq.append(None)
         self.frames += 1
         if r.t in self.sample:
-            self.tiles.append((r.t, self._tile(frame, labels)))
-
-    @staticmethod
-    def _tile(frame: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        import cv2
-
-        from segcorr.viz.overlay import overlay_masks
-
-        h, w = labels.shape
-        k = SHEET_HEIGHT / h if h > SHEET_HEIGHT else 1.0
-        size = (max(1, round(w * k)), max(1, round(h * k)))
-        small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        lab = cv2.resize(labels.astype(np.uint16), size, interpolation=cv2.INTER_NEAREST)
-        tile = overlay_masks(small, lab.astype(np.int64), alpha=0.55)
-        for i in np.unique(lab[lab > 0]):  # the id at each object's centre, so a reader can follow it
-            ys, xs = np.nonzero(lab == i)
-            x, y = int(xs.mean()), int(ys.mean())
-            cv2.putText(tile, str(int(i)), (x - 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 2, cv2.LINE_AA)
-            cv2.putText(
-                tile, str(int(i)), (x - 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA
-            )
-        return tile
+            self.tiles.append((r.t, sheet_tile(frame, labels)))
 
     def close(self) -> Path:
         """Write masklets.json and overlay.png for the frames added so far. Returns the masklets path."""
