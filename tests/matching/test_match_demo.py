@@ -48,3 +48,10 @@ def test_draw_matches_writes_the_given_legend():
     header = slice(0, 22)
     assert not np.array_equal(plain[header], other[header])
     assert np.array_equal(plain[22:], other[22:])
+
+
+def test_draw_matches_without_title_or_legend_has_no_header():
+    a = np.full((40, 60, 3), 128, np.uint8)
+    k = np.array([[5.0, 30.0]])
+    assert draw_matches(a, a, k, k, np.array([1.0]), title="", legend="").shape == (40, 128, 3)
+    assert draw_matches(a, a, k, k, np.array([1.0])).shape == (62, 128, 3)

@@ -79,9 +79,9 @@ def _picture(pair, name: str, k0, k1, ok, row: dict) -> tuple[np.ndarray, str]:
     from segcorr.viz.matches import draw_matches
 
     unit = "px corner error" if pair.kind == "homography" else "deg pose error"
-    title = f"{name}: {row['correct']} of {row['matches']} right, {row['error']:.3g} {unit}"
-    legend = "green right, red wrong"
-    return draw_matches(pair.img0, pair.img1, k0, k1, ok.astype(np.float64), title=title, legend=legend), title
+    title = f"{name}: {row['correct']} of {row['matches']} right (green), {row['error']:.3g} {unit}"
+    # the title goes above the picture at the report's readable size (page_panel), not into its small header
+    return draw_matches(pair.img0, pair.img1, k0, k1, ok.astype(np.float64), title="", legend=""), title
 
 
 def demo_matching(report, out: Path, quick: bool = False, progress=None) -> list[dict]:
@@ -132,7 +132,7 @@ def _matching_results(report, root: Path, rows: list[dict], figures: list, page_
         kind = "warped photo" if pair.kind == "homography" else "ray-cast scene"
         report.image(
             f"matches_{i}",
-            page_panel([p for p, _ in shown], [None] * len(shown), cols=1),
+            page_panel([p for p, _ in shown], [t for _, t in shown], cols=1),
             f"A {kind} ({pair.name}): AS-Mamba above, SIFT below.",
         )
     report.table(rows, caption="Per pair and method (ms: the matcher's wall time on this machine, estimation excluded)")

@@ -37,12 +37,12 @@ def draw_matches(
     Images are dimmed a little so lines stand out; at most ``max_lines`` lines (spread evenly over the
     confidence ranking) keep dense matchers readable. ``mconf`` None draws every line green. ``legend`` follows the
     title in the header (what the colours mean: pass another when ``mconf`` holds something else, e.g. 0/1 for
-    wrong/right).
+    wrong/right); ``title=""`` with an empty legend leaves the header out (a caller that titles the picture itself).
     """
     import cv2
 
     a, b = (_rgb(img0) * 0.8).astype(np.uint8), (_rgb(img1) * 0.8).astype(np.uint8)
-    gap, header = 8, 22
+    gap, header = 8, 0 if title == "" and not legend else 22  # no header band when there is nothing to write
     h = max(a.shape[0], b.shape[0])
     canvas = np.full((h + header, a.shape[1] + gap + b.shape[1], 3), 255, np.uint8)
     canvas[header : header + a.shape[0], : a.shape[1]] = a
@@ -65,6 +65,8 @@ def draw_matches(
         cv2.line(canvas, p, q, c, 1, cv2.LINE_AA, shift)
         cv2.circle(canvas, p, 2 * 2**shift, c, -1, cv2.LINE_AA, shift)
         cv2.circle(canvas, q, 2 * 2**shift, c, -1, cv2.LINE_AA, shift)
+    if not header:
+        return canvas
     text = title if title is not None else f"{len(k0)} matches" + (f" ({len(idx)} drawn)" if len(idx) < len(k0) else "")
     cv2.putText(
         canvas,
