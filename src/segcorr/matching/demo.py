@@ -88,7 +88,6 @@ def demo_matching(report, out: Path, quick: bool = False, progress=None) -> list
     """Add the section to ``report`` (a ``segcorr.viz.report.Report``); pairs go to ``out/match_samples``.
     ``quick``: one photo and one scene at 320x240. Returns the table rows."""
     from segcorr.matching.evaluate import MatchProtocol, build_matcher
-    from segcorr.viz.panel import page_panel
 
     root = Path(out) / "match_samples"
     sets = _write_samples(root, quick)
@@ -110,12 +109,14 @@ def demo_matching(report, out: Path, quick: bool = False, progress=None) -> list
                 progress.advance(task)
         if shown:
             figures.append((pair, shown))
-    _matching_results(report, root, rows, figures, page_panel)
+    _matching_results(report, root, rows, figures)
     return rows
 
 
-def _matching_results(report, root: Path, rows: list[dict], figures: list, page_panel) -> None:
+def _matching_results(report, root: Path, rows: list[dict], figures: list) -> None:
     """The section's text, the pictures (AS-Mamba above SIFT, per shown pair) and the table."""
+    from segcorr.viz.panel import page_panel
+
     report.section(
         "Image matching (AS-Mamba, shipped as_mamba_tiny)",
         "Detector-free matches between two views, beside SIFT and ORB (OpenCV, ratio test) under one protocol: "
