@@ -18,18 +18,13 @@ SCENE_SEED = 500_000  # validation range of ``write_scene_pairs`` (training draw
 
 
 def correct_matches(pair, k0: np.ndarray, k1: np.ndarray) -> np.ndarray:
-    """bool [N]: which matches agree with the pair's truth, by the protocol's precision rule (within 3 px of the
-    true homography; squared symmetric epipolar distance below 5e-4 under the true pose)."""
-    from segcorr.geometry.essential import essential_from_pose, symmetric_epipolar_distance
-    from segcorr.geometry.homography import transfer_error
-    from segcorr.metrics.matching import EPI_PRECISION, H_PRECISION_PX
+    """bool [N]: which matches agree with the pair's truth, by the protocol's precision rule
+    (``segcorr.metrics.matching.homography_correct`` / ``epipolar_correct``)."""
+    from segcorr.metrics.matching import epipolar_correct, homography_correct
 
-    if len(k0) == 0:
-        return np.zeros(0, bool)
     if pair.kind == "homography":
-        return transfer_error(pair.H, k0, k1) < H_PRECISION_PX
-    d = symmetric_epipolar_distance(k0, k1, essential_from_pose(pair.T_0to1), pair.K0, pair.K1)
-    return d < EPI_PRECISION
+        return homography_correct(k0, k1, pair.H)
+    return epipolar_correct(k0, k1, pair.T_0to1, pair.K0, pair.K1)
 
 
 def _write_samples(root: Path, quick: bool) -> list:
@@ -44,11 +39,11 @@ def _write_samples(root: Path, quick: bool) -> list:
     return [open_match_dataset(root / "photos"), open_match_dataset(root / "scenes")]
 
 
-def _error_cell(pair, scores: dict) -> tuple[str, float]:
-    """(column, value): the corner error in px of a homography pair, the pose error in degrees of a scene."""
-    if pair.kind == "homography":
-        return "error", round(float(scores["corner_error"]), 2)
-    return "error", round(float(max(scores["err_R"], scores["err_t"])), 2)
+def _error(pair, scores: dict) -> float:
+    """The corner error in px of a homography pair, the pose error (max of rotation, translation) in degrees of a
+    scene, from ``score_pair``'s figures."""
+    err = scores["corner_error"] if pair.kind == "homography" else max(scores["err_R"], scores["err_t"])
+    return round(float(err), 2)
 
 
 def _match_pair(pair, name: str, matcher, protocol) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
@@ -62,14 +57,13 @@ def _match_pair(pair, name: str, matcher, protocol) -> tuple[dict, np.ndarray, n
     k0 = np.asarray(out["mkpts0"], np.float64).reshape(-1, 2)
     k1 = np.asarray(out["mkpts1"], np.float64).reshape(-1, 2)
     ok = correct_matches(pair, k0, k1)
-    key, err = _error_cell(pair, score_pair(pair, k0, k1, protocol))
     row = {
         "pair": pair.name,
         "kind": "photo (homography)" if pair.kind == "homography" else "scene (pose)",
         "method": name,
         "matches": len(k0),
         "correct": int(ok.sum()),
-        key: err,
+        "error": _error(pair, score_pair(pair, k0, k1, protocol)),
         "ms": round(ms),
     }
     return row, k0, k1, ok

@@ -52,16 +52,42 @@ def pose_aucs(pose_errors: Sequence[float]) -> dict[str, float]:
     return {f"pose_auc{t}": a for t, a in zip(POSE_THRESHOLDS, error_auc(pose_errors, POSE_THRESHOLDS))}
 
 
-def homography_precision(
+def homography_correct(
     kpts0: np.ndarray, kpts1: np.ndarray, H_gt: np.ndarray, threshold: float = H_PRECISION_PX
-) -> float:
-    """Share of matches whose img0 point, warped by the true ``H_gt``, lands within ``threshold`` px of its
-    img1 point. No matches -> NaN (left out of means)."""
+) -> np.ndarray:
+    """bool [N]: whether each match's img0 point, warped by the true ``H_gt``, lands within ``threshold`` px of its
+    img1 point."""
     from segcorr.geometry.homography import transfer_error
 
     if len(kpts0) == 0:
+        return np.zeros(0, bool)
+    return transfer_error(H_gt, kpts0, kpts1) < threshold
+
+
+def epipolar_correct(
+    kpts0: np.ndarray,
+    kpts1: np.ndarray,
+    T_0to1: np.ndarray,
+    K0: np.ndarray,
+    K1: np.ndarray,
+    threshold: float = EPI_PRECISION,
+) -> np.ndarray:
+    """bool [N]: whether each match's squared symmetric epipolar distance under the true pose is below
+    ``threshold`` (normalised coordinates, SuperGlue's 5e-4)."""
+    from segcorr.geometry.essential import essential_from_pose, symmetric_epipolar_distance
+
+    if len(kpts0) == 0:
+        return np.zeros(0, bool)
+    return symmetric_epipolar_distance(kpts0, kpts1, essential_from_pose(T_0to1), K0, K1) < threshold
+
+
+def homography_precision(
+    kpts0: np.ndarray, kpts1: np.ndarray, H_gt: np.ndarray, threshold: float = H_PRECISION_PX
+) -> float:
+    """Share of ``homography_correct`` matches. No matches -> NaN (left out of means)."""
+    if len(kpts0) == 0:
         return math.nan
-    return float(np.mean(transfer_error(H_gt, kpts0, kpts1) < threshold))
+    return float(np.mean(homography_correct(kpts0, kpts1, H_gt, threshold)))
 
 
 def epipolar_precision(
@@ -72,14 +98,10 @@ def epipolar_precision(
     K1: np.ndarray,
     threshold: float = EPI_PRECISION,
 ) -> float:
-    """Share of matches with squared symmetric epipolar distance below ``threshold`` under the true pose
-    (normalised coordinates, SuperGlue's 5e-4). No matches -> NaN."""
-    from segcorr.geometry.essential import essential_from_pose, symmetric_epipolar_distance
-
+    """Share of ``epipolar_correct`` matches. No matches -> NaN."""
     if len(kpts0) == 0:
         return math.nan
-    d = symmetric_epipolar_distance(kpts0, kpts1, essential_from_pose(T_0to1), K0, K1)
-    return float(np.mean(d < threshold))
+    return float(np.mean(epipolar_correct(kpts0, kpts1, T_0to1, K0, K1, threshold)))
 
 
 class MatchMetricAccumulator:

@@ -19,20 +19,14 @@ SHOWN_FRAMES = 5
 
 def _scores(name: str, clip, progress=None, task=None) -> tuple[dict, np.ndarray]:
     """One method over the clip -> (table row, predicted label maps uint16 [T, H, W])."""
-    from segcorr.segment.track_eval import make_method, reentries, score_clip, track_clip
+    from segcorr.segment.track_eval import make_method, reentries, score_clip, summarise, track_clip
 
     pred, gt, spent, phrases = track_clip(make_method(name), clip)
     scores = score_clip(pred, gt, clip, "mask", phrases)
     back, kept = reentries(pred, gt, sorted(clip.first_frames()))
-    j = float(np.mean([s.j for s in scores])) if scores else None
-    f = float(np.mean([s.f for s in scores])) if scores else None
     row = {
         "method": name,
-        "objects": len(scores),
-        "j": j,
-        "f": f,
-        "jf": None if j is None else (j + f) / 2,
-        "st_iou": float(np.mean([s.st_iou for s in scores])) if scores else None,
+        **summarise(scores),
         "re-entries kept": f"{kept} of {back}",
         "ms_per_frame": round(1000.0 * spent / clip.num_frames, 1),
     }
@@ -41,19 +35,12 @@ def _scores(name: str, clip, progress=None, task=None) -> tuple[dict, np.ndarray
     return row, pred
 
 
-def _inner_point(mask: np.ndarray) -> tuple[int, int]:
-    """(x, y) of the pixel of a bool mask [H, W] farthest from its edge (the evaluation's click rule)."""
-    import cv2
-
-    d = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
-    return int(x), int(y)
-
-
 def _try_it(root: Path, clip) -> str:
     """A command line, to run in the demo's folder, that tracks the first object of frame 0 from one click."""
+    from segcorr.segment.evaluate import innermost_point
+
     obj = min(k for k, t in clip.first_frames().items() if t == 0)
-    x, y = _inner_point(clip.instance_map(0, clip.frame(0).shape[:2]) == obj)
+    x, y = (int(v) for v in innermost_point(clip.instance_map(0, clip.frame(0).shape[:2]) == obj))
     return (
         f"Try it in this folder: `segcorr track {root.name}/{clip.dir.name} --point 0,{x},{y} --out tracked` "
         f"follows object {obj} from a click on frame 0 (labels_TTT.png, masklets.json and overlay.png in tracked/)."

@@ -193,6 +193,16 @@ def reentries(pred: np.ndarray, gt: np.ndarray, ids: list[int], window: int = 3)
     return n, kept
 
 
+def summarise(scores: list[ObjectScores]) -> dict[str, Any]:
+    """``objects``, and the means over objects of ``j``, ``f``, their mean ``jf`` and ``st_iou`` (None without
+    objects)."""
+    if not scores:
+        return {"objects": 0, "j": None, "f": None, "jf": None, "st_iou": None}
+    j, f = float(np.mean([s.j for s in scores])), float(np.mean([s.f for s in scores]))
+    st = float(np.mean([s.st_iou for s in scores]))
+    return {"objects": len(scores), "j": j, "f": f, "jf": (j + f) / 2, "st_iou": st}
+
+
 def evaluate_tracking(
     data: Path, method: str, prompt: str = "mask", limit: int | None = None, progress: bool = True, **method_kw
 ) -> dict[str, Any]:
@@ -222,21 +232,13 @@ def evaluate_tracking(
             frames += clip.num_frames
             spent += s
             prog.advance(task, clip.num_frames)
-    js = [s.j for s in scores]
-    fs = [s.f for s in scores]
-    j = float(np.mean(js)) if js else None
-    f = float(np.mean(fs)) if fs else None
     return {
         "method": method,
         "data": str(data),
         "count": len(clips),
         "prompt": prompt,
         "frames": frames,
-        "objects": len(scores),
-        "j": j,
-        "f": f,
-        "jf": (j + f) / 2 if js else None,
-        "st_iou": float(np.mean([s.st_iou for s in scores])) if scores else None,
+        **summarise(scores),
         "reentries": back,
         "reentries_kept": back_kept,
         "ms_per_frame": 1000.0 * spent / frames if frames else None,
