@@ -1,5 +1,5 @@
 """Task family ``sam3_track``: clip samples, the unrolled memory forward, frozen image model, validation, export
-to a file the tracker loads, and two steps through the one trainer (registered for the test only)."""
+to a file the tracker loads, and two steps through the one trainer with its export."""
 
 from __future__ import annotations
 
@@ -70,13 +70,13 @@ def test_export_gives_memory_weights_the_tracker_runs_with(tmp_path):
     assert tr.step(np.full((48, 64, 3), 200, np.uint8)).ids == [1]
 
 
-def test_two_steps_through_the_trainer(tmp_path, monkeypatch):
-    from segcorr.train import config, tasks, train
+def test_two_steps_through_the_trainer_and_the_export_the_tracker_loads(tmp_path):
+    from segcorr.segment.tracker import load_memory
+    from segcorr.train import train
+    from segcorr.train.checkpoint import latest_checkpoint, load_state_dict_file
+    from segcorr.train.export import export_weights
     from segcorr.train.logs import read_scalars
 
-    monkeypatch.setitem(tasks._FAMILY_MODULES, "sam3_track", "segcorr.train.task_sam3_track")
-    monkeypatch.setitem(config.TASK_DATA_KINDS, "sam3_track", ("synth",))
-    monkeypatch.setattr(config, "TASKS", tuple(config.TASK_DATA_KINDS))
     run = train(
         None,
         [
@@ -106,3 +106,10 @@ def test_two_steps_through_the_trainer(tmp_path, monkeypatch):
     assert len(loss) == 2 and all(np.isfinite(loss))
     ((step, value),) = read_scalars(run, "val/track_miou")
     assert step == 2 and 0 <= value <= 1
+    # the trainer's export writes the memory part alone, with its config, as the tracker reads it
+    path = export_weights(run, tmp_path / "mem.safetensors", dtype="float32")
+    mem = load_memory(str(path))
+    assert mem.config.d_model == 32 and mem.config.attn_ffn == 64
+    trained = load_state_dict_file(latest_checkpoint(run) / "model.safetensors")
+    assert mem.state_dict().keys() == {k[len("memory.") :] for k in trained if k.startswith("memory.")}
+    assert all(torch.equal(v, trained[f"memory.{k}"]) for k, v in mem.state_dict().items())

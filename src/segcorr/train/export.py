@@ -46,6 +46,18 @@ def _model_config(name: str, args: dict[str, Any], task: str = "flow_sup") -> di
     return dict(args)
 
 
+def _track_memory_part(name: str, args: dict[str, Any], weights: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ``sam3_track`` run's weights and config as ``segment.tracker.load_memory`` reads them: the memory part
+    alone (the image model is a separate shipped file), its ``MemoryConfig`` with the image model's width."""
+    from segcorr.segment.memory import memory_config_for
+    from segcorr.segment.model import build as build_image
+
+    mem_args = {k: v for k, v in args.items() if k not in ("image", "image_weights", "train_image")}
+    mem_args.setdefault("d_model", build_image(args.get("image", "sam3_tiny")).config.d_model)
+    config = dataclasses.asdict(memory_config_for(name, **mem_args))
+    return {k[len("memory.") :]: v for k, v in weights.items() if k.startswith("memory.")}, config
+
+
 def _data_summary(data: dict[str, Any]) -> str:
     if data["kind"] == "synth":
         return (
@@ -74,7 +86,6 @@ def export_weights(
     state = json.loads((ckpt / "state.json").read_text())
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    model_cfg = _model_config(cfg["model"]["name"], cfg["model"]["args"], cfg.get("task", "flow_sup"))
     dtype = dtype or cfg.get("export_dtype", "float32")
     if dtype not in ("float32", "float16"):
         raise InputError(f"expected export dtype float32 or float16, found {dtype!r}")
@@ -82,6 +93,10 @@ def export_weights(
         k: (v.half() if dtype == "float16" else v.float()) if v.is_floating_point() else v
         for k, v in load_state_dict_file(ckpt / "model.safetensors").items()
     }
+    if cfg.get("task") == "sam3_track":
+        weights, model_cfg = _track_memory_part(cfg["model"]["name"], cfg["model"]["args"], weights)
+    else:
+        model_cfg = _model_config(cfg["model"]["name"], cfg["model"]["args"], cfg.get("task", "flow_sup"))
     meta = {"name": cfg["model"]["name"], "config": json.dumps(model_cfg, sort_keys=True), "format": "pt"}
     from segcorr.io.weights import save_weights, write_model_card
 
