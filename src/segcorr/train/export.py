@@ -46,7 +46,9 @@ def _model_config(name: str, args: dict[str, Any], task: str = "flow_sup") -> di
     return dict(args)
 
 
-def _track_memory_part(name: str, args: dict[str, Any], weights: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _track_memory_part(
+    name: str, args: dict[str, Any], weights: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """A ``sam3_track`` run's weights and config as ``segment.tracker.load_memory`` reads them: the memory part
     alone (the image model is a separate shipped file), its ``MemoryConfig`` with the image model's width."""
     from segcorr.segment.memory import memory_config_for
