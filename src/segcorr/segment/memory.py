@@ -145,6 +145,7 @@ class MemoryConfig:
     rope: bool = True
     fuser_layers: int = 2
     mask_total_stride: int = 4
+    mask_prompt: bool = False  # the decoder also gets the object's previous answer as a mask prompt
 
 
 MEMORY_REGISTRY: dict[str, MemoryConfig] = {

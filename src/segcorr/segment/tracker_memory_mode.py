@@ -39,7 +39,8 @@ class MemoryPropagator:
         }
         dev = self.coder.device()
         empty = [np.zeros((0, 2), np.float32)] * n
-        out = self.coder.decode(per_obj, torch.arange(n, device=dev), empty, [np.zeros(0, np.int64)] * n, [None] * n)
+        prev = [tr.last_prompt if mem.config.mask_prompt else None for tr in tracks]
+        out = self.coder.decode(per_obj, torch.arange(n, device=dev), empty, [np.zeros(0, np.int64)] * n, prev)
         pr, obj = self.coder.answers(out)
         for k, tr in enumerate(tracks):
             probs[tr.obj_id], scores[tr.obj_id] = pr[k], float(obj[k])

@@ -125,6 +125,9 @@ class TrackTrainModel(nn.Module):
         masks, objs = [], []
         pad_c = torch.zeros(b, 1, 2, device=dev)
         pad_l = torch.full((b, 1), -1, dtype=torch.long, device=dev)
+        with_prev = bool(getattr(self.memory.config, "mask_prompt", False))
+        has = torch.full((b,), with_prev, dtype=torch.bool, device=dev)
+        prev = prompt  # [B, 1, 4h, 4w]: the object's previous answer as mask-prompt logits
         for k in range(1, t):
             cond = torch.cat(
                 [self.memory.condition(f16[i, k], feats["pos16"], [[c, *r]], k) for i, (c, r) in enumerate(banks)]
@@ -135,7 +138,8 @@ class TrackTrainModel(nn.Module):
                 "pos16": feats["pos16"],
                 "size": feats["size"],
             }
-            out = self.image.predict_prompts(per, torch.arange(b, device=dev), pad_c, pad_l)
+            out = self.image.predict_prompts(per, torch.arange(b, device=dev), pad_c, pad_l, prev, has)
+            prev = ((out["masks"][:, :1].detach() > 0).to(prev.dtype) * 2 - 1) * PROMPT_SCALE
             masks.append(out["masks"][:, 0])
             objs.append(out["object_score_logits"][:, 0])
             mem = self.memory.encode(f16[:, k], out["masks"][:, :1], out["object_score_logits"])
