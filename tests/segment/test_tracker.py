@@ -117,6 +117,24 @@ def test_memory_bank_is_a_bounded_fifo_with_the_prompted_frame_kept(model):
     assert len(small.tracks[1].memories()) == 3
 
 
+@pytest.mark.parametrize("mask_prompt", [False, True])
+def test_memory_mode_gives_the_decoder_the_last_mask_only_with_mask_prompt(model, monkeypatch, mask_prompt):
+    _objectness(model, 10.0)
+    a = _square(10, 10)
+    tr = Sam3Tracker(
+        Sam3Predictor(model, refine="none"),
+        TrackerConfig(min_pixels=0),
+        memory=build_memory("track-test", mask_prompt=mask_prompt),
+    )
+    tr.step(_frame(a), [ObjectPrompt(mask=a)])
+    seen, decode = [], tr._coder.decode
+    monkeypatch.setattr(tr._coder, "decode", lambda *a: seen.append(a[4]) or decode(*a))
+    last = tr.tracks[1].last_prompt.copy()
+    tr.step(_frame(a))
+    (mask_in,) = seen
+    assert (mask_in[0] is None) if not mask_prompt else np.array_equal(mask_in[0], last)
+
+
 def test_mode_choice(model):
     p = Sam3Predictor(model, refine="none")
     assert Sam3Tracker(p).mode == "reprompt"  # no trained memory: the image-model path

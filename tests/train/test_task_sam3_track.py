@@ -113,3 +113,24 @@ def test_two_steps_through_the_trainer_and_the_export_the_tracker_loads(tmp_path
     trained = load_state_dict_file(latest_checkpoint(run) / "model.safetensors")
     assert mem.state_dict().keys() == {k[len("memory.") :] for k in trained if k.startswith("memory.")}
     assert all(torch.equal(v, trained[f"memory.{k}"]) for k, v in mem.state_dict().items())
+
+
+@pytest.mark.parametrize("mask_prompt", [False, True])
+def test_unrolled_frames_get_the_previous_answer_as_mask_prompt_only_with_mask_prompt(monkeypatch, mask_prompt):
+    cfg = TrainConfig(
+        **{**TINY, "model": ModelConfig(name="track-test", args={"image": "sam3-test", "mask_prompt": mask_prompt})}
+    )
+    model = FAMILY.build_model(cfg)
+    batch = torch.utils.data.default_collate([FAMILY.build_dataset(cfg)[0]])
+    calls, predict = [], model.image.predict_prompts
+    monkeypatch.setattr(
+        model.image,
+        "predict_prompts",
+        lambda feats, idx, c, lab, m=None, has=None: calls.append((m, has)) or predict(feats, idx, c, lab, m, has),
+    )
+    with torch.no_grad():
+        out = model(batch)
+    (m1, has1), (m2, has2) = calls[1], calls[2]  # frames 1 and 2 (call 0 answers frame 0's true mask)
+    assert bool(has1.all()) == bool(has2.all()) == mask_prompt
+    assert torch.equal(m1, (batch["target"][:, :1] * 2 - 1) * 6.0)  # frame 1: the true first mask
+    assert torch.equal(m2, ((out["masks"][:, :1] > 0).float() * 2 - 1) * 6.0)  # frame 2: frame 1's answer
