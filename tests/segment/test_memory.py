@@ -17,14 +17,7 @@ from segcorr.segment.memory import (
 from segcorr.segment.memory_attention import MemoryAttention, MemoryAttentionLayer, _KeyRope
 from segcorr.segment.model.position import Rope2d
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster than several fighting over a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("total, stride", [(4, 2), (16, 4), (16, 2)])
