@@ -11,8 +11,8 @@ from segcorr.errors import InputError
 
 _MODE_HELP = (
     "Propagation: auto (memory when --memory-weights is given, else reprompt) | reprompt (each object "
-    "prompted again from its last mask; needs only the image model) | memory (memory attention over a "
-    "bounded bank; needs trained memory weights)."
+    "prompted again from its last mask; needs only the image model; scores highest) | memory (memory attention "
+    "over a bounded bank; needs memory weights, e.g. the shipped --memory-weights track_tiny)."
 )
 _MOTION_HELP = (
     "How objects follow the frames (reprompt mode): regions (full-size DIS flow decided per flat-colour segment, "
@@ -90,7 +90,11 @@ def track(
         help="Concept phrase (repeatable): every instance, detected on frame 0 and every --detect-every frames.",
     ),
     weights: str = typer.Option("sam3_tiny", help="Image model weights (name or .safetensors)."),
-    memory_weights: str | None = typer.Option(None, "--memory-weights", help="Tracker memory weights (.safetensors)."),
+    memory_weights: str | None = typer.Option(
+        None,
+        "--memory-weights",
+        help="Tracker memory weights: track_tiny (shipped) or a .safetensors; selects memory mode.",
+    ),
     mode: str = typer.Option("auto", help=_MODE_HELP),
     detect_every: int = typer.Option(8, "--detect-every", min=1, help="Text detection period (frames)."),
     refine: str = typer.Option("snap", help="snap masks to flat-colour regions | none."),
@@ -202,7 +206,9 @@ def eval_track(
     json_out: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
     limit: int | None = typer.Option(None, min=1, help="Evaluate only the first N clips."),
     weights: str = typer.Option("sam3_tiny", help="builtin: image model weights."),
-    memory_weights: str | None = typer.Option(None, "--memory-weights", help="builtin: tracker memory weights."),
+    memory_weights: str | None = typer.Option(
+        None, "--memory-weights", help="builtin: tracker memory weights (track_tiny or a .safetensors)."
+    ),
     mode: str = typer.Option("auto", help=_MODE_HELP),
     refine: str = typer.Option("snap", help="snap | none (every method)."),
     motion: str = typer.Option("regions", help="builtin: " + _MOTION_HELP),
