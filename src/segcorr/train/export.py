@@ -60,6 +60,14 @@ def _track_memory_part(
     return {k[len("memory.") :]: v for k, v in weights.items() if k.startswith("memory.")}, config
 
 
+def _shipped_part(cfg: dict[str, Any], weights: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a run ships: (weights, model config). A ``sam3_track`` run ships its memory alone, any other its model."""
+    name, args = cfg["model"]["name"], cfg["model"]["args"]
+    if cfg.get("task") == "sam3_track":
+        return _track_memory_part(name, args, weights)
+    return weights, _model_config(name, args, cfg.get("task", "flow_sup"))
+
+
 def _data_summary(data: dict[str, Any]) -> str:
     if data["kind"] == "synth":
         return (
@@ -95,10 +103,7 @@ def export_weights(
         k: (v.half() if dtype == "float16" else v.float()) if v.is_floating_point() else v
         for k, v in load_state_dict_file(ckpt / "model.safetensors").items()
     }
-    if cfg.get("task") == "sam3_track":
-        weights, model_cfg = _track_memory_part(cfg["model"]["name"], cfg["model"]["args"], weights)
-    else:
-        model_cfg = _model_config(cfg["model"]["name"], cfg["model"]["args"], cfg.get("task", "flow_sup"))
+    weights, model_cfg = _shipped_part(cfg, weights)
     meta = {"name": cfg["model"]["name"], "config": json.dumps(model_cfg, sort_keys=True), "format": "pt"}
     from segcorr.io.weights import save_weights, write_model_card
 
