@@ -1,6 +1,7 @@
 """Memory propagation (``TrackerConfig.mode == "memory"``, SAM 2 / SAM 3 tracker): the frame's features are
 conditioned by memory attention on each object's bank (``ObjectTrack.cond`` + ``recent``) and the decoder answers
-without prompts; answers are encoded back into the banks. Also ``load_memory`` for trained weights."""
+without clicks (with ``MemoryConfig.mask_prompt``, its last mask is a mask prompt); answers are encoded back into
+the banks. Also ``load_memory`` for trained weights."""
 
 from __future__ import annotations
 

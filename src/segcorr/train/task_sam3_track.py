@@ -8,7 +8,8 @@ overrides plus ``image`` (the image model's registry name, default ``sam3_tiny``
 One sample = one clip of T frames (``segcorr.data.synth.clips.make_clip``) and one instance visible on frame 0.
 The model does what ``Sam3Tracker`` does in memory mode: frame 0 is answered from its true mask (mask prompt +
 innermost click), which becomes the conditioning memory; frames 1..T-1 are answered from memory attention
-without prompts, each answer joining the FIFO. Loss per frame: BCE + dice of the stride-4 mask logits where
+without clicks (with ``MemoryConfig.mask_prompt``: the previous frame's answer, binarised, as a mask prompt; frame 1
+gets the true first mask), each answer joining the FIFO. Loss per frame: BCE + dice of the stride-4 mask logits where
 the object is visible, BCE of the object score everywhere. ``export_track_memory`` writes the memory part alone
 in the file format ``segcorr.segment.tracker.load_memory`` reads.
 
