@@ -135,8 +135,9 @@ def test_demo_quick_writes_report(tmp_path, capsys):
 
     samples = tmp_path / "demo" / "match_samples"
     assert [len(open_match_dataset(samples / d)) for d in ("photos", "scenes")] == [1, 1]
-    # the tracking section: both methods scored, and the command it suggests clicks inside the object it names
+    # the tracking section: every method scored, and the command it suggests clicks inside the object it names
     assert "Video tracking" in html and ">builtin<" in html and ">flow-propagate<" in html
+    assert ">builtin, memory mode<" in html  # the shipped tracker memory runs too
     import re
 
     from segcorr.segment.track_eval import ClipReader
