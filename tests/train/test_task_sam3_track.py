@@ -3,6 +3,8 @@ to a file the tracker loads, and two steps through the one trainer with its expo
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -105,6 +107,8 @@ def test_two_steps_through_the_trainer_and_the_export_the_tracker_loads(tmp_path
     path = export_weights(run, tmp_path / "mem.safetensors", dtype="float32")
     mem = load_memory(str(path))
     assert mem.config.d_model == 32 and mem.config.attn_ffn == 64
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["task"] == "sam3_track" and card["data"].startswith("synthetic mixed clips of 3 frames")
     trained = load_state_dict_file(latest_checkpoint(run) / "model.safetensors")
     assert mem.state_dict().keys() == {k[len("memory.") :] for k in trained if k.startswith("memory.")}
     assert all(torch.equal(v, trained[f"memory.{k}"]) for k, v in mem.state_dict().items())

@@ -68,7 +68,13 @@ def _shipped_part(cfg: dict[str, Any], weights: dict[str, Any]) -> tuple[dict[st
     return weights, _model_config(name, args, cfg.get("task", "flow_sup"))
 
 
-def _data_summary(data: dict[str, Any]) -> str:
+def _data_summary(data: dict[str, Any], task: str = "flow_sup") -> str:
+    if data["kind"] == "synth" and task == "sam3_track":
+        frames = data.get("args", {}).get("frames", 4)
+        return (
+            f"synthetic {data['style']} clips of {frames} frames generated on the fly, seeds {data['seed_start']}.."
+            f"{data['seed_start'] + data['length'] - 1}, {data['height']}x{data['width']}, one instance per sample"
+        )
     if data["kind"] == "synth":
         return (
             f"synthetic {data['style']} pairs generated on the fly, seeds {data['seed_start']}.."
@@ -120,7 +126,7 @@ def export_weights(
         "dtype": dtype,
         "task": cfg["task"],
         "command": summary.get("command", ""),
-        "data": _data_summary(cfg["data"]),
+        "data": _data_summary(cfg["data"], cfg.get("task", "flow_sup")),
         "steps": int(state["step"]),
         "batch_size": cfg["batch_size"],
         "world_size": summary.get("world_size", 1),
