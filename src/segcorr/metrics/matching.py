@@ -81,13 +81,16 @@ def epipolar_correct(
     return symmetric_epipolar_distance(kpts0, kpts1, essential_from_pose(T_0to1), K0, K1) < threshold
 
 
+def _share(correct: np.ndarray) -> float:
+    """Share of True in bool [N]; NaN when N is 0 (a pair without matches is left out of means)."""
+    return float(np.mean(correct)) if len(correct) else math.nan
+
+
 def homography_precision(
     kpts0: np.ndarray, kpts1: np.ndarray, H_gt: np.ndarray, threshold: float = H_PRECISION_PX
 ) -> float:
     """Share of ``homography_correct`` matches. No matches -> NaN (left out of means)."""
-    if len(kpts0) == 0:
-        return math.nan
-    return float(np.mean(homography_correct(kpts0, kpts1, H_gt, threshold)))
+    return _share(homography_correct(kpts0, kpts1, H_gt, threshold))
 
 
 def epipolar_precision(
@@ -99,9 +102,7 @@ def epipolar_precision(
     threshold: float = EPI_PRECISION,
 ) -> float:
     """Share of ``epipolar_correct`` matches. No matches -> NaN."""
-    if len(kpts0) == 0:
-        return math.nan
-    return float(np.mean(epipolar_correct(kpts0, kpts1, T_0to1, K0, K1, threshold)))
+    return _share(epipolar_correct(kpts0, kpts1, T_0to1, K0, K1, threshold))
 
 
 class MatchMetricAccumulator:

@@ -50,13 +50,10 @@ def _track_memory_part(
     name: str, args: dict[str, Any], weights: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A ``sam3_track`` run's weights and config as ``segment.tracker.load_memory`` reads them: the memory part
-    alone (the image model is a separate shipped file), its ``MemoryConfig`` with the image model's width."""
-    from segcorr.segment.memory import memory_config_for
-    from segcorr.segment.model import build as build_image
+    alone (the image model is a separate shipped file) and its ``MemoryConfig``."""
+    from segcorr.train.task_sam3_track import memory_config
 
-    mem_args = {k: v for k, v in args.items() if k not in ("image", "image_weights", "train_image")}
-    mem_args.setdefault("d_model", build_image(args.get("image", "sam3_tiny")).config.d_model)
-    config = dataclasses.asdict(memory_config_for(name, **mem_args))
+    config = dataclasses.asdict(memory_config(name, args))
     return {k[len("memory.") :]: v for k, v in weights.items() if k.startswith("memory.")}, config
 
 

@@ -126,8 +126,7 @@ class TrackTrainModel(nn.Module):
         masks, objs = [], []
         pad_c = torch.zeros(b, 1, 2, device=dev)
         pad_l = torch.full((b, 1), -1, dtype=torch.long, device=dev)
-        with_prev = bool(getattr(self.memory.config, "mask_prompt", False))
-        has = torch.full((b,), with_prev, dtype=torch.bool, device=dev)
+        has = torch.full((b,), self.memory.config.mask_prompt, dtype=torch.bool, device=dev)
         prev = prompt  # [B, 1, 4h, 4w]: the object's previous answer as mask-prompt logits
         for k in range(1, t):
             cond = torch.cat(
@@ -165,21 +164,32 @@ def track_loss(out: dict, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
     return total, {"loss_mask": float(mask_loss.detach()), "loss_obj": float(obj_loss.detach())}
 
 
+IMAGE_ARGS = ("image", "image_weights", "train_image")  # model.args keys about the image model, not the memory
+
+
+def memory_config(name: str, args: dict):
+    """The ``MemoryConfig`` of a run: memory registry ``name`` with ``model.args`` less ``IMAGE_ARGS``; ``d_model``
+    defaults to the image model's width."""
+    from segcorr.segment.memory import memory_config_for
+    from segcorr.segment.model import config_for
+
+    mem_args = {k: v for k, v in args.items() if k not in IMAGE_ARGS}
+    mem_args.setdefault("d_model", config_for(args.get("image", "sam3_tiny")).d_model)
+    return memory_config_for(name, **mem_args)
+
+
 def build_model(cfg: TrainConfig) -> nn.Module:
-    from segcorr.segment.memory import build_memory
+    from segcorr.segment.memory import build_memory_from_config
     from segcorr.segment.model import build as build_image
 
-    args = dict(cfg.model.args)
-    image_name = args.pop("image", "sam3_tiny")
-    image_weights = args.pop("image_weights", None)
-    train_image = bool(args.pop("train_image", False))
-    image = build_image(image_name)
-    if image_weights:
+    args = cfg.model.args
+    image = build_image(args.get("image", "sam3_tiny"))
+    if args.get("image_weights"):
         from segcorr.io.weights import load_weights
 
-        load_weights(image, image_weights, strict=True)
-    args.setdefault("d_model", image.config.d_model)
-    return with_init_weights(TrackTrainModel(image, build_memory(cfg.model.name, **args), train_image), cfg)
+        load_weights(image, args["image_weights"], strict=True)
+    memory = build_memory_from_config(memory_config(cfg.model.name, args))
+    return with_init_weights(TrackTrainModel(image, memory, bool(args.get("train_image", False))), cfg)
 
 
 def _dataset(cfg: TrainConfig, val: bool) -> TrackClipDataset:
