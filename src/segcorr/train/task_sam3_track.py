@@ -3,7 +3,9 @@
 Config: ``model.name`` a memory registry name (``track_tiny``, ``track-test``); ``model.args``: ``MemoryConfig``
 overrides plus ``image`` (the image model's registry name, default ``sam3_tiny``), ``image_weights`` (a name or
 .safetensors path; None = random) and ``train_image`` (fine-tune the image model too; default false: frozen).
-``data.height/width/style/seed_start/length``; ``data.args``: ``frames`` (T, default 4), ``min_pixels``.
+``memory_weights`` (a name or .safetensors of ``load_memory``'s format to start the memory from; None = random).
+``data.height/width/style/seed_start/length``; ``data.args``: ``frames`` (T, default 4), ``min_pixels``, ``exits``
+(the share of samples whose clip takes one instance out of the frame and back and tracks that one; default 0).
 
 One sample = one clip of T frames (``segcorr.data.synth.clips.make_clip``) and one instance visible on frame 0.
 The model does what ``Sam3Tracker`` does in memory mode: frame 0 is answered from its true mask (mask prompt +
@@ -37,7 +39,11 @@ PROMPT_SCALE = 6.0  # mask-prompt logits: (cell share * 2 - 1) * this, as the tr
 
 class TrackClipDataset(Dataset):
     """Clips of ``frames`` frames at height x width; item -> {"frames" [T, 3, H, W] 0..1, "target" [T, H/4, W/4]
-    (cell shares), "visible" [T] bool, "point0" [1, 2] (x, y) pixels}."""
+    (cell shares), "visible" [T] bool, "point0" [1, 2] (x, y) pixels}.
+
+    ``exits`` in [0, 1]: the share of samples (drawn per sample from its seed) made with ``make_clip(exits=1)``, whose
+    tracked instance is the one that leaves the frame and comes back (the object score then has frames to learn
+    absence from); when that instance is too small on frame 0, any other is tracked as usual."""
 
     def __init__(
         self,
@@ -48,11 +54,15 @@ class TrackClipDataset(Dataset):
         style: str = "mixed",
         frames: int = 4,
         min_pixels: int = 64,
+        exits: float = 0.0,
     ) -> None:
         if height % 32 or width % 32:
             raise InputError(f"expected clip height and width multiples of 32, found {height}x{width}")
         if frames < 2:
             raise InputError(f"expected at least 2 frames per clip, found {frames}")
+        if not 0.0 <= exits <= 1.0:
+            raise InputError(f"expected exits (a share of samples) in [0, 1], found {exits}")
+        self.exits = float(exits)
         self.seed_start, self.length, self.h, self.w = seed_start, length, height, width
         self.style, self.frames, self.min_pixels = style, frames, min_pixels
 
@@ -66,14 +76,17 @@ class TrackClipDataset(Dataset):
         idx, draw = (int(item[0]), int(item[1])) if isinstance(item, tuple) else (int(item), 0)
         for k in range(16):  # a clip with nothing big enough on frame 0 is replaced by the next seed
             seed = self.seed_start + (idx + k * self.length) % max(self.length, 1) if k else self.seed_start + idx
-            clip = make_clip(seed, self.frames, self.h, self.w, self.style)
+            exits = int(self.exits > 0 and np.random.default_rng([seed, 13, draw]).random() < self.exits)
+            clip = make_clip(seed, self.frames, self.h, self.w, self.style, exits)
             cands = [i for i, m in clip.masklets.items() if m[0].sum() >= self.min_pixels]
             if cands:
                 break
         else:
             raise RuntimeError(f"no instance visible on frame 0 in 16 clips from seed {self.seed_start + idx}")
         rng = np.random.default_rng([seed, 11, draw])
-        m = clip.masklets[cands[int(rng.integers(len(cands)))]]  # [T, H, W] bool
+        leaver = min(clip.masklets) if exits else None  # with_exits moves the lowest instance id
+        pick = leaver if leaver in cands else cands[int(rng.integers(len(cands)))]
+        m = clip.masklets[pick]  # [T, H, W] bool
         t, h, w = m.shape
         share = m.reshape(t, h // STRIDE, STRIDE, w // STRIDE, STRIDE).mean(axis=(2, 4), dtype=np.float32)
         frames = np.stack(clip.frames).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
@@ -164,7 +177,7 @@ def track_loss(out: dict, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
     return total, {"loss_mask": float(mask_loss.detach()), "loss_obj": float(obj_loss.detach())}
 
 
-IMAGE_ARGS = ("image", "image_weights", "train_image")  # model.args keys about the image model, not the memory
+IMAGE_ARGS = ("image", "image_weights", "train_image", "memory_weights")  # model.args keys not of MemoryConfig
 
 
 def memory_config(name: str, args: dict):
@@ -189,15 +202,21 @@ def build_model(cfg: TrainConfig) -> nn.Module:
 
         load_weights(image, args["image_weights"], strict=True)
     memory = build_memory_from_config(memory_config(cfg.model.name, args))
+    if args.get("memory_weights"):
+        from segcorr.io.weights import load_weights
+
+        load_weights(memory, args["memory_weights"], strict=True)
     return with_init_weights(TrackTrainModel(image, memory, bool(args.get("train_image", False))), cfg)
 
 
 def _dataset(cfg: TrainConfig, val: bool) -> TrackClipDataset:
     src = cfg.val if val else cfg.data
     args = dict(src.args)
-    unknown = sorted(set(args) - {"frames", "min_pixels"})
+    unknown = sorted(set(args) - {"frames", "min_pixels", "exits"})
     if unknown:
-        raise InputError(f"unknown key(s) {unknown} in {'val' if val else 'data'}.args; valid: frames, min_pixels")
+        raise InputError(
+            f"unknown key(s) {unknown} in {'val' if val else 'data'}.args; valid: frames, min_pixels, exits"
+        )
     start, length = (cfg.val.seed_start, cfg.val.count) if val else (cfg.data.seed_start, cfg.data.length)
     return TrackClipDataset(start, length, src.height, src.width, src.style, **args)
 
