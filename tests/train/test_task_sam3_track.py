@@ -33,6 +33,30 @@ def test_clip_sample_shapes_and_first_frame_visible():
     assert s["target"][0, y // 4, x // 4] > 0  # the click is on the object
 
 
+def test_exits_track_the_instance_that_leaves_the_frame():
+    from segcorr.errors import InputError
+
+    leaving = TrackClipDataset(1_000_000, 3, 64, 96, frames=12, min_pixels=16, exits=1.0)
+    hidden = [(~leaving[i]["visible"]).sum().item() for i in range(3)]
+    assert all(leaving[i]["visible"][0] for i in range(3)) and min(hidden) >= 1  # out of the frame for a while
+    staying = TrackClipDataset(1_000_000, 3, 64, 96, frames=12, min_pixels=16, exits=0.0)
+    assert sum(bool(staying[i]["visible"].all()) for i in range(3)) >= 2  # without exits most stay in view
+    with pytest.raises(InputError, match="exits"):
+        TrackClipDataset(1_000_000, 2, 64, 96, exits=1.5)
+
+
+def test_memory_weights_start_the_memory_from_a_file(tmp_path):
+    cfg = TrainConfig(**TINY)
+    first = FAMILY.build_model(cfg)
+    path = tmp_path / "mem.safetensors"
+    export_track_memory(first, path, first.memory.config)
+    torch.manual_seed(123)
+    args = {**TINY["model"].args, "memory_weights": str(path)}
+    again = FAMILY.build_model(TrainConfig(**{**TINY, "model": ModelConfig(name="track-test", args=args)}))
+    a, b = first.memory.state_dict(), again.memory.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_memory_learns_and_the_image_model_stays_frozen():
     torch.manual_seed(0)
     cfg = TrainConfig(**TINY)
