@@ -274,11 +274,9 @@ class Sam3Predictor:
         box: np.ndarray | None = None,
         mask_input: np.ndarray | None = None,
         multimask_output: bool = False,
-        zoom: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """One object from clicks (point_coords [P, 2] x, y pixels; point_labels [P] 1 = on it, 0 = not on it),
-        a box [4] (x0, y0, x1, y1) and/or a previous answer's low-res logits (mask_input [h4, w4]). ``zoom=False``
-        answers from the image embedding alone, without the zoomed window of ``ZoomConfig`` (cheaper).
+        a box [4] (x0, y0, x1, y1) and/or a previous answer's low-res logits (mask_input [h4, w4]).
 
         Returns (masks [K, H, W] bool, iou_pred [K], low_res_logits [K, h4, w4], object_score) with K = 3 when
         ``multimask_output`` (sorted by predicted IoU, best first) else 1 (the stability-checked answer)."""
@@ -292,8 +290,7 @@ class Sam3Predictor:
             pts, pl = coords[0], labels[0]
             pos, neg = pts[pl == 1], pts[pl == 0]
         box_a = None if box is None else np.asarray(box, np.float32).reshape(4)
-        prompted = box_a is not None or (pos is not None and len(pos))
-        zoomed = zoom and self.zoom.enabled and not multimask_output and prompted
+        zoomed = self.zoom.enabled and not multimask_output and (box_a is not None or (pos is not None and len(pos)))
         if not zoomed:
             logits, iou, obj = self._decode(self._feats, xy * self._scale, lab, m_in, has, multimask_output)
             prob, iou_np = self.to_image(logits), iou.cpu().numpy()

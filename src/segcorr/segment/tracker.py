@@ -42,7 +42,6 @@ from segcorr.segment.memory import Sam3TrackMemory
 from segcorr.segment.model.sam3 import NO_OBJ_SCORE
 from segcorr.segment.predictor import Sam3Predictor, as_rgb_uint8, check_phrase
 from segcorr.segment.tracker_config import MAX_ID, MODES, MOTIONS, TrackerConfig
-from segcorr.segment.tracker_grow import grow_by_box
 from segcorr.segment.tracker_masks import (
     edge_sliver,
     edge_touch,
@@ -196,8 +195,7 @@ class Sam3Tracker:
         if due:
             masks = resolve_masks(probs, exact, self.predictor.finish)
         back = self._reenter(masks, scores, set(prompted))
-        grown = self._grow(masks, scores, set(prompted) | back)
-        self._update(masks, scores, set(prompted), back, grown)
+        self._update(masks, scores, set(prompted), back)
         self.t += 1
         if self.config.line_fill > 0 and self._regions.ready:
             present = {i: m for i, m in masks.items() if i in self.tracks and self.tracks[i].present}
@@ -296,16 +294,6 @@ class Sam3Tracker:
             refind_below=cfg.refind_below,
         )
         return reenter(self.tracks, self._regions.frame, masks, scores, prompted, rule, cfg.reentry_model)
-
-    def _grow(self, masks: dict[int, np.ndarray], scores: dict[int, float], skip: set[int]) -> set[int]:
-        """``box_grow``: present objects (not in ``skip``) whose mask the model's box answer grows
-        (``tracker_grow``); their masks are replaced. Returns their ids."""
-        if self.config.box_grow <= 0 or self.mode != "reprompt":
-            return set()
-        ids = [i for i, tr in self.tracks.items() if tr.present and i not in skip and scores.get(i, NO_OBJ_SCORE) > 0]
-        new = grow_by_box(self.predictor, masks, ids, self.config)
-        masks.update(new)
-        return set(new)
 
     def _flow_back(self, img: np.ndarray) -> np.ndarray | None:
         """Flow from frame ``img`` back to the previous one at the model's working size, or None (first frame)."""
@@ -410,17 +398,11 @@ class Sam3Tracker:
         return ok
 
     def _update(
-        self,
-        masks: dict[int, np.ndarray],
-        scores: dict[int, float],
-        prompted: set[int],
-        back: set[int] = frozenset(),
-        grown: set[int] = frozenset(),
+        self, masks: dict[int, np.ndarray], scores: dict[int, float], prompted: set[int], back: set[int] = frozenset()
     ) -> None:
         """Each object's state after this frame: present with its new last mask, or absent (its mask emptied,
         its last good state kept). A reprompted absent object comes back only with a plausible area and overlap;
-        one found again by its colours (``back``) has passed its own checks. ``grown`` (``box_grow``): objects
-        whose mask the box answer grew; with ``box_grow_palette`` it becomes their colour reference."""
+        one found again by its colours (``back``) has passed its own checks."""
         cfg = self.config
         for i, tr in self.tracks.items():
             m = masks.get(i)
@@ -453,7 +435,7 @@ class Sam3Tracker:
             tr.last_centroid = c
             if self._regions.ready:
                 tr.last_mask = m.copy()
-                if tr.palette is None or i in prompted or (i in grown and self.config.box_grow_palette):
+                if tr.palette is None or i in prompted:
                     tr.palette = self._regions.palette(m)
                     tr.distinct = self._regions.own_colours(m, tr.palette)
                     tr.ref_area = int(m.sum())

@@ -65,12 +65,7 @@ class TrackerConfig:
     within ``occlusion_band`` pixels of another object's last mask that fail a forward-backward check of DIS flow
     (``tracker_regions.disoccluded``, tolerance in pixels) are left out of the vote's shares the same way: pixels
     revealed where one object hid another are not given to the one that hid them (0 disables; costs a second flow
-    on frames with two or more objects). box_grow (reprompt mode): a present object's mask is replaced by the
-    model's answer to its tight box when that answer is ``box_grow`` to ``box_grow_max`` times its area, holds at
-    least ``box_grow_contain`` of it and has at most ``box_grow_other`` of its pixels on other objects
-    (``tracker_grow``: parts that come into view after the prompt; 0 disables; one more decoder call per present
-    object and frame); with ``box_grow_palette`` the grown mask also becomes the object's colour reference, as a
-    prompt does. Defaults chosen on validation clips (seeds 500000..; figures in
+    on frames with two or more objects). Defaults chosen on validation clips (seeds 500000..; figures in
     docs/tracking.md)."""
 
     mode: str = "auto"
@@ -110,11 +105,6 @@ class TrackerConfig:
     edge_entering: bool = True
     occlusion: float = 3.0
     occlusion_band: int = 24
-    box_grow: float = 0.0
-    box_grow_max: float = 3.0
-    box_grow_contain: float = 0.95
-    box_grow_other: float = 0.1
-    box_grow_palette: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -131,8 +121,6 @@ class TrackerConfig:
             raise InputError("line_fill, reentry_region_cap and refind_below must be >= 0")
         if min(self.exit_edge_touch, self.occlusion, self.occlusion_band) < 0:
             raise InputError("exit_edge_touch, occlusion and occlusion_band must be >= 0")
-        if self.box_grow < 0 or (self.box_grow > 0 and self.box_grow_max < self.box_grow):
-            raise InputError("box_grow must be >= 0 and box_grow_max >= box_grow")
         bad = sorted(set(self.reprompt_inputs) - {"mask", "point", "box"})
         if bad or not self.reprompt_inputs:
             raise InputError(f"reprompt_inputs must be some of mask, point, box; found {list(self.reprompt_inputs)}")
