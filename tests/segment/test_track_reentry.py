@@ -227,3 +227,37 @@ def test_a_mask_left_on_look_alike_background_makes_the_object_absent(monkeypatc
         assert tr.tracks[1].own_share == pytest.approx(0.5)
         r = tr.step(gone)
         assert r.present[0] == present and r.masks[0].any() == present
+
+
+def test_a_mask_coming_in_at_the_edge_grows_by_shared_colours_away_from_other_objects():
+    from segcorr.segment.tracker_reentry import reenter
+    from segcorr.segment.tracker_state import ObjectTrack
+
+    img = np.full((H, W, 3), 220, np.uint8)
+    me = _person(img, 0, 10, RED, BLUE)  # at the top edge: red head in view, blue body too
+    other = _person(img, 30, 70, GREEN, BLUE)  # blue is also this one's, so not ``me``'s own colour
+    lab = _regions(img)
+    mean, count = region_colours(img, lab)
+    head = me.copy()
+    head[10:] = False
+
+    def track(i, m, last, motion):
+        tr = ObjectTrack(i, None, 0, present=True, last_area=int(m.sum()), ref_area=int(m.sum()))
+        tr.palette = palette_of(m, lab, mean, count)
+        tr.distinct, tr.last_mask = np.ones(len(tr.palette), bool), last
+        tr.edge_motion = np.array(motion, np.float32)
+        return tr
+
+    def run(edge_shared, last=head, near=other, motion=(0.0, -2.0)):  # backward flow up: it moves down, inwards
+        tracks = {1: track(1, me, last, motion), 2: track(2, other, other, (0.0, 0.0))}
+        masks = {1: head.copy(), 2: near.copy()}
+        reenter(tracks, (lab, mean, count), masks, {1: 5.0, 2: 5.0}, set(), ReentryRule(edge_shared=edge_shared))
+        return masks[1]
+
+    assert np.array_equal(run(0), head)  # own colours only: the blue body is shared, so it stays out
+    assert np.array_equal(run(4), me)
+    assert np.array_equal(run(4, last=me), head)  # smaller than on the previous frame: leaving, not grown
+    assert np.array_equal(run(4, motion=(0.0, 2.0)), head)  # moving up, out through the top edge: leaving
+    beside = np.zeros((H, W), bool)
+    beside[12:20, 26:30] = True  # another object's mask 2 px from the blue body
+    assert np.array_equal(run(4, near=beside), head)

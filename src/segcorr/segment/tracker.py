@@ -292,6 +292,7 @@ class Sam3Tracker:
             grow_band=cfg.reentry_band,
             region_cap=cfg.reentry_region_cap,
             refind_below=cfg.refind_below,
+            edge_shared=cfg.reentry_edge_shared,
         )
         return reenter(self.tracks, self._regions.frame, masks, scores, prompted, rule, cfg.reentry_model)
 

@@ -65,8 +65,11 @@ class TrackerConfig:
     within ``occlusion_band`` pixels of another object's last mask that fail a forward-backward check of DIS flow
     (``tracker_regions.disoccluded``, tolerance in pixels) are left out of the vote's shares the same way: pixels
     revealed where one object hid another are not given to the one that hid them (0 disables; costs a second flow
-    on frames with two or more objects). Defaults chosen on validation clips (seeds 500000..; figures in
-    docs/tracking.md)."""
+    on frames with two or more objects). reentry_edge_shared (motion "regions", reentry "regions"): a present
+    object's mask coming into view through a frame edge (moving inwards, not shrinking) also grows by the colours it
+    shares with others, less the pieces within this many pixels of another object's mask (``tracker_reentry``; a
+    character returning head first gets its body back; 0 disables). Defaults chosen on validation clips (seeds
+    500000..; figures in docs/tracking.md)."""
 
     mode: str = "auto"
     num_maskmem: int = 7
@@ -105,6 +108,7 @@ class TrackerConfig:
     edge_entering: bool = True
     occlusion: float = 3.0
     occlusion_band: int = 24
+    reentry_edge_shared: int = 16
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -119,8 +123,8 @@ class TrackerConfig:
             raise InputError(f"unknown presence {self.presence!r}; expected one of {', '.join(PRESENCES)}")
         if min(self.line_fill, self.reentry_region_cap, self.refind_below) < 0:
             raise InputError("line_fill, reentry_region_cap and refind_below must be >= 0")
-        if min(self.exit_edge_touch, self.occlusion, self.occlusion_band) < 0:
-            raise InputError("exit_edge_touch, occlusion and occlusion_band must be >= 0")
+        if min(self.exit_edge_touch, self.occlusion, self.occlusion_band, self.reentry_edge_shared) < 0:
+            raise InputError("exit_edge_touch, occlusion, occlusion_band and reentry_edge_shared must be >= 0")
         bad = sorted(set(self.reprompt_inputs) - {"mask", "point", "box"})
         if bad or not self.reprompt_inputs:
             raise InputError(f"reprompt_inputs must be some of mask, point, box; found {list(self.reprompt_inputs)}")

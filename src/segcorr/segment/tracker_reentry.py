@@ -50,6 +50,7 @@ class ReentryRule:
     grow_band: int = 12
     region_cap: float = 0.0
     refind_below: float = 0.0
+    edge_shared: int = 0
 
 
 def own_colours(
@@ -194,7 +195,10 @@ def _own_now(tracks: dict, i: int, tol: float) -> np.ndarray:
 
 def _grow_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken: np.ndarray, rule) -> None:
     """Grow (``grow_mask``) each live object's mask while it is under ``grow_below`` of its prompted area, by its
-    own colours only (``own_colours``, ``distinctive``: a colour the background shares would let it spread there)."""
+    own colours only (``own_colours``, ``distinctive``: a colour the background shares would let it spread there).
+    With ``edge_shared`` > 0, a mask coming into view through a frame edge (``_entering``) also grows by all its
+    palette colours, less the pieces that come within ``edge_shared`` pixels of another object's mask (whose
+    look-alike parts they would be)."""
     labels, mean, count = frame
     for i in sorted(live):
         tr, m = tracks[i], masks[i]
@@ -202,12 +206,43 @@ def _grow_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken
             continue
         if np.count_nonzero(m) >= rule.grow_below * tr.ref_area:
             continue
+        limit = rule.grow_to * tr.ref_area
         own = tr.palette[_own_now(tracks, i, rule.tol)]
-        if not len(own):
-            continue
-        g = grow_mask(labels, mean, count, own, m, taken, rule.grow_to * tr.ref_area, rule, tr.ref_area)
-        masks[i] = g
-        taken |= g
+        if len(own):
+            m = grow_mask(labels, mean, count, own, m, taken, limit, rule, tr.ref_area)
+        if rule.edge_shared > 0 and _entering(tr, m):
+            m = _grow_shared(frame, tr.palette, m, taken, limit, rule, tr.ref_area)
+        masks[i] = m
+        taken |= m
+
+
+def _entering(tr, m: np.ndarray, speed: float = 0.5) -> bool:
+    """Whether object ``tr``'s mask ``m`` (bool [H, W]) is coming into view: on a frame edge it moves away from (its
+    last median backward flow, ``ObjectTrack.edge_motion``, points out through that edge by more than ``speed``
+    pixels) and not smaller than its mask on the previous frame."""
+    bf = tr.edge_motion
+    if bf is None or tr.last_mask is None or np.count_nonzero(m) < np.count_nonzero(tr.last_mask):
+        return False
+    dx, dy = float(bf[0]), float(bf[1])
+    edges = ((m[0].any(), -dy), (m[-1].any(), dy), (m[:, 0].any(), -dx), (m[:, -1].any(), dx))
+    return any(on and out > speed for on, out in edges)
+
+
+def _grow_shared(frame: tuple, palette, m: np.ndarray, taken: np.ndarray, limit: float, rule, ref_area) -> np.ndarray:
+    """``m`` grown (``grow_mask``) by all of ``palette``, less each added piece that comes within ``edge_shared``
+    pixels of another object's mask (``taken`` less ``m``)."""
+    import cv2
+
+    labels, mean, count = frame
+    g = grow_mask(labels, mean, count, palette, m, taken & ~m, limit, rule, ref_area)
+    added = g & ~m
+    if not added.any():
+        return m
+    k = 2 * rule.edge_shared + 1
+    near = cv2.dilate((taken & ~m).astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    _, comp = cv2.connectedComponents(added.astype(np.uint8), connectivity=8)
+    bad = np.unique(comp[near & added])
+    return m | (added & ~np.isin(comp, bad[bad > 0]))
 
 
 def _refind_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken: np.ndarray, rule, scores) -> None:
