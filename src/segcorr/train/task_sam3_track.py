@@ -177,16 +177,16 @@ def track_loss(out: dict, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
     return total, {"loss_mask": float(mask_loss.detach()), "loss_obj": float(obj_loss.detach())}
 
 
-IMAGE_ARGS = ("image", "image_weights", "train_image", "memory_weights")  # model.args keys not of MemoryConfig
+NON_MEMORY_ARGS = ("image", "image_weights", "train_image", "memory_weights")  # model.args keys not of MemoryConfig
 
 
 def memory_config(name: str, args: dict):
-    """The ``MemoryConfig`` of a run: memory registry ``name`` with ``model.args`` less ``IMAGE_ARGS``; ``d_model``
+    """The ``MemoryConfig`` of a run: memory registry ``name`` with ``model.args`` less ``NON_MEMORY_ARGS``; ``d_model``
     defaults to the image model's width."""
     from segcorr.segment.memory import memory_config_for
     from segcorr.segment.model import config_for
 
-    mem_args = {k: v for k, v in args.items() if k not in IMAGE_ARGS}
+    mem_args = {k: v for k, v in args.items() if k not in NON_MEMORY_ARGS}
     mem_args.setdefault("d_model", config_for(args.get("image", "sam3_tiny")).d_model)
     return memory_config_for(name, **mem_args)
 
