@@ -261,3 +261,15 @@ def test_a_mask_coming_in_at_the_edge_grows_by_shared_colours_away_from_other_ob
     beside = np.zeros((H, W), bool)
     beside[12:20, 26:30] = True  # another object's mask 2 px from the blue body
     assert np.array_equal(run(4, near=beside), head)
+    flat = track(1, me, head, (0.0, -2.0))
+    flat.palette, flat.distinct = np.zeros((0, 3)), np.zeros(0, bool)  # no flat region in its prompt (shaded art)
+    masks = {1: head.copy(), 2: other.copy()}
+    reenter(
+        {1: flat, 2: track(2, other, other, (0.0, 0.0))},
+        (lab, mean, count),
+        masks,
+        {1: 5.0},
+        set(),
+        ReentryRule(edge_shared=4),
+    )
+    assert np.array_equal(masks[1], head)

@@ -210,7 +210,7 @@ def _grow_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken
         own = tr.palette[_own_now(tracks, i, rule.tol)]
         if len(own):
             m = grow_mask(labels, mean, count, own, m, taken, limit, rule, tr.ref_area)
-        if rule.edge_shared > 0 and _entering(tr, m):
+        if rule.edge_shared > 0 and len(tr.palette) and _entering(tr, m):
             m = _grow_shared(frame, tr.palette, m, taken, limit, rule, tr.ref_area)
         masks[i] = m
         taken |= m
