@@ -234,12 +234,12 @@ def test_a_mask_coming_in_at_the_edge_grows_by_shared_colours_away_from_other_ob
     from segcorr.segment.tracker_state import ObjectTrack
 
     img = np.full((H, W, 3), 220, np.uint8)
-    me = _person(img, 0, 10, RED, BLUE)  # at the top edge: red head in view, blue body too
+    me = _person(img, 20, 0, RED, BLUE)  # coming in through the left edge: red head, blue body, both on the edge
     other = _person(img, 30, 70, GREEN, BLUE)  # blue is also this one's, so not ``me``'s own colour
     lab = _regions(img)
     mean, count = region_colours(img, lab)
     head = me.copy()
-    head[10:] = False
+    head[30:] = False
 
     def track(i, m, last, motion):
         tr = ObjectTrack(i, None, 0, present=True, last_area=int(m.sum()), ref_area=int(m.sum()))
@@ -248,7 +248,7 @@ def test_a_mask_coming_in_at_the_edge_grows_by_shared_colours_away_from_other_ob
         tr.edge_motion = np.array(motion, np.float32)
         return tr
 
-    def run(edge_shared, last=head, near=other, motion=(0.0, -2.0)):  # backward flow up: it moves down, inwards
+    def run(edge_shared, last=head, near=other, motion=(-2.0, 0.0)):  # backward flow left: it moves right, inwards
         tracks = {1: track(1, me, last, motion), 2: track(2, other, other, (0.0, 0.0))}
         masks = {1: head.copy(), 2: near.copy()}
         reenter(tracks, (lab, mean, count), masks, {1: 5.0, 2: 5.0}, set(), ReentryRule(edge_shared=edge_shared))
@@ -257,11 +257,15 @@ def test_a_mask_coming_in_at_the_edge_grows_by_shared_colours_away_from_other_ob
     assert np.array_equal(run(0), head)  # own colours only: the blue body is shared, so it stays out
     assert np.array_equal(run(4), me)
     assert np.array_equal(run(4, last=me), head)  # smaller than on the previous frame: leaving, not grown
-    assert np.array_equal(run(4, motion=(0.0, 2.0)), head)  # moving up, out through the top edge: leaving
+    assert np.array_equal(run(4, motion=(2.0, 0.0)), head)  # moving left, out through the left edge: leaving
     beside = np.zeros((H, W), bool)
-    beside[12:20, 26:30] = True  # another object's mask 2 px from the blue body
+    beside[30:38, 16:20] = True  # another object's mask 2 px from the blue body
     assert np.array_equal(run(4, near=beside), head)
-    flat = track(1, me, head, (0.0, -2.0))
+    img[30:40, 0:3] = 220  # the body no longer reaches the edge it comes in through: nothing new came into view there
+    lab = _regions(img)
+    mean, count = region_colours(img, lab)
+    assert not (run(4) & np.all(img == BLUE, -1)).any()
+    flat = track(1, me, head, (-2.0, 0.0))
     flat.palette, flat.distinct = np.zeros((0, 3)), np.zeros(0, bool)  # no flat region in its prompt (shaded art)
     masks = {1: head.copy(), 2: other.copy()}
     reenter(

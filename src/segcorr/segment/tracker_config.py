@@ -67,9 +67,10 @@ class TrackerConfig:
     revealed where one object hid another are not given to the one that hid them (0 disables; costs a second flow
     on frames with two or more objects). reentry_edge_shared (motion "regions", reentry "regions"): a present
     object's mask coming into view through a frame edge (moving inwards, not shrinking) also grows by the colours it
-    shares with others, less the pieces within this many pixels of another object's mask (``tracker_reentry``; a
-    character returning head first gets its body back; 0 disables). Defaults chosen on validation clips (seeds
-    500000..; figures in docs/tracking.md)."""
+    shares with others: the pieces that reach that edge, less those within this many pixels of another object's mask
+    (``tracker_reentry``; a character returning head first gets its body back; 0, the default, disables: 16 gained
+    on re-entry validation clips and lost on others, docs/tracking.md "Session 23"). Defaults chosen on validation
+    clips (seeds 500000..; figures in docs/tracking.md)."""
 
     mode: str = "auto"
     num_maskmem: int = 7
@@ -108,7 +109,7 @@ class TrackerConfig:
     edge_entering: bool = True
     occlusion: float = 3.0
     occlusion_band: int = 24
-    reentry_edge_shared: int = 16
+    reentry_edge_shared: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -197,8 +197,8 @@ def _grow_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken
     """Grow (``grow_mask``) each live object's mask while it is under ``grow_below`` of its prompted area, by its
     own colours only (``own_colours``, ``distinctive``: a colour the background shares would let it spread there).
     With ``edge_shared`` > 0, a mask coming into view through a frame edge (``_entering``) also grows by all its
-    palette colours, less the pieces that come within ``edge_shared`` pixels of another object's mask (whose
-    look-alike parts they would be)."""
+    palette colours: by the added pieces that reach that edge, less those that come within ``edge_shared`` pixels of
+    another object's mask (whose look-alike parts they would be)."""
     labels, mean, count = frame
     for i in sorted(live):
         tr, m = tracks[i], masks[i]
@@ -210,27 +210,35 @@ def _grow_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken
         own = tr.palette[_own_now(tracks, i, rule.tol)]
         if len(own):
             m = grow_mask(labels, mean, count, own, m, taken, limit, rule, tr.ref_area)
-        if rule.edge_shared > 0 and len(tr.palette) and _entering(tr, m):
-            m = _grow_shared(frame, tr.palette, m, taken, limit, rule, tr.ref_area)
+        through = _entering(tr, m) if rule.edge_shared > 0 and len(tr.palette) else None
+        if through is not None:
+            m = _grow_shared(frame, tr.palette, m, taken, limit, rule, tr.ref_area, through)
         masks[i] = m
         taken |= m
 
 
-def _entering(tr, m: np.ndarray, speed: float = 0.5) -> bool:
-    """Whether object ``tr``'s mask ``m`` (bool [H, W]) is coming into view: on a frame edge it moves away from (its
-    last median backward flow, ``ObjectTrack.edge_motion``, points out through that edge by more than ``speed``
-    pixels) and not smaller than its mask on the previous frame."""
+def _entering(tr, m: np.ndarray, speed: float = 0.5) -> np.ndarray | None:
+    """Where object ``tr``'s mask ``m`` (bool [H, W]) is coming into view: the frame edges (bool [H, W], their
+    outermost rows and columns) that it touches and moves away from (its last median backward flow,
+    ``ObjectTrack.edge_motion``, points out through them by more than ``speed`` pixels), when it is not smaller than
+    its mask on the previous frame; None when there are none."""
     bf = tr.edge_motion
     if bf is None or tr.last_mask is None or np.count_nonzero(m) < np.count_nonzero(tr.last_mask):
-        return False
+        return None
     dx, dy = float(bf[0]), float(bf[1])
-    edges = ((m[0].any(), -dy), (m[-1].any(), dy), (m[:, 0].any(), -dx), (m[:, -1].any(), dx))
-    return any(on and out > speed for on, out in edges)
+    through = np.zeros_like(m)
+    for sl, out in (((0, slice(None)), -dy), ((-1, slice(None)), dy), ((slice(None), 0), -dx), ((slice(None), -1), dx)):
+        if out > speed and m[sl].any():
+            through[sl] = True
+    return through if through.any() else None
 
 
-def _grow_shared(frame: tuple, palette, m: np.ndarray, taken: np.ndarray, limit: float, rule, ref_area) -> np.ndarray:
-    """``m`` grown (``grow_mask``) by all of ``palette``, less each added piece that comes within ``edge_shared``
-    pixels of another object's mask (``taken`` less ``m``)."""
+def _grow_shared(
+    frame: tuple, palette, m: np.ndarray, taken: np.ndarray, limit: float, rule, ref_area, through: np.ndarray
+) -> np.ndarray:
+    """``m`` grown (``grow_mask``) by all of ``palette``, keeping only the added pieces that reach the frame edge
+    ``through`` (bool [H, W]; parts come into view there) and do not come within ``edge_shared`` pixels of another
+    object's mask (``taken`` less ``m``)."""
     import cv2
 
     labels, mean, count = frame
@@ -242,7 +250,8 @@ def _grow_shared(frame: tuple, palette, m: np.ndarray, taken: np.ndarray, limit:
     near = cv2.dilate((taken & ~m).astype(np.uint8), np.ones((k, k), np.uint8)) > 0
     _, comp = cv2.connectedComponents(added.astype(np.uint8), connectivity=8)
     bad = np.unique(comp[near & added])
-    return m | (added & ~np.isin(comp, bad[bad > 0]))
+    good = np.setdiff1d(np.unique(comp[through & added]), bad)
+    return m | np.isin(comp, good[good > 0])
 
 
 def _refind_present(tracks: dict, frame: tuple, masks: dict, live: set[int], taken: np.ndarray, rule, scores) -> None:
