@@ -242,12 +242,12 @@ def _grow_shared(
     import cv2
 
     labels, mean, count = frame
-    g = grow_mask(labels, mean, count, palette, m, taken & ~m, limit, rule, ref_area)
-    added = g & ~m
+    others = taken & ~m
+    added = grow_mask(labels, mean, count, palette, m, others, limit, rule, ref_area) & ~m
     if not added.any():
         return m
     k = 2 * rule.edge_shared + 1
-    near = cv2.dilate((taken & ~m).astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    near = cv2.dilate(others.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
     _, comp = cv2.connectedComponents(added.astype(np.uint8), connectivity=8)
     bad = np.unique(comp[near & added])
     good = np.setdiff1d(np.unique(comp[through & added]), bad)

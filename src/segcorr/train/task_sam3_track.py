@@ -192,19 +192,16 @@ def memory_config(name: str, args: dict):
 
 
 def build_model(cfg: TrainConfig) -> nn.Module:
+    from segcorr.io.weights import load_weights
     from segcorr.segment.memory import build_memory_from_config
     from segcorr.segment.model import build as build_image
 
     args = cfg.model.args
     image = build_image(args.get("image", "sam3_tiny"))
     if args.get("image_weights"):
-        from segcorr.io.weights import load_weights
-
         load_weights(image, args["image_weights"], strict=True)
     memory = build_memory_from_config(memory_config(cfg.model.name, args))
     if args.get("memory_weights"):
-        from segcorr.io.weights import load_weights
-
         load_weights(memory, args["memory_weights"], strict=True)
     return with_init_weights(TrackTrainModel(image, memory, bool(args.get("train_image", False))), cfg)
 
