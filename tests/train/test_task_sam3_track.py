@@ -157,3 +157,12 @@ def test_unrolled_frames_get_the_previous_answer_as_mask_prompt_only_with_mask_p
     assert bool(has1.all()) == bool(has2.all()) == mask_prompt
     assert torch.equal(m1, (batch["target"][:, :1] * 2 - 1) * 6.0)  # frame 1: the true first mask
     assert torch.equal(m2, ((out["masks"][:, :1] > 0).float() * 2 - 1) * 6.0)  # frame 2: frame 1's answer
+
+
+def test_card_data_summary_says_when_clips_have_exits():
+    from segcorr.train.export import _data_summary
+
+    data = dict(kind="synth", style="mixed", seed_start=2_000_000, length=10, height=192, width=256)
+    with_exits = _data_summary({**data, "args": {"frames": 12, "exits": 0.5}}, "sam3_track")
+    assert "clips of 12 frames" in with_exits and "share 0.5" in with_exits and "leaves the frame" in with_exits
+    assert "leaves" not in _data_summary({**data, "args": {"frames": 8}}, "sam3_track")

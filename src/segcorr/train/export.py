@@ -68,9 +68,11 @@ def _shipped_part(cfg: dict[str, Any], weights: dict[str, Any]) -> tuple[dict[st
 def _data_summary(data: dict[str, Any], task: str = "flow_sup") -> str:
     if data["kind"] == "synth" and task == "sam3_track":
         frames = data.get("args", {}).get("frames", 4)
+        exits = data.get("args", {}).get("exits", 0)
         return (
             f"synthetic {data['style']} clips of {frames} frames generated on the fly, seeds {data['seed_start']}.."
             f"{data['seed_start'] + data['length'] - 1}, {data['height']}x{data['width']}, one instance per sample"
+            + (f", in a share {exits} of them one that leaves the frame and comes back" if exits else "")
         )
     if data["kind"] == "synth":
         return (
