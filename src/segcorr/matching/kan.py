@@ -32,14 +32,21 @@ class RBFKANLayer(nn.Module):
             self.spline.weight.mul_(0.1)
 
     def basis(self, x: torch.Tensor) -> torch.Tensor:
-        """phi [..., in, num_basis] of x [..., in]."""
-        z = (self.norm(x) * self.inv_width).unsqueeze(-1) - self.centres * self.inv_width
+        """phi [num_basis, ..., in] of x [..., in]: one bump per leading slice, so each centre broadcasts as a
+        scalar over contiguous memory (a trailing basis axis of 6-8 made this the head's slowest step)."""
+        xn = self.norm(x) * self.inv_width
+        z = xn.unsqueeze(0) - (self.centres * self.inv_width).reshape(-1, *([1] * xn.dim()))
         if torch.is_grad_enabled() and z.requires_grad:
             return torch.exp(-z.square())
-        return z.square_().neg_().exp_()  # inference: in place, no extra [..., in, num_basis] buffers
+        return z.square_().neg_().exp_()  # inference: in place, no extra [num_basis, ..., in] buffers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(F.silu(x)) + self.spline(self.basis(x).flatten(-2))
+        # W_rbf [out, in * K] (basis index fastest) applied per bump: sum_k phi_k [rows, in] @ W_k [in, out]
+        k = self.centres.numel()
+        phi = self.basis(x).reshape(k, -1, x.shape[-1])
+        w = self.spline.weight.reshape(-1, x.shape[-1], k).permute(2, 1, 0)
+        spline = torch.bmm(phi, w).sum(0).reshape(*x.shape[:-1], -1)
+        return self.base(F.silu(x)) + spline
 
 
 class KAN(nn.Module):

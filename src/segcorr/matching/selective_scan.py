@@ -12,7 +12,10 @@ them as a dimension so A and D broadcast instead of being copied per sequence.
 Backends (equal to ~1e-6 in float32; ``tests/matching/test_mamba.py``):
 - ``sequential``: a loop over time, vectorised over batch, groups, channels and states; ``chunk`` steps are
   discretised at once, time-major, so each step reads and writes contiguous slabs (with autograd off a step is
-  one fused ``addcmul`` into a buffer). O(L) work, memory [chunk, Bt, G, E, N]. The inference path.
+  one fused ``addcmul`` into a buffer). O(L) work, memory [chunk, Bt, G, E, N]. The inference path. With
+  ``last_only`` the recurrence is unrolled instead: h_L = sum_t exp(A S_t) delta_t u_t B_t with S_t = sum_{s>t}
+  delta_s, one state index at a time with the sequences innermost (the short span sequences of the local path
+  run about twice as fast as by the loop). Same O(L) work, memory [Bt, L, G, E].
 - ``parallel``: Hillis-Steele inclusive scan of the affine maps h -> a_t h + b_t in ceil(log2 L) steps.
   O(L log L) work and [Bt, L, G, E, N] memory per step (kept for backward). The training path. No Python loop
   over L (only over log2 L shifts with static sizes), so it traces to ONNX at a fixed input size.
@@ -40,6 +43,21 @@ def _readout(h: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     return y.reshape(h.shape[:-1])
 
 
+def _last_step_unrolled(
+    u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, D: torch.Tensor
+) -> torch.Tensor:
+    """y_L of the recurrence, by its unrolled sum (module docstring): -> [Bt, G, E]."""
+    d = delta.permute(2, 3, 1, 0)  # [G, E, L, Bt]: the sequences innermost, so A and C_L B_t broadcast cheaply
+    later = d.sum(2, keepdim=True) - d.cumsum(2)  # S_t = sum_{s>t} delta_s (flips cost more than this)
+    cb = (B * C[:, -1:]).permute(3, 2, 1, 0)  # <C_L, B_t> per state: [N, G, L, Bt]
+    acc = torch.zeros_like(later)
+    for i in range(A.shape[-1]):
+        decay = (later * A[:, :, i, None, None]).exp_()  # in place is autograd-safe here: mul keeps its inputs
+        acc.addcmul_(decay, cb[i, :, None])
+    y = (acc * (delta * u).permute(2, 3, 1, 0)).sum(2)  # [G, E, Bt]
+    return y.permute(2, 0, 1) + u[:, -1] * D
+
+
 def scan_sequential(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -50,7 +68,9 @@ def scan_sequential(
     last_only: bool = False,
     chunk: int = 64,
 ) -> torch.Tensor:
-    """Selective scan by a loop over time (shapes in the module docstring)."""
+    """Selective scan by a loop over time, or the unrolled sum for the last step (shapes in the module docstring)."""
+    if last_only:
+        return _last_step_unrolled(u, delta, A, B, C, D)
     bt, length, g, e = u.shape
     h = u.new_zeros(bt, g, e, A.shape[-1])
     track = torch.is_grad_enabled() and any(t.requires_grad for t in (u, delta, A, B, C))
@@ -61,10 +81,6 @@ def scan_sequential(
         a, b = _discretise(u[:, t0:t1].transpose(0, 1), delta[:, t0:t1].transpose(0, 1), A, B[:, t0:t1].transpose(0, 1))
         # the steps' slabs as views made in one call (indexing a[i] in the loop costs more than the step itself)
         a_t, b_t = a.unbind(0), b.unbind(0)
-        if last_only:
-            for ai, bi in zip(a_t, b_t):
-                h = torch.addcmul(bi, ai, h) if track else torch.addcmul(bi, ai, h, out=bi)
-            continue
         if track:
             steps = []
             for ai, bi in zip(a_t, b_t):
@@ -76,8 +92,6 @@ def scan_sequential(
             for ai, bi in zip(a_t, b_t):
                 h = torch.addcmul(bi, ai, h, out=bi)
         ys.append(_readout(hs, C[:, t0:t1].transpose(0, 1)).transpose(0, 1))
-    if last_only:
-        return _readout(h, C[:, -1]) + u[:, -1] * D
     return torch.cat(ys, 1) + u * D
 
 
