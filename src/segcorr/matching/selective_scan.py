@@ -50,10 +50,16 @@ def _last_step_unrolled(
     d = delta.permute(2, 3, 1, 0)  # [G, E, L, Bt]: the sequences innermost, so A and C_L B_t broadcast cheaply
     later = d.sum(2, keepdim=True) - d.cumsum(2)  # S_t = sum_{s>t} delta_s (flips cost more than this)
     cb = (B * C[:, -1:]).permute(3, 2, 1, 0)  # <C_L, B_t> per state: [N, G, L, Bt]
-    acc = torch.zeros_like(later)
+    track = torch.is_grad_enabled() and any(t.requires_grad for t in (u, delta, A, B, C))
+    decay = None if track else torch.empty_like(later)  # inference: one buffer for every state (no page faults)
+    acc = None
     for i in range(A.shape[-1]):
-        decay = (later * A[:, :, i, None, None]).exp_()  # in place is autograd-safe here: mul keeps its inputs
-        acc.addcmul_(decay, cb[i, :, None])
+        a_i = A[:, :, i, None, None]
+        decay = (later * a_i).exp() if track else torch.mul(later, a_i, out=decay).exp_()
+        if acc is None or track:
+            acc = decay * cb[i, :, None] if acc is None else acc + decay * cb[i, :, None]
+        else:
+            acc.addcmul_(decay, cb[i, :, None])
     y = (acc * (delta * u).permute(2, 3, 1, 0)).sum(2)  # [G, E, Bt]
     return y.permute(2, 0, 1) + u[:, -1] * D
 
