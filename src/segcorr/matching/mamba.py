@@ -85,7 +85,11 @@ class Mamba(nn.Module):
     def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         _bt, length, g, _ = x.shape
         e, n, r, k = self.d_inner, self.d_state, self.dt_rank, self.d_conv
-        xi, z = torch.einsum("blgd,ged->blge", x, self.in_proj).split(e, dim=-1)
+        if last_only:  # the gate is read at the last step only
+            xi = torch.einsum("blgd,ged->blge", x, self.in_proj[:, :e])
+            z = torch.einsum("bgd,ged->bge", x[:, -1], self.in_proj[:, e:])
+        else:
+            xi, z = torch.einsum("blgd,ged->blge", x, self.in_proj).split(e, dim=-1)
         # causal depthwise convolution over time as k shifted multiply-adds (no layout change, ONNX-friendly)
         w = self.conv_weight.reshape(g, e, k)
         xp = F.pad(xi, (0, 0, 0, 0, k - 1, 0))
@@ -101,7 +105,7 @@ class Mamba(nn.Module):
         delta = F.softplus(torch.einsum("blgr,ger->blge", dt, self.dt_proj_weight) + self.dt_proj_bias)
         y = selective_scan(xc, delta, -torch.exp(self.A_log), b, c, self.D, self.backend, last_only)
         if last_only:
-            return torch.einsum("bge,gde->bgd", y * F.silu(z[:, -1]), self.out_proj)
+            return torch.einsum("bge,gde->bgd", y * F.silu(z), self.out_proj)
         return torch.einsum("blge,gde->blgd", y * F.silu(z), self.out_proj)
 
 
