@@ -14,8 +14,8 @@ Backends (equal to ~1e-6 in float32; ``tests/matching/test_mamba.py``):
   discretised at once, time-major, so each step reads and writes contiguous slabs (with autograd off a step is
   one fused ``addcmul`` into a buffer). O(L) work, memory [chunk, Bt, G, E, N]. The inference path. With
   ``last_only`` the recurrence is unrolled instead: h_L = sum_t exp(A S_t) delta_t u_t B_t with S_t = sum_{s>t}
-  delta_s, one state index at a time with the sequences innermost (the short span sequences of the local path
-  run about twice as fast as by the loop). Same O(L) work, memory [Bt, L, G, E].
+  delta_s, one state index at a time with the sequences innermost (cheap broadcasts, no Python step per token).
+  Same O(L) work, memory [Bt, L, G, E].
 - ``parallel``: Hillis-Steele inclusive scan of the affine maps h -> a_t h + b_t in ceil(log2 L) steps.
   O(L log L) work and [Bt, L, G, E, N] memory per step (kept for backward). The training path. No Python loop
   over L (only over log2 L shifts with static sizes), so it traces to ONNX at a fixed input size.
@@ -44,20 +44,28 @@ def _readout(h: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
 
 
 def _last_step_unrolled(
-    u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, D: torch.Tensor
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor,
+    track: bool,
 ) -> torch.Tensor:
-    """y_L of the recurrence, by its unrolled sum (module docstring): -> [Bt, G, E]."""
+    """y_L of the recurrence, by its unrolled sum (module docstring): -> [Bt, G, E]. ``track``: autograd records,
+    so nothing is written in place."""
     d = delta.permute(2, 3, 1, 0)  # [G, E, L, Bt]: the sequences innermost, so A and C_L B_t broadcast cheaply
     later = d.sum(2, keepdim=True) - d.cumsum(2)  # S_t = sum_{s>t} delta_s (flips cost more than this)
     cb = (B * C[:, -1:]).permute(3, 2, 1, 0)  # <C_L, B_t> per state: [N, G, L, Bt]
-    track = torch.is_grad_enabled() and any(t.requires_grad for t in (u, delta, A, B, C))
     decay = None if track else torch.empty_like(later)  # inference: one buffer for every state (no page faults)
     acc = None
     for i in range(A.shape[-1]):
         a_i = A[:, :, i, None, None]
         decay = (later * a_i).exp() if track else torch.mul(later, a_i, out=decay).exp_()
-        if acc is None or track:
-            acc = decay * cb[i, :, None] if acc is None else acc + decay * cb[i, :, None]
+        if acc is None:
+            acc = decay * cb[i, :, None]
+        elif track:
+            acc = acc + decay * cb[i, :, None]
         else:
             acc.addcmul_(decay, cb[i, :, None])
     y = (acc * (delta * u).permute(2, 3, 1, 0)).sum(2)  # [G, E, Bt]
@@ -75,11 +83,11 @@ def scan_sequential(
     chunk: int = 64,
 ) -> torch.Tensor:
     """Selective scan by a loop over time, or the unrolled sum for the last step (shapes in the module docstring)."""
+    track = torch.is_grad_enabled() and any(t.requires_grad for t in (u, delta, A, B, C))
     if last_only:
-        return _last_step_unrolled(u, delta, A, B, C, D)
+        return _last_step_unrolled(u, delta, A, B, C, D, track)
     bt, length, g, e = u.shape
     h = u.new_zeros(bt, g, e, A.shape[-1])
-    track = torch.is_grad_enabled() and any(t.requires_grad for t in (u, delta, A, B, C))
     ys = []
     for t0 in range(0, length, chunk):
         t1 = min(length, t0 + chunk)
