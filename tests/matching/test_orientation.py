@@ -203,3 +203,18 @@ def test_recheck_below_is_checked():
 
     with pytest.raises(ValueError, match="recheck_below"):
         PreAlign(recheck_below=-1)
+
+
+def test_a_strong_first_probe_skips_the_warp_but_a_strong_view_does_not(monkeypatch):
+    import segcorr.matching.predictor as predictor
+
+    monkeypatch.setattr(predictor, "fit_prealignment", lambda k0, k1, cfg, px: np.eye(3))
+    img = np.arange(96 * 128, dtype=np.uint16).reshape(96, 128)
+    for supports, warped in (([400, 500], False), ([3, 400, 500], True), ([299, 500], True)):
+        pred = _Scripted(supports, recheck_below=300)  # PreAlign's plain_above: 300
+        calls = []
+        aligned = pred._aligned
+        pred._aligned = lambda *a, _f=aligned, _c=calls: _c.append(1) or _f(*a)
+        pred(_picture(96, 128), img)
+        # a view of the search is turned or cropped: it is aligned by its homography however many matches it has
+        assert bool(calls) == warped, supports

@@ -90,6 +90,19 @@ def test_the_full_pass_matches_the_warped_image_and_its_points_come_back_through
     np.testing.assert_allclose(out["mkpts1"], out["mkpts0"] + np.float32([6, -4]), atol=1e-3)
 
 
+def test_after_a_strong_probe_the_full_pass_matches_the_pair_as_given():
+    img0, img1 = _pair(6, -4)
+    strong = _Shifted(6, -4, PreAlign(plain_above=50, recheck_below=0), probe_finds=50)
+    out = strong(img0, img1)
+    assert strong.tries == [("given", 320), ("given", None)]  # no warp, no fallback
+    np.testing.assert_allclose(out["mkpts1"], out["mkpts0"] + np.float32([6, -4]))
+    weaker = _Shifted(6, -4, PreAlign(plain_above=51, recheck_below=0), probe_finds=50)  # one short: warped
+    weaker(img0, img1)
+    assert weaker.tries == [("given", 320), ("aligned", None)]
+    with pytest.raises(ValueError, match="plain_above"):
+        PreAlign(plain_above=-1)
+
+
 def test_without_a_homography_or_with_prealignment_off_the_pair_is_matched_as_given():
     img0, img1 = _pair(6, -4)
     few = _Shifted(6, -4, PreAlign(min_inliers=64), probe_finds=20)  # the probe's 20 matches are too few

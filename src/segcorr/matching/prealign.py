@@ -12,6 +12,12 @@ to ``H x`` in image 1. The mapping is exact, so the matches are true corresponde
 scenes the warp aligns one plane and the rest keeps its parallax, which the network handles as before. Without a
 usable ``H`` the pair is matched as given.
 
+A probe with ``plain_above`` or more consistent matches shows the network matching the pair well as given: the full
+pass then matches it as given. A warp gains little there, and in a 3-D scene it aligns one plane, whose matches then
+crowd out the rest (an essential matrix from matches on one plane is ill-determined: three ray-cast validation scenes
+with 43-70 degrees of pose error from 2039-2047 consistent, all correct matches fell to 0.4-5 degrees without
+the warp).
+
 A probe can pass with a few dozen consistent matches that are consistently wrong (a repeated pattern such as
 petals matched a petal off at the wrong turn, or a scale change): its homography then leads the full pass astray,
 which ends with far fewer consistent matches than a good pass keeps (hundreds to 2000). Below ``recheck_below``
@@ -45,6 +51,10 @@ class PreAlign:
     # and matched in full; the pass with more consistent matches wins (0: off). A good 640 px pass of a photo pair
     # keeps hundreds to 2000; chosen on validation (weights README, "Recheck")
     recheck_below: int = 300
+    # a probe with at least this many consistent matches skips the warp: the full pass matches the pair as given
+    # (0: always warp when a homography is found); chosen on validation (weights README, "Plain pass after a strong
+    # probe")
+    plain_above: int = 300
 
     def __post_init__(self) -> None:
         if (
@@ -53,10 +63,11 @@ class PreAlign:
             or self.threshold_px <= 0
             or not 0 <= self.min_overlap < 1
             or self.recheck_below < 0
+            or self.plain_above < 0
         ):
             raise ValueError(
                 "PreAlign: probe_side >= 64, min_inliers >= 4, threshold_px > 0, min_overlap in [0, 1), "
-                f"recheck_below >= 0, found {self}"
+                f"recheck_below >= 0, plain_above >= 0, found {self}"
             )
 
 

@@ -66,7 +66,8 @@ class MatchPredictor:
         orientation: turns and crops of image 1 tried when the first try finds no consistent matches
             (``segcorr.matching.orientation``; it needs the refinement's consistency check).
         prealign: a small first pass whose homography warps image 1 onto image 0 before the full pass
-            (``segcorr.matching.prealign``; ``PreAlign(enabled=False)`` matches the pair as given); a full pass
+            (``segcorr.matching.prealign``; ``PreAlign(enabled=False)`` matches the pair as given, and so does the
+            full pass after a probe with ``plain_above`` or more consistent matches); a full pass
             that ends with fewer than ``recheck_below`` consistent matches after a probe that passed gets the
             orientation search's views after all.
     ``__call__(img0, img1) -> {"mkpts0": [M, 2] float32, "mkpts1": [M, 2] float32, "mconf": [M] float32}`` in
@@ -137,8 +138,13 @@ class MatchPredictor:
         probe, support = self._match(img0, img1, pre.probe_side)
         searched = support < search.retry_below  # the views are tried (below) only then
         view = self._best_view(img0, img1, support, full=False)
-        probe, support = (probe, support) if view is None else view
-        out, final = self._aligned(img0, img1, probe, support)
+        # a first probe matched well as given: the full pass matches the pair as given, no warp (module prealign);
+        # not after a view of the search won (that view is turned or cropped: the pair as given is what failed)
+        if view is None and pre.plain_above and support >= pre.plain_above:
+            out, final = self._match(img0, img1)
+        else:
+            probe, support = (probe, support) if view is None else view
+            out, final = self._aligned(img0, img1, probe, support)
         if pre.recheck_below and not searched and final < pre.recheck_below:
             # few consistent matches in the end although the probe looked fine (a repeated pattern matched at the
             # wrong turn, a scale change): the views get their chance, and the pass with more support wins
