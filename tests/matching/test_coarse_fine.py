@@ -55,6 +55,34 @@ def test_dense_and_chunked_paths_give_the_same_matches(masked, threshold):
         assert (stored["i_ids"] % 6 < 4).all()
 
 
+@pytest.mark.parametrize("threshold", [0.02, 0.2, 0.6])
+def test_one_pass_path_gives_the_dense_matches_with_ties_masks_and_a_ragged_last_block(threshold):
+    """Inference with a threshold > 0 keeps no matrix (``_sparse``): it must give the dense path's matches exactly,
+    also when a row ties between two identical columns (the first column wins, as ``max`` picks), with padding, a
+    batch of two and a row count that is not a multiple of ``chunk_rows`` (more than ``_BLOCK`` columns, plus a
+    remainder)."""
+    g = torch.Generator().manual_seed(3)
+    f0 = torch.nn.functional.normalize(torch.randn(2, 16, 9, 11, generator=g), dim=1) * 6
+    f1 = torch.nn.functional.normalize(
+        torch.cat([f0, f0[:, :, :, :3]], 3) + 0.2 * torch.randn(2, 16, 9, 14, generator=g), dim=1
+    )
+    f1 = f1 * 6
+    f1[:, :, 0, 1] = f1[:, :, 0, 0]  # identical columns 0 and 1: their rows tie
+    m0 = torch.ones(2, 9, 11, dtype=torch.bool)
+    m0[1, 8] = False
+    m1 = torch.ones(2, 9, 14, dtype=torch.bool)
+    m1[0, :, 13] = False
+    cm = CoarseMatcher(temperature=0.1, chunk_rows=10).eval()
+    with torch.no_grad():
+        for masks in ((None, None), (m0, m1)):
+            one_pass = cm(f0, f1, *masks, threshold=threshold)
+            dense = cm(f0, f1, *masks, threshold=threshold, return_conf=True)
+            assert len(one_pass["i_ids"]) > 5
+            for k in ("b_ids", "i_ids", "j_ids", "mconf"):
+                assert torch.equal(one_pass[k], dense[k]), k
+            assert "conf_matrix" not in one_pass
+
+
 def test_chunked_path_is_exact_for_columns_far_below_the_rest():
     """A column whose every similarity lies ~200 below the largest (its sum underflows in the one-exp pass) gets
     its exact log-sum-exp: the stored log-confidences equal the dense ones there too."""
