@@ -1,12 +1,14 @@
 """Size, FLOPs, latency and peak memory of AS-Mamba on one 640x480 pair on CPU.
 
     python benchmarks/match_speed.py [--model as_mamba_tiny] [--threads 2] [--runs 5] [--size 480x640]
-                                     [--backend sequential] [--stages] [--json OUT.json] [key=value ...]
+                                     [--backend sequential] [--stages] [--pretrained] [--json OUT.json] [key=value ...]
 
 Eval mode under ``torch.inference_mode``, untrained weights (the cost does not depend on them, except the number
 of matches refined), a textured pair (image 1 a shifted copy of image 0), the model's forward: coarse matching
 at ``--threshold`` (default 0: every mutual nearest neighbour, an upper bound on the fine stage's work) and fine
-refinement of every match. ``key=value`` overrides ``ASMambaConfig`` fields (to size a variant). Reported:
+refinement of every match. ``--pretrained``: the shipped weights of ``--model`` at their own threshold instead (what
+``MatchPredictor`` runs: with a threshold above 0 the coarse stage takes its one-pass path). ``key=value``
+overrides ``ASMambaConfig`` fields (to size a variant). Reported:
 ``params``; ``safetensors_mb`` (the weights file as ``save_pretrained`` writes it); ``gflops``
 (``torch.utils.flop_counter.FlopCounterMode``: matmuls and convolutions only, so the elementwise work of the
 scans and activations is not in it); ``s_per_pair_median`` / ``_min`` (wall clock) and ``cpu_s_per_pair_median``
@@ -71,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--threshold",
         type=float,
-        default=0.0,
-        help="coarse threshold; 0 refines every mutual match (untrained weights give few above 0.2)",
+        default=None,
+        help="coarse threshold (default 0: every mutual match is refined, untrained weights give few above 0.2; "
+        "with --pretrained the model's own)",
     )
+    ap.add_argument("--pretrained", action="store_true", help="the shipped weights of --model at their threshold")
     ap.add_argument("--stages", action="store_true", help="also time each stage")
     ap.add_argument("--json", default=None)
     ap.add_argument("overrides", nargs="*", help="ASMambaConfig field=value")
@@ -90,7 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     overrides = dict(kv.split("=", 1) for kv in args.overrides)
     fields = field_overrides(ASMambaConfig, args.overrides, "for match_speed")
-    model = build(args.model, scan_backend=args.backend, **fields).eval()
+    if args.pretrained:
+        from segcorr.matching import load_pretrained
+
+        if fields:
+            raise SystemExit("match_speed: key=value overrides need untrained weights (drop --pretrained)")
+        model = load_pretrained(args.model)
+        model.set_scan_backend(args.backend)
+    else:
+        model = build(args.model, scan_backend=args.backend, **fields).eval()
+    if args.threshold is None:
+        args.threshold = model.coarse.threshold if args.pretrained else 0.0
     h, w = (int(v) for v in args.size.lower().split("x"))
     img0, img1 = _pair(h, w)
     data = {"image0": img0, "image1": img1}
@@ -114,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         "size": f"{h}x{w}",
         "threads": args.threads,
         "backend": args.backend,
+        "pretrained": args.pretrained,
+        "threshold": args.threshold,
         "overrides": overrides,
         "params": params,
         "safetensors_mb": round(size_mb, 2),

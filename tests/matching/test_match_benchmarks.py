@@ -51,3 +51,19 @@ def test_valsets_writes_a_set_once(tmp_path, monkeypatch):
     stamp = img.stat().st_mtime_ns
     assert mod.main(["--sets", "pval2", "--out", str(tmp_path)]) == 0  # kept, not rewritten
     assert img.stat().st_mtime_ns == stamp and np.isfinite(stamp)
+
+
+def test_speed_benchmark_times_the_shipped_weights_at_their_threshold(tmp_path):
+    """``--pretrained`` times what the predictor runs (shipped weights, their threshold 0.2: the one-pass coarse
+    stage); without it the untrained model at threshold 0. Overrides need untrained weights."""
+    import json
+
+    main = _script("match_speed").main
+    for flags, want in ((["--pretrained"], 0.2), ([], 0.0)):
+        out = tmp_path / "s.json"
+        assert main(["--size", "64x96", "--runs", "1", "--threads", "1", "--json", str(out), *flags]) == 0
+        result = json.loads(out.read_text())
+        assert result["pretrained"] == bool(flags) and result["threshold"] == pytest.approx(want)
+        assert result["params"] > 0 and result["s_per_pair_median"] > 0
+    with pytest.raises(SystemExit):
+        main(["--pretrained", "--size", "64x96", "--runs", "1", "n_blocks=1"])
