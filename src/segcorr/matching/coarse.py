@@ -95,6 +95,10 @@ class CoarseMatcher(nn.Module):
         b, i = keep.nonzero(as_tuple=True)
         return b, i, j[b, i], best[b, i]
 
+    def _block(self, t0: torch.Tensor, t1: torch.Tensor, mask0, mask1, r: slice, out=None) -> torch.Tensor:
+        """S for the rows ``r`` of image 0, [B, R, N1] (into ``out`` when given)."""
+        return self.similarity(t0[:, r], t1, None if mask0 is None else mask0[:, r], mask1, out=out)
+
     def _log_sums(self, t0: torch.Tensor, t1: torch.Tensor, mask0, mask1, buf=None, log_thr: float | None = None):
         """Pass 1 over row blocks of S (no gradient): the row and column log-sum-exps, row [B, N0, 1] and col
         [B, 1, N1]. S is written into ``buf`` [B, N0, N1] when given, else each block into one reused block buffer.
@@ -115,8 +119,7 @@ class CoarseMatcher(nn.Module):
         tmp, found = None, []
         for start in range(0, n0, step):
             r = slice(start, min(n0, start + step))
-            out = buf[:, r] if work is None else work[:, : r.stop - r.start]
-            s = self.similarity(t0[:, r], t1, None if mask0 is None else mask0[:, r], mask1, out=out)
+            s = self._block(t0, t1, mask0, mask1, r, buf[:, r] if work is None else work[:, : r.stop - r.start])
             rmax = s.amax(2, keepdim=True)  # [B, R, 1]
             tmp = torch.sub(s, rmax, out=None if tmp is None or tmp.shape != s.shape else tmp).exp_()
             row[:, r] = rmax + torch.log(tmp.sum(2, keepdim=True))
@@ -159,10 +162,7 @@ class CoarseMatcher(nn.Module):
         best, arg = [], []
         colmax = torch.full((bsz, 1, n1), -math.inf, dtype=t0.dtype, device=t0.device)
         for r in rows:
-            if store:
-                s = buf[:, r]
-            else:
-                s = self.similarity(t0[:, r], t1, None if mask0 is None else mask0[:, r], mask1)
+            s = buf[:, r] if store else self._block(t0, t1, mask0, mask1, r)
             s = torch.add(-row[:, r], s, alpha=2, out=s)  # 2 S - row, in place
             colmax = torch.maximum(colmax, s.amax(1, keepdim=True))
             b, a = s.sub_(col).max(2)  # L; max_i (x_i - c) = max_i x_i - c exactly: subtraction is monotonic
