@@ -104,3 +104,15 @@ def test_jego_mamba_mixes_the_images():
         z0, _ = layer(f0, torch.randn(1, 8, 4, 6))
     assert y0.shape == f0.shape and y1.shape == f1.shape
     assert not torch.allclose(y0, z0)  # image 0's output depends on image 1
+
+
+def test_jego_indices_cached_under_inference_mode_still_serve_training():
+    """The gather/scatter tensors are cached per grid size; when the first call comes from inside
+    ``torch.inference_mode`` (a benchmark, the predictor), a later training forward at that size must still work."""
+    layer = JEGOMamba(8, d_state=4, expand=1)
+    f0, f1 = torch.randn(1, 8, 7, 13), torch.randn(1, 8, 5, 13)  # a grid size no other test uses
+    with torch.inference_mode():
+        layer(f0, f1)
+    y0, y1 = layer(f0.requires_grad_(), f1)
+    (y0.sum() + y1.sum()).backward()
+    assert f0.grad is not None and torch.isfinite(f0.grad).all()

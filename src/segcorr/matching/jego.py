@@ -90,10 +90,13 @@ def jego_indices(h0: int, w0: int, h1: int, w1: int, order: str = "rowmajor") ->
 
 @functools.lru_cache(maxsize=64)
 def _torch_indices(h0: int, w0: int, h1: int, w1: int, order: str) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """``jego_indices`` for the time-major layout [Lmax, 4]: (gather [Lmax * 4], inv [N0 + N1], Lmax)."""
+    """``jego_indices`` for the time-major layout [Lmax, 4]: (gather [Lmax * 4], inv [N0 + N1], Lmax). Made outside
+    inference mode even when the first call comes from inside it: the cached tensors are shared by every later call,
+    and an inference tensor cannot take part in a forward that autograd records (training at the same grid size)."""
     seq, inv = jego_indices(h0, w0, h1, w1, order)
     lmax = seq.shape[1]
-    return torch.tensor(seq.T.reshape(-1)), torch.tensor((inv % lmax) * 4 + inv // lmax), lmax
+    with torch.inference_mode(False):
+        return torch.tensor(seq.T.reshape(-1)), torch.tensor((inv % lmax) * 4 + inv // lmax), lmax
 
 
 def jego_scan(f0: torch.Tensor, f1: torch.Tensor, order: str = "rowmajor") -> tuple[torch.Tensor, torch.Tensor]:
